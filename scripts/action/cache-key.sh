@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Compute the cache key and install root for the cargo-tek binary.
+#
+# Environment (all optional except GITHUB_ACTION_PATH for source builds):
+#   GITHUB_ACTION_PATH  the action's own checkout (source of a build)
+#   TEK_SOURCE_DIR      overrides GITHUB_ACTION_PATH (workflows outside the action)
+#   TEK_VERSION         '' = build from GITHUB_ACTION_PATH, else crates.io version
+#   TEK_INSTALL_ROOT    install root (default: $RUNNER_TOOL_CACHE/cargo-tek-action)
+#   TEK_BIN             when set, nothing is installed or cached (skip=true)
+#   RUNNER_OS, RUNNER_ARCH, ImageOS  runner identity, part of the key
+# Outputs (to $GITHUB_OUTPUT): key, root, skip
+#
+# The key is computed here rather than with hashFiles() because hashFiles only
+# sees files under GITHUB_WORKSPACE, and a remote action's files live outside it.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
+version=${TEK_VERSION:-}
+tek_check_version "$version"
+root=$(tek_default_install_root)
+
+if [[ -n ${TEK_BIN:-} ]]; then
+  tek_set_output skip true
+  tek_set_output root "$root"
+  tek_set_output key ""
+  exit 0
+fi
+
+# ImageOS (e.g. ubuntu24) separates images with different glibc versions, which
+# runner.os alone ("Linux") does not.
+platform="${RUNNER_OS:-$(uname -s)}-${RUNNER_ARCH:-$(uname -m)}-${ImageOS:-unknown}"
+
+if [[ -z $version ]]; then
+  src=${TEK_SOURCE_DIR:-${GITHUB_ACTION_PATH:-}}
+  [[ -n $src ]] || tek_die "GITHUB_ACTION_PATH (or TEK_SOURCE_DIR) must point at the cargo-tek source"
+  [[ -f $src/Cargo.lock ]] || tek_die "no Cargo.lock in the cargo-tek source directory ('${src}')"
+  # Hash the lock file plus every file that goes into the build, so a new ref
+  # of the action never reuses a binary built from other sources.
+  digest=$(
+    cd -- "$src"
+    {
+      printf '%s  Cargo.lock\n' "$(tek_sha256 Cargo.lock)"
+      while IFS= read -r -d '' f; do
+        printf '%s  %s\n' "$(tek_sha256 "$f")" "$f"
+      done < <(find Cargo.toml build.rs src templates schemas config -type f -print0 2>/dev/null | LC_ALL=C sort -z)
+    } | tek_sha256
+  )
+  key="cargo-tek-${platform}-src-${digest}"
+else
+  lock_digest=none
+  src=${TEK_SOURCE_DIR:-${GITHUB_ACTION_PATH:-}}
+  if [[ -n $src && -f $src/Cargo.lock ]]; then
+    lock_digest=$(tek_sha256 "$src/Cargo.lock")
+  fi
+  key="cargo-tek-${platform}-v${version}-${lock_digest}"
+fi
+
+tek_set_output skip false
+tek_set_output root "$root"
+tek_set_output key "$key"

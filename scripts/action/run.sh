@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Run `cargo tek <command>` for the action and record its outcome.
+#
+# Environment:
+#   TEK_BIN               binary to run as "$TEK_BIN" tek ... (default: cargo-tek)
+#   TEK_COMMAND           plan | check | run (default: run)
+#   TEK_MAX_WORKERS       '' or a positive integer (run only)
+#   TEK_SOT               '' or path of the source-of-truth Markdown file
+#   TEK_DRY_RUN           true | false (default: false; run only)
+#   TEK_WORKING_DIRECTORY directory to run in (default: .)
+#   TEK_RUNS_DIR          '' = the tool's default (<target dir>/tek/runs), else
+#                         passed as --runs-dir (run only)
+# Outputs (to $GITHUB_OUTPUT):
+#   status       ok | failed | error | interrupted
+#   exit-code    the exit code of cargo tek
+#   run-dir      absolute path of the run directory this run created ('' if none)
+#   report-path  where report.sh writes the Markdown report ('' if no run dir)
+#
+# Exit code: 0 once the outcome is recorded, even when tasks failed: finish.sh
+# propagates the failure after the report has been posted. Invalid inputs exit
+# 1 before anything runs.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
+# Tasks must never see the token, whatever the caller's job env holds.
+unset GITHUB_TOKEN
+
+bin=$(tek_bin_default)
+command_name=${TEK_COMMAND:-run}
+max_workers=${TEK_MAX_WORKERS:-}
+sot=${TEK_SOT:-}
+dry_run=${TEK_DRY_RUN:-false}
+workdir=${TEK_WORKING_DIRECTORY:-.}
+runs_dir=${TEK_RUNS_DIR:-}
+
+# The outcome is recorded even when validation fails, so that later steps can
+# tell "bad input" from "never ran".
+invalid() {
+  tek_set_output status error
+  tek_set_output exit-code 1
+  tek_set_output run-dir ""
+  tek_set_output report-path ""
+  tek_die "$1" 1
+}
+
+case "$command_name" in
+  plan | check | run) ;;
+  *) invalid "input 'command' must be one of plan, check, run; got '${command_name}'" ;;
+esac
+case "${dry_run,,}" in
+  true | false) dry_run=${dry_run,,} ;;
+  *) invalid "input 'dry-run' must be 'true' or 'false', got '${dry_run}'" ;;
+esac
+if [[ -n $max_workers ]] && ! tek_is_uint "$max_workers"; then
+  invalid "input 'max-workers' must be a positive integer, got '${max_workers}'"
+fi
+for pair in "sot=${sot}" "working-directory=${workdir}" "runs-dir=${runs_dir}"; do
+  if tek_has_control "$pair"; then
+    invalid "input '${pair%%=*}' contains a control character"
+  fi
+done
+if [[ -n $sot && $sot == -* ]]; then
+  invalid "input 'sot' must be a path, not an option: '${sot}'"
+fi
+[[ -d $workdir ]] || invalid "input 'working-directory' is not a directory: '${workdir}'"
+
+cd -- "$workdir"
+
+args=("$command_name")
+if [[ -n $sot ]]; then
+  args+=(--sot "$sot")
+fi
+
+newest_run_dir() {
+  local dir=$1 newest="" d
+  [[ -d $dir ]] || return 0
+  for d in "$dir"/*/; do
+    [[ -d $d ]] || continue
+    d=${d%/}
+    d=${d##*/}
+    if [[ -z $newest || $d > "$newest" ]]; then newest=$d; fi
+  done
+  printf '%s' "$newest"
+}
+
+if [[ $command_name == run ]]; then
+  [[ -n $max_workers ]] && args+=(--max-workers "$max_workers")
+  [[ $dry_run == true ]] && args+=(--dry-run)
+  if [[ -z $runs_dir ]]; then
+    # The tool's own default, made explicit so the directory searched below is
+    # the one the run writes to: <workspace target dir>/tek/runs.
+    target_dir=${CARGO_TARGET_DIR:-}
+    if [[ -z $target_dir ]]; then
+      target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null \
+        | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p' | sed 's/\\\\/\\/g' || true)
+    fi
+    runs_dir="${target_dir:-target}/tek/runs"
+  fi
+  args+=(--runs-dir "$runs_dir")
+else
+  if [[ -n $max_workers ]]; then
+    tek_warning "input 'max-workers' only applies to command 'run'; ignored"
+  fi
+  if [[ $dry_run == true ]]; then
+    tek_warning "input 'dry-run' only applies to command 'run'; ignored"
+  fi
+fi
+
+before=""
+if [[ $command_name == run ]]; then
+  before=$(newest_run_dir "$runs_dir")
+fi
+
+printf '+ %q tek' "$bin" >&2
+printf ' %q' "${args[@]}" >&2
+printf '\n' >&2
+
+# Run in the background and forward INT/TERM/HUP, so that a cancelled job
+# lets cargo tek finish its run directory (it exits 130/143/129) and we still
+# record the outcome.
+child=""
+sig_seen=0
+# shellcheck disable=SC2329 # invoked by the traps below
+forward() {
+  sig_seen=1
+  if [[ -n $child ]]; then kill -s "$1" "$child" 2>/dev/null || true; fi
+}
+trap 'forward INT' INT
+trap 'forward TERM' TERM
+trap 'forward HUP' HUP
+
+# A background job of a non-interactive shell starts with SIGINT and SIGQUIT
+# ignored; restore the defaults so cargo tek (and its tasks) see them.
+(
+  trap - INT QUIT
+  exec "$bin" tek "${args[@]}"
+) &
+child=$!
+code=""
+while :; do
+  sig_seen=0
+  rc=0
+  wait "$child" || rc=$?
+  # 127 after a first result: the child was already reaped; keep its code.
+  if [[ $rc -eq 127 && -n $code ]]; then break; fi
+  code=$rc
+  # wait was cut short by one of our traps while the child still runs.
+  if [[ $sig_seen -eq 1 && $rc -gt 128 ]]; then continue; fi
+  break
+done
+trap - INT TERM HUP
+
+case "$code" in
+  0) status=ok ;;
+  2) status=failed ;;
+  129 | 130 | 143) status=interrupted ;;
+  *) status=error ;;
+esac
+
+run_dir=""
+report_path=""
+if [[ $command_name == run ]]; then
+  after=$(newest_run_dir "$runs_dir")
+  if [[ -n $after && $after != "$before" ]]; then
+    run_dir="$(tek_abs_dir "$runs_dir")/${after}"
+    report_path="${run_dir}/report.md"
+  fi
+fi
+
+tek_set_output status "$status"
+tek_set_output exit-code "$code"
+tek_set_output run-dir "$run_dir"
+tek_set_output report-path "$report_path"
+
+case "$status" in
+  ok) echo "cargo tek ${command_name}: ok" >&2 ;;
+  failed) tek_error "cargo tek ${command_name}: tasks failed (exit ${code}); the action fails after the report" ;;
+  interrupted) tek_warning "cargo tek ${command_name}: interrupted (exit ${code})" ;;
+  *) tek_error "cargo tek ${command_name}: error (exit ${code})" ;;
+esac
+exit 0

@@ -1,0 +1,1 @@
+//! Agents: what runs a task (shell, noop, and any registered extension).

@@ -1,0 +1,215 @@
+//! Command-line types (clap only; no logic). `cargo tek <command>` arrives as
+//! `cargo-tek tek <command>`; running `cargo-tek <command>` directly also works because
+//! [`crate::run_cli`] inserts the `tek` when it is missing.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit codes, shown in every command's help.
+pub const EXIT_CODES: &str = "Exit codes:
+  0    success (noop tasks count as success)
+  1    bad input or usage (the message names the file, line and column)
+  2    one or more tasks failed or timed out
+  129  interrupted by SIGHUP, 130 by SIGINT (Ctrl-C), 143 by SIGTERM";
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", disable_help_subcommand = true)]
+pub enum Cargo {
+    /// Plan and run the tasks of a Markdown source of truth, with evidence for CI.
+    Tek(TekArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(version, about, after_help = EXIT_CODES)]
+pub struct TekArgs {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Path to Cargo.toml of the workspace
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Coloring: auto, always, never [default: $CARGO_TERM_COLOR, else auto]
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<Color>,
+    /// Less output
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More output
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// The source of truth to plan [default: sot.md at the workspace root]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub sot: Option<PathBuf>,
+    /// Directory holding hooks.json and manifest.json [default: config/]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Turn sot.md into a plan: a readable view, or versioned JSON
+    #[command(after_help = EXIT_CODES)]
+    Plan(PlanArgs),
+    /// Validate sot.md and the config together
+    #[command(after_help = EXIT_CODES)]
+    Check(CheckArgs),
+    /// Run the plan on a worker pool and write evidence
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// Render a run's evidence as Markdown, a job summary or a PR comment
+    #[command(after_help = EXIT_CODES)]
+    Report(ReportArgs),
+    /// Print the JSON Schema of a file cargo-tek writes
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Write the JSON plan to FILE
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Output format on stdout [default: text, or json with --out]
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run this plan file instead of planning sot.md (commands still come from hooks.json)
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// At most N tasks at once [default: number of CPUs]
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_workers: Option<u16>,
+    /// Spawn nothing: record what would run
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where run directories are created [default: target/tek/runs]
+    #[arg(long, value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
+    /// Only these task ids (comma-separated), plus nothing else
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub only: Vec<String>,
+    /// Only the tasks of these queues
+    #[arg(long, value_name = "NAME")]
+    pub queue: Vec<String>,
+    /// Also run tasks checked as done in sot.md
+    #[arg(long)]
+    pub include_done: bool,
+    /// Stop starting tasks after the first failure; running tasks are cancelled
+    #[arg(long, overrides_with = "keep_going")]
+    pub fail_fast: bool,
+    /// Run everything that can run despite failures (default)
+    #[arg(long, overrides_with = "fail_fast")]
+    pub keep_going: bool,
+    /// Time limit per command, e.g. 90s or 5m (a hook's own timeout wins)
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<crate::config::Duration>,
+    /// Retry a failed task up to N times (a hook's own `retries` wins)
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+    /// Run only what failed, timed out or did not finish in the previous run
+    #[arg(long)]
+    pub rerun_failed: bool,
+    /// Time between SIGTERM and SIGKILL when cancelling [default: 5s]
+    #[arg(long, value_name = "DURATION")]
+    pub grace_period: Option<crate::config::Duration>,
+    /// After the run, publish reports: pr-comment, job-summary
+    #[arg(long, value_delimiter = ',', value_enum, value_name = "KIND,...")]
+    pub report: Vec<ReportKind>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportKind {
+    PrComment,
+    JobSummary,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// The run directory [default: the latest under the runs directory]
+    #[arg(long, value_name = "DIR")]
+    pub run: Option<PathBuf>,
+    /// Where run directories are found [default: target/tek/runs]
+    #[arg(long, value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
+    /// Render this minijinja template instead of the built-in report
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// Write the report to FILE instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: ReportFormat,
+    /// Append the report to $GITHUB_STEP_SUMMARY
+    #[arg(long)]
+    pub job_summary: bool,
+    /// Create or update one sticky comment on the pull request
+    #[arg(long)]
+    pub pr_comment: bool,
+    /// Pull request number [default: from $GITHUB_EVENT_PATH]
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
+    /// Sticky comment key, so two workflows keep separate comments
+    #[arg(long, value_name = "KEY", default_value = "cargo-tek")]
+    pub key: String,
+    /// Fail (exit 1) when the comment cannot be posted, instead of warning
+    #[arg(long)]
+    pub strict: bool,
+    /// Where to save the comment body when it cannot be posted [default: <run>/pr-comment.md]
+    #[arg(long, value_name = "FILE")]
+    pub save_comment: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which file
+    #[arg(value_enum)]
+    pub which: SchemaKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    Plan,
+    Run,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cargo::command().debug_assert();
+    }
+}

@@ -1,0 +1,65 @@
+//! One file per subcommand: glue between the CLI, the library and the output.
+
+mod check;
+mod context;
+mod plan;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::cli::{Cargo, Command};
+use crate::error::{Error, ExitCode};
+use crate::output::Output;
+
+pub use context::Context;
+
+/// Runs cargo-tek with `args` (including the program name) and returns the exit code.
+/// Callable more than once per process, so whole commands can be tested in-process.
+pub async fn run_cli(args: Vec<OsString>) -> i32 {
+    let args = normalize(args);
+    let cargo = match Cargo::try_parse_from(args) {
+        Ok(cargo) => cargo,
+        Err(err) => {
+            let _ = err.print();
+            // clap uses 2 for usage errors; 2 means "tasks failed" here.
+            return if err.use_stderr() {
+                ExitCode::BadInput.code()
+            } else {
+                0
+            };
+        }
+    };
+    let Cargo::Tek(tek) = cargo;
+    let output = Output::new(tek.global.color, tek.global.quiet, tek.global.verbose);
+    let ctx = match Context::new(tek.global.clone(), output.clone()) {
+        Ok(ctx) => ctx,
+        Err(err) => return report(&output, &err),
+    };
+    let result = match tek.command {
+        Command::Plan(args) => plan::run(&ctx, args),
+        Command::Check(args) => check::run(&ctx, args),
+        Command::Run(_) | Command::Report(_) | Command::Schema(_) => {
+            Err(Error::Usage("not implemented yet".into()))
+        }
+    };
+    match result {
+        Ok(code) => code.code(),
+        Err(err) => report(&output, &err),
+    }
+}
+
+fn report(output: &Output, err: &Error) -> i32 {
+    if !matches!(err, Error::CheckFailed(_)) {
+        output.diagnostic("error", err);
+    }
+    err.exit_code().code()
+}
+
+/// Accepts both `cargo tek <cmd>` (argv: cargo-tek tek <cmd>) and `cargo-tek <cmd>`.
+fn normalize(mut args: Vec<OsString>) -> Vec<OsString> {
+    if args.get(1).and_then(|a| a.to_str()) != Some("tek") {
+        args.insert(1, "tek".into());
+    }
+    args
+}

@@ -1,0 +1,153 @@
+//! Strict JSON loading: typed with serde, unknown fields and duplicate keys rejected, and
+//! every error pointing at file, line and column.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Range;
+
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use crate::source::{ReadError, SourceDiagnostic, SourceFile};
+
+/// Failure to load a JSON config file.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum JsonError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(#[from] SourceDiagnostic),
+}
+
+/// Parses `src` as `T`, turning serde_json's line/column into a diagnostic.
+pub fn load_json<T: DeserializeOwned>(src: &SourceFile, help: &str) -> Result<T, JsonError> {
+    serde_json::from_str(&src.text).map_err(|err| {
+        let offset = offset_of(&src.text, err.line(), err.column());
+        let message = strip_position(&err.to_string());
+        JsonError::Invalid(src.diagnostic(
+            message,
+            vec![(offset..offset + 1, "here".into())],
+            Some(help.to_owned()),
+        ))
+    })
+}
+
+/// serde_json appends " at line L column C"; we show the position our own way.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Byte offset of a 1-based line and column as serde_json reports them (column counts
+/// bytes; 0 means the error is at the line's start).
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let mut offset = (line_start + column.saturating_sub(1)).min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// Where `"key"` is written as an object key in `text` (first occurrence), for
+/// diagnostics about a key's meaning rather than its syntax.
+pub fn key_range(text: &str, key: &str) -> Range<usize> {
+    let quoted = serde_json::to_string(key).unwrap_or_default();
+    let mut from = 0;
+    while let Some(found) = text[from..].find(&quoted) {
+        let start = from + found;
+        let end = start + quoted.len();
+        if text[end..].trim_start().starts_with(':') {
+            return start..end;
+        }
+        from = end;
+    }
+    0..0
+}
+
+/// A JSON object that keeps its keys in order and refuses duplicate keys (serde_json
+/// would silently keep the last one, hiding a config mistake).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UniqueMap<V>(pub Vec<(String, V)>);
+
+impl<V> Default for UniqueMap<V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapVisitor<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
+            type Value = UniqueMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut seen = BTreeMap::new();
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if seen.insert(key.clone(), ()).is_some() {
+                        return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
+                    }
+                    entries.push((key, map.next_value()?));
+                }
+                Ok(UniqueMap(entries))
+            }
+        }
+        deserializer.deserialize_map(MapVisitor(PhantomData))
+    }
+}
+
+impl<V: serde::Serialize> serde::Serialize for UniqueMap<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn src(text: &str) -> SourceFile {
+        SourceFile::from_bytes(
+            Path::new("h.json"),
+            "h.json".into(),
+            text.as_bytes().to_vec(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn duplicate_keys_are_rejected_with_position() {
+        let s = src("{\n  \"a\": 1,\n  \"a\": 2\n}\n");
+        let err = load_json::<UniqueMap<u32>>(&s, "fix it").unwrap_err();
+        let JsonError::Invalid(d) = err else { panic!() };
+        assert!(d.message.contains("duplicate key `a`"), "{}", d.message);
+        assert!(d.location.starts_with("h.json:3:"), "{}", d.location);
+    }
+
+    #[test]
+    fn key_range_finds_keys_not_values() {
+        let text = r#"{"x": "TASK-1", "TASK-1": {}}"#;
+        let r = key_range(text, "TASK-1");
+        assert_eq!(&text[r.clone()], "\"TASK-1\"");
+        assert_eq!(r.start, 16);
+    }
+}

@@ -1,0 +1,159 @@
+//! `config/manifest.json`: task id pattern, layers, agents per layer or queue, and queue
+//! ordering (a queue that waits for others, or runs its tasks one at a time).
+//!
+//! ```json
+//! {
+//!   "id_pattern": "TASK-[0-9]+",
+//!   "layers": [{ "name": "foundation", "from": 1, "to": 21, "agent": "shell" }],
+//!   "queues": { "Queue B — Quality gates": { "after": ["Queue A — Workspace bootstrapping"], "serial": true } },
+//!   "grace_period": "5s"
+//! }
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use super::json::{load_json, JsonError, UniqueMap};
+use super::Duration;
+use crate::source::SourceFile;
+
+/// The manifest. Every field is optional; an absent file means all defaults.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Editor hint; ignored.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Regular expression a task id must match in the native format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_pattern: Option<String>,
+    /// Layer rules, first match wins; unmatched tasks keep the default layer.
+    #[serde(default)]
+    pub layers: Vec<LayerRule>,
+    /// Per-queue settings, keyed by the queue's full name.
+    #[serde(default)]
+    pub queues: UniqueMap<QueueRule>,
+    /// How long a cancelled task gets between SIGTERM and SIGKILL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period: Option<Duration>,
+}
+
+/// Assigns a layer (and optionally an agent) to tasks by id or by id number range.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerRule {
+    pub name: String,
+    /// Explicit task ids.
+    #[serde(default)]
+    pub ids: Vec<String>,
+    /// Inclusive range over the id's number (`TASK-021` is 21).
+    #[serde(default)]
+    pub from: Option<u64>,
+    #[serde(default)]
+    pub to: Option<u64>,
+    /// Agent for tasks of this layer.
+    #[serde(default)]
+    pub agent: Option<String>,
+}
+
+impl LayerRule {
+    /// Whether this rule claims `id`.
+    pub fn matches(&self, id: &str) -> bool {
+        if self.ids.iter().any(|i| i == id) {
+            return true;
+        }
+        if self.from.is_none() && self.to.is_none() {
+            return false;
+        }
+        crate::sot::ids_number(id)
+            .is_some_and(|n| self.from.is_none_or(|lo| n >= lo) && self.to.is_none_or(|hi| n <= hi))
+    }
+}
+
+/// Settings for one queue.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueRule {
+    /// Queues whose tasks must all finish before this queue's tasks start.
+    #[serde(default)]
+    pub after: Vec<String>,
+    /// Run this queue's tasks one at a time, in document order.
+    #[serde(default)]
+    pub serial: bool,
+    /// Agent for this queue's tasks (wins over the layer's).
+    #[serde(default)]
+    pub agent: Option<String>,
+}
+
+const HELP: &str = "see the README's \"manifest.json\" section for the fields";
+
+impl Manifest {
+    /// Parses and validates a manifest file.
+    pub fn load(src: &SourceFile) -> Result<Self, JsonError> {
+        let manifest: Manifest = load_json(src, HELP)?;
+        if let Some(pattern) = &manifest.id_pattern {
+            if let Err(e) = crate::sot::IdPattern::new(pattern) {
+                let range = super::key_range(&src.text, "id_pattern");
+                return Err(src
+                    .diagnostic(
+                        format!("invalid `id_pattern`: {e}"),
+                        vec![(range, "this pattern".into())],
+                        Some("use a regular expression such as \"OPS-[0-9]+\"".into()),
+                    )
+                    .into());
+            }
+        }
+        Ok(manifest)
+    }
+
+    /// The rule for a queue, if any.
+    pub fn queue(&self, name: &str) -> Option<&QueueRule> {
+        self.queues
+            .0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// The first layer rule claiming `id`.
+    pub fn layer(&self, id: &str) -> Option<&LayerRule> {
+        self.layers.iter().find(|rule| rule.matches(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn layers_match_by_id_or_range() {
+        let src = SourceFile::from_bytes(
+            Path::new("m"),
+            "manifest.json".into(),
+            br#"{"layers": [
+            {"name": "special", "ids": ["TASK-050"]},
+            {"name": "low", "from": 1, "to": 10, "agent": "noop"}]}"#
+                .to_vec(),
+        )
+        .unwrap();
+        let m = Manifest::load(&src).unwrap();
+        assert_eq!(m.layer("TASK-050").unwrap().name, "special");
+        assert_eq!(m.layer("TASK-007").unwrap().name, "low");
+        assert!(m.layer("TASK-011").is_none());
+    }
+
+    #[test]
+    fn bad_id_pattern_is_reported() {
+        let src = SourceFile::from_bytes(
+            Path::new("m"),
+            "manifest.json".into(),
+            br#"{"id_pattern": "OPS-[0-9"}"#.to_vec(),
+        )
+        .unwrap();
+        let Err(JsonError::Invalid(d)) = Manifest::load(&src) else {
+            panic!()
+        };
+        assert!(d.message.contains("invalid `id_pattern`"));
+        assert_eq!(d.location, "manifest.json:1:2");
+    }
+}

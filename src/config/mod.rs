@@ -1,0 +1,12 @@
+//! The workspace's configuration: `config/hooks.json` (which commands a task or queue
+//! runs) and `config/manifest.json` (layers, agents, queue ordering).
+
+mod duration;
+mod hooks;
+mod json;
+mod manifest;
+
+pub use duration::Duration;
+pub use hooks::{Command, Hook, Hooks};
+pub use json::{key_range, load_json, JsonError};
+pub use manifest::{LayerRule, Manifest, QueueRule};

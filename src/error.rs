@@ -1,0 +1,67 @@
+//! The top-level error of a command: owns the exit code. A failed task is not an error of
+//! the tool; it is data in the run, reported with exit code 2 by the run command.
+
+use crate::project::LoadError;
+use crate::workspace::WorkspaceError;
+
+/// Process exit codes, as documented in the README and `--help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Everything passed (noop counts as passed).
+    Success,
+    /// Bad input or usage.
+    BadInput,
+    /// One or more tasks failed or timed out.
+    TasksFailed,
+    /// Interrupted by a signal: 128 + its number.
+    Interrupted(i32),
+}
+
+impl ExitCode {
+    /// The numeric code.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitCode::Success => 0,
+            ExitCode::BadInput => 1,
+            ExitCode::TasksFailed => 2,
+            ExitCode::Interrupted(signal) => 128 + signal,
+        }
+    }
+}
+
+/// Everything that can stop a command.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Workspace(#[from] WorkspaceError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Load(#[from] LoadError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    #[diagnostic(help("re-create the file with cargo-tek, or point at the right one"))]
+    Evidence(String),
+    #[error("{0} error(s) found")]
+    CheckFailed(usize),
+}
+
+impl Error {
+    /// The exit code this error ends the process with.
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::BadInput
+    }
+
+    /// An I/O error with what we were doing.
+    pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+        let context = context.into();
+        move |source| Error::Io { context, source }
+    }
+}

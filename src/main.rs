@@ -1,0 +1,15 @@
+//! The `cargo-tek` binary: builds the runtime and hands over to the library.
+
+fn main() {
+    let code = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(cargo_tek::run_cli(std::env::args_os().collect())),
+        Err(err) => {
+            eprintln!("error: failed to start the async runtime: {err}");
+            1
+        }
+    };
+    std::process::exit(code);
+}

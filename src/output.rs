@@ -1,0 +1,141 @@
+//! The only place that writes to the terminal: colour decisions, cargo-style status
+//! lines, warnings, and rendered diagnostics.
+
+use std::io::Write;
+
+use console::Style;
+
+use crate::cli::Color;
+
+/// Terminal output settings and printing.
+#[derive(Debug, Clone)]
+pub struct Output {
+    colors: bool,
+    quiet: bool,
+    verbose: u8,
+}
+
+impl Output {
+    /// Resolves the colour choice: the flag, else `CARGO_TERM_COLOR`, else auto (colour on
+    /// a terminal unless `NO_COLOR` is set).
+    pub fn new(flag: Option<Color>, quiet: bool, verbose: u8) -> Self {
+        let choice = flag.or_else(|| match std::env::var("CARGO_TERM_COLOR").ok().as_deref() {
+            Some("always") => Some(Color::Always),
+            Some("never") => Some(Color::Never),
+            _ => None,
+        });
+        let colors = match choice.unwrap_or(Color::Auto) {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && console::Term::stderr().is_term()
+            }
+        };
+        console::set_colors_enabled(colors);
+        console::set_colors_enabled_stderr(colors);
+        Self {
+            colors,
+            quiet,
+            verbose,
+        }
+    }
+
+    /// Whether colour is on (passed on to child cargo commands).
+    pub fn colors(&self) -> bool {
+        self.colors
+    }
+
+    /// Whether `-q` was given.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// The `-v` count.
+    pub fn verbosity(&self) -> u8 {
+        self.verbose
+    }
+
+    /// A cargo-style status line on stderr: right-aligned green verb, then the subject.
+    pub fn status(&self, verb: &str, subject: impl std::fmt::Display) {
+        if self.quiet {
+            return;
+        }
+        let verb = Style::new().green().bold().apply_to(format!("{verb:>12}"));
+        let _ = writeln!(std::io::stderr(), "{verb} {subject}");
+    }
+
+    /// A status line in red, for failures.
+    pub fn status_error(&self, verb: &str, subject: impl std::fmt::Display) {
+        let verb = Style::new().red().bold().apply_to(format!("{verb:>12}"));
+        let _ = writeln!(std::io::stderr(), "{verb} {subject}");
+    }
+
+    /// A plain line on stderr (not shown with -q).
+    pub fn info(&self, text: impl std::fmt::Display) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr(), "{text}");
+        }
+    }
+
+    /// A warning on stderr.
+    pub fn warn(&self, text: impl std::fmt::Display) {
+        let label = Style::new().yellow().bold().apply_to("warning");
+        let _ = writeln!(std::io::stderr(), "{label}: {text}");
+    }
+
+    /// Data for the user (plans, reports) on stdout.
+    pub fn stdout(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+        let _ = stdout.flush();
+    }
+
+    /// Raw bytes on stdout (task output forwarded in CI).
+    pub fn stdout_bytes(&self, bytes: &[u8]) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(bytes);
+    }
+
+    /// An error, a warning or a note with its source snippet.
+    pub fn diagnostic(&self, severity: &str, diagnostic: &dyn miette::Diagnostic) {
+        let style = match severity {
+            "error" => Style::new().red().bold(),
+            "warning" => Style::new().yellow().bold(),
+            _ => Style::new().cyan().bold(),
+        };
+        let rendered = self.render(diagnostic);
+        let _ = write!(
+            std::io::stderr(),
+            "{}: {}",
+            style.apply_to(severity),
+            rendered
+        );
+    }
+
+    /// Renders a diagnostic to text (colour per the settings).
+    pub fn render(&self, diagnostic: &dyn miette::Diagnostic) -> String {
+        render_diagnostic(diagnostic, self.colors)
+    }
+}
+
+/// Renders a diagnostic: message, `file:line:col`, the line with the span underlined,
+/// labels and help.
+pub fn render_diagnostic(diagnostic: &dyn miette::Diagnostic, colors: bool) -> String {
+    let theme = if colors {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme)
+        .with_width(10_000)
+        .without_cause_chain();
+    let mut out = String::new();
+    if handler.render_report(&mut out, diagnostic).is_err() {
+        out = format!("{diagnostic}\n");
+    }
+    // miette prefixes the first line with an "×" marker; our caller prints the severity.
+    let trimmed = out.trim_start();
+    let trimmed = trimmed.strip_prefix('×').unwrap_or(trimmed).trim_start();
+    trimmed.to_owned()
+}

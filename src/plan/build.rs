@@ -1,0 +1,304 @@
+//! Building a plan from a parsed sot.md and the config, with errors that point into the
+//! user's files.
+
+use crate::config::{key_range, Hooks, Manifest};
+use crate::sot::{self, Document, Format};
+use crate::source::{SourceDiagnostic, SourceFile};
+
+use super::graph::{Graph, GraphError};
+use super::model::{HookSource, Plan, PlanQueue, PlanTask, Routing, PLAN_SCHEMA_VERSION};
+
+/// Everything a plan is built from.
+pub struct Inputs<'a> {
+    pub sot: &'a SourceFile,
+    pub document: &'a Document,
+    pub hooks: &'a Hooks,
+    pub manifest: &'a Manifest,
+    /// manifest.json's text, for pointing at its mistakes.
+    pub manifest_source: Option<&'a SourceFile>,
+}
+
+/// A plan that cannot be built.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum PlanError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Source(#[from] SourceDiagnostic),
+    #[error("{file}: {source}")]
+    #[diagnostic(help("fix the plan file, or re-create it with `cargo tek plan --out`"))]
+    Graph {
+        file: String,
+        #[source]
+        source: GraphError,
+    },
+}
+
+/// Builds the plan and checks its graph.
+pub fn build(inputs: &Inputs<'_>) -> Result<(Plan, Graph), PlanError> {
+    let Inputs {
+        sot,
+        document,
+        hooks,
+        manifest,
+        ..
+    } = inputs;
+    let queues = document
+        .queues
+        .iter()
+        .map(|queue| {
+            let rule = manifest.queue(&queue.name);
+            PlanQueue {
+                name: queue.name.clone(),
+                after: rule.map(|r| r.after.clone()).unwrap_or_default(),
+                serial: rule.is_some_and(|r| r.serial),
+                tasks: queue
+                    .tasks
+                    .iter()
+                    .map(|task| {
+                        let layer = layer(manifest, document.format, &task.id);
+                        PlanTask {
+                            runs: Some(route(&task.id, &queue.name, hooks, manifest)),
+                            id: task.id.clone(),
+                            title: task.title.clone(),
+                            layer,
+                            done: task.done,
+                            after: task.after.iter().map(|(id, _)| id.clone()).collect(),
+                            line: Some(sot.line_col(task.range.start).0),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let plan = Plan {
+        version: 1,
+        schema_version: PLAN_SCHEMA_VERSION,
+        source: sot.name.clone(),
+        generated_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        format: Some(document.format),
+        queues,
+    };
+    match Graph::new(&plan) {
+        Ok(graph) => Ok((plan, graph)),
+        Err(err) => Err(locate(inputs, err)),
+    }
+}
+
+/// The layer of a task: the first manifest rule that claims it, else the predecessor's
+/// id ranges for legacy documents, else `execution`.
+pub fn layer(manifest: &Manifest, format: Format, id: &str) -> String {
+    match manifest.layer(id) {
+        Some(rule) => rule.name.clone(),
+        None if format == Format::Legacy => sot::legacy_layer(id).to_owned(),
+        None => "execution".to_owned(),
+    }
+}
+
+/// Which agent runs a task and with which hook. A task's own hook wins over its queue's;
+/// without a hook a task is a `noop` (the predecessor's routing) unless the manifest
+/// names another agent for it.
+pub fn route(id: &str, queue: &str, hooks: &Hooks, manifest: &Manifest) -> Routing {
+    let (hook, source) = match (hooks.get(id), hooks.get(queue)) {
+        (Some(h), _) => (Some(h), HookSource::Task),
+        (None, Some(h)) => (Some(h), HookSource::Queue),
+        (None, None) => (None, HookSource::None),
+    };
+    let configured = hook
+        .and_then(|h| h.agent.clone())
+        .or_else(|| manifest.queue(queue).and_then(|q| q.agent.clone()))
+        .or_else(|| manifest.layer(id).and_then(|l| l.agent.clone()));
+    let agent = match (hook, configured) {
+        (None, Some(agent)) if agent == "shell" => "noop".to_owned(),
+        (_, Some(agent)) => agent,
+        (Some(_), None) => "shell".to_owned(),
+        (None, None) => "noop".to_owned(),
+    };
+    Routing {
+        agent,
+        hook: source,
+        commands: hook
+            .map(|h| h.commands.iter().map(|c| c.argv()).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn locate(inputs: &Inputs<'_>, err: GraphError) -> PlanError {
+    let sot = inputs.sot;
+    let task_range = |id: &str| {
+        inputs
+            .document
+            .tasks()
+            .find(|(_, t)| t.id == id)
+            .map(|(_, t)| t.range.clone())
+    };
+    let dep_range = |task: &str, dep: &str| {
+        inputs
+            .document
+            .tasks()
+            .find(|(_, t)| t.id == task)
+            .and_then(|(_, t)| {
+                t.after
+                    .iter()
+                    .find(|(d, _)| d == dep)
+                    .map(|(_, r)| r.clone())
+            })
+    };
+    match &err {
+        GraphError::UnknownTask { task, dependency } => {
+            if let Some(range) = dep_range(task, dependency) {
+                return sot
+                    .diagnostic(
+                        format!("task `{task}` depends on unknown task `{dependency}`"),
+                        vec![(range, "no task has this id".into())],
+                        Some("fix the id, or add the task to a queue".into()),
+                    )
+                    .into();
+            }
+        }
+        GraphError::Cycle(path) => {
+            let mut labels = Vec::new();
+            for pair in path.windows(2) {
+                // pair[1] waits for pair[0].
+                if let Some(range) = dep_range(&pair[1], &pair[0]) {
+                    labels.push((range, format!("{} waits for {}", pair[1], pair[0])));
+                } else if let Some(range) = task_range(&pair[1]) {
+                    labels.push((range, format!("{} waits for {}", pair[1], pair[0])));
+                }
+            }
+            if !labels.is_empty() {
+                return sot
+                    .diagnostic(
+                        format!("dependency cycle: {}", path.join(" → ")),
+                        labels,
+                        Some("remove one of these dependencies (or a queue `after`/`serial` setting in manifest.json)".into()),
+                    )
+                    .into();
+            }
+        }
+        GraphError::UnknownQueue { queue, after } => {
+            if let Some(src) = inputs.manifest_source {
+                let range = key_range(&src.text, after);
+                let range = if range.is_empty() {
+                    key_range(&src.text, queue)
+                } else {
+                    range
+                };
+                return src
+                    .diagnostic(
+                        format!("queue `{queue}` waits for unknown queue `{after}`"),
+                        vec![(range, "not a queue in sot.md".into())],
+                        Some("queue names must match sot.md exactly, including the em dash".into()),
+                    )
+                    .into();
+            }
+        }
+        GraphError::Duplicate(_) => {}
+    }
+    PlanError::Graph {
+        file: sot.name.clone(),
+        source: err,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn src(name: &str, text: &str) -> SourceFile {
+        SourceFile::from_bytes(Path::new(name), name.into(), text.as_bytes().to_vec()).unwrap()
+    }
+
+    fn plan(md: &str, hooks: &str, manifest: &str) -> Result<Plan, PlanError> {
+        let sot = src("sot.md", md);
+        let document = sot::parse(&sot, &sot::IdPattern::default())?;
+        let hooks = Hooks::load(src("hooks.json", hooks)).unwrap();
+        let msrc = src("manifest.json", manifest);
+        let manifest = Manifest::load(&msrc).unwrap();
+        let inputs = Inputs {
+            sot: &sot,
+            document: &document,
+            hooks: &hooks,
+            manifest: &manifest,
+            manifest_source: Some(&msrc),
+        };
+        build(&inputs).map(|(p, _)| p)
+    }
+
+    #[test]
+    fn routing_prefers_the_task_hook_then_the_queue_hook() {
+        let p = plan(
+            "## Q\n- `TASK-1` a\n- `TASK-2` b\n## R\n- `TASK-3` c\n",
+            r#"{"TASK-1": {"commands": [{"cmd": ["echo", "task"]}]}, "Q": {"commands": [{"cmd": ["echo", "queue"]}]}}"#,
+            "{}",
+        )
+        .unwrap();
+        let runs: Vec<_> = p.tasks().map(|(_, t)| t.runs.clone().unwrap()).collect();
+        assert_eq!(
+            (runs[0].hook, runs[0].commands[0][1].as_str()),
+            (HookSource::Task, "task")
+        );
+        assert_eq!(
+            (runs[1].hook, runs[1].commands[0][1].as_str()),
+            (HookSource::Queue, "queue")
+        );
+        assert_eq!(
+            (runs[2].hook, runs[2].agent.as_str()),
+            (HookSource::None, "noop")
+        );
+        assert_eq!(runs[0].agent, "shell");
+        assert_eq!(p.queues[0].tasks[1].line, Some(3));
+    }
+
+    #[test]
+    fn unknown_dependency_points_at_the_reference() {
+        let err = plan("## Q\n- `TASK-1` a — after `TASK-9`\n", "{}", "{}").unwrap_err();
+        let PlanError::Source(d) = err else {
+            panic!("{err}")
+        };
+        assert_eq!(d.location, "sot.md:2:22");
+        assert!(d.message.contains("unknown task `TASK-9`"));
+    }
+
+    #[test]
+    fn cycle_is_named_and_located() {
+        let err = plan(
+            "## Q\n- `TASK-1` a — after `TASK-2`\n- `TASK-2` b — after `TASK-1`\n",
+            "{}",
+            "{}",
+        )
+        .unwrap_err();
+        let PlanError::Source(d) = err else {
+            panic!("{err}")
+        };
+        assert!(
+            d.message.contains("dependency cycle: TASK-"),
+            "{}",
+            d.message
+        );
+        assert!(d.message.contains("TASK-1 → TASK-2") || d.message.contains("TASK-2 → TASK-1"));
+    }
+
+    #[test]
+    fn manifest_sets_layers_queue_order_and_agents() {
+        let p = plan(
+            "## A\n- `TASK-1` a\n## B\n- `TASK-2` b\n",
+            r#"{"TASK-2": {"commands": [{"cmd": ["true"]}]}}"#,
+            r#"{"layers": [{"name": "base", "ids": ["TASK-1"]}], "queues": {"B": {"after": ["A"], "serial": true, "agent": "noop"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.queues[0].tasks[0].layer, "base");
+        assert_eq!(p.queues[1].tasks[0].layer, "execution");
+        assert_eq!(p.queues[1].after, ["A"]);
+        assert!(p.queues[1].serial);
+        assert_eq!(p.queues[1].tasks[0].runs.as_ref().unwrap().agent, "noop");
+        let err = plan(
+            "## A\n- `TASK-1` a\n",
+            "{}",
+            r#"{"queues": {"A": {"after": ["Z"]}}}"#,
+        )
+        .unwrap_err();
+        let PlanError::Source(d) = err else { panic!() };
+        assert!(d.location.starts_with("manifest.json:1:"), "{}", d.location);
+    }
+}

@@ -1,0 +1,12 @@
+//! The plan: queues and tasks with their layers, dependencies and routing, serialised as
+//! versioned JSON (a superset of the predecessor's `plan.json`).
+
+mod build;
+mod graph;
+mod model;
+mod view;
+
+pub use build::{build, route, Inputs, PlanError};
+pub use graph::{Graph, GraphError, Node};
+pub use model::{HookSource, Plan, PlanQueue, PlanTask, Routing, PLAN_SCHEMA_VERSION};
+pub use view::render_text;

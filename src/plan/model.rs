@@ -1,0 +1,99 @@
+//! The plan's data model and its JSON shape.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::sot::Format;
+
+/// Version of the plan JSON this build writes (`schema_version`). The predecessor's
+/// `version` key is kept at 1 so its readers keep working.
+pub const PLAN_SCHEMA_VERSION: u32 = 1;
+
+/// An executable plan.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Plan {
+    /// The predecessor's format version (always 1).
+    pub version: u32,
+    /// cargo-tek's plan schema version.
+    #[serde(default)]
+    pub schema_version: u32,
+    /// The sot.md the plan came from.
+    pub source: String,
+    /// RFC 3339 timestamp.
+    pub generated_at: String,
+    /// Which sot.md grammar was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Format>,
+    /// Queues in document order.
+    pub queues: Vec<PlanQueue>,
+}
+
+/// A queue.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PlanQueue {
+    pub name: String,
+    /// Queues that must finish first (from manifest.json).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+    /// Tasks run one at a time in document order.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serial: bool,
+    pub tasks: Vec<PlanTask>,
+}
+
+/// A task.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PlanTask {
+    pub id: String,
+    pub title: String,
+    pub layer: String,
+    /// Checked in sot.md: skipped unless `--include-done`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub done: bool,
+    /// Task ids this one waits for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+    /// Line in sot.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// What it would run and why, as known when planned. Informational: `run` always
+    /// re-resolves commands from hooks.json, so a plan file can never inject commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs: Option<Routing>,
+}
+
+/// Which agent runs a task, and which hook it uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Routing {
+    pub agent: String,
+    pub hook: HookSource,
+    /// The argv of each command, for reading.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<Vec<String>>,
+}
+
+/// Where a task's commands come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HookSource {
+    /// The task's own entry in hooks.json.
+    Task,
+    /// Its queue's entry.
+    Queue,
+    /// No hook: the task is a `noop`.
+    None,
+}
+
+impl Plan {
+    /// Every task with its queue.
+    pub fn tasks(&self) -> impl Iterator<Item = (&PlanQueue, &PlanTask)> {
+        self.queues
+            .iter()
+            .flat_map(|q| q.tasks.iter().map(move |t| (q, t)))
+    }
+
+    /// The JSON Schema of the plan file.
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Plan)).unwrap_or_default()
+    }
+}

@@ -1,0 +1,95 @@
+//! Loading a workspace's inputs together: sot.md, hooks.json, manifest.json, and the plan
+//! built from them.
+
+use std::path::Path;
+
+use crate::config::{Hooks, JsonError, Manifest};
+use crate::plan::{self, Graph, Plan, PlanError};
+use crate::sot::{self, Document, IdPattern};
+use crate::source::{ReadError, SourceFile};
+use crate::workspace::Workspace;
+
+/// Everything a command needs about the workspace's task definitions.
+#[derive(Debug)]
+pub struct Project {
+    pub workspace: Workspace,
+    pub sot: SourceFile,
+    pub document: Document,
+    pub hooks: Hooks,
+    pub manifest: Manifest,
+    pub manifest_source: Option<SourceFile>,
+    pub plan: Plan,
+    pub graph: Graph,
+}
+
+/// Failure to load the project.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum LoadError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Json(#[from] JsonError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Sot(#[from] crate::source::SourceDiagnostic),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Plan(#[from] PlanError),
+}
+
+/// Reads an optional config file: absent means defaults.
+fn optional(path: &Path, name: String) -> Result<Option<SourceFile>, ReadError> {
+    match SourceFile::read(path, name) {
+        Ok(src) => Ok(Some(src)),
+        Err(ReadError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+impl Project {
+    /// Loads config and sot.md and builds the plan.
+    pub fn load(workspace: Workspace) -> Result<Self, LoadError> {
+        let manifest_source = optional(
+            &workspace.manifest_path(),
+            workspace.display(&workspace.manifest_path()),
+        )?;
+        let manifest = match &manifest_source {
+            Some(src) => Manifest::load(src)?,
+            None => Manifest::default(),
+        };
+        let hooks = match optional(
+            &workspace.hooks_path(),
+            workspace.display(&workspace.hooks_path()),
+        )? {
+            Some(src) => Hooks::load(src)?,
+            None => Hooks::default(),
+        };
+        let ids = match &manifest.id_pattern {
+            Some(p) => IdPattern::new(p).unwrap_or_default(),
+            None => IdPattern::default(),
+        };
+        let sot = SourceFile::read(&workspace.sot, workspace.display(&workspace.sot))?;
+        let document = sot::parse(&sot, &ids)?;
+        let (plan, graph) = plan::build(&plan::Inputs {
+            sot: &sot,
+            document: &document,
+            hooks: &hooks,
+            manifest: &manifest,
+            manifest_source: manifest_source.as_ref(),
+        })?;
+        Ok(Self {
+            workspace,
+            sot,
+            document,
+            hooks,
+            manifest,
+            manifest_source,
+            plan,
+            graph,
+        })
+    }
+}

@@ -1,0 +1,5 @@
+//! Rendering evidence for reviewers: Markdown escaping, size limits, secret masking and
+//! the minijinja templates.
+
+pub mod escape;
+pub mod limit;

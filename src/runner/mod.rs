@@ -1,0 +1,1 @@
+//! The runner: scheduling, the worker pool and process supervision.

@@ -1,0 +1,72 @@
+//! Task id patterns: `TASK-` and digits by default, configurable per workspace.
+
+use regex::Regex;
+
+/// The default id pattern.
+pub const DEFAULT_ID_PATTERN: &str = "TASK-[0-9]+";
+
+/// A compiled, anchored task id pattern.
+#[derive(Debug, Clone)]
+pub struct IdPattern {
+    source: String,
+    regex: Regex,
+}
+
+impl IdPattern {
+    /// Compiles `pattern` (a regular expression, matched against the whole id).
+    pub fn new(pattern: &str) -> Result<Self, regex::Error> {
+        let regex = Regex::new(&format!("^(?:{pattern})$"))?;
+        Ok(Self {
+            source: pattern.to_owned(),
+            regex,
+        })
+    }
+
+    /// Whether `candidate` is a task id.
+    pub fn is_match(&self, candidate: &str) -> bool {
+        self.regex.is_match(candidate)
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+impl Default for IdPattern {
+    fn default() -> Self {
+        Self::new(DEFAULT_ID_PATTERN).expect("the default pattern is valid")
+    }
+}
+
+/// The numeric part of an id (its last run of digits), used for layer ranges.
+pub fn number(id: &str) -> Option<u64> {
+    let end = id.rfind(|c: char| c.is_ascii_digit())? + 1;
+    let start = id[..end]
+        .rfind(|c: char| !c.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    id[start..end].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_pattern_is_anchored() {
+        let p = IdPattern::default();
+        assert!(p.is_match("TASK-001"));
+        assert!(!p.is_match("TASK-"));
+        assert!(!p.is_match("xTASK-1"));
+        assert!(!p.is_match("TASK-1 "));
+        let ops = IdPattern::new("OPS-[0-9]+").unwrap();
+        assert!(ops.is_match("OPS-12") && !ops.is_match("TASK-1"));
+    }
+
+    #[test]
+    fn number_takes_the_last_digits() {
+        assert_eq!(number("TASK-021"), Some(21));
+        assert_eq!(number("OPS-12"), Some(12));
+        assert_eq!(number("X"), None);
+    }
+}

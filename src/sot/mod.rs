@@ -1,0 +1,13 @@
+//! The Markdown source of truth (`sot.md`): queues of tasks, in the predecessor's legacy
+//! form or the native form. See the README for both grammars.
+
+mod blocks;
+mod document;
+mod ids;
+mod legacy;
+mod native;
+
+pub use blocks::{blocks, Block, Segment, SegmentKind};
+pub use document::{parse, Document, Format, Queue, Task};
+pub use ids::{number as ids_number, IdPattern, DEFAULT_ID_PATTERN};
+pub use legacy::default_layer as legacy_layer;

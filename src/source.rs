@@ -1,0 +1,208 @@
+//! Reading the user's files: size cap, UTF-8 check, BOM handling, and turning byte
+//! offsets into diagnostics that point at file, line and column.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource};
+
+/// Inputs larger than this are refused rather than parsed: a runaway generated file
+/// should fail fast with a clear message, not eat the CI machine's memory.
+pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A text file the user wrote, loaded and validated.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// How to name it in messages (usually relative to the workspace root).
+    pub name: String,
+    /// The text, with any UTF-8 byte-order mark removed.
+    pub text: Arc<str>,
+}
+
+/// Problems reading a file, before any parsing.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum ReadError {
+    /// The file could not be opened or read.
+    #[error("failed to read `{name}`: {source}")]
+    #[diagnostic(help("check that the path exists and is readable"))]
+    Io {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is bigger than [`MAX_INPUT_BYTES`].
+    #[error("`{name}` is {size} bytes, over the {cap} byte limit")]
+    #[diagnostic(help("split the file, or check that it is not a generated or binary file"))]
+    TooLarge { name: String, size: u64, cap: u64 },
+    /// The file is not valid UTF-8.
+    #[error("`{name}` is not valid UTF-8 at {name}:{line}:{column}")]
+    #[diagnostic(help("save the file as UTF-8"))]
+    InvalidUtf8 {
+        name: String,
+        line: usize,
+        column: usize,
+    },
+}
+
+impl SourceFile {
+    /// Reads `path`, refusing oversized or non-UTF-8 files.
+    pub fn read(path: &Path, name: impl Into<String>) -> Result<Self, ReadError> {
+        use std::io::Read;
+        let name = name.into();
+        let io = |source| ReadError::Io {
+            name: name.clone(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut bytes = Vec::new();
+        // Read one byte past the cap so a file that grows while we read is still caught.
+        file.take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > MAX_INPUT_BYTES {
+            let size = std::fs::metadata(path)
+                .map(|m| m.len())
+                .unwrap_or(bytes.len() as u64);
+            return Err(ReadError::TooLarge {
+                name,
+                size,
+                cap: MAX_INPUT_BYTES,
+            });
+        }
+        Self::from_bytes(path, name, bytes)
+    }
+
+    /// Builds a source from bytes already in memory (used by tests and embedded defaults).
+    pub fn from_bytes(path: &Path, name: String, bytes: Vec<u8>) -> Result<Self, ReadError> {
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(err) => {
+                let valid = err.utf8_error().valid_up_to();
+                let prefix = String::from_utf8_lossy(&err.as_bytes()[..valid]).into_owned();
+                let (line, column) = line_col(&prefix, prefix.len());
+                return Err(ReadError::InvalidUtf8 { name, line, column });
+            }
+        };
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_owned(),
+            None => text,
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            name,
+            text: Arc::from(text),
+        })
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        line_col(&self.text, offset)
+    }
+
+    /// `name:line:col` for a byte offset.
+    pub fn location(&self, offset: usize) -> String {
+        let (line, col) = self.line_col(offset);
+        format!("{}:{line}:{col}", self.name)
+    }
+
+    /// A diagnostic pointing into this file.
+    pub fn diagnostic(
+        &self,
+        message: impl Into<String>,
+        labels: Vec<(Range<usize>, String)>,
+        help: Option<String>,
+    ) -> SourceDiagnostic {
+        let location = labels
+            .first()
+            .map(|(range, _)| self.location(range.start))
+            .unwrap_or_else(|| self.name.clone());
+        let len = self.text.len();
+        SourceDiagnostic {
+            message: message.into(),
+            location,
+            src: NamedSource::new(self.name.clone(), self.text.clone()),
+            labels: labels
+                .into_iter()
+                .map(|(range, label)| {
+                    let start = range.start.min(len);
+                    let end = range.end.clamp(start, len);
+                    LabeledSpan::new(Some(label), start, end - start)
+                })
+                .collect(),
+            help,
+        }
+    }
+}
+
+/// 1-based line and character column of `offset` in `text` (clamped to the text).
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// An error located in one of the user's files, rendered with the line shown and the
+/// offending span underlined.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{location}: {message}")]
+pub struct SourceDiagnostic {
+    /// What is wrong, as a lowercase fragment.
+    pub message: String,
+    /// `file:line:col` of the first label.
+    pub location: String,
+    #[source_code]
+    src: NamedSource<Arc<str>>,
+    #[label(collection)]
+    labels: Vec<LabeledSpan>,
+    #[help]
+    help: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters_not_bytes() {
+        let text = "ab\n—é`x`";
+        let offset = text.find('`').unwrap();
+        assert_eq!(line_col(text, offset), (2, 3));
+        assert_eq!(line_col(text, 0), (1, 1));
+        // Offsets past the end or inside a character are clamped, never panic.
+        assert_eq!(line_col(text, 10_000).0, 2);
+        assert_eq!(line_col(text, 4), (2, 1));
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_position() {
+        let err = SourceFile::from_bytes(Path::new("x"), "sot.md".into(), b"ok\nab\xffc".to_vec())
+            .unwrap_err();
+        assert_eq!(err.to_string(), "`sot.md` is not valid UTF-8 at sot.md:2:3");
+    }
+
+    #[test]
+    fn bom_is_stripped() {
+        let src = SourceFile::from_bytes(Path::new("x"), "s".into(), b"\xef\xbb\xbf# hi".to_vec())
+            .unwrap();
+        assert_eq!(&*src.text, "# hi");
+    }
+
+    #[test]
+    fn oversized_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.md");
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(MAX_INPUT_BYTES + 1).unwrap();
+        let err = SourceFile::read(&path, "big.md").unwrap_err();
+        assert!(matches!(err, ReadError::TooLarge { .. }), "{err}");
+    }
+}

@@ -1,0 +1,229 @@
+//! Finding the Cargo workspace (through `cargo metadata`) and the settings derived from
+//! it: where sot.md, the config and the evidence live.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// `[workspace.metadata.tek]` (or `[package.metadata.tek]` for a single-package root).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TekMetadata {
+    pub sot: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub runs_dir: Option<PathBuf>,
+    pub templates: Option<PathBuf>,
+}
+
+/// The resolved workspace layout.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The workspace root: every cwd must stay inside it.
+    pub root: PathBuf,
+    /// Cargo's target directory.
+    pub target_dir: PathBuf,
+    /// Member package names.
+    pub members: Vec<String>,
+    /// The sot.md to plan.
+    pub sot: PathBuf,
+    /// The directory holding hooks.json and manifest.json.
+    pub config_dir: PathBuf,
+    /// Where run directories are created.
+    pub runs_dir: PathBuf,
+    /// A folder of templates overriding the built-in ones.
+    pub templates_dir: PathBuf,
+    /// Whether a Cargo workspace was found (false when planning a bare `--sot`).
+    pub is_cargo: bool,
+}
+
+/// Failure to find the workspace.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum WorkspaceError {
+    #[error("could not find a Cargo workspace from `{searched}`: {message}")]
+    #[diagnostic(help(
+        "run inside a Cargo workspace, pass --manifest-path, or pass --sot to plan a file directly"
+    ))]
+    NotFound { searched: String, message: String },
+    #[error("invalid [workspace.metadata.tek] in `{manifest}`: {message}")]
+    #[diagnostic(help("allowed keys: sot, config, runs-dir, templates"))]
+    Metadata { manifest: String, message: String },
+}
+
+/// Overrides from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub manifest_path: Option<PathBuf>,
+    pub sot: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub runs_dir: Option<PathBuf>,
+}
+
+impl Workspace {
+    /// Discovers the workspace. With an explicit `--sot` and no Cargo workspace around,
+    /// falls back to the current directory as the root.
+    pub fn discover(cwd: &Path, overrides: &Overrides) -> Result<Self, WorkspaceError> {
+        let mut command = cargo_metadata::MetadataCommand::new();
+        command.no_deps().current_dir(cwd);
+        if let Some(path) = &overrides.manifest_path {
+            command.manifest_path(cwd.join(path));
+        }
+        match command.exec() {
+            Ok(metadata) => {
+                let root = PathBuf::from(metadata.workspace_root.as_std_path());
+                let mut tek = metadata.workspace_metadata.get("tek").cloned();
+                if tek.is_none() {
+                    // A single-package workspace may keep its settings on the package.
+                    tek = metadata
+                        .root_package()
+                        .and_then(|p| p.metadata.get("tek").cloned());
+                }
+                let tek: TekMetadata = match tek {
+                    Some(value) => {
+                        serde_json::from_value(value).map_err(|e| WorkspaceError::Metadata {
+                            manifest: root.join("Cargo.toml").display().to_string(),
+                            message: e.to_string(),
+                        })?
+                    }
+                    None => TekMetadata::default(),
+                };
+                Ok(Self::layout(
+                    root,
+                    PathBuf::from(metadata.target_directory.as_std_path()),
+                    metadata
+                        .workspace_members
+                        .iter()
+                        .filter_map(|id| {
+                            metadata
+                                .packages
+                                .iter()
+                                .find(|p| &p.id == id)
+                                .map(|p| p.name.to_string())
+                        })
+                        .collect(),
+                    tek,
+                    cwd,
+                    overrides,
+                    true,
+                ))
+            }
+            Err(err) if overrides.sot.is_some() && overrides.manifest_path.is_none() => {
+                let _ = err;
+                let root = cwd.to_path_buf();
+                Ok(Self::layout(
+                    root.clone(),
+                    root.join("target"),
+                    Vec::new(),
+                    TekMetadata::default(),
+                    cwd,
+                    overrides,
+                    false,
+                ))
+            }
+            Err(err) => Err(WorkspaceError::NotFound {
+                searched: overrides
+                    .manifest_path
+                    .as_ref()
+                    .map(|p| cwd.join(p))
+                    .unwrap_or_else(|| cwd.to_path_buf())
+                    .display()
+                    .to_string(),
+                message: cargo_error_message(&err),
+            }),
+        }
+    }
+
+    fn layout(
+        root: PathBuf,
+        target_dir: PathBuf,
+        members: Vec<String>,
+        tek: TekMetadata,
+        cwd: &Path,
+        overrides: &Overrides,
+        is_cargo: bool,
+    ) -> Self {
+        // Flags are relative to where the user typed them; metadata to the root.
+        let pick = |flag: &Option<PathBuf>, meta: Option<PathBuf>, default: PathBuf| match flag {
+            Some(path) => cwd.join(path),
+            None => meta.map(|m| root.join(m)).unwrap_or(default),
+        };
+        Self {
+            sot: pick(&overrides.sot, tek.sot, root.join("sot.md")),
+            config_dir: pick(&overrides.config, tek.config, root.join("config")),
+            runs_dir: pick(
+                &overrides.runs_dir,
+                tek.runs_dir,
+                target_dir.join("tek").join("runs"),
+            ),
+            templates_dir: tek
+                .templates
+                .map(|t| root.join(t))
+                .unwrap_or_else(|| root.join("templates")),
+            root,
+            target_dir,
+            members,
+            is_cargo,
+        }
+    }
+
+    /// A path as shown to the user: relative to the root when inside it.
+    pub fn display(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| path.display().to_string())
+    }
+
+    /// hooks.json's path.
+    pub fn hooks_path(&self) -> PathBuf {
+        self.config_dir.join("hooks.json")
+    }
+
+    /// manifest.json's path.
+    pub fn manifest_path(&self) -> PathBuf {
+        self.config_dir.join("manifest.json")
+    }
+}
+
+fn cargo_error_message(err: &cargo_metadata::Error) -> String {
+    match err {
+        cargo_metadata::Error::CargoMetadata { stderr } => stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or(stderr.trim())
+            .trim_start_matches("error: ")
+            .to_owned(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovers_this_repository_with_real_cargo_metadata() {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let ws = Workspace::discover(&here.join("src"), &Overrides::default()).unwrap();
+        assert_eq!(ws.root, here);
+        assert!(ws.members.iter().any(|m| m == "cargo-tek"));
+        assert_eq!(ws.sot, here.join("sot.md"));
+        assert!(ws.runs_dir.ends_with("tek/runs"));
+        assert!(ws.is_cargo);
+    }
+
+    #[test]
+    fn outside_a_workspace_says_what_was_searched() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Workspace::discover(dir.path(), &Overrides::default()).unwrap_err();
+        assert!(
+            err.to_string().contains(&dir.path().display().to_string()),
+            "{err}"
+        );
+        let with_sot = Overrides {
+            sot: Some("x.md".into()),
+            ..Default::default()
+        };
+        let ws = Workspace::discover(dir.path(), &with_sot).unwrap();
+        assert_eq!(ws.sot, dir.path().join("x.md"));
+        assert!(!ws.is_cargo);
+    }
+}

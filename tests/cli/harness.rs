@@ -1,0 +1,106 @@
+//! A small fluent helper: a temp Cargo workspace, files in it, and the real binary run
+//! with a clean environment.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_cargo-tek");
+
+/// A temporary workspace.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// A minimal Cargo package, so `cargo metadata` finds a real workspace.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Self { dir };
+        ws.file(
+            "Cargo.toml",
+            "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        );
+        ws.file("src/lib.rs", "");
+        ws
+    }
+
+    /// Writes a file (creating parent directories).
+    pub fn file(&self, rel: &str, contents: impl AsRef<[u8]>) -> &Self {
+        let path = self.dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A command for the binary, run in the workspace as `cargo tek ...` would.
+    pub fn tek(&self, args: &[&str]) -> Run {
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.arg("tek").args(args).current_dir(self.path());
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            if key.starts_with("GITHUB_")
+                || key.starts_with("CARGO_TERM")
+                || key == "NO_COLOR"
+                || key.starts_with("INPUT_")
+                || key.starts_with("RUNNER_")
+            {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("CARGO_TERM_COLOR", "never");
+        Run { cmd }
+    }
+}
+
+/// A command about to run.
+pub struct Run {
+    pub cmd: std::process::Command,
+}
+
+impl Run {
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn output(mut self) -> Result_ {
+        let out = self.cmd.output().unwrap();
+        Result_ { out }
+    }
+}
+
+/// What the binary did.
+pub struct Result_ {
+    pub out: Output,
+}
+
+impl Result_ {
+    pub fn code(&self) -> i32 {
+        self.out.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    /// Asserts the exit code, showing both streams on failure.
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+}

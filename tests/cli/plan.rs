@@ -1,0 +1,192 @@
+//! `cargo tek plan`: both grammars, JSON and text, the predecessor's CLI, and errors.
+
+use crate::harness::Workspace;
+
+const NATIVE: &str = include_str!("../fixtures/native-sot.md");
+const LEGACY: &str = include_str!("../fixtures/legacy-sot.md");
+
+fn json_plan(ws: &Workspace) -> serde_json::Value {
+    let out = ws
+        .tek(&["plan", "--format", "json"])
+        .output()
+        .expect_code(0);
+    serde_json::from_str(&out.stdout()).unwrap()
+}
+
+fn redact(mut plan: serde_json::Value) -> serde_json::Value {
+    plan["generated_at"] = "[timestamp]".into();
+    plan
+}
+
+#[test]
+fn native_plan_matches_snapshot() {
+    let ws = Workspace::new();
+    ws.file("sot.md", NATIVE);
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-002": {"commands": [{"cmd": ["cargo", "build"], "cwd": "."}]},
+        "Queue B — Quality gates": {"commands": [{"cmd": ["cargo", "test"]}]}}"#,
+    );
+    let plan = json_plan(&ws);
+    let tasks = &plan["queues"][1]["tasks"];
+    assert_eq!(
+        tasks[1]["after"],
+        serde_json::json!(["TASK-002", "TASK-010"])
+    );
+    insta::assert_json_snapshot!("native_plan", redact(plan));
+    let text = ws.tek(&["plan"]).output().expect_code(0).stdout();
+    insta::assert_snapshot!("native_plan_text", text);
+}
+
+#[test]
+fn legacy_plan_keeps_the_predecessor_shape() {
+    let ws = Workspace::new();
+    ws.file("sot.md", LEGACY);
+    let plan = json_plan(&ws);
+    assert_eq!(plan["version"], 1);
+    assert_eq!(plan["source"], "sot.md");
+    assert_eq!(
+        plan["queues"][0]["name"],
+        "Queue A — Workspace Bootstrapping"
+    );
+    let first = &plan["queues"][0]["tasks"][0];
+    assert_eq!(
+        (
+            first["id"].as_str(),
+            first["title"].as_str(),
+            first["layer"].as_str()
+        ),
+        (Some("TASK-001"), Some("TASK-001"), Some("foundation"))
+    );
+    insta::assert_json_snapshot!("legacy_plan", redact(plan));
+}
+
+#[test]
+fn predecessor_cli_writes_plan_json() {
+    let ws = Workspace::new();
+    ws.file("docs/sot.md", LEGACY);
+    let out = ws
+        .tek(&["plan", "--sot", "docs/sot.md", "--out", "plan.json"])
+        .output()
+        .expect_code(0);
+    assert!(out.stderr().contains("Planned"), "{}", out.stderr());
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(plan["queues"].as_array().unwrap().len(), 2);
+    assert_eq!(plan["source"], "docs/sot.md");
+}
+
+#[test]
+fn runs_without_the_tek_word_and_outside_a_workspace_with_sot() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.md"), NATIVE).unwrap();
+    let out = std::process::Command::new(crate::harness::BIN)
+        .args(["plan", "--sot", "s.md", "--format", "json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(crate::harness::BIN)
+        .args(["plan"])
+        .current_dir(dir.path())
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("could not find a Cargo workspace")
+            && err.contains(&dir.path().display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn metadata_and_flags_choose_the_files() {
+    let ws = Workspace::new();
+    ws.file("Cargo.toml", "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.tek]\nsot = \"plans/main.md\"\nconfig = \"ci\"\n\n[workspace]\n");
+    ws.file("plans/main.md", "## Q\n- `TASK-5` five\n");
+    ws.file(
+        "ci/hooks.json",
+        r#"{"TASK-5": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    let plan = json_plan(&ws);
+    assert_eq!(plan["source"], "plans/main.md");
+    assert_eq!(plan["queues"][0]["tasks"][0]["runs"]["hook"], "task");
+    ws.file("other.md", "## R\n- `TASK-6` six\n");
+    let out = ws
+        .tek(&["plan", "--sot", "other.md", "--format", "json"])
+        .output()
+        .expect_code(0);
+    assert!(out.stdout().contains("TASK-6"));
+}
+
+/// Every bad-input error: exit 1, file:line:col, the offending line shown.
+#[test]
+fn bad_input_errors_point_into_the_file() {
+    let cases: &[(&str, &[u8], &str, &str)] = &[
+        ("duplicate", b"## Q\n- `TASK-1` a\n- `TASK-1` b\n", "sot.md:3:3: duplicate task id `TASK-1` (first defined at sot.md:2:3)", "- `TASK-1` b"),
+        ("unknown dep", b"## Q\n- `TASK-1` a \xe2\x80\x94 after `TASK-7`\n", "sot.md:2:22: task `TASK-1` depends on unknown task `TASK-7`", "after `TASK-7`"),
+        ("cycle", b"## Q\n- `TASK-1` a \xe2\x80\x94 after `TASK-2`\n- `TASK-2` b \xe2\x80\x94 after `TASK-1`\n", "dependency cycle:", "TASK-2"),
+        ("utf8", b"## Q\n- `TASK-1` \xff\n", "`sot.md` is not valid UTF-8 at sot.md:2:12", ""),
+    ];
+    for (name, sot, message, shown) in cases {
+        let ws = Workspace::new();
+        ws.file("sot.md", sot);
+        let out = ws.tek(&["plan"]).output().expect_code(1);
+        let err = out.stderr();
+        assert!(err.contains(message), "{name}: {err}");
+        assert!(err.contains(shown), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+    }
+    let ws = Workspace::new();
+    let out = ws.tek(&["plan"]).output().expect_code(1);
+    assert!(
+        out.stderr().contains("failed to read `sot.md`"),
+        "{}",
+        out.stderr()
+    );
+    ws.file("sot.md", "## Q\n- `TASK-1` a\n");
+    ws.file(
+        "config/hooks.json",
+        "{\n  \"TASK-1\": {\"commands\": []},\n  \"TASK-1\": {\"commands\": []}\n}",
+    );
+    let out = ws.tek(&["plan"]).output().expect_code(1);
+    assert!(
+        out.stderr().contains("config/hooks.json:3:")
+            && out.stderr().contains("duplicate key `TASK-1`"),
+        "{}",
+        out.stderr()
+    );
+}
+
+#[test]
+fn oversized_sot_is_refused() {
+    let ws = Workspace::new();
+    let f = std::fs::File::create(ws.join("sot.md")).unwrap();
+    f.set_len(16 * 1024 * 1024 + 1).unwrap();
+    let out = ws.tek(&["plan"]).output().expect_code(1);
+    assert!(
+        out.stderr().contains("over the 16777216 byte limit"),
+        "{}",
+        out.stderr()
+    );
+}
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    let ws = Workspace::new();
+    ws.tek(&["plan", "--no-such-flag"]).output().expect_code(1);
+    let help = ws.tek(&["run", "--help"]).output().expect_code(0).stdout();
+    assert!(
+        help.contains("Exit codes:") && help.contains("--max-workers"),
+        "{help}"
+    );
+    let version = ws.tek(&["--version"]).output().expect_code(0).stdout();
+    assert!(version.contains(env!("CARGO_PKG_VERSION")));
+}
