@@ -51,6 +51,12 @@ pub enum Error {
     Evidence(String),
     #[error("{0} error(s) found")]
     CheckFailed(usize),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Report(#[from] crate::report::ReportError),
+    #[error("failed to post the PR comment: {0}")]
+    #[diagnostic(help("check GITHUB_TOKEN's permissions (pull-requests: write), or drop --strict to save the body instead"))]
+    GitHub(crate::github::GitHubError),
 }
 
 impl Error {

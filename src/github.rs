@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http::HeaderMap;
+use http::{HeaderMap, Method};
 use octocrab::service::middleware::retry::RetryConfig;
 use octocrab::Octocrab;
 use serde::Deserialize;
@@ -91,13 +91,14 @@ impl GitHubContext {
     }
 }
 
-/// Only characters that need no escaping in a URL path, so the name can't reshape a route.
+/// Characters that need no escaping in a URL path nor can end an HTML comment.
+fn plain(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+}
+
+/// A name made of plain characters can't reshape the API route it is put into.
 fn valid_repository(repository: &str) -> bool {
-    let ok = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    };
+    let ok = |s: &str| !s.is_empty() && s.chars().all(plain);
     matches!(repository.split_once('/'), Some((owner, name)) if ok(owner) && ok(name))
 }
 
@@ -127,13 +128,7 @@ pub fn marker(key: &str) -> String {
     let key: String = key
         .chars()
         .take(MAX_KEY_CHARS)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if plain(c) { c } else { '-' })
         .collect();
     let key = if key.is_empty() { "default" } else { &key };
     format!("<!-- cargo-tek:sticky-comment key={key} -->")
@@ -146,22 +141,6 @@ pub enum CommentOutcome {
     Created { id: u64, url: String },
     /// Our existing comment was edited in place.
     Updated { id: u64, url: String },
-}
-
-impl CommentOutcome {
-    /// The comment's id.
-    pub fn id(&self) -> u64 {
-        match self {
-            Self::Created { id, .. } | Self::Updated { id, .. } => *id,
-        }
-    }
-
-    /// The comment's web address.
-    pub fn url(&self) -> &str {
-        match self {
-            Self::Created { url, .. } | Self::Updated { url, .. } => url,
-        }
-    }
 }
 
 /// How long and how often to retry server errors and rate limits.
@@ -217,20 +196,14 @@ impl GitHubError {
     }
 
     /// Defence in depth: a server or transport message might echo the credential.
-    fn scrubbed(self, token: &str) -> Self {
-        let clean = |s: String| s.replace(token, "***");
-        match self {
-            Self::ReadOnly { status, message } => Self::ReadOnly {
-                status,
-                message: clean(message),
-            },
-            Self::Api { status, message } => Self::Api {
-                status,
-                message: clean(message),
-            },
-            Self::Transport(message) => Self::Transport(clean(message)),
-            other => other,
+    fn scrubbed(mut self, token: &str) -> Self {
+        if let Self::ReadOnly { message, .. }
+        | Self::Api { message, .. }
+        | Self::Transport(message) = &mut self
+        {
+            *message = message.replace(token, "***");
         }
+        self
     }
 }
 
@@ -268,24 +241,23 @@ async fn upsert(
     let mut attempt = 1;
     loop {
         let payload = json!({ "body": body });
-        let reply = match &target {
+        let outcome = match target {
             // An edit is idempotent, so it may be retried as is.
             Some(id) => {
                 let url = client.url(&format!("{}/issues/comments/{id}", client.repo));
-                client.call(Verb::Patch, &url, Some(&payload)).await?
+                client.call(Method::PATCH, &url, Some(&payload)).await
             }
-            None => match client.once(Verb::Post, &create_url, Some(&payload)).await {
-                Ok(reply) => reply,
-                Err(GitHubError::Transport(_)) if attempt < policy.max_attempts => {
-                    // The comment may have been posted before the connection broke.
-                    tokio::time::sleep(backoff(attempt, policy)).await;
-                    attempt += 1;
-                    target = client.find_ours(pr, &login, &mark).await?;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            },
+            None => client.once(Method::POST, &create_url, Some(&payload)).await,
         };
+        // A failed create is ambiguous (it may have been stored before the reply was lost),
+        // so list again and update what is there rather than posting a duplicate.
+        if let (None, Some(wait)) = (target, client.retry_after(&outcome, attempt)) {
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+            target = client.find_ours(pr, &login, &mark).await?;
+            continue;
+        }
+        let reply = outcome?;
         if is_success(reply.status) {
             let comment: Comment = parse(&reply)?;
             let (id, url) = (comment.id, comment.html_url);
@@ -293,15 +265,6 @@ async fn upsert(
                 Some(_) => CommentOutcome::Updated { id, url },
                 None => CommentOutcome::Created { id, url },
             });
-        }
-        if target.is_none() && attempt < policy.max_attempts {
-            if let Some(wait) = retry_wait(&reply, attempt, policy) {
-                // A 5xx on create is ambiguous: list again rather than risk a duplicate.
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-                target = client.find_ours(pr, &login, &mark).await?;
-                continue;
-            }
         }
         match reply.status {
             422 if reply.text.to_lowercase().contains("too long") => {
@@ -312,8 +275,10 @@ async fn upsert(
                 limit /= 2;
                 body = with_marker(render(limit), &mark);
             }
-            403 if !is_rate_limited(&reply) => return Err(read_only(&reply)),
-            404 => return Err(read_only(&reply)),
+            403 | 404 if !is_rate_limited(&reply) => {
+                let (status, message) = (reply.status, message_of(&reply));
+                return Err(GitHubError::ReadOnly { status, message });
+            }
             _ => return Err(api_error(&reply)),
         }
     }
@@ -367,13 +332,6 @@ impl Comment {
         let first = self.body.as_deref().and_then(|b| b.lines().next());
         by_us && first.map(str::trim) == Some(mark)
     }
-}
-
-#[derive(Clone, Copy)]
-enum Verb {
-    Get,
-    Post,
-    Patch,
 }
 
 /// A response read in full: status, headers and body text.
@@ -431,14 +389,14 @@ impl<'a> Client<'a> {
 
     async fn once(
         &self,
-        verb: Verb,
+        verb: Method,
         url: &str,
         body: Option<&Value>,
     ) -> Result<Reply, GitHubError> {
         let response = match verb {
-            Verb::Get => self.octo._get(url).await,
-            Verb::Post => self.octo._post(url, body).await,
-            Verb::Patch => self.octo._patch(url, body).await,
+            Method::POST => self.octo._post(url, body).await,
+            Method::PATCH => self.octo._patch(url, body).await,
+            _ => self.octo._get(url).await,
         }
         .map_err(transport)?;
         let status = response.status().as_u16();
@@ -459,25 +417,30 @@ impl<'a> Client<'a> {
     /// Sends an idempotent request, retrying transport errors, 5xx and rate limits.
     async fn call(
         &self,
-        verb: Verb,
+        verb: Method,
         url: &str,
         body: Option<&Value>,
     ) -> Result<Reply, GitHubError> {
         let mut attempt = 1;
         loop {
-            let outcome = self.once(verb, url, body).await;
-            let wait = match &outcome {
-                Ok(reply) => retry_wait(reply, attempt, self.policy),
-                Err(GitHubError::Transport(_)) => Some(backoff(attempt, self.policy)),
-                Err(_) => None,
-            };
-            match wait {
-                Some(wait) if attempt < self.policy.max_attempts => {
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                _ => return outcome,
+            let outcome = self.once(verb.clone(), url, body).await;
+            match self.retry_after(&outcome, attempt) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return outcome,
             }
+            attempt += 1;
+        }
+    }
+
+    /// How long to wait before try `attempt + 1`, or `None` when there must not be one.
+    fn retry_after(&self, outcome: &Result<Reply, GitHubError>, attempt: u32) -> Option<Duration> {
+        if attempt >= self.policy.max_attempts {
+            return None;
+        }
+        match outcome {
+            Ok(reply) => retry_wait(reply, attempt, self.policy),
+            Err(GitHubError::Transport(_)) => Some(backoff(attempt, self.policy)),
+            Err(_) => None,
         }
     }
 
@@ -487,7 +450,7 @@ impl<'a> Client<'a> {
         struct Me {
             login: String,
         }
-        let reply = self.call(Verb::Get, &self.url("/user"), None).await?;
+        let reply = self.call(Method::GET, &self.url("/user"), None).await?;
         match reply.status {
             s if is_success(s) => Ok(parse::<Me>(&reply)?.login),
             403 | 404 => Ok(FALLBACK_LOGIN.to_string()),
@@ -513,7 +476,7 @@ impl<'a> Client<'a> {
                     "comment listing exceeded {MAX_PAGES} pages"
                 )));
             }
-            let reply = self.call(Verb::Get, &url, None).await?;
+            let reply = self.call(Method::GET, &url, None).await?;
             if !is_success(reply.status) {
                 return Err(api_error(&reply));
             }
@@ -636,28 +599,16 @@ fn message_of(reply: &Reply) -> String {
             };
         }
     }
-    let excerpt: String = reply.text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let excerpt: String = excerpt.chars().take(200).collect();
-    if excerpt.is_empty() {
-        http::StatusCode::from_u16(reply.status)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .unwrap_or("no response body")
-            .to_string()
-    } else {
-        excerpt
-    }
+    // An HTML error page from a proxy: a short, single-line excerpt is enough.
+    let excerpt = reply.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!(
+        "non-JSON response: {}",
+        excerpt.chars().take(200).collect::<String>()
+    )
 }
 
 fn api_error(reply: &Reply) -> GitHubError {
     GitHubError::Api {
-        status: reply.status,
-        message: message_of(reply),
-    }
-}
-
-fn read_only(reply: &Reply) -> GitHubError {
-    GitHubError::ReadOnly {
         status: reply.status,
         message: message_of(reply),
     }
@@ -679,78 +630,91 @@ fn transport(error: octocrab::Error) -> GitHubError {
 mod tests {
     use super::*;
     use std::cell::RefCell;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
     use wiremock::matchers::{any, method, path, path_regex, query_param, query_param_is_missing};
-    use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+    use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate as Reply_};
 
     const TOKEN: &str = "ghp_TopSecretTokenValue0123456789";
     const ME: &str = "tek-bot";
     const LIST: &str = "/repos/octo/repo/issues/7/comments";
 
     fn ctx(api_url: String) -> GitHubContext {
-        let token = Some(Secret(TOKEN.into()));
+        let (repository, token) = ("octo/repo".into(), Some(Secret(TOKEN.into())));
         GitHubContext {
             api_url,
-            repository: "octo/repo".into(),
+            repository,
             pr: Some(7),
             token,
         }
     }
 
     fn fast() -> RetryPolicy {
+        let (max_wait, base_wait) = (Duration::from_millis(20), Duration::from_millis(1));
         RetryPolicy {
             max_attempts: 4,
-            max_wait: Duration::from_millis(20),
-            base_wait: Duration::from_millis(1),
+            max_wait,
+            base_wait,
         }
     }
 
     fn comment(id: u64, login: &str, body: &str) -> Value {
-        json!({ "id": id, "body": body, "user": { "login": login, "type": "Bot" },
-                "html_url": format!("https://github.com/octo/repo/pull/7#issuecomment-{id}"),
-                "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z" })
+        let html_url = format!("https://github.com/octo/repo/pull/7#issuecomment-{id}");
+        let user = json!({ "login": login, "type": "Bot" });
+        json!({ "id": id, "body": body, "user": user, "html_url": html_url })
     }
 
-    fn ok(body: Value) -> ResponseTemplate {
-        ResponseTemplate::new(200).set_body_json(body)
+    /// `("created" | "updated", id)`, so each expectation fits one comparison.
+    fn done(out: Result<CommentOutcome, GitHubError>) -> Result<(&'static str, u64), GitHubError> {
+        out.map(|o| match o {
+            CommentOutcome::Created { id, .. } => ("created", id),
+            CommentOutcome::Updated { id, .. } => ("updated", id),
+        })
+    }
+
+    fn ok(body: Value) -> Reply_ {
+        Reply_::new(200).set_body_json(body)
+    }
+
+    fn status(code: u16, message: &str) -> Reply_ {
+        Reply_::new(code).set_body_json(json!({ "message": message }))
+    }
+
+    fn on(verb: &str, route: &str, reply: Reply_) -> Mock {
+        Mock::given(method(verb))
+            .and(path(route))
+            .respond_with(reply)
+    }
+
+    async fn upsert_r(c: &GitHubContext, p: &RetryPolicy) -> Result<CommentOutcome, GitHubError> {
+        upsert_sticky_comment(c, "ci", &|_| "report".to_string(), p).await
     }
 
     /// A server whose catch-all fails the test on any request no mock expected.
-    async fn server(login: Option<&str>) -> MockServer {
+    async fn strict() -> MockServer {
         let server = MockServer::start().await;
-        Mock::given(any())
-            .respond_with(ResponseTemplate::new(418))
-            .with_priority(u8::MAX)
-            .expect(0)
-            .named("unexpected request")
-            .mount(&server)
-            .await;
-        let user = match login {
-            Some(login) => ok(json!({ "login": login, "id": 1 })),
-            None => ResponseTemplate::new(403)
-                .set_body_json(json!({ "message": "Resource not accessible by integration" })),
-        };
-        Mock::given(method("GET"))
-            .and(path("/user"))
-            .respond_with(user)
-            .mount(&server)
-            .await;
+        let stray = Mock::given(any()).respond_with(Reply_::new(418));
+        stray.with_priority(u8::MAX).expect(0).mount(&server).await;
         server
     }
 
+    async fn server(login: Option<&str>) -> MockServer {
+        let server = strict().await;
+        let user = match login {
+            Some(login) => ok(json!({ "login": login, "id": 1 })),
+            None => status(403, "Resource not accessible by integration"),
+        };
+        on("GET", "/user", user).mount(&server).await;
+        server
+    }
+
+    /// Requests made with `verb`, after checking that every request carried the token.
     async fn requests(server: &MockServer, verb: &str) -> Vec<Request> {
         let all = server.received_requests().await.unwrap_or_default();
-        // Every request, whatever its route, must carry the token.
+        let bearer = format!("Bearer {TOKEN}");
         for r in &all {
-            let auth = r.headers.get("authorization").and_then(|v| v.to_str().ok());
-            assert_eq!(
-                auth,
-                Some(format!("Bearer {TOKEN}").as_str()),
-                "{} {}",
-                r.method,
-                r.url
-            );
+            let auth = r.headers.get("authorization").map(|v| v.as_bytes());
+            assert_eq!(auth, Some(bearer.as_bytes()), "{} {}", r.method, r.url);
         }
         all.into_iter()
             .filter(|r| r.method.as_str() == verb)
@@ -759,77 +723,59 @@ mod tests {
 
     fn first_line(r: &Request) -> String {
         let body: Value = r.body_json().unwrap_or_default();
-        body["body"]
-            .as_str()
-            .unwrap_or_default()
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_string()
+        let text = body["body"].as_str().unwrap_or_default();
+        text.lines().next().unwrap_or_default().to_string()
     }
 
     /// Enough of GitHub's comment routes to remember what was posted between runs.
     #[derive(Clone, Default)]
     struct FakeIssue {
         comments: Arc<Mutex<Vec<Value>>>,
-        next_id: Arc<AtomicU64>,
         lose_post_reply: Arc<AtomicBool>,
     }
 
     impl Respond for FakeIssue {
-        fn respond(&self, req: &Request) -> ResponseTemplate {
+        fn respond(&self, req: &Request) -> Reply_ {
             let mut comments = self.comments.lock().unwrap();
-            let text = req
-                .body_json::<Value>()
-                .ok()
-                .and_then(|b| b["body"].as_str().map(String::from));
-            match (req.method.as_str(), text) {
+            let body: Value = req.body_json().unwrap_or_default();
+            let text = body["body"].as_str().unwrap_or_default();
+            let id: Option<u64> = req
+                .url
+                .path()
+                .rsplit('/')
+                .next()
+                .and_then(|s| s.parse().ok());
+            let found = id.and_then(|id| comments.iter().position(|c| c["id"] == id));
+            match (req.method.as_str(), found) {
                 ("GET", _) => ok(Value::Array(comments.clone())),
-                ("POST", Some(text)) => {
-                    let c = comment(
-                        100 + self.next_id.fetch_add(1, Ordering::SeqCst),
-                        FALLBACK_LOGIN,
-                        &text,
-                    );
-                    comments.push(c.clone());
+                ("PATCH", Some(i)) => {
+                    comments[i]["body"] = json!(text);
+                    ok(comments[i].clone())
+                }
+                ("POST", _) => {
+                    let new = comment(100 + comments.len() as u64, FALLBACK_LOGIN, text);
+                    comments.push(new.clone());
                     match self.lose_post_reply.swap(false, Ordering::SeqCst) {
-                        true => ResponseTemplate::new(502)
-                            .set_body_string("<html><body>Bad gateway</body></html>"),
-                        false => ResponseTemplate::new(201).set_body_json(c),
-                    }
-                }
-                ("PATCH", Some(text)) => {
-                    let id: u64 = req
-                        .url
-                        .path()
-                        .rsplit('/')
-                        .next()
-                        .and_then(|s| s.parse().ok())
-                        .unwrap_or(0);
-                    match comments.iter_mut().find(|c| c["id"] == id) {
-                        Some(c) => {
-                            c["body"] = json!(text);
-                            ok(c.clone())
+                        true => {
+                            Reply_::new(502).set_body_raw("<html>Bad gateway</html>", "text/html")
                         }
-                        None => ResponseTemplate::new(404),
+                        false => Reply_::new(201).set_body_json(new),
                     }
                 }
-                _ => ResponseTemplate::new(400),
+                _ => Reply_::new(404),
             }
         }
     }
 
     async fn fake(lose_post_reply: bool) -> (MockServer, FakeIssue) {
-        let server = server(None).await;
-        let fake = FakeIssue::default();
+        let (server, fake) = (server(None).await, FakeIssue::default());
         fake.lose_post_reply
             .store(lose_post_reply, Ordering::SeqCst);
-        Mock::given(path_regex(
-            r"^/repos/octo/repo/issues/(7/comments|comments/\d+)$",
-        ))
-        .respond_with(fake.clone())
-        .mount(&server)
-        .await;
+        let routes = path_regex(r"^/repos/octo/repo/issues/(7/comments|comments/\d+)$");
+        Mock::given(routes)
+            .respond_with(fake.clone())
+            .mount(&server)
+            .await;
         (server, fake)
     }
 
@@ -837,33 +783,21 @@ mod tests {
     async fn updates_newest_own_comment_found_on_page_three() {
         let server = server(Some(ME)).await;
         let (uri, mark) = (server.uri(), marker("ci"));
-        let link = |page: u32| {
-            format!("<{uri}{LIST}?per_page=100&page={page}>; rel=\"next\", <{uri}{LIST}?per_page=100&page=3>; rel=\"last\"")
-        };
+        let link = |n: u32| format!("<{uri}{LIST}?per_page=100&page={n}>; rel=\"next\"");
+        let (old, newer) = (format!("{mark}\nold"), format!("{mark}\r\nnew"));
         let pages = [
-            (
-                None,
-                json!([
-                    comment(1, ME, &format!("{mark}\nold")),
-                    comment(2, "alice", "hi")
-                ]),
-                Some(link(2)),
-            ),
-            (
-                Some("2"),
-                json!([comment(3, ME, &format!("note\n{mark}"))]),
-                Some(link(3)),
-            ),
+            (None, json!([comment(1, ME, &old), comment(2, "al", "hi")])),
+            (Some("2"), json!([comment(3, ME, &format!("note\n{mark}"))])),
             (
                 Some("3"),
-                json!([
-                    comment(9, ME, &format!("{mark}\r\nnewer")),
-                    comment(10, "mallory", &mark)
-                ]),
-                None,
+                json!([comment(9, ME, &newer), comment(10, "x", &mark)]),
             ),
         ];
-        for (page, body, link) in pages {
+        for (n, (page, body)) in pages.into_iter().enumerate() {
+            let reply = match n {
+                2 => ok(body),
+                _ => ok(body).insert_header("link", link(n as u32 + 2).as_str()),
+            };
             let mock = Mock::given(method("GET"))
                 .and(path(LIST))
                 .and(query_param("per_page", "100"));
@@ -871,49 +805,28 @@ mod tests {
                 Some(p) => mock.and(query_param("page", p)),
                 None => mock.and(query_param_is_missing("page")),
             };
-            let reply = ok(body);
-            let reply = match link {
-                Some(l) => reply.insert_header("link", l.as_str()),
-                None => reply,
-            };
             mock.respond_with(reply).expect(1).mount(&server).await;
         }
-        Mock::given(method("PATCH"))
-            .and(path("/repos/octo/repo/issues/comments/9"))
-            .respond_with(ok(comment(9, ME, "x")))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let out =
-            upsert_sticky_comment(&ctx(uri.clone()), "ci", &|_| "report".into(), &fast()).await;
-        assert_eq!(out.map(|o| o.id()), Ok(9));
+        let patch = on(
+            "PATCH",
+            "/repos/octo/repo/issues/comments/9",
+            ok(comment(9, ME, "")),
+        );
+        patch.expect(1).mount(&server).await;
+        let out = upsert_r(&ctx(uri.clone()), &fast()).await;
+        assert_eq!(done(out), Ok(("updated", 9)));
         assert_eq!(first_line(&requests(&server, "PATCH").await[0]), mark);
     }
 
     #[tokio::test]
     async fn another_authors_marker_is_ignored() {
-        let server = server(Some(ME)).await;
-        let mark = marker("ci");
-        Mock::given(method("GET"))
-            .and(path(LIST))
-            .respond_with(ok(json!([
-                comment(5, "mallory", &format!("{mark}\nfake")),
-                comment(6, ME, "other")
-            ])))
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path(LIST))
-            .respond_with(ResponseTemplate::new(201).set_body_json(comment(11, ME, "x")))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let out =
-            upsert_sticky_comment(&ctx(server.uri()), "ci", &|_| "report".into(), &fast()).await;
-        assert!(
-            matches!(out, Ok(CommentOutcome::Created { id: 11, .. })),
-            "{out:?}"
-        );
+        let (server, mark) = (server(Some(ME)).await, marker("ci"));
+        let page = json!([comment(5, "mallory", &mark), comment(6, ME, "other")]);
+        on("GET", LIST, ok(page)).mount(&server).await;
+        let created = Reply_::new(201).set_body_json(comment(11, ME, ""));
+        on("POST", LIST, created).expect(1).mount(&server).await;
+        let out = upsert_r(&ctx(server.uri()), &fast()).await;
+        assert_eq!(done(out), Ok(("created", 11)));
         assert_eq!(first_line(&requests(&server, "POST").await[0]), mark);
     }
 
@@ -923,28 +836,25 @@ mod tests {
         let c = ctx(server.uri());
         let first = upsert_sticky_comment(&c, "ci", &|_| "one".into(), &fast()).await;
         let second = upsert_sticky_comment(&c, "ci", &|_| "two".into(), &fast()).await;
-        assert!(
-            matches!(first, Ok(CommentOutcome::Created { id: 100, .. })),
-            "{first:?}"
-        );
-        assert!(
-            matches!(second, Ok(CommentOutcome::Updated { id: 100, .. })),
-            "{second:?}"
-        );
+        assert_eq!(done(first), Ok(("created", 100)));
+        assert_eq!(done(second), Ok(("updated", 100)));
         let comments = fake.comments.lock().unwrap().clone();
-        assert_eq!(comments.len(), 1);
-        assert_eq!(comments[0]["body"], json!(format!("{}\ntwo", marker("ci"))));
+        assert_eq!(
+            comments,
+            [comment(
+                100,
+                FALLBACK_LOGIN,
+                &format!("{}\ntwo", marker("ci"))
+            )]
+        );
         requests(&server, "GET").await;
     }
 
     #[tokio::test]
     async fn lost_create_reply_lists_again_instead_of_reposting() {
         let (server, fake) = fake(true).await;
-        let out = upsert_sticky_comment(&ctx(server.uri()), "ci", &|_| "one".into(), &fast()).await;
-        assert!(
-            matches!(out, Ok(CommentOutcome::Updated { id: 100, .. })),
-            "{out:?}"
-        );
+        let out = upsert_r(&ctx(server.uri()), &fast()).await;
+        assert_eq!(done(out), Ok(("updated", 100)));
         assert_eq!(fake.comments.lock().unwrap().len(), 1);
         assert_eq!(requests(&server, "POST").await.len(), 1);
     }
@@ -952,84 +862,51 @@ mod tests {
     #[tokio::test]
     async fn retries_502_html_then_succeeds() {
         let server = server(Some(ME)).await;
-        Mock::given(method("GET"))
-            .and(path(LIST))
-            .respond_with(
-                ResponseTemplate::new(502)
-                    .set_body_raw("<html><h1>502 Bad Gateway</h1></html>", "text/html"),
-            )
+        let html =
+            Reply_::new(502).set_body_raw("<html><h1>502 Bad Gateway</h1></html>", "text/html");
+        on("GET", LIST, html)
             .up_to_n_times(1)
             .with_priority(1)
             .mount(&server)
             .await;
-        Mock::given(method("GET"))
-            .and(path(LIST))
-            .respond_with(ok(json!([])))
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path(LIST))
-            .respond_with(ResponseTemplate::new(201).set_body_json(comment(12, ME, "x")))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let out = upsert_sticky_comment(&ctx(server.uri()), "ci", &|_| "r".into(), &fast()).await;
-        assert!(
-            matches!(out, Ok(CommentOutcome::Created { id: 12, .. })),
-            "{out:?}"
-        );
-        assert_eq!(requests(&server, "GET").await.len(), 3); // /user + 502 + retry
+        on("GET", LIST, ok(json!([]))).mount(&server).await;
+        let created = Reply_::new(201).set_body_json(comment(12, ME, ""));
+        on("POST", LIST, created).expect(1).mount(&server).await;
+        let out = upsert_r(&ctx(server.uri()), &fast()).await;
+        assert_eq!(done(out), Ok(("created", 12)));
+        assert_eq!(requests(&server, "GET").await.len(), 3); // /user, 502, retry
     }
 
     #[tokio::test]
     async fn forbidden_write_is_read_only() {
         let server = server(None).await;
-        Mock::given(method("GET"))
-            .and(path(LIST))
-            .respond_with(ok(json!([])))
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path(LIST))
-            .respond_with(
-                ResponseTemplate::new(403)
-                    .set_body_json(json!({ "message": "Resource not accessible by integration" })),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
-        let err = upsert_sticky_comment(&ctx(server.uri()), "ci", &|_| "r".into(), &fast())
-            .await
-            .unwrap_err();
+        on("GET", LIST, ok(json!([]))).mount(&server).await;
+        let denied = status(403, "Resource not accessible by integration");
+        on("POST", LIST, denied).expect(1).mount(&server).await;
+        let err = upsert_r(&ctx(server.uri()), &fast()).await.unwrap_err();
         assert!(
-            matches!(err, GitHubError::ReadOnly { status: 403, .. })
-                && err.is_permission_or_context(),
+            matches!(err, GitHubError::ReadOnly { status: 403, .. }),
             "{err:?}"
         );
+        assert!(err.is_permission_or_context());
         requests(&server, "GET").await;
     }
 
+    /// Lists nothing and refuses the first `failures` creates as too long.
     async fn too_long_server(failures: u64) -> MockServer {
         let server = server(Some(ME)).await;
-        let too_long = json!({ "message": "Validation Failed", "errors": [{ "resource": "IssueComment",
-            "code": "custom", "field": "body", "message": "body is too long (maximum is 65536 characters)" }] });
-        Mock::given(method("GET"))
-            .and(path(LIST))
-            .respond_with(ok(json!([])))
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path(LIST))
-            .respond_with(ResponseTemplate::new(422).set_body_json(too_long))
+        let detail = json!({ "resource": "IssueComment", "code": "custom", "field": "body",
+            "message": "body is too long (maximum is 65536 characters)" });
+        let refusal = json!({ "message": "Validation Failed", "errors": [detail] });
+        on("GET", LIST, ok(json!([]))).mount(&server).await;
+        let too_long = on("POST", LIST, Reply_::new(422).set_body_json(refusal));
+        too_long
             .up_to_n_times(failures)
             .with_priority(1)
             .mount(&server)
             .await;
-        Mock::given(method("POST"))
-            .and(path(LIST))
-            .respond_with(ResponseTemplate::new(201).set_body_json(comment(13, ME, "x")))
-            .mount(&server)
-            .await;
+        let created = Reply_::new(201).set_body_json(comment(13, ME, ""));
+        on("POST", LIST, created).mount(&server).await;
         server
     }
 
@@ -1039,51 +916,42 @@ mod tests {
         let limits = RefCell::new(Vec::new());
         let render = |limit: usize| {
             limits.borrow_mut().push(limit);
-            "r".to_string()
+            "report".to_string()
         };
         let out = upsert_sticky_comment(&ctx(server.uri()), "ci", &render, &fast()).await;
-        assert!(
-            matches!(out, Ok(CommentOutcome::Created { id: 13, .. })),
-            "{out:?}"
-        );
+        assert_eq!(done(out), Ok(("created", 13)));
         assert_eq!(*limits.borrow(), [65_280, 32_640]);
         let server = too_long_server(2).await;
-        let out = upsert_sticky_comment(&ctx(server.uri()), "ci", &|_| "r".into(), &fast()).await;
-        assert_eq!(out, Err(GitHubError::TooLong));
+        assert_eq!(
+            upsert_r(&ctx(server.uri()), &fast()).await,
+            Err(GitHubError::TooLong)
+        );
         assert_eq!(requests(&server, "POST").await.len(), 2);
     }
 
     #[tokio::test]
     async fn rate_limit_waits_are_honoured_and_capped() {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/user"))
-            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        let server = strict().await;
+        let slow_down = Reply_::new(429).insert_header("retry-after", "1");
+        on("GET", "/user", slow_down)
             .up_to_n_times(1)
             .with_priority(1)
             .mount(&server)
             .await;
-        let reset = (SystemTime::now()
+        let reset = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs()
-            + 3600)
-            .to_string();
-        Mock::given(method("GET"))
-            .and(path("/user"))
-            .respond_with(
-                ResponseTemplate::new(403)
-                    .insert_header("x-ratelimit-remaining", "0")
-                    .insert_header("x-ratelimit-reset", reset.as_str())
-                    .set_body_json(json!({ "message": "API rate limit exceeded" })),
-            )
+            + 3600;
+        let exhausted = status(403, "API rate limit exceeded")
+            .insert_header("x-ratelimit-remaining", "0")
+            .insert_header("x-ratelimit-reset", reset.to_string().as_str());
+        on("GET", "/user", exhausted)
             .up_to_n_times(1)
             .with_priority(2)
             .mount(&server)
             .await;
-        Mock::given(method("GET"))
-            .and(path("/user"))
-            .respond_with(ok(json!({ "login": ME })))
+        on("GET", "/user", ok(json!({ "login": ME })))
             .mount(&server)
             .await;
         let policy = RetryPolicy {
@@ -1093,187 +961,149 @@ mod tests {
         let client = Client::new(&ctx(server.uri()), TOKEN, &policy).unwrap();
         let started = std::time::Instant::now();
         assert_eq!(client.login().await, Ok(ME.to_string()));
-        // 1 s from retry-after, then the hour-long reset capped at 1.5 s.
+        // 1 s from retry-after, then the hour until the reset capped at 1.5 s.
         let elapsed = started.elapsed();
-        assert!(
-            elapsed >= Duration::from_millis(2400) && elapsed < Duration::from_secs(10),
-            "{elapsed:?}"
-        );
+        assert!(elapsed >= Duration::from_millis(2400), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
         assert_eq!(requests(&server, "GET").await.len(), 3);
     }
 
     #[tokio::test]
     async fn ghes_base_path_is_kept() {
-        let server = MockServer::start().await;
-        Mock::given(any())
-            .respond_with(ResponseTemplate::new(418))
-            .with_priority(u8::MAX)
-            .expect(0)
-            .mount(&server)
-            .await;
-        let base = format!("{}/api/v3", server.uri());
-        let list = format!("/api/v3{LIST}");
-        Mock::given(method("GET"))
-            .and(path("/api/v3/user"))
-            .respond_with(ok(json!({ "login": ME })))
+        let server = strict().await;
+        let (base, list) = (format!("{}/api/v3", server.uri()), format!("/api/v3{LIST}"));
+        on("GET", "/api/v3/user", ok(json!({ "login": ME })))
             .mount(&server)
             .await;
         let next = format!("<{base}{LIST}?per_page=100&page=2>; rel=\"next\"");
-        Mock::given(method("GET"))
-            .and(path(list.as_str()))
-            .and(query_param_is_missing("page"))
-            .respond_with(ok(json!([])).insert_header("link", next.as_str()))
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path(list.as_str()))
-            .and(query_param("page", "2"))
+        let page1 = ok(json!([])).insert_header("link", next.as_str());
+        let first = Mock::given(method("GET"))
+            .and(path(&list))
+            .and(query_param_is_missing("page"));
+        first.respond_with(page1).expect(1).mount(&server).await;
+        let second = Mock::given(method("GET"))
+            .and(path(&list))
+            .and(query_param("page", "2"));
+        second
             .respond_with(ok(json!([])))
             .expect(1)
             .mount(&server)
             .await;
-        Mock::given(method("POST"))
-            .and(path(list.as_str()))
-            .respond_with(ResponseTemplate::new(201).set_body_json(comment(14, ME, "x")))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let out = upsert_sticky_comment(&ctx(base), "ci", &|_| "r".into(), &fast()).await;
-        assert!(
-            matches!(out, Ok(CommentOutcome::Created { id: 14, .. })),
-            "{out:?}"
-        );
+        let created = Reply_::new(201).set_body_json(comment(14, ME, ""));
+        on("POST", &list, created).expect(1).mount(&server).await;
+        let out = upsert_r(&ctx(base), &fast()).await;
+        assert_eq!(done(out), Ok(("created", 14)));
         requests(&server, "GET").await;
     }
 
     #[tokio::test]
     async fn token_never_appears_in_errors_or_debug() {
         let server = MockServer::start().await;
+        let echo = status(500, &format!("token {TOKEN} exploded"));
         Mock::given(any())
-            .respond_with(
-                ResponseTemplate::new(500)
-                    .set_body_json(json!({ "message": format!("token {TOKEN} exploded") })),
-            )
+            .respond_with(echo)
             .expect(2)
             .mount(&server)
             .await;
-        let c = ctx(server.uri());
-        let policy = RetryPolicy {
-            max_attempts: 2,
-            ..fast()
-        };
-        let err = upsert_sticky_comment(&c, "ci", &|_| "r".into(), &policy)
-            .await
-            .unwrap_err();
+        let (c, policy) = (
+            ctx(server.uri()),
+            RetryPolicy {
+                max_attempts: 2,
+                ..fast()
+            },
+        );
+        let err = upsert_r(&c, &policy).await.unwrap_err();
         assert!(
             matches!(err, GitHubError::Api { status: 500, .. }),
             "{err:?}"
         );
-        for text in [err.to_string(), format!("{err:?}"), format!("{c:?}")] {
-            assert!(!text.contains(TOKEN), "{text}");
-        }
-        assert!(format!("{c:?}").contains("***"));
-        assert_eq!(c.token_value(), Some(TOKEN));
         requests(&server, "GET").await;
-        let gone = GitHubContext {
+        let down = GitHubContext {
             api_url: "http://127.0.0.1:9".into(),
             ..c.clone()
         };
-        let err = upsert_sticky_comment(&gone, "ci", &|_| "r".into(), &policy)
-            .await
-            .unwrap_err();
+        let down_err = upsert_r(&down, &policy).await.unwrap_err();
         assert!(
-            matches!(err, GitHubError::Transport(_)) && !format!("{err} {err:?}").contains(TOKEN)
+            matches!(down_err, GitHubError::Transport(_)),
+            "{down_err:?}"
         );
+        for text in [
+            err.to_string(),
+            format!("{err:?} {down_err} {down_err:?} {c:?}"),
+        ] {
+            assert!(!text.contains(TOKEN), "{text}");
+        }
+        assert!(format!("{c:?}").contains("***") && c.token_value() == Some(TOKEN));
         let no_token = GitHubContext {
             token: None,
             ..c.clone()
         };
         assert_eq!(
-            upsert_sticky_comment(&no_token, "ci", &|_| "r".into(), &policy).await,
+            upsert_r(&no_token, &policy).await,
             Err(GitHubError::NoToken)
         );
         let no_pr = GitHubContext { pr: None, ..c };
-        assert!(
-            upsert_sticky_comment(&no_pr, "ci", &|_| "r".into(), &policy)
-                .await
-                .is_err_and(|e| e.is_permission_or_context())
-        );
-    }
-
-    fn env_from(vars: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.clone())
-        }
+        assert!(upsert_r(&no_pr, &policy)
+            .await
+            .is_err_and(|e| e.is_permission_or_context()));
     }
 
     #[test]
     fn from_env_reads_event_payload() {
         let dir = tempfile::tempdir().unwrap();
-        let event = |name: &str, payload: Value| {
-            let file = dir.path().join(name);
-            std::fs::write(&file, payload.to_string()).unwrap();
-            file.display().to_string()
-        };
-        let pr_event = event(
-            "pr.json",
-            json!({ "action": "opened", "number": 5, "pull_request": { "number": 42 } }),
-        );
-        let env = env_from(vec![
-            ("GITHUB_REPOSITORY", "octo/repo".into()),
-            ("GITHUB_EVENT_PATH", pr_event),
-            ("GITHUB_TOKEN", TOKEN.into()),
-            ("GITHUB_API_URL", "https://ghe.example.com/api/v3/".into()),
-        ]);
-        let c = GitHubContext::from_env(&env, None).unwrap();
-        assert_eq!(
-            (c.api_url.as_str(), c.repository.as_str(), c.pr),
-            ("https://ghe.example.com/api/v3", "octo/repo", Some(42))
-        );
-        assert_eq!(c.token_value(), Some(TOKEN));
-        assert_eq!(GitHubContext::from_env(&env, Some(3)).unwrap().pr, Some(3));
-        let pr_of = |payload: Value| {
-            let env = env_from(vec![
-                ("GITHUB_REPOSITORY", "o/r".into()),
-                ("GITHUB_EVENT_PATH", event("e.json", payload)),
-            ]);
+        let context = |payload: Option<Value>, extra: &[(&str, &str)]| {
+            let file = dir.path().join("event.json");
+            if let Some(payload) = payload {
+                std::fs::write(&file, payload.to_string()).unwrap();
+            }
+            let file = file.display().to_string();
+            let vars = [
+                ("GITHUB_REPOSITORY", "octo/repo"),
+                ("GITHUB_EVENT_PATH", file.as_str()),
+            ];
+            let env = |name: &str| {
+                let mut all = vars.iter().chain(extra).rev();
+                all.find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+            };
             GitHubContext::from_env(&env, None)
-                .map(|c| (c.pr, c.token_value().is_none(), c.api_url))
         };
-        let default_url = DEFAULT_API_URL.to_string();
+        let pr = json!({ "action": "opened", "number": 5, "pull_request": { "number": 42 } });
+        let ghes = [
+            ("GITHUB_API_URL", "https://ghe.example.com/api/v3/"),
+            ("GITHUB_TOKEN", TOKEN),
+        ];
+        let c = context(Some(pr), &ghes).unwrap();
+        assert_eq!(
+            (c.api_url.as_str(), c.pr),
+            ("https://ghe.example.com/api/v3", Some(42))
+        );
+        assert_eq!(
+            (c.repository.as_str(), c.token_value()),
+            ("octo/repo", Some(TOKEN))
+        );
+        let pr_of = |payload| context(Some(payload), &[]).map(|c| c.pr);
         assert_eq!(
             pr_of(json!({ "issue": { "number": 8, "pull_request": {} } })),
-            Ok((Some(8), true, default_url.clone()))
+            Ok(Some(8))
         );
+        assert_eq!(pr_of(json!({ "issue": { "number": 8 } })), Ok(None));
+        let c = context(Some(json!({ "ref": "refs/heads/main" })), &[]).unwrap();
         assert_eq!(
-            pr_of(json!({ "issue": { "number": 8 } })),
-            Ok((None, true, default_url.clone()))
+            (c.api_url.as_str(), c.pr, c.token_value()),
+            (DEFAULT_API_URL, None, None)
         );
-        assert_eq!(
-            pr_of(json!({ "ref": "refs/heads/main" })),
-            Ok((None, true, default_url))
-        );
-        let bad = env_from(vec![
-            ("GITHUB_REPOSITORY", "o/r".into()),
-            (
-                "GITHUB_EVENT_PATH",
-                event("bad.json", json!(0)).replace("bad", "missing"),
-            ),
-        ]);
-        assert!(matches!(
-            GitHubContext::from_env(&bad, None),
-            Err(GitHubError::Event { .. })
-        ));
+        std::fs::write(dir.path().join("event.json"), "{ not json").unwrap();
+        assert!(matches!(context(None, &[]), Err(GitHubError::Event { .. })));
         for repo in ["", "noslash", "a/b/c", "a/b?x"] {
-            let env = env_from(vec![("GITHUB_REPOSITORY", repo.into())]);
-            assert_eq!(
-                GitHubContext::from_env(&env, Some(1)).unwrap_err(),
-                GitHubError::NoRepository
-            );
+            let env = |name: &str| (name == "GITHUB_REPOSITORY").then(|| repo.to_string());
+            let err = GitHubContext::from_env(&env, Some(1)).unwrap_err();
+            assert_eq!(err, GitHubError::NoRepository);
         }
+        let env = |name: &str| (name == "GITHUB_REPOSITORY").then(|| "o/r".to_string());
+        assert_eq!(
+            GitHubContext::from_env(&env, Some(3)).map(|c| c.pr),
+            Ok(Some(3))
+        );
     }
 
     #[test]
@@ -1286,23 +1116,20 @@ mod tests {
     }
 
     #[test]
-    fn helpers() {
+    fn marker_links_and_waits() {
+        let prefix = "<!-- cargo-tek:sticky-comment key=";
         assert_eq!(
             marker("ci/linux x86 -->"),
-            "<!-- cargo-tek:sticky-comment key=ci-linux-x86----- -->"
+            format!("{prefix}ci-linux-x86---- -->")
         );
-        assert_eq!(marker(""), "<!-- cargo-tek:sticky-comment key=default -->");
+        assert_eq!(marker(""), format!("{prefix}default -->"));
         assert_eq!(
             with_marker("<!-- m -->\nx".into(), "<!-- m -->"),
             "<!-- m -->\nx"
         );
         let mut headers = HeaderMap::new();
-        headers.insert(
-            "link",
-            "<https://a/x?page=1>; rel=\"prev\", <https://a/x?page=3>; rel=\"next\""
-                .parse()
-                .unwrap(),
-        );
+        let link = "<https://a/x?page=1>; rel=\"prev\", <https://a/x?page=3>; rel=\"next\"";
+        headers.insert("link", http::HeaderValue::from_static(link));
         assert_eq!(next_link(&headers).as_deref(), Some("https://a/x?page=3"));
         let reply = |status, text: &str| Reply {
             status,
@@ -1314,17 +1141,8 @@ mod tests {
             retry_wait(&reply(503, ""), 3, &p),
             Some(Duration::from_secs(4))
         );
-        assert_eq!(
-            retry_wait(
-                &reply(
-                    403,
-                    r#"{"message":"You have exceeded a secondary rate limit"}"#
-                ),
-                1,
-                &p
-            ),
-            Some(p.max_wait)
-        );
+        let secondary = r#"{"message":"You have exceeded a secondary rate limit"}"#;
+        assert_eq!(retry_wait(&reply(403, secondary), 1, &p), Some(p.max_wait));
         assert_eq!(
             retry_wait(&reply(403, r#"{"message":"Forbidden"}"#), 1, &p),
             None

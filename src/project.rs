@@ -50,24 +50,44 @@ fn optional(path: &Path, name: String) -> Result<Option<SourceFile>, ReadError> 
     }
 }
 
-impl Project {
-    /// Loads config and sot.md and builds the plan.
-    pub fn load(workspace: Workspace) -> Result<Self, LoadError> {
-        let manifest_source = optional(
-            &workspace.manifest_path(),
-            workspace.display(&workspace.manifest_path()),
-        )?;
+/// hooks.json and manifest.json, loaded (absent files mean defaults).
+#[derive(Debug)]
+pub struct Config {
+    pub hooks: Hooks,
+    pub manifest: Manifest,
+    pub manifest_source: Option<SourceFile>,
+}
+
+impl Config {
+    /// Loads the config of `workspace`.
+    pub fn load(workspace: &Workspace) -> Result<Self, LoadError> {
+        let manifest_path = workspace.manifest_path();
+        let manifest_source = optional(&manifest_path, workspace.display(&manifest_path))?;
         let manifest = match &manifest_source {
             Some(src) => Manifest::load(src)?,
             None => Manifest::default(),
         };
-        let hooks = match optional(
-            &workspace.hooks_path(),
-            workspace.display(&workspace.hooks_path()),
-        )? {
+        let hooks_path = workspace.hooks_path();
+        let hooks = match optional(&hooks_path, workspace.display(&hooks_path))? {
             Some(src) => Hooks::load(src)?,
             None => Hooks::default(),
         };
+        Ok(Self {
+            hooks,
+            manifest,
+            manifest_source,
+        })
+    }
+}
+
+impl Project {
+    /// Loads config and sot.md and builds the plan.
+    pub fn load(workspace: Workspace) -> Result<Self, LoadError> {
+        let Config {
+            hooks,
+            manifest,
+            manifest_source,
+        } = Config::load(&workspace)?;
         let ids = match &manifest.id_pattern {
             Some(p) => IdPattern::new(p).unwrap_or_default(),
             None => IdPattern::default(),

@@ -1,1 +1,70 @@
-//! Agents: what runs a task (shell, noop, and any registered extension).
+//! Agents run a task: `shell` runs its hook's commands, `noop` records a stub. New agents
+//! are a file implementing [`Agent`] and a line in [`Registry::builtin`].
+
+mod noop;
+mod registry;
+mod shell;
+
+use std::ffi::OsString;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::config::Hook;
+use crate::evidence::{CommandRecord, TaskStatus};
+use crate::plan::{HookSource, PlanTask};
+use crate::runner::Cancel;
+
+pub use noop::NoopAgent;
+pub use registry::Registry;
+pub use shell::ShellAgent;
+
+/// A boxed future, so the trait stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Runs tasks.
+pub trait Agent: Send + Sync {
+    /// The name used in manifest.json and run.json.
+    fn name(&self) -> &'static str;
+    /// Runs one attempt of a task.
+    fn run(&self, job: Job) -> BoxFuture<'_, Outcome>;
+}
+
+/// Settings shared by every job of a run.
+#[derive(Debug)]
+pub struct RunEnv {
+    /// The workspace root; cwds resolve inside it.
+    pub root: PathBuf,
+    /// The run directory; logs go under `logs/`.
+    pub run_dir: PathBuf,
+    /// cargo-tek's environment, before scrubbing.
+    pub base_env: Vec<(OsString, OsString)>,
+    /// `--timeout`: applies when neither command nor hook sets one.
+    pub default_timeout: Option<Duration>,
+    pub grace: Duration,
+    pub dry_run: bool,
+}
+
+/// One attempt of one task.
+#[derive(Debug)]
+pub struct Job {
+    pub task: PlanTask,
+    pub queue: String,
+    pub hook: Option<Hook>,
+    pub hook_source: HookSource,
+    pub attempt: u32,
+    pub env: Arc<RunEnv>,
+    pub cancel: watch::Receiver<Cancel>,
+}
+
+/// What an attempt produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: TaskStatus,
+    pub commands: Vec<CommandRecord>,
+    pub reason: Option<String>,
+}

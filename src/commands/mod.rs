@@ -3,6 +3,9 @@
 mod check;
 mod context;
 mod plan;
+mod report;
+mod run;
+mod schema;
 
 use std::ffi::OsString;
 
@@ -39,9 +42,9 @@ pub async fn run_cli(args: Vec<OsString>) -> i32 {
     let result = match tek.command {
         Command::Plan(args) => plan::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
-        Command::Run(_) | Command::Report(_) | Command::Schema(_) => {
-            Err(Error::Usage("not implemented yet".into()))
-        }
+        Command::Run(args) => run::run(&ctx, args).await,
+        Command::Report(args) => report::run(&ctx, args).await,
+        Command::Schema(args) => schema::run(&ctx, args),
     };
     match result {
         Ok(code) => code.code(),

@@ -2,5 +2,16 @@
 //! crash at any moment leaves a readable run directory.
 
 mod atomic;
+pub mod journal;
+pub mod junit;
+mod load;
+pub mod logs;
+mod record;
+pub mod run_dir;
 
 pub use atomic::write_atomic;
+pub use load::{load_run, LoadedRun};
+pub use record::{
+    CommandRecord, Counts, RunRecord, RunStatus, TaskResult, TaskStatus, ToolInfo,
+    RUN_SCHEMA_VERSION,
+};

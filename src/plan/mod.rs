@@ -9,4 +9,4 @@ mod view;
 pub use build::{build, route, Inputs, PlanError};
 pub use graph::{Graph, GraphError, Node};
 pub use model::{HookSource, Plan, PlanQueue, PlanTask, Routing, PLAN_SCHEMA_VERSION};
-pub use view::render_text;
+pub use view::{render_text, shell_words};

@@ -1,5 +1,9 @@
 //! Rendering evidence for reviewers: Markdown escaping, size limits, secret masking and
 //! the minijinja templates.
 
+pub mod context;
 pub mod escape;
 pub mod limit;
+mod render;
+
+pub use render::{render_within, Renderer, ReportError, Request, BUILTIN, DEFAULT_TEMPLATE};

@@ -1,1 +1,31 @@
-//! The runner: scheduling, the worker pool and process supervision.
+//! The runner: the scheduler and worker pool, process supervision, the task environment
+//! and signal handling. It reports progress as [`Event`]s and never prints.
+
+pub mod env;
+mod events;
+pub mod process;
+mod scheduler;
+mod selection;
+pub mod signals;
+
+pub use events::Event;
+pub use process::Cancel;
+pub use scheduler::{run, Inputs, RunOptions, RunSummary};
+
+/// Bundles what the scheduler needs from the workspace.
+pub fn scheduler_inputs<'a>(
+    plan: &'a crate::plan::Plan,
+    graph: &'a crate::plan::Graph,
+    hooks: &'a crate::config::Hooks,
+    manifest: &'a crate::config::Manifest,
+    registry: &'a crate::agent::Registry,
+) -> Inputs<'a> {
+    Inputs {
+        plan,
+        graph,
+        hooks,
+        manifest,
+        registry,
+    }
+}
+pub use selection::Selection;

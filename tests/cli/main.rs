@@ -4,3 +4,6 @@ mod check;
 #[allow(dead_code)] // not every helper is used by every topic
 mod harness;
 mod plan;
+mod report;
+mod run;
+mod signals;

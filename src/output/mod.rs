@@ -1,11 +1,15 @@
 //! The only place that writes to the terminal: colour decisions, cargo-style status
 //! lines, warnings, and rendered diagnostics.
 
+mod run_display;
+
 use std::io::Write;
 
 use console::Style;
 
 use crate::cli::Color;
+
+pub use run_display::RunDisplay;
 
 /// Terminal output settings and printing.
 #[derive(Debug, Clone)]

@@ -1,0 +1,179 @@
+//! The `shell` agent: runs a hook's commands in order as argv arrays (a shell only when a
+//! command asks for one with `"shell"`), stopping at the first failure unless a command
+//! says `continue_on_error`.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use super::{Agent, BoxFuture, Job, Outcome};
+use crate::cwd;
+use crate::evidence::{logs, CommandRecord, TaskStatus};
+use crate::plan::HookSource;
+use crate::runner::{env::task_env, process};
+
+/// Runs hook commands as supervised processes.
+pub struct ShellAgent;
+
+impl Agent for ShellAgent {
+    fn name(&self) -> &'static str {
+        "shell"
+    }
+
+    fn run(&self, job: Job) -> BoxFuture<'_, Outcome> {
+        Box::pin(run(job))
+    }
+}
+
+async fn run(mut job: Job) -> Outcome {
+    let Some(hook) = job.hook.clone() else {
+        return Outcome {
+            status: TaskStatus::Noop,
+            commands: Vec::new(),
+            reason: Some("no hook".into()),
+        };
+    };
+    let why = match job.hook_source {
+        HookSource::Task => "task hook",
+        HookSource::Queue => "queue hook",
+        HookSource::None => "no hook",
+    };
+    let env = &job.env;
+    let mut records = Vec::new();
+    let mut status = TaskStatus::Ok;
+    let mut reason = None;
+    for (i, command) in hook.commands.iter().enumerate() {
+        let argv = command.argv();
+        let timeout = command
+            .timeout
+            .or(hook.timeout)
+            .map(|d| d.0)
+            .or(env.default_timeout);
+        let mut record = CommandRecord {
+            cmd: argv.clone(),
+            cwd: command.cwd().to_owned(),
+            rc: None,
+            log: None,
+            stderr_log: None,
+            signal: None,
+            duration_ms: 0,
+            timed_out: false,
+            leaked: false,
+            error: None,
+            env: hook.env.keys().chain(command.env.keys()).cloned().collect(),
+            timeout_ms: timeout.map(|t| t.as_millis() as u64),
+            continue_on_error: command.continue_on_error,
+        };
+        if env.dry_run {
+            records.push(record);
+            reason = Some(format!("dry run: would run via the {why}"));
+            status = TaskStatus::Noop;
+            continue;
+        }
+        // Checked again right before spawning: the tree may have changed since loading.
+        let dir = match cwd::resolve(&env.root, command.cwd(), true) {
+            Ok(dir) => dir,
+            Err(err) => {
+                record.error = Some(err.to_string());
+                records.push(record);
+                status = TaskStatus::Error;
+                reason = Some(err.to_string());
+                if command.continue_on_error {
+                    continue;
+                }
+                break;
+            }
+        };
+        let (out_rel, err_rel) = logs::paths(&job.task.id, job.attempt, i + 1);
+        let header = format!(
+            "$ {} (cwd: {})",
+            crate::plan::shell_words(&argv),
+            command.cwd()
+        );
+        let files =
+            logs::create(&env.run_dir, &out_rel, &format!("{header} [stdout]")).and_then(|o| {
+                logs::create(&env.run_dir, &err_rel, &format!("{header} [stderr]")).map(|e| (o, e))
+            });
+        let (stdout, stderr) = match files {
+            Ok(files) => files,
+            Err(err) => {
+                record.error = Some(format!("failed to create log files: {err}"));
+                records.push(record);
+                status = TaskStatus::Error;
+                break;
+            }
+        };
+        record.log = Some(out_rel);
+        record.stderr_log = Some(err_rel);
+        let extra: [(&str, OsString); 3] = [
+            (
+                "CARGO_TEK",
+                std::env::current_exe()
+                    .map(OsString::from)
+                    .unwrap_or_else(|_| "cargo-tek".into()),
+            ),
+            ("TEK_TASK_ID", job.task.id.clone().into()),
+            ("TEK_RUN_DIR", env.run_dir.clone().into()),
+        ];
+        let spawn = process::Spawn {
+            argv,
+            cwd: dir,
+            env: task_env(
+                &env.base_env,
+                &hook.pass_env,
+                &[&hook.env, &command.env],
+                &extra,
+            ),
+            timeout,
+            grace: env.grace,
+            stdout,
+            stderr,
+        };
+        let exit = process::run(spawn, &mut job.cancel).await;
+        record.rc = exit.rc;
+        record.signal = exit.signal.map(process::signal_name);
+        record.duration_ms = exit.duration.as_millis() as u64;
+        record.timed_out = exit.timed_out;
+        record.leaked = exit.leaked;
+        record.error = exit.spawn_error.clone();
+        records.push(record);
+        if exit.success() {
+            continue;
+        }
+        let (s, r) = if exit.cancelled {
+            (TaskStatus::Cancelled, "cancelled".to_owned())
+        } else if exit.timed_out {
+            (
+                TaskStatus::Timeout,
+                format!(
+                    "timed out after {}",
+                    humantime::format_duration(timeout.unwrap_or(Duration::ZERO))
+                ),
+            )
+        } else if let Some(err) = exit.spawn_error {
+            (TaskStatus::Error, err)
+        } else if let Some(sig) = exit.signal {
+            (
+                TaskStatus::Error,
+                format!("command {} killed by {}", i + 1, process::signal_name(sig)),
+            )
+        } else {
+            (
+                TaskStatus::Error,
+                format!("command {} exited with {}", i + 1, exit.rc.unwrap_or(-1)),
+            )
+        };
+        // The worst outcome wins; cancellation and timeouts always stop the task.
+        if status == TaskStatus::Ok || s != TaskStatus::Error {
+            status = s;
+            reason = Some(r);
+        }
+        if !command.continue_on_error || matches!(s, TaskStatus::Cancelled | TaskStatus::Timeout) {
+            break;
+        }
+    }
+    Outcome {
+        status,
+        commands: records,
+        reason,
+    }
+}

@@ -1,0 +1,206 @@
+//! `cargo tek run`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::agent::{Registry, RunEnv};
+use crate::cli::{ReportKind, RunArgs};
+use crate::config::load_json;
+use crate::error::{Error, ExitCode};
+use crate::evidence::{load_run, run_dir};
+use crate::output::RunDisplay;
+use crate::plan::{Graph, Plan, PlanError};
+use crate::project::{Config, Project};
+use crate::runner::{self, RunOptions, Selection};
+use crate::source::SourceFile;
+
+use super::Context;
+
+/// Default time between SIGTERM and SIGKILL.
+const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
+pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
+    let (workspace, plan, graph, config, source) = match &args.plan {
+        Some(path) => {
+            let workspace = ctx.workspace(args.runs_dir.clone())?;
+            let path = ctx.cwd.join(path);
+            let src = SourceFile::read(&path, workspace.display(&path))
+                .map_err(crate::project::LoadError::from)?;
+            let plan: Plan = load_json(
+                &src,
+                "a plan file comes from `cargo tek plan --out plan.json`",
+            )
+            .map_err(crate::project::LoadError::from)?;
+            let graph = Graph::new(&plan).map_err(|source| {
+                crate::project::LoadError::from(PlanError::Graph {
+                    file: src.name.clone(),
+                    source,
+                })
+            })?;
+            let config = Config::load(&workspace)?;
+            (workspace, plan, graph, config, src.name)
+        }
+        None => {
+            let Project {
+                workspace,
+                plan,
+                graph,
+                hooks,
+                manifest,
+                manifest_source,
+                sot,
+                ..
+            } = ctx.project(args.runs_dir.clone())?;
+            (
+                workspace,
+                plan,
+                graph,
+                Config {
+                    hooks,
+                    manifest,
+                    manifest_source,
+                },
+                sot.name,
+            )
+        }
+    };
+
+    let ids: HashSet<&str> = plan.tasks().map(|(_, t)| t.id.as_str()).collect();
+    if let Some(unknown) = args.only.iter().find(|id| !ids.contains(id.as_str())) {
+        return Err(Error::Usage(format!(
+            "--only names `{unknown}`, which is not a task in {source}"
+        )));
+    }
+    let queues: HashSet<&str> = plan.queues.iter().map(|q| q.name.as_str()).collect();
+    if let Some(unknown) = args.queue.iter().find(|q| !queues.contains(q.as_str())) {
+        return Err(Error::Usage(format!(
+            "--queue names `{unknown}`, which is not a queue in {source} (queues: {})",
+            plan.queues
+                .iter()
+                .map(|q| q.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+
+    // The previous run gives durations (for scheduling) and, with --rerun-failed, the
+    // tasks to run again.
+    let previous = run_dir::latest(&workspace.runs_dir).and_then(|dir| load_run(&dir).ok());
+    let durations: HashMap<String, u64> = previous
+        .iter()
+        .flat_map(|p| p.record.results.iter())
+        .filter(|r| r.duration_ms > 0)
+        .map(|r| (r.task.clone(), r.duration_ms))
+        .collect();
+    let rerun = if args.rerun_failed {
+        let Some(previous) = &previous else {
+            return Err(Error::Usage(format!(
+                "--rerun-failed: no previous run under `{}`",
+                workspace.runs_dir.display()
+            )));
+        };
+        let passed: HashSet<&str> = previous
+            .record
+            .results
+            .iter()
+            .filter(|r| r.status.is_success())
+            .map(|r| r.task.as_str())
+            .collect();
+        let again: HashSet<String> = plan
+            .tasks()
+            .map(|(_, t)| t.id.clone())
+            .filter(|id| !passed.contains(id.as_str()))
+            .collect();
+        ctx.output.status(
+            "Rerunning",
+            format!(
+                "{} task(s) that did not pass in {}",
+                again.len(),
+                previous.dir.display()
+            ),
+        );
+        Some(again)
+    } else {
+        None
+    };
+
+    let (run_id, dir) = run_dir::create(&workspace.runs_dir).map_err(Error::io(format!(
+        "failed to create a run directory under `{}`",
+        workspace.runs_dir.display()
+    )))?;
+    let grace = args
+        .grace_period
+        .map(|d| d.0)
+        .or(config.manifest.grace_period.map(|d| d.0))
+        .unwrap_or(DEFAULT_GRACE);
+    let env = Arc::new(RunEnv {
+        root: workspace.root.clone(),
+        run_dir: dir.clone(),
+        base_env: std::env::vars_os().collect(),
+        default_timeout: args.timeout.map(|d| d.0),
+        grace,
+        dry_run: args.dry_run,
+    });
+    let options = RunOptions {
+        max_workers: args
+            .max_workers
+            .map(usize::from)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        fail_fast: args.fail_fast && !args.keep_going,
+        retries: args.retries,
+        selection: Selection {
+            only: args.only.iter().cloned().collect(),
+            queues: args.queue.iter().cloned().collect(),
+            include_done: args.include_done,
+            rerun,
+        },
+        durations,
+        source: Some(source),
+    };
+    let signals = runner::signals::listen().map_err(Error::io("failed to listen for signals"))?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut display = RunDisplay::new(ctx.output.clone());
+    let printer = tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            display.event(event);
+        }
+        display
+    });
+    let registry = Registry::builtin();
+    let inputs =
+        runner::scheduler_inputs(&plan, &graph, &config.hooks, &config.manifest, &registry);
+    let result = runner::run(inputs, &options, env, run_id, tx, Some(signals)).await;
+    let display = printer
+        .await
+        .map_err(|e| Error::Evidence(format!("the progress display failed: {e}")))?;
+    let summary = result.map_err(Error::io(format!(
+        "failed to write evidence in `{}`",
+        dir.display()
+    )))?;
+    display.finish(&summary.record);
+
+    if !args.report.is_empty() {
+        let report_args = crate::cli::ReportArgs {
+            run: Some(dir.clone()),
+            runs_dir: None,
+            template: None,
+            out: None,
+            format: crate::cli::ReportFormat::Markdown,
+            job_summary: args.report.contains(&ReportKind::JobSummary),
+            pr_comment: args.report.contains(&ReportKind::PrComment),
+            pr: None,
+            key: "cargo-tek".into(),
+            strict: false,
+            save_comment: None,
+        };
+        if let Err(err) = super::report::publish(ctx, &report_args, true).await {
+            ctx.output.diagnostic("error", &err);
+        }
+    }
+    Ok(if args.dry_run {
+        ExitCode::Success
+    } else {
+        summary.exit
+    })
+}

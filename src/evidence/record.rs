@@ -1,0 +1,215 @@
+//! run.json: the predecessor's keys (`status`, `started`, `ended`, `results` with `task`,
+//! `queue`, `agent`, `status`, `commands: [{cmd, cwd, rc, log}]`) plus what users need.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Version of the run.json this build writes.
+pub const RUN_SCHEMA_VERSION: u32 = 1;
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RunRecord {
+    #[serde(default)]
+    pub schema_version: u32,
+    /// "running" while in progress, then "ok", "error" or "interrupted".
+    pub status: RunStatus,
+    /// RFC 3339.
+    pub started: String,
+    #[serde(default)]
+    pub ended: Option<String>,
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    #[serde(default)]
+    pub run_id: String,
+    #[serde(default)]
+    pub tool: Option<ToolInfo>,
+    /// The sot.md or plan file the run came from.
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub dry_run: bool,
+    #[serde(default)]
+    pub max_workers: Option<usize>,
+    /// The signal that interrupted the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    #[serde(default)]
+    pub counts: Counts,
+    pub results: Vec<TaskResult>,
+}
+
+/// Name and version of the tool that wrote the run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// Overall status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Ok,
+    Error,
+    Interrupted,
+}
+
+/// Task status. The predecessor had ok, noop and error.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    Ok,
+    Noop,
+    Flaky,
+    Error,
+    Timeout,
+    Skipped,
+    Cancelled,
+}
+
+impl TaskStatus {
+    /// Whether dependents may run.
+    pub fn is_success(self) -> bool {
+        matches!(self, TaskStatus::Ok | TaskStatus::Noop | TaskStatus::Flaky)
+    }
+
+    /// Whether `--rerun-failed` picks the task up again.
+    pub fn needs_rerun(self) -> bool {
+        !self.is_success()
+    }
+
+    /// Lowercase name as in run.json.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Ok => "ok",
+            TaskStatus::Noop => "noop",
+            TaskStatus::Flaky => "flaky",
+            TaskStatus::Error => "error",
+            TaskStatus::Timeout => "timeout",
+            TaskStatus::Skipped => "skipped",
+            TaskStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Counts by status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Counts {
+    pub total: usize,
+    pub ok: usize,
+    pub noop: usize,
+    pub flaky: usize,
+    pub error: usize,
+    pub timeout: usize,
+    pub skipped: usize,
+    pub cancelled: usize,
+}
+
+impl Counts {
+    /// Tallies results.
+    pub fn of(results: &[TaskResult]) -> Self {
+        let mut c = Counts {
+            total: results.len(),
+            ..Default::default()
+        };
+        for r in results {
+            *match r.status {
+                TaskStatus::Ok => &mut c.ok,
+                TaskStatus::Noop => &mut c.noop,
+                TaskStatus::Flaky => &mut c.flaky,
+                TaskStatus::Error => &mut c.error,
+                TaskStatus::Timeout => &mut c.timeout,
+                TaskStatus::Skipped => &mut c.skipped,
+                TaskStatus::Cancelled => &mut c.cancelled,
+            } += 1;
+        }
+        c
+    }
+}
+
+/// One task's outcome.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TaskResult {
+    pub task: String,
+    pub queue: String,
+    pub agent: String,
+    pub status: TaskStatus,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub layer: String,
+    /// Why it was skipped, cancelled or errored, or why it is in the plan (dry run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub duration_ms: u64,
+    #[serde(default)]
+    pub commands: Vec<CommandRecord>,
+}
+
+/// One command of a task (of its last attempt).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CommandRecord {
+    /// argv as spawned.
+    pub cmd: Vec<String>,
+    /// cwd as written in hooks.json.
+    pub cwd: String,
+    /// Exit code; null when killed by a signal, not spawned, or a dry run.
+    pub rc: Option<i32>,
+    /// stdout log, relative to the run directory.
+    pub log: Option<String>,
+    /// stderr log, relative to the run directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr_log: Option<String>,
+    /// Signal that ended the process, e.g. "SIGKILL".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    #[serde(default)]
+    pub duration_ms: u64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
+    /// The main process exited while others in its group lived on; they were killed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leaked: bool,
+    /// Spawn failure (missing program, cwd gone, not executable), with the OS message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Names of the environment variables set by the hook (dry run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+    /// The time limit applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub continue_on_error: bool,
+}
+
+impl RunRecord {
+    /// The JSON Schema of run.json.
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(RunRecord)).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_predecessor_run_json() {
+        let old = r#"{"status": "error", "started": "2024-01-01T00:00:00Z", "ended": "2024-01-01T00:01:00Z",
+            "results": [{"task": "TASK-001", "queue": "Queue A — X", "agent": "shell", "status": "error",
+            "commands": [{"cmd": ["false"], "cwd": ".", "rc": 1, "log": "logs/TASK-001.log"}]},
+            {"task": "TASK-002", "queue": "Queue A — X", "agent": "noop", "status": "noop", "commands": []}]}"#;
+        let run: RunRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(run.status, RunStatus::Error);
+        assert_eq!(run.results[0].commands[0].rc, Some(1));
+        assert_eq!(Counts::of(&run.results).error, 1);
+    }
+}

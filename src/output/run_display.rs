@@ -1,0 +1,306 @@
+//! Turning runner events into terminal output: a live progress bar on a TTY, one plain
+//! line per event elsewhere, and on GitHub Actions a collapsible group per task with
+//! `::error` annotations and the task's output fenced by `::stop-commands::` so a task
+//! cannot inject workflow commands.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use console::Style;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::Output;
+use crate::evidence::{logs, RunRecord, TaskResult, TaskStatus};
+use crate::runner::Event;
+
+/// Output forwarded per stream per command on GitHub Actions; the full logs stay in the
+/// run directory.
+const CI_LOG_LIMIT: usize = 1024 * 1024;
+/// Lines of the first failure's log shown at the end.
+const FAILURE_TAIL: usize = 4 * 1024;
+
+/// How run progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Tty,
+    Plain,
+    GitHub,
+}
+
+/// Consumes runner events and prints them.
+pub struct RunDisplay {
+    output: Output,
+    mode: Mode,
+    bar: Option<ProgressBar>,
+    running: BTreeSet<String>,
+    run_dir: PathBuf,
+    total: usize,
+    done: usize,
+    failed: usize,
+}
+
+impl RunDisplay {
+    /// Picks the mode from the environment.
+    pub fn new(output: Output) -> Self {
+        let mode = if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            Mode::GitHub
+        } else if console::Term::stderr().is_term() && !output.is_quiet() {
+            Mode::Tty
+        } else {
+            Mode::Plain
+        };
+        Self {
+            output,
+            mode,
+            bar: None,
+            running: BTreeSet::new(),
+            run_dir: PathBuf::new(),
+            total: 0,
+            done: 0,
+            failed: 0,
+        }
+    }
+
+    /// Handles one event.
+    pub fn event(&mut self, event: Event) {
+        match event {
+            Event::RunStarted {
+                run_id,
+                run_dir,
+                tasks,
+                workers,
+            } => {
+                self.total = tasks;
+                self.run_dir = run_dir;
+                self.output.status(
+                    "Running",
+                    format!("{tasks} tasks on {workers} workers (run {run_id})"),
+                );
+                if self.mode == Mode::Tty {
+                    let bar = ProgressBar::new(tasks as u64);
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "{spinner} [{elapsed_precise}] {pos}/{len} {wide_msg}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    self.bar = Some(bar);
+                }
+            }
+            Event::TaskStarted {
+                task,
+                title,
+                attempt,
+            } => {
+                self.running.insert(task.clone());
+                match self.mode {
+                    Mode::Tty => self.refresh(),
+                    _ if self.output.verbosity() > 0 || attempt > 1 => {
+                        let what = if attempt > 1 {
+                            format!("{task} {title} (attempt {attempt})")
+                        } else {
+                            format!("{task} {title}")
+                        };
+                        self.line("Started", &what, Style::new().cyan().bold());
+                    }
+                    _ => {}
+                }
+            }
+            Event::TaskRetrying {
+                task,
+                attempt,
+                reason,
+            } => {
+                self.line(
+                    "Retrying",
+                    &format!("{task} after attempt {attempt}: {reason}"),
+                    Style::new().yellow().bold(),
+                );
+            }
+            Event::TaskFinished { result } => {
+                self.running.remove(&result.task);
+                self.done += 1;
+                if !result.status.is_success() {
+                    self.failed += 1;
+                }
+                self.finished(&result);
+                if let Some(bar) = &self.bar {
+                    bar.set_position(self.done as u64);
+                }
+                self.refresh();
+            }
+            Event::Interrupted { signal, immediate } => {
+                let name = crate::runner::process::signal_name(signal);
+                let what = if immediate {
+                    format!("{name} again: killing all tasks now")
+                } else {
+                    format!(
+                        "{name} received: cancelling running tasks (send it again to kill at once)"
+                    )
+                };
+                self.line("Interrupted", &what, Style::new().red().bold());
+            }
+        }
+    }
+
+    fn refresh(&self) {
+        if let Some(bar) = &self.bar {
+            let names: Vec<&str> = self.running.iter().map(String::as_str).take(6).collect();
+            let more = self.running.len().saturating_sub(names.len());
+            let extra = if more > 0 {
+                format!(" +{more}")
+            } else {
+                String::new()
+            };
+            bar.set_message(format!(
+                "failed {} · running {}{extra}",
+                self.failed,
+                names.join(", ")
+            ));
+        }
+    }
+
+    fn line(&self, verb: &str, what: &str, style: Style) {
+        if self.output.is_quiet() && verb != "Failed" {
+            return;
+        }
+        let text = format!("{} {what}", style.apply_to(format!("{verb:>12}")));
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => {
+                let _ = writeln!(std::io::stderr(), "{text}");
+            }
+        }
+    }
+
+    fn finished(&self, result: &TaskResult) {
+        let secs = Duration::from_millis(result.duration_ms).as_secs_f64();
+        let (verb, style) = match result.status {
+            TaskStatus::Ok => ("Passed", Style::new().green().bold()),
+            TaskStatus::Noop => ("Noop", Style::new().dim()),
+            TaskStatus::Flaky => ("Flaky", Style::new().yellow().bold()),
+            TaskStatus::Skipped => ("Skipped", Style::new().yellow()),
+            TaskStatus::Cancelled => ("Cancelled", Style::new().red()),
+            TaskStatus::Timeout => ("Timeout", Style::new().red().bold()),
+            TaskStatus::Error => ("Failed", Style::new().red().bold()),
+        };
+        let mut what = format!("{} {} [{secs:.2}s]", result.task, result.title);
+        if let Some(reason) = &result.reason {
+            if !result.status.is_success() || self.output.verbosity() > 0 {
+                what.push_str(&format!(" — {reason}"));
+            }
+        }
+        if self.mode == Mode::GitHub {
+            self.github_group(result, verb);
+        } else {
+            self.line(verb, &what, style);
+        }
+    }
+
+    fn github_group(&self, result: &TaskResult, verb: &str) {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "::group::{verb} {} {}\n",
+            escape_data(&result.task),
+            escape_data(&result.title)
+        ));
+        let token = random_token();
+        out.push_str(&format!("::stop-commands::{token}\n"));
+        self.output.stdout(&out);
+        out.clear();
+        for command in &result.commands {
+            let argv = crate::plan::shell_words(&command.cmd);
+            self.output.stdout(&format!("$ {argv}\n"));
+            for log in command.log.iter().chain(command.stderr_log.iter()) {
+                let text = logs::tail(&self.run_dir.join(log), CI_LOG_LIMIT);
+                self.output.stdout(&text);
+                if !text.is_empty() && !text.ends_with('\n') {
+                    self.output.stdout("\n");
+                }
+            }
+        }
+        if let Some(reason) = &result.reason {
+            out.push_str(&format!("{reason}\n"));
+        }
+        out.push_str(&format!("::{token}::\n::endgroup::\n"));
+        if matches!(
+            result.status,
+            TaskStatus::Error | TaskStatus::Timeout | TaskStatus::Cancelled
+        ) {
+            out.push_str(&format!(
+                "::error title={}::{} {}\n",
+                escape_property(&format!("cargo-tek {}", result.task)),
+                escape_data(&result.task),
+                escape_data(result.reason.as_deref().unwrap_or(result.status.as_str())),
+            ));
+        }
+        self.output.stdout(&out);
+    }
+
+    /// Ends the display: the summary, and the first failure's log tail.
+    pub fn finish(self, record: &RunRecord) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        let c = &record.counts;
+        let secs = Duration::from_millis(record.duration_ms.unwrap_or(0)).as_secs_f64();
+        let summary = format!(
+            "{} tasks in {secs:.2}s: {} ok, {} noop, {} flaky, {} failed, {} timed out, {} skipped, {} cancelled",
+            c.total, c.ok, c.noop, c.flaky, c.error, c.timeout, c.skipped, c.cancelled
+        );
+        if c.error + c.timeout + c.cancelled + c.skipped > 0 || record.signal.is_some() {
+            self.output.status_error("Summary", &summary);
+        } else {
+            self.output.status("Summary", &summary);
+        }
+        if self.mode != Mode::GitHub {
+            if let Some(first) = record
+                .results
+                .iter()
+                .find(|r| matches!(r.status, TaskStatus::Error | TaskStatus::Timeout))
+            {
+                for command in &first.commands {
+                    for log in command.stderr_log.iter().chain(command.log.iter()) {
+                        let text = logs::tail(&self.run_dir.join(log), FAILURE_TAIL);
+                        if !text.trim().is_empty() {
+                            self.output.info(format!(
+                                "--- {} ({log}) ---\n{}",
+                                first.task,
+                                text.trim_end()
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        self.output.status("Evidence", self.run_dir.display());
+    }
+}
+
+/// Escapes workflow command data (`%`, CR, LF).
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes workflow command properties (data escapes plus `:` and `,`).
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// An unguessable token for `::stop-commands::`.
+fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes.copy_from_slice(&nanos.to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,283 @@
+//! The template context: a run turned into escaped, size-controlled values. Untrusted
+//! text (titles from sot.md, task output, reasons) is escaped or fenced here, in Rust,
+//! and secrets are masked, so no template can forget to.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::escape::{code_block, html_text, inline, mask_secrets};
+use crate::evidence::{logs, LoadedRun, TaskResult, TaskStatus};
+
+/// How much detail to include; higher levels are smaller.
+pub const MAX_DETAIL: u8 = 3;
+
+/// The values a report template sees. Documented in the README.
+#[derive(Debug, Serialize)]
+pub struct ReportContext {
+    pub marker: Option<String>,
+    pub run: RunInfo,
+    pub queues: Vec<QueueInfo>,
+    pub failures: Vec<Failure>,
+    pub others: Vec<TaskInfo>,
+    pub flaky: Vec<TaskInfo>,
+    pub ci_url: Option<String>,
+    /// 0 = everything; each level drops detail to fit size limits.
+    pub detail: u8,
+    /// Shown at the end when detail was dropped.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunInfo {
+    pub status: String,
+    pub emoji: &'static str,
+    pub headline: String,
+    pub run_id: String,
+    pub started: String,
+    pub duration: String,
+    pub dry_run: bool,
+    pub incomplete: bool,
+    pub signal: Option<String>,
+    pub counts: crate::evidence::Counts,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueInfo {
+    pub name: String,
+    pub emoji: &'static str,
+    pub summary: String,
+    pub duration: String,
+    pub tasks: Vec<TaskInfo>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaskInfo {
+    pub id: String,
+    pub title: String,
+    pub status: &'static str,
+    pub emoji: &'static str,
+    pub duration: String,
+    pub reason: String,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Failure {
+    pub id: String,
+    pub title_html: String,
+    pub reason_html: String,
+    pub emoji: &'static str,
+    pub logs: Vec<LogTail>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LogTail {
+    pub label: String,
+    /// A fenced code block, fence longer than any backtick run inside.
+    pub block: String,
+}
+
+/// Emoji per status.
+pub fn emoji(status: TaskStatus) -> &'static str {
+    match status {
+        TaskStatus::Ok => "✅",
+        TaskStatus::Noop => "⚪",
+        TaskStatus::Flaky => "🟡",
+        TaskStatus::Error => "❌",
+        TaskStatus::Timeout => "⏱️",
+        TaskStatus::Skipped => "⏭️",
+        TaskStatus::Cancelled => "🚫",
+    }
+}
+
+fn duration(ms: u64) -> String {
+    let d = Duration::from_millis(ms);
+    if d.as_secs() >= 60 {
+        humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// Bytes of log tail per stream at each detail level.
+fn tail_bytes(detail: u8) -> usize {
+    match detail {
+        0 => 8 * 1024,
+        1 => 1024,
+        _ => 0,
+    }
+}
+
+/// Builds the context at a detail level. `secrets` are masked wherever run text is used.
+pub fn build(
+    run: &LoadedRun,
+    marker: Option<String>,
+    ci_url: Option<String>,
+    secrets: &[&str],
+    detail: u8,
+) -> ReportContext {
+    let r = &run.record;
+    let clean = |s: &str| mask_secrets(s, secrets);
+    let task_info = |t: &TaskResult| TaskInfo {
+        id: inline(&clean(&t.task)),
+        title: inline(&clean(&t.title)),
+        status: t.status.as_str(),
+        emoji: emoji(t.status),
+        duration: duration(t.duration_ms),
+        reason: inline(&clean(t.reason.as_deref().unwrap_or(""))),
+        attempts: t.attempts,
+    };
+    let mut queues: Vec<QueueInfo> = Vec::new();
+    let mut order: BTreeMap<String, usize> = BTreeMap::new();
+    for t in &r.results {
+        let i = *order.entry(t.queue.clone()).or_insert_with(|| {
+            queues.push(QueueInfo {
+                name: inline(&clean(&t.queue)),
+                emoji: "✅",
+                summary: String::new(),
+                duration: String::new(),
+                tasks: Vec::new(),
+            });
+            queues.len() - 1
+        });
+        if detail < MAX_DETAIL {
+            queues[i].tasks.push(task_info(t));
+        }
+    }
+    for (name, &i) in &order {
+        let tasks: Vec<&TaskResult> = r.results.iter().filter(|t| &t.queue == name).collect();
+        let worst = tasks
+            .iter()
+            .map(|t| t.status)
+            .filter(|s| !s.is_success())
+            .min_by_key(|s| match s {
+                TaskStatus::Error | TaskStatus::Timeout => 0,
+                TaskStatus::Cancelled => 1,
+                _ => 2,
+            });
+        let q = &mut queues[i];
+        q.emoji = match worst {
+            Some(s) => emoji(s),
+            None if tasks.iter().any(|t| t.status == TaskStatus::Flaky) => "🟡",
+            None => "✅",
+        };
+        let passed = tasks.iter().filter(|t| t.status.is_success()).count();
+        q.summary = format!("{passed}/{} passed", tasks.len());
+        q.duration = duration(tasks.iter().map(|t| t.duration_ms).max().unwrap_or(0));
+    }
+    let failures = r
+        .results
+        .iter()
+        .filter(|t| matches!(t.status, TaskStatus::Error | TaskStatus::Timeout))
+        .map(|t| Failure {
+            id: html_text(&clean(&t.task)),
+            title_html: html_text(&clean(&t.title)),
+            reason_html: html_text(&clean(t.reason.as_deref().unwrap_or(t.status.as_str()))),
+            emoji: emoji(t.status),
+            logs: logs_of(run, t, tail_bytes(detail), secrets),
+        })
+        .collect();
+    let others = r
+        .results
+        .iter()
+        .filter(|t| matches!(t.status, TaskStatus::Skipped | TaskStatus::Cancelled))
+        .map(task_info)
+        .collect();
+    let flaky = r
+        .results
+        .iter()
+        .filter(|t| t.status == TaskStatus::Flaky)
+        .map(task_info)
+        .collect();
+    let failed = r.counts.error + r.counts.timeout;
+    let (emoji_run, headline) = match r.status {
+        crate::evidence::RunStatus::Ok => ("✅", "all tasks passed".to_owned()),
+        crate::evidence::RunStatus::Error => ("❌", format!("{failed} task(s) failed")),
+        crate::evidence::RunStatus::Interrupted => (
+            "🚫",
+            format!(
+                "interrupted{}",
+                r.signal
+                    .as_ref()
+                    .map(|s| format!(" by {s}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        crate::evidence::RunStatus::Running => ("⏳", "still running".to_owned()),
+    };
+    ReportContext {
+        marker,
+        run: RunInfo {
+            status: format!("{:?}", r.status).to_lowercase(),
+            emoji: emoji_run,
+            headline,
+            run_id: inline(&r.run_id),
+            started: inline(&r.started),
+            duration: duration(r.duration_ms.unwrap_or(0)),
+            dry_run: r.dry_run,
+            incomplete: run.incomplete,
+            signal: r.signal.clone(),
+            counts: r.counts.clone(),
+        },
+        queues,
+        failures,
+        others,
+        flaky,
+        ci_url,
+        detail,
+        note: None,
+    }
+}
+
+fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec<LogTail> {
+    if max == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (i, c) in t.commands.iter().enumerate() {
+        for (stream, log) in [("stdout", &c.log), ("stderr", &c.stderr_log)] {
+            let Some(log) = log else { continue };
+            // Only files inside the run directory are read, whatever run.json says.
+            if log.contains("..") || log.starts_with('/') {
+                continue;
+            }
+            let raw = logs::tail(&run.dir.join(log), max);
+            // Colour codes are noise in Markdown.
+            let text = console::strip_ansi_codes(&raw).into_owned();
+            if text.trim().is_empty() {
+                continue;
+            }
+            out.push(LogTail {
+                label: format!(
+                    "{stream} of command {} (last {} bytes at most; full log: {})",
+                    i + 1,
+                    max,
+                    inline(log)
+                ),
+                block: code_block(&mask_secrets(&text, secrets), "text"),
+            });
+        }
+    }
+    out
+}
+
+/// The CI run link from `GITHUB_SERVER_URL`, `GITHUB_REPOSITORY` and `GITHUB_RUN_ID`,
+/// only when all three look like what GitHub sets.
+pub fn ci_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let server = env("GITHUB_SERVER_URL")?;
+    let repo = env("GITHUB_REPOSITORY")?;
+    let run = env("GITHUB_RUN_ID")?;
+    let server_ok = (server.starts_with("https://") || server.starts_with("http://"))
+        && server
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ":/.-_".contains(c));
+    let repo_ok = repo.split('/').count() == 2
+        && repo
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/.-_".contains(c));
+    let run_ok = !run.is_empty() && run.chars().all(|c| c.is_ascii_digit());
+    (server_ok && repo_ok && run_ok)
+        .then(|| format!("{}/{repo}/actions/runs/{run}", server.trim_end_matches('/')))
+}

@@ -1,0 +1,147 @@
+//! The minijinja environment: built-in templates embedded in the binary, overridable by a
+//! file of the same name in the workspace's templates folder or by `--template FILE`, and
+//! rendering that shrinks in steps to fit a size limit.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::Environment;
+
+use super::context::{build, ReportContext, MAX_DETAIL};
+use super::escape::mask_secrets;
+use super::limit::{truncate_markdown, Unit, OMITTED_PLACEHOLDER, TOTAL_PLACEHOLDER};
+use crate::evidence::LoadedRun;
+
+/// Built-in templates: name and source.
+pub const BUILTIN: &[(&str, &str)] =
+    &[("report.md.j2", include_str!("../../templates/report.md.j2"))];
+
+/// The template the report uses by default.
+pub const DEFAULT_TEMPLATE: &str = "report.md.j2";
+
+/// Failures to render.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ReportError {
+    #[error("failed to read template `{path}`: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("template `{name}` line {line}: {message}")]
+    #[diagnostic(help("see the README's \"Report templates\" section for the context"))]
+    Template {
+        name: String,
+        line: usize,
+        message: String,
+    },
+}
+
+fn template_error(name: &str, err: minijinja::Error) -> ReportError {
+    ReportError::Template {
+        name: name.to_owned(),
+        line: err.line().unwrap_or(0),
+        message: err.to_string(),
+    }
+}
+
+/// A loaded template, ready to render contexts.
+pub struct Renderer {
+    env: Environment<'static>,
+    name: String,
+}
+
+impl Renderer {
+    /// The template: `--template FILE` if given, else the workspace's override of the
+    /// built-in, else the built-in.
+    pub fn new(templates_dir: Option<&Path>, file: Option<&Path>) -> Result<Self, ReportError> {
+        let mut env = Environment::new();
+        // Markdown, not HTML: escaping is done explicitly, per Markdown's rules, in the
+        // context builder.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        let (name, source) = match file {
+            Some(path) => (path.display().to_string(), read(path)?),
+            None => {
+                let over = templates_dir
+                    .map(|d| d.join(DEFAULT_TEMPLATE))
+                    .filter(|p| p.is_file());
+                match over {
+                    Some(path) => (DEFAULT_TEMPLATE.to_owned(), read(&path)?),
+                    None => (DEFAULT_TEMPLATE.to_owned(), BUILTIN[0].1.to_owned()),
+                }
+            }
+        };
+        env.add_template_owned(name.clone(), source)
+            .map_err(|e| template_error(&name, e))?;
+        Ok(Self { env, name })
+    }
+
+    /// Renders one context.
+    pub fn render(&self, ctx: &ReportContext) -> Result<String, ReportError> {
+        let template = self
+            .env
+            .get_template(&self.name)
+            .map_err(|e| template_error(&self.name, e))?;
+        template
+            .render(minijinja::Value::from(minijinja::value::Serde(ctx)))
+            .map_err(|e| template_error(&self.name, e))
+    }
+}
+
+fn read(path: &Path) -> Result<String, ReportError> {
+    std::fs::read_to_string(path).map_err(|source| ReportError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// What to render and how big it may get.
+pub struct Request<'a> {
+    pub run: &'a LoadedRun,
+    pub marker: Option<String>,
+    pub ci_url: Option<String>,
+    pub secrets: &'a [&'a str],
+    pub limit: usize,
+    pub unit: Unit,
+}
+
+/// Renders at the most detailed level that fits the limit: log tails shrink first, then
+/// go, then the per-task table; as a last resort the body is cut at a safe line.
+pub fn render_within(renderer: &Renderer, req: &Request<'_>) -> Result<String, ReportError> {
+    let where_ = format!(
+        "Full evidence: run `{}` (run.json, logs/).",
+        req.run.record.run_id
+    );
+    let mut last = String::new();
+    for detail in 0..=MAX_DETAIL {
+        let mut ctx = build(
+            req.run,
+            req.marker.clone(),
+            req.ci_url.clone(),
+            req.secrets,
+            detail,
+        );
+        if detail > 0 {
+            ctx.note = Some(format!("> ℹ️ Detail reduced to fit GitHub's size limit (level {detail} of {MAX_DETAIL}). {where_}"));
+        }
+        let body = mask_secrets(&renderer.render(&ctx)?, req.secrets);
+        if req.unit.measure(&body) <= req.limit {
+            return Ok(body);
+        }
+        last = body;
+    }
+    let note = format!("> ⚠️ Report truncated: {OMITTED_PLACEHOLDER} of {TOTAL_PLACEHOLDER} lines omitted. {where_}");
+    Ok(truncate_markdown(&last, req.limit, req.unit, &note))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_template_parses() {
+        for (name, source) in BUILTIN {
+            let mut env = Environment::new();
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+}

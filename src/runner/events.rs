@@ -1,0 +1,31 @@
+//! What the runner reports while it works, for the output layer to display.
+
+use crate::evidence::TaskResult;
+
+/// A progress event.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The run began with this many tasks to run.
+    RunStarted {
+        run_id: String,
+        run_dir: std::path::PathBuf,
+        tasks: usize,
+        workers: usize,
+    },
+    /// A task (attempt) started.
+    TaskStarted {
+        task: String,
+        title: String,
+        attempt: u32,
+    },
+    /// A failed attempt will be retried.
+    TaskRetrying {
+        task: String,
+        attempt: u32,
+        reason: String,
+    },
+    /// A task is done (or skipped).
+    TaskFinished { result: TaskResult },
+    /// A signal arrived; tasks are being cancelled.
+    Interrupted { signal: i32, immediate: bool },
+}

@@ -1,0 +1,310 @@
+//! Supervising one command: its own process group, stdin from /dev/null, output straight
+//! into log files, a timeout, cancellation, and no survivors — whatever the main process
+//! leaves running in its group is found and killed.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::sync::watch;
+
+/// How long group members may outlive the main process before they count as leaked.
+pub const LEAK_WAIT: Duration = Duration::from_millis(200);
+
+/// A request to stop running tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    /// Keep going.
+    None,
+    /// Forward this signal to each group, then SIGKILL after the grace period.
+    Graceful(i32),
+    /// SIGKILL every group now (a second signal).
+    Immediate,
+}
+
+/// What to spawn.
+#[derive(Debug)]
+pub struct Spawn {
+    pub argv: Vec<String>,
+    /// Already resolved and checked to be inside the workspace.
+    pub cwd: PathBuf,
+    /// The complete environment (the child's starts empty).
+    pub env: Vec<(OsString, OsString)>,
+    pub timeout: Option<Duration>,
+    pub grace: Duration,
+    pub stdout: File,
+    pub stderr: File,
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exit {
+    pub rc: Option<i32>,
+    pub signal: Option<i32>,
+    pub timed_out: bool,
+    pub cancelled: bool,
+    pub leaked: bool,
+    /// The command could not be started.
+    pub spawn_error: Option<String>,
+    pub duration: Duration,
+}
+
+impl Exit {
+    /// Success means exit code 0 — a signal death is never a success.
+    pub fn success(&self) -> bool {
+        self.rc == Some(0)
+            && self.signal.is_none()
+            && !self.timed_out
+            && !self.cancelled
+            && self.spawn_error.is_none()
+    }
+}
+
+/// A signal number's name, e.g. "SIGKILL".
+pub fn signal_name(signal: i32) -> String {
+    Signal::try_from(signal)
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_else(|_| format!("signal {signal}"))
+}
+
+fn kill_group(pgid: i32, signal: Signal) {
+    // ESRCH just means the group is already gone.
+    let _ = killpg(Pid::from_raw(pgid), signal);
+}
+
+fn group_alive(pgid: i32) -> bool {
+    killpg(Pid::from_raw(pgid), None).is_ok()
+}
+
+/// Runs one command to completion under supervision.
+pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
+    let started = Instant::now();
+    let Some(program) = spawn.argv.first() else {
+        return Exit {
+            spawn_error: Some("empty command".into()),
+            ..Exit::default()
+        };
+    };
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(&spawn.argv[1..])
+        .current_dir(&spawn.cwd)
+        .env_clear()
+        .envs(spawn.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(spawn.stdout))
+        .stderr(Stdio::from(spawn.stderr))
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(err) => {
+            return Exit {
+                spawn_error: Some(format!(
+                    "failed to start `{program}` in `{}`: {err}",
+                    spawn.cwd.display()
+                )),
+                duration: started.elapsed(),
+                ..Exit::default()
+            }
+        }
+    };
+    let Some(pgid) = child.id().map(|id| id as i32) else {
+        return Exit {
+            spawn_error: Some("the child exited before it could be supervised".into()),
+            ..Exit::default()
+        };
+    };
+
+    let mut exit = Exit::default();
+    let deadline = spawn.timeout.map(|t| tokio::time::Instant::now() + t);
+    let mut kill_at: Option<tokio::time::Instant> = None;
+    // A cancel requested before we started still applies.
+    let mut pending = Some(*cancel.borrow());
+    let status = loop {
+        if let Some(request) = pending.take() {
+            match request {
+                Cancel::None => {}
+                Cancel::Graceful(signal) => {
+                    exit.cancelled = true;
+                    kill_group(pgid, Signal::try_from(signal).unwrap_or(Signal::SIGTERM));
+                    kill_at.get_or_insert(tokio::time::Instant::now() + spawn.grace);
+                }
+                Cancel::Immediate => {
+                    exit.cancelled = true;
+                    kill_group(pgid, Signal::SIGKILL);
+                }
+            }
+        }
+        tokio::select! {
+            status = child.wait() => break status,
+            _ = sleep_until(deadline), if deadline.is_some() && !exit.timed_out && !exit.cancelled => {
+                exit.timed_out = true;
+                kill_group(pgid, Signal::SIGTERM);
+                kill_at = Some(tokio::time::Instant::now() + spawn.grace);
+            }
+            _ = sleep_until(kill_at), if kill_at.is_some() => {
+                kill_group(pgid, Signal::SIGKILL);
+                kill_at = None;
+            }
+            changed = cancel.changed() => {
+                match changed {
+                    Ok(()) => pending = Some(*cancel.borrow()),
+                    // The runner is gone: stop everything.
+                    Err(_) => pending = Some(Cancel::Immediate),
+                }
+            }
+        }
+    };
+    match status {
+        Ok(status) => {
+            exit.rc = status.code();
+            exit.signal = status.signal();
+        }
+        Err(err) => exit.spawn_error = Some(format!("failed to wait for `{program}`: {err}")),
+    }
+    // Whatever is left in the group dies now. A normal exit gets a short grace first, and
+    // survivors then mark the task as having leaked processes.
+    if exit.timed_out || exit.cancelled {
+        kill_group(pgid, Signal::SIGKILL);
+    } else if group_alive(pgid) {
+        let until = Instant::now() + LEAK_WAIT;
+        while group_alive(pgid) && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if group_alive(pgid) {
+            exit.leaked = true;
+            kill_group(pgid, Signal::SIGKILL);
+        }
+    }
+    exit.duration = started.elapsed();
+    exit
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spawn(dir: &std::path::Path, argv: &[&str], timeout: Option<Duration>) -> Spawn {
+        Spawn {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            cwd: dir.to_path_buf(),
+            env: vec![("PATH".into(), std::env::var_os("PATH").unwrap_or_default())],
+            timeout,
+            grace: Duration::from_millis(300),
+            stdout: File::create(dir.join("out")).unwrap(),
+            stderr: File::create(dir.join("err")).unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn exit_codes_signals_and_spawn_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_tx, mut rx) = watch::channel(Cancel::None);
+        let ok = run(
+            spawn(dir.path(), &["sh", "-c", "echo hi; exit 0"], None),
+            &mut rx,
+        )
+        .await;
+        assert!(ok.success(), "{ok:?}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("out")).unwrap(),
+            "hi\n"
+        );
+        let fail = run(spawn(dir.path(), &["sh", "-c", "exit 3"], None), &mut rx).await;
+        assert_eq!(fail.rc, Some(3));
+        let killed = run(
+            spawn(dir.path(), &["sh", "-c", "kill -9 $$"], None),
+            &mut rx,
+        )
+        .await;
+        assert_eq!((killed.rc, killed.signal), (None, Some(9)));
+        assert!(!killed.success());
+        let missing = run(spawn(dir.path(), &["no-such-program-xyz"], None), &mut rx).await;
+        assert!(missing.spawn_error.unwrap().contains("No such file"));
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_whole_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_tx, mut rx) = watch::channel(Cancel::None);
+        let marker = dir.path().join("survivor");
+        let script = format!(
+            "(trap '' TERM; sleep 2; touch {}) & sleep 30",
+            marker.display()
+        );
+        let exit = run(
+            spawn(
+                dir.path(),
+                &["sh", "-c", &script],
+                Some(Duration::from_millis(200)),
+            ),
+            &mut rx,
+        )
+        .await;
+        assert!(exit.timed_out && !exit.success());
+        assert!(exit.duration < Duration::from_secs(2), "{exit:?}");
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert!(!marker.exists(), "a grandchild survived the timeout");
+    }
+
+    #[tokio::test]
+    async fn a_background_child_holding_stdout_is_leaked_not_hung() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_tx, mut rx) = watch::channel(Cancel::None);
+        let started = Instant::now();
+        let exit = run(
+            spawn(dir.path(), &["sh", "-c", "sleep 30 & echo started"], None),
+            &mut rx,
+        )
+        .await;
+        assert!(exit.leaked, "{exit:?}");
+        assert_eq!(exit.rc, Some(0));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn cancel_forwards_the_signal_then_kills() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, mut rx) = watch::channel(Cancel::None);
+        let handle = tokio::spawn(async move {
+            run(
+                spawn(
+                    dir.path(),
+                    &["sh", "-c", "trap '' INT TERM; sleep 30"],
+                    None,
+                ),
+                &mut rx,
+            )
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        tx.send(Cancel::Graceful(libc_sigint())).unwrap();
+        let exit = tokio::time::timeout(Duration::from_secs(5), handle)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(exit.cancelled);
+        assert_eq!(
+            exit.signal,
+            Some(9),
+            "ignored SIGINT, so SIGKILL after the grace period"
+        );
+    }
+
+    fn libc_sigint() -> i32 {
+        Signal::SIGINT as i32
+    }
+}

@@ -1,0 +1,88 @@
+//! `cargo tek report`: rendering, escaping of hostile text, job summary, saved comment.
+
+use crate::harness::Workspace;
+
+#[test]
+fn hostile_titles_and_output_are_inert_and_tokens_masked() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` ping @octocat #123 <img src=x onerror=alert(1)> </details> [x](http://evil)\n");
+    ws.file("config/hooks.json", r#"{"TASK-1": {"commands": [{"shell": "echo '```'; echo '</details><!--'; echo ghp_abcdefghijklmnopqrstuvwxyz0123456789; echo super-secret-value; exit 1"}]}}"#);
+    ws.tek(&["run"]).output().expect_code(2);
+    let summary = ws.join("summary.md");
+    let out = ws
+        .tek(&["report", "--job-summary", "--save-comment", "comment.md"])
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_TOKEN", "super-secret-value")
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY", "o/r")
+        .env("GITHUB_RUN_ID", "42")
+        .output()
+        .expect_code(0);
+    let body = std::fs::read_to_string(&summary).unwrap();
+    assert!(!out.stderr().contains("super-secret-value"));
+    for text in [
+        &body,
+        &std::fs::read_to_string(ws.join("comment.md")).unwrap(),
+    ] {
+        assert!(!text.contains("super-secret-value"), "{text}");
+        assert!(
+            !text.contains("ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+            "{text}"
+        );
+        assert!(!text.contains("@octocat"), "{text}");
+        assert!(!text.contains("<img"), "{text}");
+        assert!(text.contains("https://github.com/o/r/actions/runs/42"));
+        // Parse back: no links but ours, no raw HTML beyond our details/summary/code tags.
+        use pulldown_cmark::{Event, Parser, Tag};
+        for event in Parser::new_ext(text, pulldown_cmark::Options::all()) {
+            match event {
+                Event::Start(Tag::Link { dest_url, .. }) => assert!(
+                    dest_url.starts_with("https://github.com/o/r/"),
+                    "{dest_url}"
+                ),
+                Event::Start(Tag::Image { .. }) => panic!("image in {text}"),
+                Event::Html(h) | Event::InlineHtml(h) => {
+                    let h = h.trim();
+                    assert!(
+                        [
+                            "<details>",
+                            "</details>",
+                            "<summary>",
+                            "</summary>",
+                            "<code>",
+                            "</code>"
+                        ]
+                        .iter()
+                        .any(|ok| h.starts_with(ok))
+                            || h.starts_with("<!-- cargo-tek"),
+                        "unexpected html {h:?} in {text}"
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(std::fs::read_to_string(ws.join("comment.md"))
+        .unwrap()
+        .starts_with("<!-- cargo-tek"));
+}
+
+#[test]
+fn a_workspace_template_overrides_the_builtin() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` one\n");
+    ws.tek(&["run"]).output().expect_code(0);
+    ws.file(
+        "templates/report.md.j2",
+        "custom: {{ run.counts.total }} {% for q in queues %}{{ q.name }}{% endfor %}\n",
+    );
+    let out = ws.tek(&["report"]).output().expect_code(0).stdout();
+    assert_eq!(out, "custom: 1 Q\n");
+    ws.file("bad.j2", "{% for %}");
+    let err = ws
+        .tek(&["report", "--template", "bad.j2"])
+        .output()
+        .expect_code(1)
+        .stderr();
+    assert!(err.contains("bad.j2") && err.contains("line 1"), "{err}");
+}

@@ -1,0 +1,301 @@
+//! `cargo tek run`: real processes, evidence, exit codes.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::Workspace;
+
+fn run_json(ws: &Workspace) -> serde_json::Value {
+    let runs = ws.join("target/tek/runs");
+    let mut dirs: Vec<_> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    let dir = dirs.pop().unwrap();
+    serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap()
+}
+
+fn result<'a>(run: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["task"] == id)
+        .unwrap_or_else(|| panic!("{id} not in {run}"))
+}
+
+#[test]
+fn dependency_order_failures_skip_dependents_and_exit_2() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` first\n- `TASK-2` second — after `TASK-1`\n- `TASK-3` broken\n- `TASK-4` needs broken — after `TASK-3`\n- [x] `TASK-5` done already\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{
+        "TASK-1": {"commands": [{"shell": "sleep 0.2; echo one >> order.txt"}]},
+        "TASK-2": {"commands": [{"shell": "echo two >> order.txt"}]},
+        "TASK-3": {"commands": [{"cmd": ["sh", "-c", "echo boom >&2; exit 7"]}]},
+        "TASK-4": {"commands": [{"cmd": ["true"]}]},
+        "TASK-5": {"commands": [{"cmd": ["false"]}]}
+    }"#,
+    );
+    let out = ws
+        .tek(&["run", "--max-workers", "4"])
+        .output()
+        .expect_code(2);
+    assert_eq!(
+        std::fs::read_to_string(ws.join("order.txt")).unwrap(),
+        "one\ntwo\n"
+    );
+    let run = run_json(&ws);
+    assert_eq!(run["status"], "error");
+    assert_eq!(result(&run, "TASK-1")["status"], "ok");
+    let t3 = result(&run, "TASK-3");
+    assert_eq!(t3["status"], "error");
+    assert_eq!(t3["commands"][0]["rc"], 7);
+    let t4 = result(&run, "TASK-4");
+    assert_eq!(t4["status"], "skipped");
+    assert!(t4["reason"].as_str().unwrap().contains("TASK-3"));
+    assert!(
+        run["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["task"] != "TASK-5"),
+        "done tasks are not run"
+    );
+    assert!(
+        out.stderr().contains("boom"),
+        "first failure's log tail is shown: {}",
+        out.stderr()
+    );
+    // Evidence: stderr log byte-exact after its header, journal and JUnit present.
+    let runs = ws.join("target/tek/runs");
+    let dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let log = std::fs::read(dir.join(t3["commands"][0]["stderr_log"].as_str().unwrap())).unwrap();
+    assert!(log.starts_with(b"# cargo-tek: $ sh -c"));
+    assert!(log.ends_with(b"\nboom\n"));
+    let journal = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    assert!(journal.lines().last().unwrap().contains("run_finished"));
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("<failure") && junit.contains("TASK-3"),
+        "{junit}"
+    );
+    // --include-done runs the done task too.
+    ws.tek(&["run", "--include-done", "--only", "TASK-5"])
+        .output()
+        .expect_code(2);
+}
+
+#[test]
+fn dry_run_spawns_nothing_and_records_what_would_run() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` would write\n- `TASK-2` no hook\n",
+    );
+    ws.file("config/hooks.json", r#"{"TASK-1": {"commands": [{"cmd": ["touch", "spawned"], "env": {"A": "1"}, "timeout": "90s"}]}}"#);
+    ws.tek(&["plan", "--out", "plan.json"])
+        .output()
+        .expect_code(0);
+    ws.tek(&[
+        "run",
+        "--plan",
+        "plan.json",
+        "--dry-run",
+        "--max-workers",
+        "4",
+    ])
+    .output()
+    .expect_code(0);
+    assert!(!ws.join("spawned").exists());
+    let run = run_json(&ws);
+    let t1 = result(&run, "TASK-1");
+    assert_eq!(t1["status"], "noop");
+    assert_eq!(
+        t1["commands"][0]["cmd"],
+        serde_json::json!(["touch", "spawned"])
+    );
+    assert_eq!(t1["commands"][0]["env"], serde_json::json!(["A"]));
+    assert_eq!(t1["commands"][0]["timeout_ms"], 90_000);
+    assert!(t1["reason"].as_str().unwrap().contains("task hook"));
+    assert_eq!(result(&run, "TASK-2")["status"], "noop");
+}
+
+#[test]
+fn tokens_never_reach_tasks_unless_passed_through() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` env dump\n- `TASK-2` passes one\n",
+    );
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["env"]}]},
+        "TASK-2": {"commands": [{"cmd": ["env"]}], "pass_env": ["GH_TOKEN"]}}"#,
+    );
+    let mut run = ws.tek(&["run"]);
+    for key in [
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "ACTIONS_RUNTIME_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "ACTIONS_CACHE_URL",
+        "INPUT_GITHUB-TOKEN",
+    ] {
+        run = run.env(key, format!("sentinel-{key}-value"));
+    }
+    run.output().expect_code(0);
+    let runs = ws.join("target/tek/runs");
+    let dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let t1 = std::fs::read_to_string(dir.join("logs/TASK-1/attempt1-cmd1.stdout.log")).unwrap();
+    assert!(!t1.contains("sentinel"), "{t1}");
+    assert!(t1.contains("TEK_TASK_ID=TASK-1"));
+    let t2 = std::fs::read_to_string(dir.join("logs/TASK-2/attempt1-cmd1.stdout.log")).unwrap();
+    assert!(t2.contains("GH_TOKEN=sentinel-GH_TOKEN-value"));
+    assert!(!t2.contains("GITHUB_TOKEN=sentinel"));
+}
+
+#[test]
+fn retries_mark_flaky_and_rerun_failed_runs_only_failures() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` flaky\n- `TASK-2` fails once\n- `TASK-3` passes\n",
+    );
+    ws.file(
+        "config/hooks.json",
+        r#"{
+        "TASK-1": {"commands": [{"shell": "test -f f1 || { touch f1; exit 1; }"}], "retries": 2},
+        "TASK-2": {"commands": [{"shell": "test -f f2 || { touch f2; exit 1; }"}]},
+        "TASK-3": {"commands": [{"shell": "echo x >> t3"}]}
+    }"#,
+    );
+    ws.tek(&["run"]).output().expect_code(2);
+    let run = run_json(&ws);
+    assert_eq!(result(&run, "TASK-1")["status"], "flaky");
+    assert_eq!(result(&run, "TASK-1")["attempts"], 2);
+    assert_eq!(result(&run, "TASK-2")["status"], "error");
+    std::thread::sleep(Duration::from_millis(5));
+    ws.tek(&["run", "--rerun-failed"]).output().expect_code(0);
+    let run = run_json(&ws);
+    assert_eq!(run["results"].as_array().unwrap().len(), 1);
+    assert_eq!(result(&run, "TASK-2")["status"], "ok");
+    assert_eq!(
+        std::fs::read_to_string(ws.join("t3")).unwrap(),
+        "x\n",
+        "TASK-3 was not run again"
+    );
+}
+
+#[test]
+fn fail_fast_cancels_running_tasks_and_skips_the_rest() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` slow\n- `TASK-2` fails\n- `TASK-3` later — after `TASK-1`\n",
+    );
+    ws.file(
+        "config/hooks.json",
+        r#"{
+        "TASK-1": {"commands": [{"cmd": ["sleep", "30"]}]},
+        "TASK-2": {"commands": [{"shell": "sleep 0.2; exit 1"}]},
+        "TASK-3": {"commands": [{"cmd": ["true"]}]}
+    }"#,
+    );
+    let started = Instant::now();
+    ws.tek(&[
+        "run",
+        "--fail-fast",
+        "--max-workers",
+        "2",
+        "--grace-period",
+        "1s",
+    ])
+    .output()
+    .expect_code(2);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let run = run_json(&ws);
+    assert_eq!(result(&run, "TASK-1")["status"], "cancelled");
+    assert_eq!(result(&run, "TASK-2")["status"], "error");
+    assert_eq!(result(&run, "TASK-3")["status"], "skipped");
+}
+
+#[test]
+fn timeouts_spawn_errors_and_cwd_escape_are_task_errors() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` hangs\n- `TASK-2` missing program\n- `TASK-3` escapes\n- `TASK-4` fine\n",
+    );
+    ws.file(
+        "config/hooks.json",
+        r#"{
+        "TASK-1": {"commands": [{"cmd": ["sleep", "30"], "timeout": "300ms"}]},
+        "TASK-2": {"commands": [{"cmd": ["no-such-program-xyz"]}]},
+        "TASK-3": {"commands": [{"cmd": ["true"], "cwd": "../"}]},
+        "TASK-4": {"commands": [{"cmd": ["true"]}]}
+    }"#,
+    );
+    ws.tek(&["run", "--grace-period", "200ms"])
+        .output()
+        .expect_code(2);
+    let run = run_json(&ws);
+    assert_eq!(result(&run, "TASK-1")["status"], "timeout");
+    assert_eq!(result(&run, "TASK-1")["commands"][0]["timed_out"], true);
+    let t2 = result(&run, "TASK-2");
+    assert_eq!(t2["status"], "error");
+    assert!(t2["commands"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("No such file"));
+    let t3 = result(&run, "TASK-3");
+    assert!(t3["commands"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("leaves the workspace"));
+    assert_eq!(result(&run, "TASK-4")["status"], "ok");
+}
+
+#[test]
+fn big_output_arrives_byte_exact_on_both_streams() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` loud\n");
+    // 20 MiB on each stream, with a pattern so any loss or reordering shows.
+    ws.file("config/hooks.json", r#"{"TASK-1": {"commands": [{"shell": "seq 1 3000000 | head -c 20971520; seq 3000000 -1 1 | head -c 20971520 >&2"}]}}"#);
+    ws.tek(&["run"]).output().expect_code(0);
+    let runs = ws.join("target/tek/runs");
+    let dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let expect = |args: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", args])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    let strip = |p: &str| {
+        let bytes = std::fs::read(dir.join(p)).unwrap();
+        let nl = bytes.iter().position(|&b| b == b'\n').unwrap();
+        bytes[nl + 1..].to_vec()
+    };
+    let out = strip("logs/TASK-1/attempt1-cmd1.stdout.log");
+    let err = strip("logs/TASK-1/attempt1-cmd1.stderr.log");
+    assert_eq!(out.len(), 20 * 1024 * 1024);
+    assert!(out == expect("seq 1 3000000 | head -c 20971520"));
+    assert!(err == expect("seq 3000000 -1 1 | head -c 20971520"));
+}

@@ -1,0 +1,181 @@
+//! Supervision: signals sent to cargo-tek alone, grandchildren, kill -9 of cargo-tek.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::{Workspace, BIN};
+
+/// Processes whose environment carries `marker` (our tasks and their descendants).
+fn survivors(marker: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) {
+            if env.split(|&b| b == 0).any(|kv| kv == marker.as_bytes()) {
+                // Zombies are already dead; only count live processes.
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                if !stat.contains(") Z ") {
+                    found.push(pid);
+                }
+            }
+        }
+    }
+    found
+}
+
+fn spawn_run(ws: &Workspace, marker: &str) -> std::process::Child {
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` tree one\n- `TASK-2` tree two\n- `TASK-3` waits — after `TASK-1`\n",
+    );
+    // Each task starts a grandchild that ignores SIGINT and SIGTERM.
+    ws.file(
+        "config/hooks.json",
+        r#"{
+        "TASK-1": {"commands": [{"shell": "(trap '' INT TERM; sleep 60) & sleep 60"}]},
+        "TASK-2": {"commands": [{"shell": "(trap '' INT TERM; sleep 60) & sleep 60"}]},
+        "TASK-3": {"commands": [{"cmd": ["true"]}]}
+    }"#,
+    );
+    Command::new(BIN)
+        .args([
+            "tek",
+            "run",
+            "--max-workers",
+            "4",
+            "--grace-period",
+            "500ms",
+        ])
+        .current_dir(ws.path())
+        .env("TEK_SIGNAL_TEST", marker.split('=').nth(1).unwrap())
+        .env("CARGO_TERM_COLOR", "never")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for(marker: &str, count: usize) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while survivors(marker).len() < count && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn signal_run(signal: i32, code: i32) {
+    let ws = Workspace::new();
+    let marker = format!("TEK_SIGNAL_TEST={}-{}", signal, std::process::id());
+    let mut child = spawn_run(&ws, &marker);
+    wait_for(&marker, 4);
+    // Sent to cargo-tek alone, as CI does — not to its process group.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::try_from(signal).unwrap(),
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(code));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        survivors(&marker).is_empty(),
+        "survivors: {:?}",
+        survivors(&marker)
+    );
+    let runs = ws.join("target/tek/runs");
+    let dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["status"], "interrupted");
+    let statuses: Vec<_> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["task"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        statuses.contains(&("TASK-1".into(), "cancelled".into())),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&("TASK-2".into(), "cancelled".into())),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&("TASK-3".into(), "skipped".into())),
+        "{statuses:?}"
+    );
+}
+
+#[test]
+fn sigint_cancels_every_tree_and_exits_130() {
+    signal_run(2, 130);
+}
+
+#[test]
+fn sigterm_cancels_every_tree_and_exits_143() {
+    signal_run(15, 143);
+}
+
+#[test]
+fn kill_9_leaves_a_run_directory_that_reports() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` quick\n- `TASK-2` slow — after `TASK-1`\n",
+    );
+    ws.file("config/hooks.json", r#"{"TASK-1": {"commands": [{"cmd": ["true"]}]}, "TASK-2": {"commands": [{"cmd": ["sleep", "5"]}]}}"#);
+    let mut child = Command::new(BIN)
+        .args(["tek", "run"])
+        .current_dir(ws.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let runs = ws.join("target/tek/runs");
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let journal = std::fs::read_dir(&runs)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| std::fs::read_to_string(e.unwrap().path().join("events.jsonl")).ok());
+        if journal.is_some_and(|j| j.contains("\"task\":\"TASK-2\"")) || Instant::now() > until {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = ws
+        .tek(&["report", "--format", "json"])
+        .output()
+        .expect_code(0);
+    let run: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert!(
+        results
+            .iter()
+            .any(|r| r["task"] == "TASK-1" && r["status"] == "ok"),
+        "{run}"
+    );
+    assert!(
+        results
+            .iter()
+            .any(|r| r["task"] == "TASK-2" && r["status"] == "cancelled"),
+        "{run}"
+    );
+    assert!(out.stderr().contains("did not finish"), "{}", out.stderr());
+    let md = ws.tek(&["report"]).output().expect_code(0).stdout();
+    assert!(md.contains("This run did not finish"), "{md}");
+}
