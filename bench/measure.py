@@ -3,7 +3,8 @@
 
   measure.py run --workload NAME --out FILE.json [--rounds N] [--warmup W]
                  [--baseline TOOL | --ideal SECONDS] [--rss]
-                 --cmd TOOL 'SHELL' [--prepare TOOL 'SHELL'] [--note TOOL 'TEXT'] ...
+                 --cmd TOOL 'SHELL' [--prepare TOOL 'SHELL'] [--note TOOL 'TEXT']
+                 [--skip TOOL 'REASON'] ...
       Runs every TOOL's command once per round, W warm-up rounds first (discarded),
       the tools interleaved round-robin with the starting tool rotated each round, so
       that drift in the machine's load is spread over all of them. A tool's --prepare
@@ -12,6 +13,7 @@
       whenever it is installed), timed with time.perf_counter; peak RSS is time's
       "Maximum resident set size" (the largest of the process tree's members). A run
       exiting non-zero marks its tool failed: its stderr is kept and it gets no figures.
+      A --skip tool is listed as not measured, with its reason.
 
   measure.py report FILE.json... [--md OUT.md]
       The Markdown table: median, min, ratio to the workload's baseline (or efficiency
@@ -60,6 +62,7 @@ def run_once(cmd, use_time, tmp):
 def cmd_run(a):
     tools = [name for name, _ in a.cmd]
     cmds = dict(a.cmd)
+    skips = dict(a.skip or [])
     prepare = dict(a.prepare or [])
     notes = dict(a.note or [])
     use_time = os.access(TIME, os.X_OK)
@@ -104,12 +107,17 @@ def cmd_run(a):
                 "command": cmds[t],
                 "note": notes.get(t),
                 "failed": res[t]["failed"],
+                "skipped": None,
                 "samples": res[t]["samples"],
                 "median": statistics.median(res[t]["samples"]) if res[t]["samples"] else None,
                 "min": min(res[t]["samples"]) if res[t]["samples"] else None,
                 "peak_rss_kib": max(res[t]["rss_kib"]) if res[t]["rss_kib"] else None,
             }
             for t in tools
+        ] + [
+            {"name": t, "command": None, "note": None, "failed": None, "skipped": why,
+             "samples": [], "median": None, "min": None, "peak_rss_kib": None}
+            for t, why in skips.items()
         ],
     }
     with open(a.out, "w", encoding="utf-8") as f:
@@ -154,6 +162,8 @@ def targets(w):
         x = tools.get(t)
         if x is None:
             return "was not run"
+        if x.get("skipped"):
+            return "skipped: " + x["skipped"]
         return "failed" if x["failed"] else "has no samples"
 
     if name == "spawn1000":
@@ -210,11 +220,14 @@ def cmd_report(a):
     for w in works:
         for t in w["tools"]:
             if t["median"] is None:
-                reason = "failed" if t["failed"] else "no samples"
-                note = t.get("note") or reason
+                if t.get("skipped"):
+                    why = t["skipped"]
+                elif t["failed"]:
+                    why = "failed: " + " ".join(t["failed"].split())[:300]
+                else:
+                    why = "no samples"
                 lines.append(f"| {w['workload']} | {t['name']} | not measured | | | |")
-                notes.append(f"- {w['workload']} / {t['name']}: not measured: {note}"
-                             + (f" ({t['failed'].splitlines()[0][:200]})" if t["failed"] else ""))
+                notes.append(f"- {w['workload']} / {t['name']}: not measured: {why}")
                 continue
             if w.get("ideal"):
                 ratio = f"{w['ideal'] / t['median']:.1%} of ideal"
@@ -258,6 +271,7 @@ def main():
     r.add_argument("--cmd", nargs=2, action="append", required=True, metavar=("TOOL", "SHELL"))
     r.add_argument("--prepare", nargs=2, action="append", metavar=("TOOL", "SHELL"))
     r.add_argument("--note", nargs=2, action="append", metavar=("TOOL", "TEXT"))
+    r.add_argument("--skip", nargs=2, action="append", metavar=("TOOL", "REASON"))
     q = sub.add_parser("report")
     q.add_argument("files", nargs="+")
     q.add_argument("--md")

@@ -1,5 +1,6 @@
 //! CLI tests: the real binary in temporary workspaces with a clean environment.
 
+mod action;
 mod check;
 #[allow(dead_code)] // not every helper is used by every topic
 mod harness;

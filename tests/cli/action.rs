@@ -1,0 +1,128 @@
+//! The composite action's shell steps, run as GitHub would run them: GITHUB_* set, the
+//! real binary, and a local server speaking GitHub's REST shapes for the PR comment.
+
+use std::process::Command;
+
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::harness::{Workspace, BIN};
+
+fn script(name: &str) -> String {
+    format!("{}/scripts/action/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn outputs(file: &std::path::Path) -> String {
+    std::fs::read_to_string(file).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_then_report_posts_one_sticky_comment() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"login": "tek-bot", "id": 1, "type": "Bot"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/o/r/issues/7/comments"))
+        .and(header("authorization", "Bearer test-token-value"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({
+            "id": 99, "html_url": "https://github.example/o/r/pull/7#issuecomment-99", "body": "x",
+            "user": {"login": "tek-bot", "id": 1, "type": "Bot"}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` passes\n- `TASK-2` fails\n");
+    ws.file("config/hooks.json", r#"{"TASK-1": {"commands": [{"cmd": ["env"]}]}, "TASK-2": {"commands": [{"cmd": ["false"]}]}}"#);
+    ws.file("event.json", r#"{"pull_request": {"number": 7}}"#);
+    let gh_out = ws.join("gh-output");
+    let summary = ws.join("summary.md");
+    let common = |cmd: &mut Command| {
+        cmd.current_dir(ws.path())
+            .env("TEK_BIN", BIN)
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", &gh_out)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("GITHUB_REPOSITORY", "o/r")
+            .env("GITHUB_API_URL", server.uri())
+            .env("GITHUB_EVENT_PATH", ws.join("event.json"))
+            .env("CARGO_TERM_COLOR", "never");
+    };
+    let mut run = Command::new("bash");
+    run.arg(script("run.sh"))
+        .env("TEK_COMMAND", "run")
+        .env("TEK_MAX_WORKERS", "2")
+        .env("GITHUB_TOKEN", "test-token-value");
+    common(&mut run);
+    let out = run.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = outputs(&gh_out);
+    assert!(
+        o.contains("failed") && o.contains("exit-code") && o.contains("run-dir"),
+        "{o}"
+    );
+    let run_dir = std::fs::read_dir(ws.join("target/tek/runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let env_log =
+        std::fs::read_to_string(run_dir.join("logs/TASK-1/attempt1-cmd1.stdout.log")).unwrap();
+    assert!(
+        !env_log.contains("test-token-value"),
+        "the run step must not pass the token to tasks"
+    );
+
+    let mut report = Command::new("bash");
+    report
+        .arg(script("report.sh"))
+        .env("TEK_RUN_DIR", &run_dir)
+        .env("TEK_SUMMARY", "true")
+        .env("TEK_COMMENT", "true")
+        .env("GITHUB_TOKEN", "test-token-value");
+    common(&mut report);
+    let out = tokio::task::spawn_blocking(move || report.output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("test-token-value")
+            && !String::from_utf8_lossy(&out.stdout).contains("test-token-value")
+    );
+    let body = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        body.contains("TASK&#45;2") && body.contains("1 task(s) failed"),
+        "{body}"
+    );
+    let posted = server.received_requests().await.unwrap();
+    let post = posted
+        .iter()
+        .find(|r| r.method.as_str() == "POST")
+        .expect("a comment was created");
+    let sent: serde_json::Value = serde_json::from_slice(&post.body).unwrap();
+    assert!(sent["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("<!-- cargo-tek:sticky-comment key="));
+    assert!(posted.iter().all(|r| r
+        .headers
+        .get("authorization")
+        .is_some_and(|v| v == "Bearer test-token-value")));
+}
