@@ -6,6 +6,7 @@ mod document;
 mod ids;
 mod legacy;
 mod native;
+mod robustness;
 
 pub use blocks::{blocks, Block, Segment, SegmentKind};
 pub use document::{parse, Document, Format, Queue, Task};
