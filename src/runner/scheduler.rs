@@ -474,3 +474,162 @@ fn write_run_json(env: &RunEnv, record: &RunRecord) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
     write_atomic(&env.run_dir.join("run.json"), &json)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::agent::{Agent, BoxFuture};
+    use crate::config::LayerRule;
+    use crate::plan::{PlanQueue, PlanTask};
+
+    /// Records the order tasks start in; fails the ids it is told to.
+    struct Recorder {
+        order: Arc<Mutex<Vec<String>>>,
+        fail: Vec<&'static str>,
+    }
+
+    impl Agent for Recorder {
+        fn name(&self) -> &'static str {
+            "rec"
+        }
+        fn run(&self, job: Job) -> BoxFuture<'_, Outcome> {
+            Box::pin(async move {
+                self.order.lock().unwrap().push(job.task.id.clone());
+                let status = if self.fail.contains(&job.task.id.as_str()) {
+                    TaskStatus::Error
+                } else {
+                    TaskStatus::Ok
+                };
+                Outcome {
+                    status,
+                    commands: vec![],
+                    reason: None,
+                }
+            })
+        }
+    }
+
+    fn task(id: &str, after: &[&str]) -> PlanTask {
+        PlanTask {
+            id: id.into(),
+            title: id.into(),
+            layer: "x".into(),
+            done: false,
+            after: after.iter().map(|s| s.to_string()).collect(),
+            line: None,
+            runs: None,
+        }
+    }
+
+    async fn order(durations: &[(&str, u64)], fail: Vec<&'static str>) -> (Vec<String>, RunRecord) {
+        let plan = Plan {
+            version: 1,
+            schema_version: 1,
+            source: "s".into(),
+            generated_at: "t".into(),
+            format: None,
+            queues: vec![PlanQueue {
+                name: "Q".into(),
+                after: vec![],
+                serial: false,
+                tasks: vec![
+                    task("A", &[]),
+                    task("B", &[]),
+                    task("C", &["B"]),
+                    task("D", &["C"]),
+                ],
+            }],
+        };
+        let graph = Graph::new(&plan).unwrap();
+        let manifest = Manifest {
+            layers: vec![LayerRule {
+                name: "all".into(),
+                ids: vec![],
+                from: None,
+                to: None,
+                agent: Some("rec".into()),
+            }],
+            ..Manifest::default()
+        };
+        // A rule with neither ids nor range matches nothing; name every id instead.
+        let manifest = Manifest {
+            layers: vec![LayerRule {
+                ids: ["A", "B", "C", "D"].map(String::from).to_vec(),
+                ..manifest.layers[0].clone()
+            }],
+            ..manifest
+        };
+        let recorded = Arc::new(Mutex::new(Vec::new()));
+        let mut registry = Registry::builtin();
+        registry.register(Arc::new(Recorder {
+            order: recorded.clone(),
+            fail,
+        }));
+        let dir = tempfile::tempdir().unwrap();
+        let env = Arc::new(RunEnv {
+            root: dir.path().to_path_buf(),
+            run_dir: dir.path().to_path_buf(),
+            base_env: vec![],
+            default_timeout: None,
+            grace: std::time::Duration::from_millis(100),
+            dry_run: false,
+        });
+        let options = RunOptions {
+            max_workers: 1,
+            durations: durations.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            ..RunOptions::default()
+        };
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let hooks = Hooks::default();
+        let inputs = Inputs {
+            plan: &plan,
+            graph: &graph,
+            hooks: &hooks,
+            manifest: &manifest,
+            registry: &registry,
+        };
+        let summary = run(inputs, &options, env, "id".into(), tx, None)
+            .await
+            .unwrap();
+        let order = recorded.lock().unwrap().clone();
+        (order, summary.record)
+    }
+
+    #[tokio::test]
+    async fn longest_chain_starts_first() {
+        let (order, record) = order(&[], vec![]).await;
+        // B's chain (B, C, D) is longest; once C is done, A and D tie and document order
+        // breaks the tie.
+        assert_eq!(order, ["B", "C", "A", "D"]);
+        assert_eq!(record.status, RunStatus::Ok);
+    }
+
+    #[tokio::test]
+    async fn recorded_durations_weight_the_chain() {
+        let (order, _) = order(&[("A", 60_000), ("B", 10), ("C", 10), ("D", 10)], vec![]).await;
+        assert_eq!(order[0], "A");
+    }
+
+    #[tokio::test]
+    async fn a_failure_skips_the_chain_but_not_the_rest() {
+        let (order, record) = order(&[], vec!["B"]).await;
+        assert_eq!(order, ["B", "A"]);
+        let status = |id: &str| record.results.iter().find(|r| r.task == id).unwrap().status;
+        assert_eq!(
+            (status("C"), status("D"), status("A")),
+            (TaskStatus::Skipped, TaskStatus::Skipped, TaskStatus::Ok)
+        );
+        let reason = record
+            .results
+            .iter()
+            .find(|r| r.task == "D")
+            .unwrap()
+            .reason
+            .clone()
+            .unwrap();
+        assert!(reason.contains('B'), "the root cause is named: {reason}");
+        assert_eq!(record.status, RunStatus::Error);
+    }
+}

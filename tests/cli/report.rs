@@ -86,3 +86,88 @@ fn a_workspace_template_overrides_the_builtin() {
         .stderr();
     assert!(err.contains("bad.j2") && err.contains("line 1"), "{err}");
 }
+
+#[test]
+fn rendered_report_matches_snapshot() {
+    let ws = Workspace::new();
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/run-mixed");
+    let out = ws
+        .tek(&["report", "--run", fixture])
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY", "acme/widgets")
+        .env("GITHUB_RUN_ID", "123")
+        .output()
+        .expect_code(0);
+    insta::assert_snapshot!("report_mixed", out.stdout());
+}
+
+/// A read-only token (fork PR, Dependabot): one warning, the body saved, exit 0 —
+/// and with --strict, exit 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn read_only_token_saves_the_body_and_warns() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            serde_json::json!({"message": "Resource not accessible by integration"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/issues/5/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/o/r/issues/5/comments"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            serde_json::json!({"message": "Resource not accessible by integration"}),
+        ))
+        .mount(&server)
+        .await;
+    let ws = Workspace::new();
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/run-mixed");
+    let saved = ws.join("saved.md");
+    let uri = server.uri();
+    let run = |strict: bool| {
+        let mut args = vec![
+            "report",
+            "--run",
+            fixture,
+            "--pr-comment",
+            "--pr",
+            "5",
+            "--save-comment",
+            "saved.md",
+        ];
+        if strict {
+            args.push("--strict");
+        }
+        ws.tek(&args)
+            .env("GITHUB_API_URL", &uri)
+            .env("GITHUB_REPOSITORY", "o/r")
+            .env("GITHUB_TOKEN", "ro-token-value")
+            .output()
+    };
+    let out = tokio::task::block_in_place(|| run(false)).expect_code(0);
+    assert!(
+        out.stderr()
+            .contains("warning: could not post the PR comment"),
+        "{}",
+        out.stderr()
+    );
+    assert!(!out.stderr().contains("ro-token-value"));
+    let body = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        body.starts_with("<!-- cargo-tek:sticky-comment key=cargo-tek -->"),
+        "{body}"
+    );
+    std::fs::remove_file(&saved).unwrap();
+    tokio::task::block_in_place(|| run(true)).expect_code(1);
+    assert!(
+        saved.exists(),
+        "the body is saved even when --strict fails the step"
+    );
+}

@@ -299,3 +299,62 @@ fn big_output_arrives_byte_exact_on_both_streams() {
     assert!(out == expect("seq 1 3000000 | head -c 20971520"));
     assert!(err == expect("seq 3000000 -1 1 | head -c 20971520"));
 }
+
+#[test]
+fn on_github_actions_output_is_grouped_and_cannot_inject_commands() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` injector\n");
+    ws.file("config/hooks.json", r#"{"TASK-1": {"commands": [{"shell": "echo '::error::injected'; echo '::add-mask::x'; exit 1"}]}}"#);
+    let out = ws
+        .tek(&["run"])
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .expect_code(2);
+    let stdout = out.stdout();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let group = lines
+        .iter()
+        .position(|l| l.starts_with("::group::"))
+        .expect("a group per task");
+    let stop = lines[group + 1]
+        .strip_prefix("::stop-commands::")
+        .expect("output fenced by stop-commands");
+    assert!(stop.len() >= 32, "an unguessable token");
+    let injected = lines
+        .iter()
+        .position(|l| *l == "::error::injected")
+        .unwrap();
+    let resume = lines
+        .iter()
+        .position(|l| *l == format!("::{stop}::"))
+        .unwrap();
+    assert!(
+        group + 1 < injected && injected < resume,
+        "task output sits inside the stop-commands fence:\n{stdout}"
+    );
+    assert_eq!(lines[resume + 1], "::endgroup::");
+    assert!(
+        lines[resume + 2..]
+            .iter()
+            .any(|l| l.starts_with("::error title=cargo-tek TASK-1::")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn leaked_background_processes_are_killed_and_recorded() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` leaves a child holding stdout\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"shell": "sleep 30 & echo started"}]}}"#,
+    );
+    let started = Instant::now();
+    ws.tek(&["run"]).output().expect_code(0);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the run must not wait for the background child"
+    );
+    let run = run_json(&ws);
+    assert_eq!(result(&run, "TASK-1")["commands"][0]["leaked"], true);
+}

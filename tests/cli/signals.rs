@@ -129,6 +129,44 @@ fn sigterm_cancels_every_tree_and_exits_143() {
 }
 
 #[test]
+fn sighup_cancels_every_tree_and_exits_129() {
+    signal_run(1, 129);
+}
+
+#[test]
+fn a_second_signal_kills_at_once() {
+    let ws = Workspace::new();
+    let marker = format!("TEK_SIGNAL_TEST=twice-{}", std::process::id());
+    ws.file("sot.md", "## Q\n- `TASK-1` stubborn\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"shell": "trap '' INT TERM; sleep 60"}]}}"#,
+    );
+    let mut child = Command::new(BIN)
+        .args(["tek", "run", "--grace-period", "60s"])
+        .current_dir(ws.path())
+        .env("TEK_SIGNAL_TEST", marker.split('=').nth(1).unwrap())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&marker, 2);
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the 60 s grace period was cut short"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(survivors(&marker).is_empty());
+}
+
+#[test]
 fn kill_9_leaves_a_run_directory_that_reports() {
     let ws = Workspace::new();
     ws.file(
