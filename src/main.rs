@@ -5,7 +5,10 @@
 #![allow(clippy::disallowed_macros)]
 
 fn main() {
-    let code = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let code = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime.block_on(cargo_tek::run_cli(std::env::args_os().collect())),
         Err(err) => {
             eprintln!("error: failed to start the async runtime: {err}");

@@ -47,6 +47,9 @@ pub struct RunEnv {
     pub default_timeout: Option<Duration>,
     pub grace: Duration,
     pub dry_run: bool,
+    /// `--color` as given to cargo-tek, passed on to child cargo commands as
+    /// `CARGO_TERM_COLOR` (None: the task inherits whatever the environment says).
+    pub color: Option<&'static str>,
 }
 
 /// One attempt of one task.

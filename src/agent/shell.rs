@@ -104,7 +104,7 @@ async fn run(mut job: Job) -> Outcome {
         };
         record.log = Some(out_rel);
         record.stderr_log = Some(err_rel);
-        let extra: [(&str, OsString); 3] = [
+        let mut extra: Vec<(&str, OsString)> = vec![
             (
                 "CARGO_TEK",
                 std::env::current_exe()
@@ -114,6 +114,9 @@ async fn run(mut job: Job) -> Outcome {
             ("TEK_TASK_ID", job.task.id.clone().into()),
             ("TEK_RUN_DIR", env.run_dir.clone().into()),
         ];
+        if let Some(color) = env.color {
+            extra.push(("CARGO_TERM_COLOR", color.into()));
+        }
         let spawn = process::Spawn {
             argv,
             cwd: dir,

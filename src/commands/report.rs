@@ -88,8 +88,13 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
     if args.job_summary {
         match env("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
             Some(path) => {
-                let summary =
-                    render_within(&renderer, &request(None, JOB_SUMMARY_LIMIT, Unit::Bytes))?;
+                // GitHub drops a step summary over 1 MiB whole, so what earlier steps
+                // already wrote counts against our share.
+                let used = std::fs::metadata(&path)
+                    .map(|m| m.len() as usize)
+                    .unwrap_or(0);
+                let room = JOB_SUMMARY_LIMIT.saturating_sub(used + 1);
+                let summary = render_within(&renderer, &request(None, room, Unit::Bytes))?;
                 github::append_job_summary(std::path::Path::new(&path), &summary).map_err(
                     Error::io(format!(
                         "failed to append to $GITHUB_STEP_SUMMARY (`{path}`)"

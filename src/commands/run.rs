@@ -141,6 +141,11 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         default_timeout: args.timeout.map(|d| d.0),
         grace,
         dry_run: args.dry_run,
+        color: ctx.global.color.map(|c| match c {
+            crate::cli::Color::Auto => "auto",
+            crate::cli::Color::Always => "always",
+            crate::cli::Color::Never => "never",
+        }),
     });
     let options = RunOptions {
         max_workers: args

@@ -136,12 +136,59 @@ pub fn render_within(renderer: &Renderer, req: &Request<'_>) -> Result<String, R
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_builtin_template_parses() {
-        for (name, source) in BUILTIN {
-            let mut env = Environment::new();
-            env.add_template(name, source)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+    fn fixture() -> LoadedRun {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-mixed");
+        crate::evidence::load_run(&dir).unwrap()
+    }
+
+    fn request(run: &LoadedRun, limit: usize) -> Request<'_> {
+        Request {
+            run,
+            marker: Some("<!-- m -->".into()),
+            ci_url: None,
+            secrets: &[],
+            limit,
+            unit: Unit::Chars,
         }
+    }
+
+    #[test]
+    fn every_builtin_template_is_registered_and_renders() {
+        let run = fixture();
+        assert_eq!(
+            BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            [DEFAULT_TEMPLATE]
+        );
+        for (name, source) in BUILTIN {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(name), source).unwrap();
+            for templates in [None, Some(dir.path())] {
+                let renderer = Renderer::new(templates, None).unwrap();
+                let body = render_within(&renderer, &request(&run, usize::MAX)).unwrap();
+                assert!(
+                    body.starts_with("<!-- m -->\n## ❌ cargo-tek: 1 task(s) failed"),
+                    "{name}: {body}"
+                );
+                assert!(
+                    body.contains("this looks like a bug"),
+                    "{name} shows the failing log tail"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn shrinking_drops_detail_before_cutting() {
+        let run = fixture();
+        let renderer = Renderer::new(None, None).unwrap();
+        let full = render_within(&renderer, &request(&run, usize::MAX)).unwrap();
+        let limit = full.chars().count() - 1;
+        let smaller = render_within(&renderer, &request(&run, limit)).unwrap();
+        assert!(smaller.chars().count() <= limit);
+        assert!(smaller.contains("Detail reduced"), "{smaller}");
+        assert!(smaller.contains("TASK&#45;002"), "failures stay: {smaller}");
+        let tiny = render_within(&renderer, &request(&run, 400)).unwrap();
+        assert!(tiny.chars().count() <= 400, "{tiny}");
+        assert!(tiny.contains("truncated"), "{tiny}");
     }
 }

@@ -575,6 +575,7 @@ mod tests {
             default_timeout: None,
             grace: std::time::Duration::from_millis(100),
             dry_run: false,
+            color: None,
         });
         let options = RunOptions {
             max_workers: 1,

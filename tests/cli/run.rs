@@ -358,3 +358,25 @@ fn leaked_background_processes_are_killed_and_recorded() {
     let run = run_json(&ws);
     assert_eq!(result(&run, "TASK-1")["commands"][0]["leaked"], true);
 }
+
+#[test]
+fn color_choice_is_passed_to_child_cargo_commands() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` env\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"shell": "echo color=$CARGO_TERM_COLOR"}]}}"#,
+    );
+    ws.tek(&["run", "--color", "always"])
+        .output()
+        .expect_code(0);
+    let runs = ws.join("target/tek/runs");
+    let dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let log = std::fs::read_to_string(dir.join("logs/TASK-1/attempt1-cmd1.stdout.log")).unwrap();
+    assert!(log.ends_with("color=always\n"), "{log}");
+}
