@@ -190,3 +190,15 @@ fn usage_errors_exit_1_and_help_exits_0() {
     let version = ws.tek(&["--version"]).output().expect_code(0).stdout();
     assert!(version.contains(env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn error_rendering_and_help_match_snapshots() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "# Plan\n\n## Queue A — Build\n- `TASK-1` build\n- `TASK-2` lint — after `TASK-1`\n\n## Queue B — Test\n- `TASK-1` test again\n");
+    let err = ws.tek(&["plan"]).output().expect_code(1).stderr();
+    insta::assert_snapshot!("duplicate_id_error", err);
+    let help = ws.tek(&["--help"]).output().expect_code(0).stdout();
+    insta::assert_snapshot!("tek_help", help);
+    let help = ws.tek(&["plan", "--help"]).output().expect_code(0).stdout();
+    insta::assert_snapshot!("plan_help", help);
+}
