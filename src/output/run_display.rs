@@ -256,6 +256,7 @@ impl RunDisplay {
         } else {
             self.output.status("Summary", &summary);
         }
+        self.queue_table(record);
         if self.mode != Mode::GitHub {
             if let Some(first) = record
                 .results
@@ -277,6 +278,61 @@ impl RunDisplay {
             }
         }
         self.output.status("Evidence", self.run_dir.display());
+    }
+}
+
+impl RunDisplay {
+    /// One line per queue: passed/total, failures, and the longest task's time.
+    fn queue_table(&self, record: &RunRecord) {
+        if self.output.is_quiet() || record.results.is_empty() {
+            return;
+        }
+        let mut queues: Vec<(&str, Vec<&TaskResult>)> = Vec::new();
+        for r in &record.results {
+            match queues.iter_mut().find(|(q, _)| *q == r.queue) {
+                Some((_, tasks)) => tasks.push(r),
+                None => queues.push((&r.queue, vec![r])),
+            }
+        }
+        let width = queues
+            .iter()
+            .map(|(q, _)| console::measure_text_width(q))
+            .max()
+            .unwrap_or(0);
+        for (queue, tasks) in &queues {
+            let passed = tasks.iter().filter(|t| t.status.is_success()).count();
+            let failed: Vec<&str> = tasks
+                .iter()
+                .filter(|t| !t.status.is_success())
+                .map(|t| t.task.as_str())
+                .collect();
+            let longest = tasks.iter().map(|t| t.duration_ms).max().unwrap_or(0);
+            let mark = if failed.is_empty() {
+                Style::new().green().apply_to("✔")
+            } else {
+                Style::new().red().apply_to("✘")
+            };
+            let mut line = format!(
+                "  {mark} {}  {passed:>4}/{:<4} passed  {:>8.2}s",
+                console::pad_str(queue, width, console::Alignment::Left, None),
+                tasks.len(),
+                Duration::from_millis(longest).as_secs_f64()
+            );
+            if !failed.is_empty() {
+                let shown: Vec<&str> = failed.iter().copied().take(5).collect();
+                let more = failed.len().saturating_sub(shown.len());
+                line.push_str(&format!(
+                    "  not passed: {}{}",
+                    shown.join(", "),
+                    if more > 0 {
+                        format!(" +{more}")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            self.output.info(line);
+        }
     }
 }
 
