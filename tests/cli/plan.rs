@@ -202,3 +202,24 @@ fn error_rendering_and_help_match_snapshots() {
     let help = ws.tek(&["plan", "--help"]).output().expect_code(0).stdout();
     insta::assert_snapshot!("plan_help", help);
 }
+
+#[test]
+fn published_schemas_match_the_binary() {
+    let ws = Workspace::new();
+    for (which, file) in [
+        ("plan", "schemas/plan.schema.json"),
+        ("run", "schemas/run.schema.json"),
+    ] {
+        let printed: serde_json::Value =
+            serde_json::from_str(&ws.tek(&["schema", which]).output().expect_code(0).stdout())
+                .unwrap();
+        let published: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            printed, published,
+            "{file} is stale: regenerate it with `cargo tek schema {which} > {file}`"
+        );
+    }
+}

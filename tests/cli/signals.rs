@@ -217,3 +217,51 @@ fn kill_9_leaves_a_run_directory_that_reports() {
     let md = ws.tek(&["report"]).output().expect_code(0).stdout();
     assert!(md.contains("This run did not finish"), "{md}");
 }
+
+/// kill -9 at several moments: whatever the moment, the run directory parses and every
+/// task recorded as finished keeps its status.
+#[test]
+fn kill_9_at_random_moments_leaves_parsable_evidence() {
+    let ws = Workspace::new();
+    let tasks: String = (1..=12).map(|i| format!("- `TASK-{i}` t{i}\n")).collect();
+    ws.file("sot.md", format!("## Q\n{tasks}"));
+    ws.file(
+        "config/hooks.json",
+        r#"{"Q": {"commands": [{"cmd": ["sleep", "0.05"]}]}}"#,
+    );
+    let mut seed = std::process::id() as u64;
+    for _ in 0..6 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = Duration::from_millis(20 + (seed >> 33) % 300);
+        let mut child = Command::new(BIN)
+            .args(["tek", "run", "-j", "3"])
+            .current_dir(ws.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        child.wait().unwrap();
+        let out = ws.tek(&["report", "--format", "json"]).output();
+        // A kill before the run directory existed leaves nothing to report; anything
+        // after must parse.
+        if out.code() == 0 {
+            let run: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+            for r in run["results"].as_array().unwrap() {
+                assert!(
+                    ["ok", "cancelled"].contains(&r["status"].as_str().unwrap()),
+                    "{delay:?}: {r}"
+                );
+            }
+        } else {
+            assert!(
+                out.stderr().contains("no runs under") || out.stderr().contains("journal"),
+                "{delay:?}: {}",
+                out.stderr()
+            );
+        }
+    }
+}
