@@ -121,17 +121,19 @@ pub fn check(project: &Project, path: Option<&std::ffi::OsStr>) -> Vec<Finding> 
         }
     }
 
+    // Indexed once: a 50,000-task plan must not make this quadratic.
+    let ranges: std::collections::HashMap<&str, std::ops::Range<usize>> = project
+        .document
+        .tasks()
+        .map(|(_, t)| (t.id.as_str(), t.range.clone()))
+        .collect();
     for (queue, task) in project.plan.tasks() {
         if task
             .runs
             .as_ref()
             .is_some_and(|r| r.hook == HookSource::None)
         {
-            let range = project
-                .document
-                .tasks()
-                .find(|(_, t)| t.id == task.id)
-                .map_or(0..0, |(_, t)| t.range.clone());
+            let range = ranges.get(task.id.as_str()).cloned().unwrap_or(0..0);
             findings.push(Finding {
                 severity: Severity::Note,
                 diagnostic: project.sot.diagnostic(

@@ -29,9 +29,12 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
     };
     if let Some(record) = &record {
         if record.status != RunStatus::Running {
+            let mut record = record.clone();
+            // Counts are derived; the predecessor's run.json has none.
+            record.counts = Counts::of(&record.results);
             return Ok(LoadedRun {
                 dir: dir.to_path_buf(),
-                record: record.clone(),
+                record,
                 incomplete: false,
             });
         }

@@ -154,6 +154,16 @@ pub fn blocks(text: &str) -> Vec<Block> {
                 range,
                 strong_depth > 0,
             ),
+            // Inline HTML in a title is the user's literal text; reports escape it.
+            Event::InlineHtml(t) => push(
+                &mut out,
+                heading,
+                &mut items,
+                SegmentKind::Text,
+                &t,
+                range,
+                strong_depth > 0,
+            ),
             Event::Code(t) => push(
                 &mut out,
                 heading,

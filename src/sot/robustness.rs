@@ -95,6 +95,9 @@ mod tests {
             .tasks()
             .map(|(_, t)| (t.id.clone(), t.title.clone()))
             .collect();
-        assert_eq!(tasks, [("TASK-1".to_owned(), "@user $(id)".to_owned())]);
+        assert_eq!(
+            tasks,
+            [("TASK-1".to_owned(), "@user $(id) </details>".to_owned())]
+        );
     }
 }

@@ -171,3 +171,24 @@ async fn read_only_token_saves_the_body_and_warns() {
         "the body is saved even when --strict fails the step"
     );
 }
+
+/// run.json files written by the predecessor render too.
+#[test]
+fn a_predecessor_run_renders() {
+    let ws = Workspace::new();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/run-predecessor"
+    );
+    let md = ws
+        .tek(&["report", "--run", fixture])
+        .output()
+        .expect_code(0)
+        .stdout();
+    assert!(md.contains("1 task(s) failed"), "{md}");
+    assert!(md.contains("TASK&#45;002"), "{md}");
+    assert!(
+        md.contains("Queue A — Workspace Bootstrapping | 2/3 passed"),
+        "{md}"
+    );
+}
