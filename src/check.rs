@@ -88,8 +88,8 @@ pub fn check(project: &Project, path: Option<&std::ffi::OsStr>) -> Vec<Finding> 
     }
 
     if let Some(src) = &project.manifest_source {
-        for (name, _) in &project.manifest.queues.0 {
-            if !queues.contains(name.as_str()) {
+        for (name, _) in project.manifest.queues.iter() {
+            if !queues.contains(name) {
                 findings.push(Finding {
                     severity: Severity::Error,
                     diagnostic: src.diagnostic(

@@ -6,7 +6,7 @@
 //! { "TASK-002": { "commands": [{ "cmd": ["cargo", "build"], "cwd": "." }] } }
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -80,7 +80,6 @@ impl Command {
 #[derive(Debug, Clone, Default)]
 pub struct Hooks {
     entries: UniqueMap<Hook>,
-    index: HashMap<String, usize>,
     /// The file they came from, for diagnostics (None when there is no hooks file).
     pub source: Option<SourceFile>,
 }
@@ -91,7 +90,7 @@ impl Hooks {
     /// Parses and validates a hooks file.
     pub fn load(src: SourceFile) -> Result<Self, JsonError> {
         let entries: UniqueMap<Hook> = load_json(&src, HELP)?;
-        for (key, hook) in &entries.0 {
+        for (key, hook) in entries.iter() {
             for (i, command) in hook.commands.iter().enumerate() {
                 let problem = match (command.cmd.is_empty(), &command.shell) {
                     (true, None) => Some("has neither `cmd` nor `shell`"),
@@ -111,37 +110,30 @@ impl Hooks {
                 }
             }
         }
-        let index = entries
-            .0
-            .iter()
-            .enumerate()
-            .map(|(i, (k, _))| (k.clone(), i))
-            .collect();
         Ok(Self {
             entries,
-            index,
             source: Some(src),
         })
     }
 
     /// The hook registered under `key` (a task id or a queue name).
     pub fn get(&self, key: &str) -> Option<&Hook> {
-        self.index.get(key).map(|&i| &self.entries.0[i].1)
+        self.entries.get(key)
     }
 
     /// All hooks in file order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Hook)> {
-        self.entries.0.iter().map(|(k, h)| (k.as_str(), h))
+        self.entries.iter()
     }
 
     /// Number of hooks.
     pub fn len(&self) -> usize {
-        self.entries.0.len()
+        self.entries.len()
     }
 
     /// Whether there are no hooks.
     pub fn is_empty(&self) -> bool {
-        self.entries.0.is_empty()
+        self.entries.is_empty()
     }
 }
 

@@ -1,10 +1,12 @@
 //! Strict JSON loading: typed with serde, unknown fields and duplicate keys rejected, and
 //! every error pointing at file, line and column.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Range;
+
+/// Fast, non-cryptographic hashing for lookups keyed by the user's own ids.
+pub type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -75,13 +77,42 @@ pub fn key_range(text: &str, key: &str) -> Range<usize> {
 }
 
 /// A JSON object that keeps its keys in order and refuses duplicate keys (serde_json
-/// would silently keep the last one, hiding a config mistake).
-#[derive(Debug, Clone, PartialEq)]
-pub struct UniqueMap<V>(pub Vec<(String, V)>);
+/// would silently keep the last one, hiding a config mistake). The index built while
+/// checking for duplicates doubles as the lookup table.
+#[derive(Debug, Clone)]
+pub struct UniqueMap<V> {
+    entries: Vec<(String, V)>,
+    index: HashMap<String, usize>,
+}
 
 impl<V> Default for UniqueMap<V> {
     fn default() -> Self {
-        Self(Vec::new())
+        Self {
+            entries: Vec::new(),
+            index: HashMap::default(),
+        }
+    }
+}
+
+impl<V> UniqueMap<V> {
+    /// The value under `key`.
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.index.get(key).map(|&i| &self.entries[i].1)
+    }
+
+    /// Entries in file order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 }
 
@@ -94,15 +125,15 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut seen = BTreeMap::new();
+                let mut index = HashMap::default();
                 let mut entries = Vec::new();
                 while let Some(key) = map.next_key::<String>()? {
-                    if seen.insert(key.clone(), ()).is_some() {
+                    if index.insert(key.clone(), entries.len()).is_some() {
                         return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
                     }
                     entries.push((key, map.next_value()?));
                 }
-                Ok(UniqueMap(entries))
+                Ok(UniqueMap { entries, index })
             }
         }
         deserializer.deserialize_map(MapVisitor(PhantomData))
@@ -112,8 +143,8 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
 impl<V: serde::Serialize> serde::Serialize for UniqueMap<V> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
+        let mut map = serializer.serialize_map(Some(self.entries.len()))?;
+        for (k, v) in &self.entries {
             map.serialize_entry(k, v)?;
         }
         map.end()

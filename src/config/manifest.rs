@@ -107,11 +107,7 @@ impl Manifest {
 
     /// The rule for a queue, if any.
     pub fn queue(&self, name: &str) -> Option<&QueueRule> {
-        self.queues
-            .0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
+        self.queues.get(name)
     }
 
     /// The first layer rule claiming `id`.

@@ -8,5 +8,5 @@ mod manifest;
 
 pub use duration::Duration;
 pub use hooks::{Command, Hook, Hooks};
-pub use json::{key_range, load_json, JsonError};
+pub use json::{key_range, load_json, HashMap, JsonError};
 pub use manifest::{LayerRule, Manifest, QueueRule};

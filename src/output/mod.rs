@@ -99,6 +99,7 @@ impl Output {
     pub fn stdout_bytes(&self, bytes: &[u8]) {
         let mut stdout = std::io::stdout().lock();
         let _ = stdout.write_all(bytes);
+        let _ = stdout.flush();
     }
 
     /// An error, a warning or a note with its source snippet.

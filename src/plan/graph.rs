@@ -2,7 +2,7 @@
 //! queues, and serial queues, checked for unknown ids and cycles. A queue gate node per
 //! queue keeps queue-to-queue ordering linear in size however large the queues.
 
-use std::collections::HashMap;
+use crate::config::HashMap;
 
 use super::Plan;
 
@@ -42,7 +42,7 @@ impl Graph {
     /// Builds and checks the graph of `plan`.
     pub fn new(plan: &Plan) -> Result<Self, GraphError> {
         let mut nodes = Vec::new();
-        let mut task_index = HashMap::new();
+        let mut task_index = HashMap::default();
         for (q, queue) in plan.queues.iter().enumerate() {
             for (i, task) in queue.tasks.iter().enumerate() {
                 if task_index.insert(task.id.clone(), nodes.len()).is_some() {
