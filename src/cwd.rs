@@ -21,6 +21,20 @@ pub enum CwdError {
 /// is outside the root. When `must_exist` is false a missing directory passes the
 /// lexical checks (it may be created by an earlier task).
 pub fn resolve(root: &Path, cwd: &str, must_exist: bool) -> Result<PathBuf, CwdError> {
+    resolve_from(root, false, cwd, must_exist)
+}
+
+/// [`resolve`] with a root that is already canonical (symlinks resolved).
+pub fn resolve_in_canonical(real_root: &Path, cwd: &str) -> Result<PathBuf, CwdError> {
+    resolve_from(real_root, true, cwd, true)
+}
+
+fn resolve_from(
+    root: &Path,
+    root_is_canonical: bool,
+    cwd: &str,
+    must_exist: bool,
+) -> Result<PathBuf, CwdError> {
     let path = Path::new(cwd);
     if path.is_absolute() || path.has_root() {
         return Err(CwdError::Absolute(cwd.to_owned()));
@@ -40,7 +54,13 @@ pub fn resolve(root: &Path, cwd: &str, must_exist: bool) -> Result<PathBuf, CwdE
         }
     }
     let joined = root.join(path);
-    match (joined.canonicalize(), root.canonicalize()) {
+    // A root known to be canonical (the runner resolves it once per run) saves a path
+    // walk on every spawn.
+    let real_root = match root_is_canonical {
+        true => Ok(root.to_path_buf()),
+        false => root.canonicalize(),
+    };
+    match (joined.canonicalize(), real_root) {
         (Ok(real), Ok(real_root)) => {
             if real.starts_with(&real_root) {
                 Ok(real)

@@ -37,8 +37,10 @@ pub trait Agent: Send + Sync {
 /// Settings shared by every job of a run.
 #[derive(Debug)]
 pub struct RunEnv {
-    /// The workspace root; cwds resolve inside it.
+    /// The workspace root, canonical (symlinks resolved); cwds resolve inside it.
     pub root: PathBuf,
+    /// This binary, passed to tasks as `CARGO_TEK`.
+    pub tek_exe: OsString,
     /// The run directory; logs go under `logs/`.
     pub run_dir: PathBuf,
     /// cargo-tek's environment, before scrubbing.

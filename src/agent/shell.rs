@@ -70,7 +70,7 @@ async fn run(mut job: Job) -> Outcome {
             continue;
         }
         // Checked again right before spawning: the tree may have changed since loading.
-        let dir = match cwd::resolve(&env.root, command.cwd(), true) {
+        let dir = match cwd::resolve_in_canonical(&env.root, command.cwd()) {
             Ok(dir) => dir,
             Err(err) => {
                 record.error = Some(err.to_string());
@@ -105,12 +105,7 @@ async fn run(mut job: Job) -> Outcome {
         record.log = Some(out_rel);
         record.stderr_log = Some(err_rel);
         let mut extra: Vec<(&str, OsString)> = vec![
-            (
-                "CARGO_TEK",
-                std::env::current_exe()
-                    .map(OsString::from)
-                    .unwrap_or_else(|_| "cargo-tek".into()),
-            ),
+            ("CARGO_TEK", env.tek_exe.clone()),
             ("TEK_TASK_ID", job.task.id.clone().into()),
             ("TEK_RUN_DIR", env.run_dir.clone().into()),
         ];

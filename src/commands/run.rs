@@ -135,7 +135,13 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         .or(config.manifest.grace_period.map(|d| d.0))
         .unwrap_or(DEFAULT_GRACE);
     let env = Arc::new(RunEnv {
-        root: workspace.root.clone(),
+        root: workspace.root.canonicalize().map_err(Error::io(format!(
+            "failed to resolve the workspace root `{}`",
+            workspace.root.display()
+        )))?,
+        tek_exe: std::env::current_exe()
+            .map(Into::into)
+            .unwrap_or_else(|_| "cargo-tek".into()),
         run_dir: dir.clone(),
         base_env: std::env::vars_os().collect(),
         default_timeout: args.timeout.map(|d| d.0),

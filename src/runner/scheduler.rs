@@ -570,6 +570,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let env = Arc::new(RunEnv {
             root: dir.path().to_path_buf(),
+            tek_exe: "cargo-tek".into(),
             run_dir: dir.path().to_path_buf(),
             base_env: vec![],
             default_timeout: None,
