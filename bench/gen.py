@@ -7,7 +7,8 @@
       hook running ARGV_JSON (a JSON array, run without a shell) for every task.
 
   gen.py bigsot DIR --tasks N [--queues Q] [--per-line L]
-      A minimal Cargo workspace in DIR with N tasks spread over Q queues, written twice:
+      A minimal Cargo workspace in DIR with N tasks spread over Q queues (default 9,
+      see below), written twice:
       sot.md in the native form and legacy-sot.md in the predecessor's legacy form
       (`### G. Execution Queue & Task Hooks`, L ids per `Tasks:` line), plus
       config/hooks.json with one hook per task id.
@@ -109,7 +110,9 @@ def main():
     b = sub.add_parser("bigsot")
     b.add_argument("dir")
     b.add_argument("--tasks", type=int, default=50_000)
-    b.add_argument("--queues", type=int, default=25)
+    # Nine queues: items `1.` to `9.`. From `10.` on, CommonMark needs sub-items indented
+    # four spaces, and the legacy form's three-space `   - Tasks:` would leave the list.
+    b.add_argument("--queues", type=int, default=9)
     b.add_argument("--per-line", type=int, default=20)
     args = p.parse_args()
     if args.what == "bigsot" and not 1 <= args.queues <= 26:

@@ -11,10 +11,14 @@
 #   WORKERS (4)              parallelism for every tool
 #   BIGSOT_TASKS (50000)     tasks in the bigsot files
 #   TEK_BIN                  use this cargo-tek binary instead of building target/release
+#   OUT (bench/out)          where the JSON results and results.md are written
+#   BENCH_TMP                where workspaces and task logs go (default: /dev/shm when
+#                            writable, so that runs measure the runners rather than the
+#                            disk's inode allocator; else $TMPDIR or /tmp)
 #
 # Builds (not timed): cargo-tek in release (skipped with TEK_BIN), bench/floor and
-# bench/rawparse. Results: bench/out/<workload>.json and bench/out/results.md (the
-# Markdown table); bench/out/ is ignored by git. See BENCHMARKS.md for what is measured.
+# bench/rawparse. Results: $OUT/<workload>.json, $OUT/machine.txt and $OUT/results.md
+# (the Markdown table); bench/out/ is ignored by git. See BENCHMARKS.md for what is measured.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,9 +28,13 @@ WARMUP=${WARMUP:-1}
 WORKERS=${WORKERS:-4}
 BIGSOT_TASKS=${BIGSOT_TASKS:-50000}
 WORKLOADS=${WORKLOADS:-spawn1000 sleep200 output100 bigsot}
-out=$root/bench/out
+out=${OUT:-$root/bench/out}
 mkdir -p "$out"
-work=$(mktemp -d "${TMPDIR:-/tmp}/tek-bench.XXXXXX")
+if [[ -z ${BENCH_TMP:-} ]]; then
+    BENCH_TMP=${TMPDIR:-/tmp}
+    if [[ -d /dev/shm && -w /dev/shm ]]; then BENCH_TMP=/dev/shm; fi
+fi
+work=$(mktemp -d "$BENCH_TMP/tek-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -90,6 +98,7 @@ if command -v make >/dev/null; then have_make=yes; else say "make not found: ski
     echo "xargs: $(xargs --version | head -1)"
     echo "python3: $(python3 --version)"
     echo "rounds: $ROUNDS (after $WARMUP warm-up), workers: $WORKERS"
+    echo "work dir: $work ($(df -T "$work" | awk 'NR == 2 {print $2}'))"
 } > "$out/machine.txt"
 cat "$out/machine.txt" >&2
 
@@ -123,21 +132,21 @@ spawn_workload() {
         --prepare floor "rm -rf $(q "$work/$name-floor")"
         --note floor "std-only Rust, $WORKERS threads, a log file per task's stdout and stderr")
     if [[ -n $tek_run ]]; then
-        args+=(--cmd cargo-tek "cd $(q "$ws") && $(q "$tek") tek run --max-workers $WORKERS --runs-dir $(q "$work/$name-runs")"
+        args+=(--cmd cargo-tek "cd $(q "$ws") && exec $(q "$tek") tek run --max-workers $WORKERS --runs-dir $(q "$work/$name-runs")"
             --prepare cargo-tek "rm -rf $(q "$work/$name-runs")")
     else
         args+=(--skip cargo-tek "$run_why")
     fi
     if [[ $name != output100 ]]; then
-        args+=(--cmd "xargs -P$WORKERS" "seq $n | xargs -P$WORKERS -n1 $cmd"
+        args+=(--cmd "xargs -P$WORKERS" "seq $n | xargs -P$WORKERS -I{} $cmd"
             --note "xargs -P$WORKERS" "output not captured (inherits /dev/null)")
         if [[ -n $have_parallel ]]; then
-            args+=(--cmd "GNU parallel" "seq $n | parallel --will-cite -j$WORKERS $cmd"
+            args+=(--cmd "GNU parallel" "seq $n | parallel --will-cite -j$WORKERS -N0 $cmd"
                 --note "GNU parallel" "buffers each job's output (default --group)")
         fi
         if [[ -n $have_make ]]; then
             args+=(--cmd "make -j$WORKERS" "make -s -j$WORKERS -f $(q "$work/$name.mk")"
-                --note "make -j$WORKERS" "$n phony targets; output not captured")
+                --note "make -j$WORKERS" "a generated Makefile, one phony target per task; output not captured")
         fi
     fi
     say "$name"
@@ -164,18 +173,26 @@ for w in $WORKLOADS; do
         say "bigsot: generating $BIGSOT_TASKS tasks (native and legacy) and $BIGSOT_TASKS hooks"
         python3 "$here/gen.py" bigsot "$ws" --tasks "$BIGSOT_TASKS"
         args=(run --workload bigsot --out "$out/bigsot.json" --rounds "$ROUNDS" --warmup "$WARMUP" --rss)
+        # Untimed check that the planners read the same tasks, so that they do equal work.
+        count() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(len(q["tasks"]) for q in d["queues"]))'; }
+        py_count=$(python3 "$here/predecessor_plan.py" "$ws/legacy-sot.md" | count)
         for form in native legacy; do
             sot=$ws/sot.md
             [[ $form == legacy ]] && sot=$ws/legacy-sot.md
             args+=(--cmd "rawparse ($form)" "$(q "$rawparse") $(q "$sot") $(q "$ws/config/hooks.json")"
                 --note "rawparse ($form)" "pulldown-cmark events + hooks.json into serde_json::Value; builds no plan")
             if [[ -n $tek_plan ]]; then
-                args+=(--cmd "cargo-tek ($form)" "cd $(q "$ws") && $(q "$tek") tek plan --sot $(q "$sot") --config config --format json > /dev/null")
+                args+=(--cmd "cargo-tek ($form)" "cd $(q "$ws") && exec $(q "$tek") tek plan --sot $(q "$sot") --config config --format json > /dev/null")
+                n=$(cd "$ws" && "$tek" tek plan --sot "$sot" --config config --format json | count)
+                note="plans $n of $BIGSOT_TASKS tasks"
+                [[ $form == legacy ]] && note+=" (predecessor.py: $py_count)"
+                [[ $n == "$BIGSOT_TASKS" ]] || say "WARNING: cargo-tek ($form) $note"
+                args+=(--note "cargo-tek ($form)" "$note")
             else
                 args+=(--skip "cargo-tek ($form)" "$tek_why")
             fi
         done
-        args+=(--cmd "predecessor.py (legacy)" "python3 $(q "$here/predecessor_plan.py") $(q "$ws/legacy-sot.md") > /dev/null"
+        args+=(--cmd "predecessor.py (legacy)" "exec python3 $(q "$here/predecessor_plan.py") $(q "$ws/legacy-sot.md") > /dev/null"
             --note "predecessor.py (legacy)" "CPython re-implementation of the predecessor's regex line-based planner (its source is not available here)")
         say "bigsot"
         measure "${args[@]}"
