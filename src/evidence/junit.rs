@@ -9,7 +9,7 @@ use super::logs::tail;
 use super::record::{RunRecord, TaskStatus};
 
 /// Output kept per test case: JUnit readers choke on huge system-out blocks.
-const OUTPUT_TAIL: usize = 64 * 1024;
+const OUTPUT_TAIL: usize = 16 * 1024;
 
 /// Renders the run as JUnit XML.
 pub fn render(run: &RunRecord, run_dir: &Path) -> Result<String, quick_junit::SerializeError> {
@@ -52,7 +52,14 @@ pub fn render(run: &RunRecord, run_dir: &Path) -> Result<String, quick_junit::Se
         case.set_time(Duration::from_millis(result.duration_ms));
         let mut out = String::new();
         let mut err = String::new();
-        for command in &result.commands {
+        // Output only for tasks that did not pass: that is what a JUnit reader shows, and a
+        // thousand passing tasks' tails would make the file (and our memory) balloon.
+        let commands = if result.status.is_success() {
+            &[][..]
+        } else {
+            &result.commands[..]
+        };
+        for command in commands {
             if let Some(log) = &command.log {
                 out.push_str(&tail(&run_dir.join(log), OUTPUT_TAIL));
             }

@@ -35,10 +35,8 @@ pub fn section(blocks: &[Block]) -> Option<&[Block]> {
 /// The queues of a legacy section.
 pub fn queues(section: &[Block]) -> Vec<Queue> {
     let mut queues: Vec<Queue> = Vec::new();
-    let mut queue_depth = 0;
     for block in section {
         let Block::Item {
-            depth,
             ordered,
             segments,
             range,
@@ -60,14 +58,17 @@ pub fn queues(section: &[Block]) -> Vec<Queue> {
                     range: range.clone(),
                     tasks: Vec::new(),
                 });
-                queue_depth = *depth;
                 continue;
             }
         }
         let Some(queue) = queues.last_mut() else {
             continue;
         };
-        if *depth <= queue_depth || !block.text().trim_start().starts_with("Tasks:") {
+        // Depth is not checked: under `10. **Queue J — …**` a `   - Tasks:` line indented
+        // like items 1–9 is, to CommonMark, a new top-level list, while the predecessor
+        // (line-based) read it as the queue's. Any `Tasks:` item after a queue belongs
+        // to it.
+        if !block.text().trim_start().starts_with("Tasks:") {
             continue;
         }
         for segment in segments {
@@ -122,6 +123,29 @@ mod tests {
         let ids: Vec<_> = qs[1].tasks.iter().map(|t| t.id.as_str()).collect();
         assert_eq!(ids, ["TASK-042"]);
         assert_eq!(qs[0].tasks[0].title, "TASK-001");
+    }
+
+    #[test]
+    fn queues_numbered_ten_and_up_keep_their_tasks() {
+        let mut md = String::from("### G. Execution Queue & Task Hooks\n\n");
+        for (i, letter) in ('A'..='L').enumerate() {
+            md.push_str(&format!(
+                "{}. **Queue {letter} — Q{letter}**\n   - Tasks: `TASK-{:03}`\n",
+                i + 1,
+                i + 1
+            ));
+        }
+        let b = blocks(&md);
+        let qs = queues(section(&b).unwrap());
+        assert_eq!(qs.len(), 12);
+        for (i, q) in qs.iter().enumerate() {
+            assert_eq!(
+                q.tasks.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+                [format!("TASK-{:03}", i + 1)],
+                "{}",
+                q.name
+            );
+        }
     }
 
     #[test]
