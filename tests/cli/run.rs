@@ -86,6 +86,8 @@ fn dependency_order_failures_skip_dependents_and_exit_2() {
         junit.contains("<failure") && junit.contains("TASK-3"),
         "{junit}"
     );
+    assert!(junit.contains("boom"), "a failure carries its output: {junit}");
+    assert!(!junit.contains("system-out"), "passing tasks carry none: {junit}");
     // --include-done runs the done task too.
     ws.tek(&["run", "--include-done", "--only", "TASK-5"])
         .output()
