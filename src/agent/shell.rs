@@ -11,6 +11,15 @@ use crate::evidence::{logs, CommandRecord, TaskStatus};
 use crate::plan::HookSource;
 use crate::runner::{env::task_env, process};
 
+/// Letters, digits, `.`, `_` and `-`, at most 64 of them.
+fn is_plain_token(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
 /// Runs hook commands as supervised processes.
 pub struct ShellAgent;
 
@@ -106,9 +115,13 @@ async fn run(mut job: Job) -> Outcome {
         record.stderr_log = Some(err_rel);
         let mut extra: Vec<(&str, OsString)> = vec![
             ("CARGO_TEK", env.tek_exe.clone()),
-            ("TEK_TASK_ID", job.task.id.clone().into()),
             ("TEK_RUN_DIR", env.run_dir.clone().into()),
         ];
+        // Text from sot.md never reaches a task's environment: the id is passed only
+        // when it is a plain token, whatever `id_pattern` allows.
+        if is_plain_token(&job.task.id) {
+            extra.push(("TEK_TASK_ID", job.task.id.clone().into()));
+        }
         if let Some(color) = env.color {
             extra.push(("CARGO_TERM_COLOR", color.into()));
         }

@@ -86,8 +86,14 @@ fn dependency_order_failures_skip_dependents_and_exit_2() {
         junit.contains("<failure") && junit.contains("TASK-3"),
         "{junit}"
     );
-    assert!(junit.contains("boom"), "a failure carries its output: {junit}");
-    assert!(!junit.contains("system-out"), "passing tasks carry none: {junit}");
+    assert!(
+        junit.contains("boom"),
+        "a failure carries its output: {junit}"
+    );
+    assert!(
+        !junit.contains("system-out"),
+        "passing tasks carry none: {junit}"
+    );
     // --include-done runs the done task too.
     ws.tek(&["run", "--include-done", "--only", "TASK-5"])
         .output()
@@ -381,4 +387,62 @@ fn color_choice_is_passed_to_child_cargo_commands() {
         .path();
     let log = std::fs::read_to_string(dir.join("logs/TASK-1/attempt1-cmd1.stdout.log")).unwrap();
     assert!(log.ends_with("color=always\n"), "{log}");
+}
+
+#[test]
+fn continue_on_error_runs_the_rest_and_still_fails_the_task() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` all commands\n- `TASK-2` stops early\n",
+    );
+    ws.file("config/hooks.json", r#"{
+        "TASK-1": {"commands": [{"cmd": ["false"], "continue_on_error": true}, {"shell": "touch second-ran"}]},
+        "TASK-2": {"commands": [{"cmd": ["false"]}, {"shell": "touch never"}]}
+    }"#);
+    ws.tek(&["run"]).output().expect_code(2);
+    assert!(ws.join("second-ran").exists());
+    assert!(!ws.join("never").exists());
+    let run = run_json(&ws);
+    let t1 = result(&run, "TASK-1");
+    assert_eq!(t1["status"], "error");
+    assert_eq!(t1["commands"].as_array().unwrap().len(), 2);
+    assert_eq!(t1["commands"][1]["rc"], 0);
+    assert_eq!(
+        result(&run, "TASK-2")["commands"].as_array().unwrap().len(),
+        1
+    );
+}
+
+#[test]
+fn a_team_id_pattern_from_the_manifest_plans_and_runs() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Ops\n- `OPS-12` rotate keys\n- `OPS-13` deploy — after `OPS-12`\n- `TASK-1` prose, not a task here\n");
+    ws.file("config/manifest.json", r#"{"id_pattern": "OPS-[0-9]+"}"#);
+    ws.file(
+        "config/hooks.json",
+        r#"{"Ops": {"commands": [{"shell": "echo $TEK_TASK_ID >> order"}]}}"#,
+    );
+    ws.tek(&["run", "-j", "2"]).output().expect_code(0);
+    assert_eq!(
+        std::fs::read_to_string(ws.join("order")).unwrap(),
+        "OPS-12\nOPS-13\n"
+    );
+}
+
+#[test]
+fn run_report_writes_the_job_summary_at_the_end() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` one\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    let summary = ws.join("summary.md");
+    ws.tek(&["run", "--report", "job-summary"])
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .expect_code(0);
+    let body = std::fs::read_to_string(&summary).unwrap();
+    assert!(body.contains("all tasks passed"), "{body}");
 }
