@@ -66,6 +66,21 @@ pub struct Job {
     pub cancel: watch::Receiver<Cancel>,
 }
 
+impl Job {
+    /// The same job for another attempt.
+    pub fn clone_for(&self, attempt: u32) -> Job {
+        Job {
+            task: self.task.clone(),
+            queue: self.queue.clone(),
+            hook: self.hook.clone(),
+            hook_source: self.hook_source,
+            attempt,
+            env: self.env.clone(),
+            cancel: self.cancel.clone(),
+        }
+    }
+}
+
 /// What an attempt produced.
 #[derive(Debug, Clone)]
 pub struct Outcome {

@@ -1,9 +1,11 @@
 //! The runner: the scheduler and worker pool, process supervision, the task environment
 //! and signal handling. It reports progress as [`Event`]s and never prints.
 
+mod attempts;
 pub mod env;
 mod events;
 pub mod process;
+mod ready;
 mod scheduler;
 mod selection;
 pub mod signals;

@@ -3,16 +3,17 @@
 //! (weighted by durations from earlier runs) goes first. Failures skip dependents;
 //! `--fail-fast` and signals stop new starts and cancel running tasks.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use super::attempts;
+use super::ready::ReadyQueue;
 use super::{Cancel, Event, Selection};
-use crate::agent::{Job, Outcome, Registry, RunEnv};
+use crate::agent::{Registry, RunEnv};
 use crate::config::{Hooks, Manifest};
 use crate::error::ExitCode;
 use crate::evidence::journal::{Entry, Journal};
@@ -20,7 +21,7 @@ use crate::evidence::{
     junit, write_atomic, Counts, RunRecord, RunStatus, TaskResult, TaskStatus, ToolInfo,
     RUN_SCHEMA_VERSION,
 };
-use crate::plan::{route, Graph, HookSource, Node, Plan};
+use crate::plan::{Graph, Node, Plan, PlanQueue, PlanTask};
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -45,13 +46,6 @@ pub struct RunSummary {
 
 fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    Waiting,
-    Running,
-    Done,
 }
 
 /// Everything the run needs from the workspace.
@@ -81,8 +75,6 @@ pub async fn run(
         registry,
     } = inputs;
     let started_at = Instant::now();
-    let started = now();
-    let n = graph.nodes.len();
     let selected: Vec<bool> = graph
         .nodes
         .iter()
@@ -99,7 +91,7 @@ pub async fn run(
     let mut record = RunRecord {
         schema_version: RUN_SCHEMA_VERSION,
         status: RunStatus::Running,
-        started: started.clone(),
+        started: now(),
         ended: None,
         duration_ms: None,
         run_id: run_id.clone(),
@@ -115,10 +107,14 @@ pub async fn run(
         results: Vec::new(),
     };
     write_run_json(&env, &record)?;
-    let mut journal = Journal::create(&env.run_dir.join("events.jsonl"))?;
-    journal.append(&Entry::RunStarted {
+    let mut evidence = Evidence {
+        journal: Journal::create(&env.run_dir.join("events.jsonl"))?,
+        events: events.clone(),
+        results: vec![None; graph.nodes.len()],
+    };
+    evidence.journal.append(&Entry::RunStarted {
         run_id: run_id.clone(),
-        started,
+        started: record.started.clone(),
         source: options.source.clone(),
         dry_run: env.dry_run,
         tasks: total,
@@ -130,15 +126,7 @@ pub async fn run(
         workers,
     });
 
-    let priority = priorities(plan, graph, &options.durations);
-    let mut remaining: Vec<usize> = graph.prerequisites.iter().map(Vec::len).collect();
-    let mut blocked_by: Vec<Option<String>> = vec![None; n];
-    let mut state = vec![State::Waiting; n];
-    let mut results: Vec<Option<TaskResult>> = vec![None; n];
-    let mut ready: BinaryHeap<(u64, Reverse<usize>)> = (0..n)
-        .filter(|&i| remaining[i] == 0)
-        .map(|i| (priority[i], Reverse(i)))
-        .collect();
+    let mut ready = ReadyQueue::new(plan, graph, &options.durations);
     let (cancel_tx, cancel_rx) = watch::channel(Cancel::None);
     let mut running: JoinSet<(usize, TaskResult)> = JoinSet::new();
     let mut stop_reason: Option<String> = None;
@@ -146,110 +134,40 @@ pub async fn run(
 
     loop {
         while stop_reason.is_none() && running.len() < workers {
-            let Some((_, Reverse(node))) = ready.pop() else {
-                break;
+            let Some(node) = ready.pop() else { break };
+            let Node::Task { queue, index } = graph.nodes[node] else {
+                // A queue gate opens when its queue is done; it fails if anything failed.
+                let ok = ready.blocked_by(node).is_none();
+                ready.complete(node, ok);
+                continue;
             };
-            let success = match graph.nodes[node] {
-                Node::QueueDone(_) => Some(blocked_by[node].is_none()),
-                Node::Task { .. } if !selected[node] => Some(blocked_by[node].is_none()),
-                Node::Task { queue, index } => {
-                    let q = &plan.queues[queue];
-                    let task = &q.tasks[index];
-                    if let Some(reason) = blocked_by[node].clone() {
-                        let result = skipped(plan, queue, index, reason);
-                        journal.append(&Entry::TaskFinished {
-                            result: result.clone(),
-                        })?;
-                        let _ = events.send(Event::TaskFinished {
-                            result: result.clone(),
-                        });
-                        results[node] = Some(result);
-                        Some(false)
-                    } else {
-                        let routing = route(&task.id, &q.name, hooks, manifest);
-                        let hook = match routing.hook {
-                            HookSource::Task => hooks.get(&task.id).cloned(),
-                            HookSource::Queue => hooks.get(&q.name).cloned(),
-                            HookSource::None => None,
-                        };
-                        let attempts = 1 + hook
-                            .as_ref()
-                            .and_then(|h| h.retries)
-                            .or(options.retries)
-                            .unwrap_or(0);
-                        let job = Job {
-                            task: task.clone(),
-                            queue: q.name.clone(),
-                            hook,
-                            hook_source: routing.hook,
-                            attempt: 1,
-                            env: env.clone(),
-                            cancel: cancel_rx.clone(),
-                        };
-                        journal.append(&Entry::TaskStarted {
-                            task: task.id.clone(),
-                            queue: q.name.clone(),
-                            attempt: 1,
-                            at: now(),
-                        })?;
-                        let agent_name = if env.dry_run && routing.agent != "noop" {
-                            "shell".to_owned()
-                        } else {
-                            routing.agent.clone()
-                        };
-                        let agent = registry.get(&agent_name);
-                        let known = registry.names().join(", ");
-                        let events = events.clone();
-                        let layer = task.layer.clone();
-                        state[node] = State::Running;
-                        running.spawn(async move {
-                            let started = Instant::now();
-                            let (status, outcome, attempt) = match agent {
-                                Some(agent) => execute(agent, job, attempts, &events).await,
-                                None => (
-                                    TaskStatus::Error,
-                                    Outcome {
-                                        status: TaskStatus::Error,
-                                        commands: vec![],
-                                        reason: Some(format!(
-                                            "unknown agent `{agent_name}` (known: {known})"
-                                        )),
-                                    },
-                                    1,
-                                ),
-                            };
-                            (
-                                node,
-                                TaskResult {
-                                    task: String::new(),
-                                    queue: String::new(),
-                                    agent: agent_name,
-                                    status,
-                                    title: String::new(),
-                                    layer,
-                                    reason: outcome.reason,
-                                    attempts: attempt,
-                                    duration_ms: started.elapsed().as_millis() as u64,
-                                    commands: outcome.commands,
-                                },
-                            )
-                        });
-                        None
-                    }
-                }
-            };
-            if let Some(success) = success {
-                state[node] = State::Done;
-                release(
-                    graph,
-                    plan,
-                    node,
-                    success,
-                    &mut remaining,
-                    &mut blocked_by,
-                    &mut ready,
-                    &priority,
-                );
+            let (q, task) = (&plan.queues[queue], &plan.queues[queue].tasks[index]);
+            if !selected[node] {
+                // Not part of this run (done, filtered out): satisfied for its dependents.
+                let ok = ready.blocked_by(node).is_none();
+                ready.complete(node, ok);
+            } else if let Some(reason) = ready.blocked_by(node) {
+                evidence.finish(node, skipped(q, task, reason.to_owned()))?;
+                ready.complete(node, false);
+            } else {
+                evidence.journal.append(&Entry::TaskStarted {
+                    task: task.id.clone(),
+                    queue: q.name.clone(),
+                    attempt: 1,
+                    at: now(),
+                })?;
+                let future = attempts::prepare(attempts::Start {
+                    task,
+                    queue: &q.name,
+                    hooks,
+                    manifest,
+                    registry,
+                    options,
+                    env: &env,
+                    cancel: &cancel_rx,
+                    events: &events,
+                });
+                running.spawn(async move { (node, future.await) });
             }
         }
         if running.is_empty() && (ready.is_empty() || stop_reason.is_some()) {
@@ -258,63 +176,45 @@ pub async fn run(
         tokio::select! {
             joined = running.join_next(), if !running.is_empty() => {
                 let Some(joined) = joined else { continue };
-                let (node, mut result) = match joined {
-                    Ok(done) => done,
-                    Err(err) => return Err(std::io::Error::other(format!("a task worker failed: {err}"))),
-                };
-                let Node::Task { queue, index } = graph.nodes[node] else { continue };
-                let q = &plan.queues[queue];
-                result.task = q.tasks[index].id.clone();
-                result.queue = q.name.clone();
-                result.title = q.tasks[index].title.clone();
-                journal.append(&Entry::TaskFinished { result: result.clone() })?;
-                let success = result.status.is_success();
-                if !success && options.fail_fast && stop_reason.is_none() {
+                let (node, result) = joined.map_err(|e| std::io::Error::other(format!("a task worker failed: {e}")))?;
+                let ok = result.status.is_success();
+                if !ok && options.fail_fast && stop_reason.is_none() {
                     stop_reason = Some(format!("not started: --fail-fast stopped the run after {} failed", result.task));
                     let _ = cancel_tx.send(Cancel::Graceful(nix::sys::signal::Signal::SIGTERM as i32));
                 }
-                let _ = events.send(Event::TaskFinished { result: result.clone() });
-                results[node] = Some(result);
-                state[node] = State::Done;
-                release(graph, plan, node, success, &mut remaining, &mut blocked_by, &mut ready, &priority);
+                evidence.finish(node, result)?;
+                ready.complete(node, ok);
             }
             signal = recv(&mut signals) => {
                 let Some(signal) = signal else { signals = None; continue };
-                if interrupted.is_none() {
+                // The first signal cancels gracefully; a second one kills at once.
+                let immediate = interrupted.is_some();
+                if !immediate {
                     interrupted = Some(signal);
                     stop_reason = Some(format!("not started: the run was interrupted by {}", super::process::signal_name(signal)));
-                    let _ = cancel_tx.send(Cancel::Graceful(signal));
-                    let _ = events.send(Event::Interrupted { signal, immediate: false });
-                } else {
-                    let _ = cancel_tx.send(Cancel::Immediate);
-                    let _ = events.send(Event::Interrupted { signal, immediate: true });
                 }
+                let _ = cancel_tx.send(if immediate { Cancel::Immediate } else { Cancel::Graceful(signal) });
+                let _ = events.send(Event::Interrupted { signal, immediate });
             }
         }
     }
 
-    // Selected tasks that never started: skipped, with why.
-    for node in 0..n {
-        if selected[node] && results[node].is_none() && state[node] != State::Running {
-            if let Node::Task { queue, index } = graph.nodes[node] {
-                let reason = blocked_by[node]
-                    .clone()
-                    .or_else(|| stop_reason.clone())
-                    .unwrap_or_else(|| "not started".into());
-                let result = skipped(plan, queue, index, reason);
-                journal.append(&Entry::TaskFinished {
-                    result: result.clone(),
-                })?;
-                let _ = events.send(Event::TaskFinished {
-                    result: result.clone(),
-                });
-                results[node] = Some(result);
-            }
+    // Selected tasks that never started are skipped, with why.
+    for (node, &is_selected) in selected.iter().enumerate() {
+        if let (true, None, Node::Task { queue, index }) =
+            (is_selected, &evidence.results[node], graph.nodes[node])
+        {
+            let reason = ready
+                .blocked_by(node)
+                .map(str::to_owned)
+                .or_else(|| stop_reason.clone())
+                .unwrap_or_else(|| "not started".into());
+            let q = &plan.queues[queue];
+            evidence.finish(node, skipped(q, &q.tasks[index], reason))?;
         }
     }
 
-    let results: Vec<TaskResult> = results.into_iter().flatten().collect();
-    let counts = Counts::of(&results);
+    let results: Vec<TaskResult> = evidence.results.into_iter().flatten().collect();
     let failed = results.iter().any(|r| !r.status.is_success());
     let (status, exit) = match interrupted {
         Some(signal) => (RunStatus::Interrupted, ExitCode::Interrupted(signal)),
@@ -326,12 +226,13 @@ pub async fn run(
     record.ended = Some(ended.clone());
     record.duration_ms = Some(started_at.elapsed().as_millis() as u64);
     record.signal = interrupted.map(super::process::signal_name);
-    record.counts = counts;
+    record.counts = Counts::of(&results);
     record.results = results;
     if let Ok(xml) = junit::render(&record, &env.run_dir) {
         write_atomic(&env.run_dir.join("junit.xml"), xml.as_bytes())?;
     }
     write_run_json(&env, &record)?;
+    let mut journal = evidence.journal;
     journal.append(&Entry::RunFinished {
         status,
         ended,
@@ -341,6 +242,27 @@ pub async fn run(
     Ok(RunSummary { record, exit })
 }
 
+/// Where finished tasks go: the journal first (so a crash keeps them), then the display.
+struct Evidence {
+    journal: Journal,
+    events: mpsc::UnboundedSender<Event>,
+    /// Results by node, in plan order.
+    results: Vec<Option<TaskResult>>,
+}
+
+impl Evidence {
+    fn finish(&mut self, node: usize, result: TaskResult) -> std::io::Result<()> {
+        self.journal.append(&Entry::TaskFinished {
+            result: result.clone(),
+        })?;
+        let _ = self.events.send(Event::TaskFinished {
+            result: result.clone(),
+        });
+        self.results[node] = Some(result);
+        Ok(())
+    }
+}
+
 async fn recv(signals: &mut Option<mpsc::UnboundedReceiver<i32>>) -> Option<i32> {
     match signals {
         Some(rx) => rx.recv().await,
@@ -348,56 +270,10 @@ async fn recv(signals: &mut Option<mpsc::UnboundedReceiver<i32>>) -> Option<i32>
     }
 }
 
-/// Runs attempts until one passes or retries run out. Passing on a retry is `flaky`.
-async fn execute(
-    agent: Arc<dyn crate::agent::Agent>,
-    mut job: Job,
-    attempts: u32,
-    events: &mpsc::UnboundedSender<Event>,
-) -> (TaskStatus, Outcome, u32) {
-    let mut attempt = 1;
-    loop {
-        job.attempt = attempt;
-        let _ = events.send(Event::TaskStarted {
-            task: job.task.id.clone(),
-            title: job.task.title.clone(),
-            attempt,
-        });
-        let next = Job {
-            task: job.task.clone(),
-            queue: job.queue.clone(),
-            hook: job.hook.clone(),
-            hook_source: job.hook_source,
-            attempt,
-            env: job.env.clone(),
-            cancel: job.cancel.clone(),
-        };
-        let outcome = agent.run(next).await;
-        let retryable = matches!(outcome.status, TaskStatus::Error | TaskStatus::Timeout);
-        if retryable && attempt < attempts && *job.cancel.borrow() == Cancel::None {
-            let _ = events.send(Event::TaskRetrying {
-                task: job.task.id.clone(),
-                attempt,
-                reason: outcome.reason.clone().unwrap_or_default(),
-            });
-            attempt += 1;
-            continue;
-        }
-        let status = if outcome.status.is_success() && attempt > 1 {
-            TaskStatus::Flaky
-        } else {
-            outcome.status
-        };
-        return (status, outcome, attempt);
-    }
-}
-
-fn skipped(plan: &Plan, queue: usize, index: usize, reason: String) -> TaskResult {
-    let q = &plan.queues[queue];
-    let task = &q.tasks[index];
+fn skipped(queue: &PlanQueue, task: &PlanTask, reason: String) -> TaskResult {
     TaskResult {
         task: task.id.clone(),
-        queue: q.name.clone(),
+        queue: queue.name.clone(),
         agent: "none".into(),
         status: TaskStatus::Skipped,
         title: task.title.clone(),
@@ -407,67 +283,6 @@ fn skipped(plan: &Plan, queue: usize, index: usize, reason: String) -> TaskResul
         duration_ms: 0,
         commands: Vec::new(),
     }
-}
-
-/// Marks `node` finished and readies dependents whose prerequisites are all done.
-#[allow(clippy::too_many_arguments)]
-fn release(
-    graph: &Graph,
-    plan: &Plan,
-    node: usize,
-    success: bool,
-    remaining: &mut [usize],
-    blocked_by: &mut [Option<String>],
-    ready: &mut BinaryHeap<(u64, Reverse<usize>)>,
-    priority: &[u64],
-) {
-    let reason = blocked_by[node].clone();
-    for &d in &graph.dependents[node] {
-        if !success && blocked_by[d].is_none() {
-            blocked_by[d] = Some(match (&graph.nodes[node], &reason) {
-                // Keep pointing at the original failure through gates and skips.
-                (_, Some(original)) => original.clone(),
-                (Node::Task { .. }, None) => {
-                    format!("dependency {} did not succeed", graph.name(plan, node))
-                }
-                (Node::QueueDone(_), None) => {
-                    format!("{} did not finish cleanly", graph.name(plan, node))
-                }
-            });
-        }
-        remaining[d] -= 1;
-        if remaining[d] == 0 {
-            ready.push((priority[d], Reverse(d)));
-        }
-    }
-}
-
-/// Longest remaining chain from each node, in milliseconds: its own expected duration
-/// plus the longest chain among its dependents.
-fn priorities(plan: &Plan, graph: &Graph, durations: &HashMap<String, u64>) -> Vec<u64> {
-    let default = {
-        let mut known: Vec<u64> = durations.values().copied().collect();
-        known.sort_unstable();
-        known.get(known.len() / 2).copied().unwrap_or(1000).max(1)
-    };
-    let mut priority = vec![0u64; graph.nodes.len()];
-    for &node in graph.topological_order().iter().rev() {
-        let own = match graph.nodes[node] {
-            Node::Task { queue, index } => durations
-                .get(&plan.queues[queue].tasks[index].id)
-                .copied()
-                .unwrap_or(default)
-                .max(1),
-            Node::QueueDone(_) => 0,
-        };
-        let tail = graph.dependents[node]
-            .iter()
-            .map(|&d| priority[d])
-            .max()
-            .unwrap_or(0);
-        priority[node] = own.saturating_add(tail);
-    }
-    priority
 }
 
 fn write_run_json(env: &RunEnv, record: &RunRecord) -> std::io::Result<()> {
@@ -480,7 +295,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::agent::{Agent, BoxFuture};
+    use crate::agent::{Agent, BoxFuture, Job, Outcome};
     use crate::config::LayerRule;
     use crate::plan::{PlanQueue, PlanTask};
 

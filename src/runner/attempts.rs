@@ -1,0 +1,136 @@
+//! One task from start to result: routing to its agent, attempts and retries (passing on
+//! a retry is `flaky`), and the timing that goes into its result.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, watch};
+
+use super::{Cancel, Event, RunOptions};
+use crate::agent::{Agent, Job, Outcome, Registry, RunEnv};
+use crate::config::{Hooks, Manifest};
+use crate::evidence::{TaskResult, TaskStatus};
+use crate::plan::{route, HookSource, PlanTask};
+
+/// What the scheduler hands over to start a task.
+pub struct Start<'a> {
+    pub task: &'a PlanTask,
+    pub queue: &'a str,
+    pub hooks: &'a Hooks,
+    pub manifest: &'a Manifest,
+    pub registry: &'a Registry,
+    pub options: &'a RunOptions,
+    pub env: &'a Arc<RunEnv>,
+    pub cancel: &'a watch::Receiver<Cancel>,
+    pub events: &'a mpsc::UnboundedSender<Event>,
+}
+
+/// Resolves the task's agent and hook now (commands always come from hooks.json) and
+/// returns the future that runs it to a result.
+pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult> + Send + 'static {
+    let Start {
+        task,
+        queue,
+        hooks,
+        manifest,
+        registry,
+        options,
+        env,
+        cancel,
+        events,
+    } = start;
+    let routing = route(&task.id, queue, hooks, manifest);
+    let hook = match routing.hook {
+        HookSource::Task => hooks.get(&task.id).cloned(),
+        HookSource::Queue => hooks.get(queue).cloned(),
+        HookSource::None => None,
+    };
+    let attempts = 1 + hook
+        .as_ref()
+        .and_then(|h| h.retries)
+        .or(options.retries)
+        .unwrap_or(0);
+    // A dry run records what the shell agent would do, whatever agent is configured.
+    let agent_name = if env.dry_run && routing.agent != "noop" {
+        "shell".to_owned()
+    } else {
+        routing.agent
+    };
+    let agent = registry.get(&agent_name);
+    let known = registry.names().join(", ");
+    let job = Job {
+        task: task.clone(),
+        queue: queue.to_owned(),
+        hook,
+        hook_source: routing.hook,
+        attempt: 1,
+        env: env.clone(),
+        cancel: cancel.clone(),
+    };
+    let events = events.clone();
+    async move {
+        let started = Instant::now();
+        let (status, outcome, attempts) = match agent {
+            Some(agent) => execute(agent, job.clone_for(1), attempts, &events).await,
+            None => {
+                let reason = format!("unknown agent `{agent_name}` (known: {known})");
+                (
+                    TaskStatus::Error,
+                    Outcome {
+                        status: TaskStatus::Error,
+                        commands: vec![],
+                        reason: Some(reason),
+                    },
+                    1,
+                )
+            }
+        };
+        TaskResult {
+            task: job.task.id,
+            queue: job.queue,
+            agent: agent_name,
+            status,
+            title: job.task.title,
+            layer: job.task.layer,
+            reason: outcome.reason,
+            attempts,
+            duration_ms: started.elapsed().as_millis() as u64,
+            commands: outcome.commands,
+        }
+    }
+}
+
+/// Runs attempts until one passes, retries run out, or the run is being cancelled.
+async fn execute(
+    agent: Arc<dyn Agent>,
+    job: Job,
+    attempts: u32,
+    events: &mpsc::UnboundedSender<Event>,
+) -> (TaskStatus, Outcome, u32) {
+    let mut attempt = 1;
+    loop {
+        let _ = events.send(Event::TaskStarted {
+            task: job.task.id.clone(),
+            title: job.task.title.clone(),
+            attempt,
+        });
+        let outcome = agent.run(job.clone_for(attempt)).await;
+        let retryable = matches!(outcome.status, TaskStatus::Error | TaskStatus::Timeout);
+        if retryable && attempt < attempts && *job.cancel.borrow() == Cancel::None {
+            let reason = outcome.reason.clone().unwrap_or_default();
+            let _ = events.send(Event::TaskRetrying {
+                task: job.task.id.clone(),
+                attempt,
+                reason,
+            });
+            attempt += 1;
+            continue;
+        }
+        let status = if outcome.status.is_success() && attempt > 1 {
+            TaskStatus::Flaky
+        } else {
+            outcome.status
+        };
+        return (status, outcome, attempt);
+    }
+}

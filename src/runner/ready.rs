@@ -1,0 +1,103 @@
+//! Which nodes may start: prerequisites counted down as nodes finish, failures carried
+//! to dependents as the reason they are skipped, and the ready set ordered by the longest
+//! remaining chain (weighted by durations from an earlier run), ties in document order.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use crate::plan::{Graph, Node, Plan};
+
+/// The dependency bookkeeping of one run.
+pub struct ReadyQueue<'a> {
+    plan: &'a Plan,
+    graph: &'a Graph,
+    remaining: Vec<usize>,
+    blocked_by: Vec<Option<String>>,
+    priority: Vec<u64>,
+    heap: BinaryHeap<(u64, Reverse<usize>)>,
+}
+
+impl<'a> ReadyQueue<'a> {
+    /// Starts with every node that has no prerequisites ready.
+    pub fn new(plan: &'a Plan, graph: &'a Graph, durations: &HashMap<String, u64>) -> Self {
+        let priority = priorities(plan, graph, durations);
+        let remaining: Vec<usize> = graph.prerequisites.iter().map(Vec::len).collect();
+        let heap = (0..graph.nodes.len())
+            .filter(|&n| remaining[n] == 0)
+            .map(|n| (priority[n], Reverse(n)))
+            .collect();
+        Self {
+            plan,
+            graph,
+            remaining,
+            blocked_by: vec![None; graph.nodes.len()],
+            priority,
+            heap,
+        }
+    }
+
+    /// The ready node with the longest remaining chain.
+    pub fn pop(&mut self) -> Option<usize> {
+        self.heap.pop().map(|(_, Reverse(node))| node)
+    }
+
+    /// Whether nothing is ready.
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+
+    /// Why `node` cannot run: the first failure among what it waits for.
+    pub fn blocked_by(&self, node: usize) -> Option<&str> {
+        self.blocked_by[node].as_deref()
+    }
+
+    /// Marks `node` finished and readies dependents whose prerequisites are all done.
+    /// An unsuccessful node passes the original failure on, through queue gates and
+    /// skipped tasks, so every skip names its root cause.
+    pub fn complete(&mut self, node: usize, success: bool) {
+        let inherited = self.blocked_by[node].clone();
+        for &d in &self.graph.dependents[node] {
+            if !success && self.blocked_by[d].is_none() {
+                let name = self.graph.name(self.plan, node);
+                self.blocked_by[d] = Some(match (&self.graph.nodes[node], &inherited) {
+                    (_, Some(original)) => original.clone(),
+                    (Node::Task { .. }, None) => format!("dependency {name} did not succeed"),
+                    (Node::QueueDone(_), None) => format!("{name} did not finish cleanly"),
+                });
+            }
+            self.remaining[d] -= 1;
+            if self.remaining[d] == 0 {
+                self.heap.push((self.priority[d], Reverse(d)));
+            }
+        }
+    }
+}
+
+/// Longest remaining chain from each node, in milliseconds: its own expected duration
+/// (from an earlier run, else the median of the known ones, else 1 s) plus the longest
+/// chain among its dependents.
+fn priorities(plan: &Plan, graph: &Graph, durations: &HashMap<String, u64>) -> Vec<u64> {
+    let default = {
+        let mut known: Vec<u64> = durations.values().copied().collect();
+        known.sort_unstable();
+        known.get(known.len() / 2).copied().unwrap_or(1000).max(1)
+    };
+    let mut priority = vec![0u64; graph.nodes.len()];
+    for &node in graph.topological_order().iter().rev() {
+        let own = match graph.nodes[node] {
+            Node::Task { queue, index } => durations
+                .get(&plan.queues[queue].tasks[index].id)
+                .copied()
+                .unwrap_or(default)
+                .max(1),
+            Node::QueueDone(_) => 0,
+        };
+        let tail = graph.dependents[node]
+            .iter()
+            .map(|&d| priority[d])
+            .max()
+            .unwrap_or(0);
+        priority[node] = own.saturating_add(tail);
+    }
+    priority
+}
