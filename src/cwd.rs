@@ -35,6 +35,9 @@ fn resolve_from(
     cwd: &str,
     must_exist: bool,
 ) -> Result<PathBuf, CwdError> {
+    if root_is_canonical && (cwd == "." || cwd.is_empty()) {
+        return Ok(root.to_path_buf());
+    }
     let path = Path::new(cwd);
     if path.is_absolute() || path.has_root() {
         return Err(CwdError::Absolute(cwd.to_owned()));

@@ -72,6 +72,10 @@ pub fn signal_name(signal: i32) -> String {
         .unwrap_or_else(|_| format!("signal {signal}"))
 }
 
+type ProgramCache =
+    std::sync::Mutex<std::collections::HashMap<(String, OsString, PathBuf), PathBuf>>;
+static FOUND: std::sync::OnceLock<ProgramCache> = std::sync::OnceLock::new();
+
 /// The program's absolute path: relative to the cwd when it contains a `/`, else found
 /// on the `PATH` in `env`.
 fn resolve_program(
@@ -86,7 +90,26 @@ fn resolve_program(
         .iter()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.clone());
-    which::which_in(program, path, cwd).map_err(|_| {
+    // A thousand tasks running `cargo` would search PATH a thousand times; remember what
+    // was found (only hits, and only while the file is still there, so a tool a task
+    // installs mid-run is still found).
+    // The cwd is part of the key: relative PATH entries resolve against it.
+    let key = (
+        program.to_owned(),
+        path.clone().unwrap_or_default(),
+        cwd.to_path_buf(),
+    );
+    let cache = FOUND.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        if hit.is_file() {
+            return Ok(hit);
+        }
+    }
+    let found = which::which_in(program, path, cwd);
+    if let (Ok(hit), Ok(mut c)) = (&found, cache.lock()) {
+        c.insert(key, hit.clone());
+    }
+    found.map_err(|_| {
         format!(
             "failed to start `{program}`: not found on the task's PATH (No such file or directory)"
         )
