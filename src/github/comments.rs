@@ -46,7 +46,7 @@ pub enum CommentOutcome {
 pub async fn upsert_sticky_comment(
     ctx: &GitHubContext,
     key: &str,
-    render: &dyn Fn(usize) -> String,
+    render: &(dyn Fn(usize) -> String + Sync),
     policy: &RetryPolicy,
 ) -> Result<CommentOutcome, GitHubError> {
     let pr = ctx.pr.ok_or(GitHubError::NoPullRequest)?;
@@ -61,7 +61,7 @@ async fn upsert(
     token: &str,
     pr: u64,
     key: &str,
-    render: &dyn Fn(usize) -> String,
+    render: &(dyn Fn(usize) -> String + Sync),
     policy: &RetryPolicy,
 ) -> Result<CommentOutcome, GitHubError> {
     let client = Client::new(ctx, token, policy)?;
