@@ -1,7 +1,6 @@
 //! End-to-end tests of the sticky comment against a wiremock GitHub: pagination, identity,
 //! retries, create/update races, GHES paths, and keeping the token secret.
 
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -290,14 +289,14 @@ async fn too_long_server(failures: u64) -> MockServer {
 #[tokio::test]
 async fn too_long_body_is_rendered_smaller_once() {
     let server = too_long_server(1).await;
-    let limits = RefCell::new(Vec::new());
+    let limits = Mutex::new(Vec::new());
     let render = |limit: usize| {
-        limits.borrow_mut().push(limit);
+        limits.lock().unwrap().push(limit);
         "report".to_string()
     };
     let out = upsert_sticky_comment(&ctx(server.uri()), "ci", &render, &fast()).await;
     assert_eq!(done(out), Ok(("created", 13)));
-    assert_eq!(*limits.borrow(), [65_280, 32_640]);
+    assert_eq!(*limits.lock().unwrap(), [65_280, 32_640]);
     let server = too_long_server(2).await;
     assert_eq!(
         upsert_r(&ctx(server.uri()), &fast()).await,
