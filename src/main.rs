@@ -9,13 +9,7 @@ fn main() {
         .enable_all()
         .build()
     {
-        // Run on a worker thread rather than in `block_on`: the scheduler and the tasks it
-        // starts then share the workers, instead of every finished task waking the main
-        // thread and every start waking a worker.
-        Ok(runtime) => {
-            let cli = runtime.spawn(cargo_tek::run_cli(std::env::args_os().collect()));
-            runtime.block_on(cli).unwrap_or(1)
-        }
+        Ok(runtime) => runtime.block_on(cargo_tek::run_cli(std::env::args_os().collect())),
         Err(err) => {
             eprintln!("error: failed to start the async runtime: {err}");
             1
