@@ -117,6 +117,7 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
                 attempts: 0,
                 duration_ms: 0,
                 commands: Vec::new(),
+                line: None,
             });
         }
     }

@@ -151,6 +151,9 @@ pub struct TaskResult {
     pub duration_ms: u64,
     #[serde(default)]
     pub commands: Vec<CommandRecord>,
+    /// The task's line in the source of truth, for annotations that point at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 /// One command of a task (of its last attempt).

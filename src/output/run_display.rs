@@ -36,6 +36,8 @@ pub struct RunDisplay {
     bar: Option<ProgressBar>,
     running: BTreeSet<String>,
     run_dir: PathBuf,
+    /// The planned file, for annotations that point at a task's line.
+    source: Option<String>,
     total: usize,
     done: usize,
     failed: usize,
@@ -57,6 +59,7 @@ impl RunDisplay {
             bar: None,
             running: BTreeSet::new(),
             run_dir: PathBuf::new(),
+            source: None,
             total: 0,
             done: 0,
             failed: 0,
@@ -69,11 +72,13 @@ impl RunDisplay {
             Event::RunStarted {
                 run_id,
                 run_dir,
+                source,
                 tasks,
                 workers,
             } => {
                 self.total = tasks;
                 self.run_dir = run_dir;
+                self.source = source;
                 self.output.status(
                     "Running",
                     format!("{tasks} tasks on {workers} workers (run {run_id})"),
@@ -230,8 +235,13 @@ impl RunDisplay {
             result.status,
             TaskStatus::Error | TaskStatus::Timeout | TaskStatus::Cancelled
         ) {
+            // Pointing at the task's line makes GitHub show the failure on sot.md itself.
+            let location = match (&self.source, result.line) {
+                (Some(file), Some(line)) => format!("file={},line={line},", escape_property(file)),
+                _ => String::new(),
+            };
             out.push_str(&format!(
-                "::error title={}::{} {}\n",
+                "::error {location}title={}::{} {}\n",
                 escape_property(&format!("cargo-tek {}", result.task)),
                 escape_data(&result.task),
                 escape_data(result.reason.as_deref().unwrap_or(result.status.as_str())),

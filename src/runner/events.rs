@@ -9,6 +9,8 @@ pub enum Event {
     RunStarted {
         run_id: String,
         run_dir: std::path::PathBuf,
+        /// The sot.md or plan file, as named to the user.
+        source: Option<String>,
         tasks: usize,
         workers: usize,
     },

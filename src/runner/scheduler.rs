@@ -122,6 +122,7 @@ pub async fn run(
     let _ = events.send(Event::RunStarted {
         run_id,
         run_dir: env.run_dir.clone(),
+        source: options.source.clone(),
         tasks: total,
         workers,
     });
@@ -282,6 +283,7 @@ fn skipped(queue: &PlanQueue, task: &PlanTask, reason: String) -> TaskResult {
         attempts: 0,
         duration_ms: 0,
         commands: Vec::new(),
+        line: task.line,
     }
 }
 

@@ -344,7 +344,7 @@ fn on_github_actions_output_is_grouped_and_cannot_inject_commands() {
     assert!(
         lines[resume + 2..]
             .iter()
-            .any(|l| l.starts_with("::error title=cargo-tek TASK-1::")),
+            .any(|l| l.starts_with("::error file=sot.md,line=2,title=cargo-tek TASK-1::")),
         "{stdout}"
     );
 }
