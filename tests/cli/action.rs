@@ -50,6 +50,7 @@ async fn run_then_report_posts_one_sticky_comment() {
     let summary = ws.join("summary.md");
     let common = |cmd: &mut Command| {
         cmd.current_dir(ws.path())
+            .env_remove("CARGO_TARGET_DIR")
             .env("TEK_BIN", BIN)
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_OUTPUT", &gh_out)

@@ -64,7 +64,7 @@ fn a_clean_workspace_passes_with_a_note_for_hookless_tasks() {
 #[test]
 fn this_repository_checks_clean() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let out = std::process::Command::new(crate::harness::BIN)
+    let out = crate::harness::command()
         .args(["tek", "check"])
         .current_dir(root)
         .env("CARGO_TERM_COLOR", "never")

@@ -42,22 +42,31 @@ impl Workspace {
 
     /// A command for the binary, run in the workspace as `cargo tek ...` would.
     pub fn tek(&self, args: &[&str]) -> Run {
-        let mut cmd = std::process::Command::new(BIN);
+        let mut cmd = command();
         cmd.arg("tek").args(args).current_dir(self.path());
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy().into_owned();
-            if key.starts_with("GITHUB_")
-                || key.starts_with("CARGO_TERM")
-                || key == "NO_COLOR"
-                || key.starts_with("INPUT_")
-                || key.starts_with("RUNNER_")
-            {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("CARGO_TERM_COLOR", "never");
         Run { cmd }
     }
+}
+
+/// The binary with a clean environment: nothing from the CI job or the developer's
+/// shell (GitHub variables, colour settings, a shared `CARGO_TARGET_DIR`) leaks in.
+pub fn command() -> std::process::Command {
+    let mut cmd = std::process::Command::new(BIN);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("GITHUB_")
+            || key.starts_with("CARGO_TERM")
+            || key == "CARGO_TARGET_DIR"
+            || key.starts_with("CARGO_BUILD_")
+            || key == "NO_COLOR"
+            || key.starts_with("INPUT_")
+            || key.starts_with("RUNNER_")
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("CARGO_TERM_COLOR", "never");
+    cmd
 }
 
 /// A command about to run.

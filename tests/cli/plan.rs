@@ -80,7 +80,7 @@ fn predecessor_cli_writes_plan_json() {
 fn runs_without_the_tek_word_and_outside_a_workspace_with_sot() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("s.md"), NATIVE).unwrap();
-    let out = std::process::Command::new(crate::harness::BIN)
+    let out = crate::harness::command()
         .args(["plan", "--sot", "s.md", "--format", "json"])
         .current_dir(dir.path())
         .output()
@@ -91,7 +91,7 @@ fn runs_without_the_tek_word_and_outside_a_workspace_with_sot() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = std::process::Command::new(crate::harness::BIN)
+    let out = crate::harness::command()
         .args(["plan"])
         .current_dir(dir.path())
         .env("CARGO_TERM_COLOR", "never")

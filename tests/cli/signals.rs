@@ -1,9 +1,9 @@
 //! Supervision: signals sent to cargo-tek alone, grandchildren, kill -9 of cargo-tek.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Workspace, BIN};
+use crate::harness::Workspace;
 
 /// Processes whose environment carries `marker` (our tasks and their descendants).
 fn survivors(marker: &str) -> Vec<u32> {
@@ -39,7 +39,7 @@ fn spawn_run(ws: &Workspace, marker: &str) -> std::process::Child {
         "TASK-3": {"commands": [{"cmd": ["true"]}]}
     }"#,
     );
-    Command::new(BIN)
+    crate::harness::command()
         .args([
             "tek",
             "run",
@@ -142,7 +142,7 @@ fn a_second_signal_kills_at_once() {
         "config/hooks.json",
         r#"{"TASK-1": {"commands": [{"shell": "trap '' INT TERM; sleep 60"}]}}"#,
     );
-    let mut child = Command::new(BIN)
+    let mut child = crate::harness::command()
         .args(["tek", "run", "--grace-period", "60s"])
         .current_dir(ws.path())
         .env("TEK_SIGNAL_TEST", marker.split('=').nth(1).unwrap())
@@ -174,7 +174,7 @@ fn kill_9_leaves_a_run_directory_that_reports() {
         "## Q\n- `TASK-1` quick\n- `TASK-2` slow — after `TASK-1`\n",
     );
     ws.file("config/hooks.json", r#"{"TASK-1": {"commands": [{"cmd": ["true"]}]}, "TASK-2": {"commands": [{"cmd": ["sleep", "5"]}]}}"#);
-    let mut child = Command::new(BIN)
+    let mut child = crate::harness::command()
         .args(["tek", "run"])
         .current_dir(ws.path())
         .stdout(Stdio::null())
@@ -235,7 +235,7 @@ fn kill_9_at_random_moments_leaves_parsable_evidence() {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let delay = Duration::from_millis(20 + (seed >> 33) % 300);
-        let mut child = Command::new(BIN)
+        let mut child = crate::harness::command()
             .args(["tek", "run", "-j", "3"])
             .current_dir(ws.path())
             .stdout(Stdio::null())
