@@ -195,39 +195,7 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{PlanQueue, PlanTask};
-
-    fn task(id: &str, after: &[&str]) -> PlanTask {
-        PlanTask {
-            id: id.into(),
-            title: id.into(),
-            layer: "x".into(),
-            done: false,
-            after: after.iter().map(|s| s.to_string()).collect(),
-            line: None,
-            runs: None,
-        }
-    }
-
-    fn plan(queues: Vec<PlanQueue>) -> Plan {
-        Plan {
-            version: 1,
-            schema_version: 1,
-            source: "s".into(),
-            generated_at: "t".into(),
-            format: None,
-            queues,
-        }
-    }
-
-    fn queue(name: &str, tasks: Vec<PlanTask>) -> PlanQueue {
-        PlanQueue {
-            name: name.into(),
-            after: vec![],
-            serial: false,
-            tasks,
-        }
-    }
+    use crate::plan::fixtures::{plan, queue, task};
 
     #[test]
     fn cycles_are_named_in_order() {

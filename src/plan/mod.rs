@@ -8,5 +8,7 @@ mod view;
 
 pub use build::{build, route, Inputs, PlanError};
 pub use graph::{Graph, GraphError, Node};
+#[cfg(test)]
+pub(crate) use model::fixtures;
 pub use model::{HookSource, Plan, PlanQueue, PlanTask, Routing, PLAN_SCHEMA_VERSION};
 pub use view::{render_text, shell_words};

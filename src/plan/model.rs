@@ -97,3 +97,44 @@ impl Plan {
         serde_json::to_value(schemars::schema_for!(Plan)).unwrap_or_default()
     }
 }
+
+/// Small plans for tests of the graph and the scheduler.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::{Plan, PlanQueue, PlanTask};
+
+    /// A task with dependencies.
+    pub fn task(id: &str, after: &[&str]) -> PlanTask {
+        PlanTask {
+            id: id.into(),
+            title: id.into(),
+            layer: "x".into(),
+            done: false,
+            after: after.iter().map(|s| s.to_string()).collect(),
+            line: None,
+            runs: None,
+        }
+    }
+
+    /// A queue of tasks.
+    pub fn queue(name: &str, tasks: Vec<PlanTask>) -> PlanQueue {
+        PlanQueue {
+            name: name.into(),
+            after: vec![],
+            serial: false,
+            tasks,
+        }
+    }
+
+    /// A plan of queues.
+    pub fn plan(queues: Vec<PlanQueue>) -> Plan {
+        Plan {
+            version: 1,
+            schema_version: 1,
+            source: "s".into(),
+            generated_at: "t".into(),
+            format: None,
+            queues,
+        }
+    }
+}

@@ -299,7 +299,7 @@ mod tests {
     use super::*;
     use crate::agent::{Agent, BoxFuture, Job, Outcome};
     use crate::config::LayerRule;
-    use crate::plan::{PlanQueue, PlanTask};
+    use crate::plan::fixtures::{plan, queue, task};
 
     /// Records the order tasks start in; fails the ids it is told to.
     struct Recorder {
@@ -328,37 +328,14 @@ mod tests {
         }
     }
 
-    fn task(id: &str, after: &[&str]) -> PlanTask {
-        PlanTask {
-            id: id.into(),
-            title: id.into(),
-            layer: "x".into(),
-            done: false,
-            after: after.iter().map(|s| s.to_string()).collect(),
-            line: None,
-            runs: None,
-        }
-    }
-
     async fn order(durations: &[(&str, u64)], fail: Vec<&'static str>) -> (Vec<String>, RunRecord) {
-        let plan = Plan {
-            version: 1,
-            schema_version: 1,
-            source: "s".into(),
-            generated_at: "t".into(),
-            format: None,
-            queues: vec![PlanQueue {
-                name: "Q".into(),
-                after: vec![],
-                serial: false,
-                tasks: vec![
-                    task("A", &[]),
-                    task("B", &[]),
-                    task("C", &["B"]),
-                    task("D", &["C"]),
-                ],
-            }],
-        };
+        let tasks = vec![
+            task("A", &[]),
+            task("B", &[]),
+            task("C", &["B"]),
+            task("D", &["C"]),
+        ];
+        let plan = plan(vec![queue("Q", tasks)]);
         let graph = Graph::new(&plan).unwrap();
         let manifest = Manifest {
             layers: vec![LayerRule {

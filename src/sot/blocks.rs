@@ -145,17 +145,8 @@ pub fn blocks(text: &str) -> Vec<Block> {
             }
             Event::Start(Tag::Strong) => strong_depth += 1,
             Event::End(TagEnd::Strong) => strong_depth = strong_depth.saturating_sub(1),
-            Event::Text(t) => push(
-                &mut out,
-                heading,
-                &mut items,
-                SegmentKind::Text,
-                &t,
-                range,
-                strong_depth > 0,
-            ),
             // Inline HTML in a title is the user's literal text; reports escape it.
-            Event::InlineHtml(t) => push(
+            Event::Text(t) | Event::InlineHtml(t) => push(
                 &mut out,
                 heading,
                 &mut items,

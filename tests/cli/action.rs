@@ -77,12 +77,7 @@ async fn run_then_report_posts_one_sticky_comment() {
         o.contains("failed") && o.contains("exit-code") && o.contains("run-dir"),
         "{o}"
     );
-    let run_dir = std::fs::read_dir(ws.join("target/tek/runs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run_dir = ws.latest_run();
     let env_log =
         std::fs::read_to_string(run_dir.join("logs/TASK-1/attempt1-cmd1.stdout.log")).unwrap();
     assert!(

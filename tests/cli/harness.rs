@@ -40,6 +40,16 @@ impl Workspace {
         self.dir.path().join(rel)
     }
 
+    /// The newest run directory under the default runs directory.
+    pub fn latest_run(&self) -> PathBuf {
+        let mut dirs: Vec<_> = std::fs::read_dir(self.join("target/tek/runs"))
+            .expect("a run directory exists")
+            .map(|e| e.unwrap().path())
+            .collect();
+        dirs.sort();
+        dirs.pop().expect("at least one run")
+    }
+
     /// A command for the binary, run in the workspace as `cargo tek ...` would.
     pub fn tek(&self, args: &[&str]) -> Run {
         let mut cmd = command();

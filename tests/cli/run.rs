@@ -5,14 +5,7 @@ use std::time::{Duration, Instant};
 use crate::harness::Workspace;
 
 fn run_json(ws: &Workspace) -> serde_json::Value {
-    let runs = ws.join("target/tek/runs");
-    let mut dirs: Vec<_> = std::fs::read_dir(&runs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    dirs.sort();
-    let dir = dirs.pop().unwrap();
-    serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap()
+    serde_json::from_slice(&std::fs::read(ws.latest_run().join("run.json")).unwrap()).unwrap()
 }
 
 fn result<'a>(run: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
@@ -69,13 +62,7 @@ fn dependency_order_failures_skip_dependents_and_exit_2() {
         out.stderr()
     );
     // Evidence: stderr log byte-exact after its header, journal and JUnit present.
-    let runs = ws.join("target/tek/runs");
-    let dir = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let dir = ws.latest_run();
     let log = std::fs::read(dir.join(t3["commands"][0]["stderr_log"].as_str().unwrap())).unwrap();
     assert!(log.starts_with(b"# cargo-tek: $ sh -c"));
     assert!(log.ends_with(b"\nboom\n"));
@@ -159,13 +146,7 @@ fn tokens_never_reach_tasks_unless_passed_through() {
         run = run.env(key, format!("sentinel-{key}-value"));
     }
     run.output().expect_code(0);
-    let runs = ws.join("target/tek/runs");
-    let dir = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let dir = ws.latest_run();
     let t1 = std::fs::read_to_string(dir.join("logs/TASK-1/attempt1-cmd1.stdout.log")).unwrap();
     assert!(!t1.contains("sentinel"), "{t1}");
     assert!(t1.contains("TEK_TASK_ID=TASK-1"));
@@ -282,13 +263,7 @@ fn big_output_arrives_byte_exact_on_both_streams() {
     // 20 MiB on each stream, with a pattern so any loss or reordering shows.
     ws.file("config/hooks.json", r#"{"TASK-1": {"commands": [{"shell": "seq 1 3000000 | head -c 20971520; seq 3000000 -1 1 | head -c 20971520 >&2"}]}}"#);
     ws.tek(&["run"]).output().expect_code(0);
-    let runs = ws.join("target/tek/runs");
-    let dir = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let dir = ws.latest_run();
     let expect = |args: &str| {
         std::process::Command::new("sh")
             .args(["-c", args])
@@ -378,13 +353,7 @@ fn color_choice_is_passed_to_child_cargo_commands() {
     ws.tek(&["run", "--color", "always"])
         .output()
         .expect_code(0);
-    let runs = ws.join("target/tek/runs");
-    let dir = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let dir = ws.latest_run();
     let log = std::fs::read_to_string(dir.join("logs/TASK-1/attempt1-cmd1.stdout.log")).unwrap();
     assert!(log.ends_with("color=always\n"), "{log}");
 }

@@ -83,13 +83,7 @@ fn signal_run(signal: i32, code: i32) {
         "survivors: {:?}",
         survivors(&marker)
     );
-    let runs = ws.join("target/tek/runs");
-    let dir = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let dir = ws.latest_run();
     let run: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["status"], "interrupted");
