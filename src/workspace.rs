@@ -5,6 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod cache;
+
+use cache::{Cache, CargoFacts};
+
 /// `[workspace.metadata.tek]` (or `[package.metadata.tek]` for a single-package root).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -22,8 +26,6 @@ pub struct Workspace {
     pub root: PathBuf,
     /// Cargo's target directory.
     pub target_dir: PathBuf,
-    /// Member package names.
-    pub members: Vec<String>,
     /// The sot.md to plan.
     pub sot: PathBuf,
     /// The directory holding hooks.json and manifest.json.
@@ -60,16 +62,26 @@ pub struct Overrides {
 
 impl Workspace {
     /// Discovers the workspace. With an explicit `--sot` and no Cargo workspace around,
-    /// falls back to the current directory as the root.
-    pub fn discover(cwd: &Path, overrides: &Overrides) -> Result<Self, WorkspaceError> {
+    /// falls back to the current directory as the root. With a `cache`, an answer cargo
+    /// gave earlier is reused while nothing it depends on has changed (see [`cache`]).
+    pub fn discover(
+        cwd: &Path,
+        overrides: &Overrides,
+        cache: Option<&Cache>,
+    ) -> Result<Self, WorkspaceError> {
+        let manifest = overrides.manifest_path.as_ref().map(|p| cwd.join(p));
+        let key = cache::Key::new(cwd, manifest.as_deref());
+        if let Some(facts) = cache.and_then(|c| c.lookup(&key)) {
+            return Self::from_facts(facts, cwd, overrides);
+        }
+        let pending = cache.map(|c| c.begin(&key));
         let mut command = cargo_metadata::MetadataCommand::new();
         command.no_deps().current_dir(cwd);
-        if let Some(path) = &overrides.manifest_path {
-            command.manifest_path(cwd.join(path));
+        if let Some(path) = &manifest {
+            command.manifest_path(path);
         }
         match command.exec() {
             Ok(metadata) => {
-                let root = PathBuf::from(metadata.workspace_root.as_std_path());
                 let mut tek = metadata.workspace_metadata.get("tek").cloned();
                 if tek.is_none() {
                     // A single-package workspace may keep its settings on the package.
@@ -77,42 +89,21 @@ impl Workspace {
                         .root_package()
                         .and_then(|p| p.metadata.get("tek").cloned());
                 }
-                let tek: TekMetadata = match tek {
-                    Some(value) => {
-                        serde_json::from_value(value).map_err(|e| WorkspaceError::Metadata {
-                            manifest: root.join("Cargo.toml").display().to_string(),
-                            message: e.to_string(),
-                        })?
-                    }
-                    None => TekMetadata::default(),
-                };
-                Ok(Self::layout(
-                    root,
-                    PathBuf::from(metadata.target_directory.as_std_path()),
-                    metadata
-                        .workspace_members
-                        .iter()
-                        .filter_map(|id| {
-                            metadata
-                                .packages
-                                .iter()
-                                .find(|p| &p.id == id)
-                                .map(|p| p.name.to_string())
-                        })
-                        .collect(),
+                let facts = CargoFacts {
+                    root: PathBuf::from(metadata.workspace_root.as_std_path()),
+                    target_dir: PathBuf::from(metadata.target_directory.as_std_path()),
                     tek,
-                    cwd,
-                    overrides,
-                    true,
-                ))
+                };
+                if let (Some(cache), Some(pending)) = (cache, pending) {
+                    cache.store(pending, &facts);
+                }
+                Self::from_facts(facts, cwd, overrides)
             }
-            Err(err) if overrides.sot.is_some() && overrides.manifest_path.is_none() => {
-                let _ = err;
+            Err(_) if overrides.sot.is_some() && overrides.manifest_path.is_none() => {
                 let root = cwd.to_path_buf();
                 Ok(Self::layout(
                     root.clone(),
                     root.join("target"),
-                    Vec::new(),
                     TekMetadata::default(),
                     cwd,
                     overrides,
@@ -120,10 +111,7 @@ impl Workspace {
                 ))
             }
             Err(err) => Err(WorkspaceError::NotFound {
-                searched: overrides
-                    .manifest_path
-                    .as_ref()
-                    .map(|p| cwd.join(p))
+                searched: manifest
                     .unwrap_or_else(|| cwd.to_path_buf())
                     .display()
                     .to_string(),
@@ -132,10 +120,31 @@ impl Workspace {
         }
     }
 
+    fn from_facts(
+        facts: CargoFacts,
+        cwd: &Path,
+        overrides: &Overrides,
+    ) -> Result<Self, WorkspaceError> {
+        let tek: TekMetadata = match facts.tek {
+            Some(value) => serde_json::from_value(value).map_err(|e| WorkspaceError::Metadata {
+                manifest: facts.root.join("Cargo.toml").display().to_string(),
+                message: e.to_string(),
+            })?,
+            None => TekMetadata::default(),
+        };
+        Ok(Self::layout(
+            facts.root,
+            facts.target_dir,
+            tek,
+            cwd,
+            overrides,
+            true,
+        ))
+    }
+
     fn layout(
         root: PathBuf,
         target_dir: PathBuf,
-        members: Vec<String>,
         tek: TekMetadata,
         cwd: &Path,
         overrides: &Overrides,
@@ -160,7 +169,6 @@ impl Workspace {
                 .unwrap_or_else(|| root.join("templates")),
             root,
             target_dir,
-            members,
             is_cargo,
         }
     }
@@ -202,9 +210,8 @@ mod tests {
     #[test]
     fn discovers_this_repository_with_real_cargo_metadata() {
         let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let ws = Workspace::discover(&here.join("src"), &Overrides::default()).unwrap();
+        let ws = Workspace::discover(&here.join("src"), &Overrides::default(), None).unwrap();
         assert_eq!(ws.root, here);
-        assert!(ws.members.iter().any(|m| m == "cargo-tek"));
         assert_eq!(ws.sot, here.join("sot.md"));
         assert!(ws.runs_dir.ends_with("tek/runs"));
         assert!(ws.is_cargo);
@@ -213,7 +220,7 @@ mod tests {
     #[test]
     fn outside_a_workspace_says_what_was_searched() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Workspace::discover(dir.path(), &Overrides::default()).unwrap_err();
+        let err = Workspace::discover(dir.path(), &Overrides::default(), None).unwrap_err();
         assert!(
             err.to_string().contains(&dir.path().display().to_string()),
             "{err}"
@@ -222,8 +229,51 @@ mod tests {
             sot: Some("x.md".into()),
             ..Default::default()
         };
-        let ws = Workspace::discover(dir.path(), &with_sot).unwrap();
+        let ws = Workspace::discover(dir.path(), &with_sot, None).unwrap();
         assert_eq!(ws.sot, dir.path().join("x.md"));
         assert!(!ws.is_cargo);
+    }
+
+    #[test]
+    fn cargos_answer_is_cached_until_the_manifest_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("ws");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(root.join("src/lib.rs"), "").unwrap();
+        let manifest = |sot: &str| {
+            format!(
+                "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                 [workspace]\n\n[workspace.metadata.tek]\nsot = \"{sot}\"\n"
+            )
+        };
+        std::fs::write(root.join("Cargo.toml"), manifest("first.md")).unwrap();
+        let cache = Cache::in_dir(dir.path().join("cache"));
+        let found = |cache: &Cache| {
+            Workspace::discover(&root.join("src"), &Overrides::default(), Some(cache)).unwrap()
+        };
+
+        // The first answer comes from real cargo metadata and is stored.
+        assert_eq!(found(&cache).sot, root.join("first.md"));
+        let key = cache::Key::new(&root.join("src"), None);
+        assert!(cache.lookup(&key).is_some());
+
+        // A stored answer is used as is: plant one cargo could not have given.
+        let planted = CargoFacts {
+            root: root.clone(),
+            target_dir: root.join("elsewhere"),
+            tek: Some(serde_json::json!({"sot": "planted.md"})),
+        };
+        cache.store(cache.begin(&key), &planted);
+        let ws = found(&cache);
+        assert_eq!(ws.sot, root.join("planted.md"));
+        assert_eq!(ws.runs_dir, root.join("elsewhere/tek/runs"));
+        // `check` refreshes: cargo is asked again and the entry rewritten.
+        assert_eq!(found(&cache.refreshing()).sot, root.join("first.md"));
+        assert_eq!(found(&cache).sot, root.join("first.md"));
+
+        // Editing the manifest is a miss, and cargo's new answer is used.
+        cache.store(cache.begin(&key), &planted);
+        std::fs::write(root.join("Cargo.toml"), manifest("second.md")).unwrap();
+        assert_eq!(found(&cache).sot, root.join("second.md"));
     }
 }

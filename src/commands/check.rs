@@ -7,7 +7,7 @@ use crate::error::{Error, ExitCode};
 use super::Context;
 
 pub fn run(ctx: &Context, _args: CheckArgs) -> Result<ExitCode, Error> {
-    let project = ctx.project(None)?;
+    let project = ctx.fresh_project()?;
     let path = std::env::var_os("PATH");
     let findings = check(&project, path.as_deref());
     let mut errors = 0;

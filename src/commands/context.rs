@@ -6,6 +6,7 @@ use crate::cli::GlobalArgs;
 use crate::error::Error;
 use crate::output::Output;
 use crate::project::Project;
+use crate::workspace::cache::Cache;
 use crate::workspace::{Overrides, Workspace};
 
 /// Shared state of one invocation.
@@ -27,19 +28,36 @@ impl Context {
         })
     }
 
-    /// Finds the workspace, with `runs_dir` as an extra override.
+    /// Finds the workspace, with `runs_dir` as an extra override, reusing cargo's
+    /// earlier answer while it is still valid.
     pub fn workspace(&self, runs_dir: Option<PathBuf>) -> Result<Workspace, Error> {
+        self.discover(runs_dir, Cache::from_env().as_ref())
+    }
+
+    fn discover(
+        &self,
+        runs_dir: Option<PathBuf>,
+        cache: Option<&Cache>,
+    ) -> Result<Workspace, Error> {
         let overrides = Overrides {
             manifest_path: self.global.manifest_path.clone(),
             sot: self.global.sot.clone(),
             config: self.global.config.clone(),
             runs_dir,
         };
-        Ok(Workspace::discover(&self.cwd, &overrides)?)
+        Ok(Workspace::discover(&self.cwd, &overrides, cache)?)
     }
 
     /// Loads sot.md and config and builds the plan.
     pub fn project(&self, runs_dir: Option<PathBuf>) -> Result<Project, Error> {
         Ok(Project::load(self.workspace(runs_dir)?)?)
+    }
+
+    /// Like [`Context::project`], but always asks cargo (and refreshes the cache): for
+    /// `check`, whose job is to catch whatever is wrong now.
+    pub fn fresh_project(&self) -> Result<Project, Error> {
+        let cache = Cache::from_env();
+        let fresh = cache.as_ref().map(Cache::refreshing);
+        Ok(Project::load(self.discover(None, fresh.as_ref())?)?)
     }
 }

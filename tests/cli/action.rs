@@ -51,6 +51,7 @@ async fn run_then_report_posts_one_sticky_comment() {
     let common = |cmd: &mut Command| {
         cmd.current_dir(ws.path())
             .env_remove("CARGO_TARGET_DIR")
+            .env("CARGO_TEK_CACHE_DIR", ws.join("target/tek-cache"))
             .env("TEK_BIN", BIN)
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_OUTPUT", &gh_out)

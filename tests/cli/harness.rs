@@ -51,9 +51,12 @@ impl Workspace {
     }
 
     /// A command for the binary, run in the workspace as `cargo tek ...` would.
+    /// The workspace cache is on, in the workspace's own `target/`.
     pub fn tek(&self, args: &[&str]) -> Run {
         let mut cmd = command();
         cmd.arg("tek").args(args).current_dir(self.path());
+        cmd.env_remove("CARGO_TEK_NO_CACHE")
+            .env("CARGO_TEK_CACHE_DIR", self.join("target/tek-cache"));
         Run { cmd }
     }
 }
@@ -76,6 +79,9 @@ pub fn command() -> std::process::Command {
         }
     }
     cmd.env("CARGO_TERM_COLOR", "never");
+    // Nothing is cached in the user's cache directory.
+    cmd.env_remove("CARGO_TEK_CACHE_DIR")
+        .env("CARGO_TEK_NO_CACHE", "1");
     cmd
 }
 

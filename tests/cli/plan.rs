@@ -223,3 +223,65 @@ fn published_schemas_match_the_binary() {
         );
     }
 }
+
+/// cargo's answer is reused while the inputs are unchanged: a wrapper counts how often
+/// cargo really runs.
+#[test]
+fn workspace_discovery_is_cached_until_a_manifest_changes() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` one\n");
+    let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let log = ws.join("cargo-calls.log");
+    let wrapper = ws.join("bin/cargo-wrapper");
+    ws.file(
+        "bin/cargo-wrapper",
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real}' \"$@\"\n",
+            log.display()
+        ),
+    );
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let calls = || {
+        std::fs::read_to_string(&log)
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    };
+    let plan = |ws: &Workspace| {
+        ws.tek(&["plan", "--format", "json"])
+            .env("CARGO", &wrapper)
+            .output()
+            .expect_code(0)
+            .stdout()
+    };
+
+    assert!(plan(&ws).contains("TASK-1"));
+    assert_eq!(calls(), 1, "the first run asks cargo");
+    assert!(plan(&ws).contains("TASK-1"));
+    ws.tek(&["run"])
+        .env("CARGO", &wrapper)
+        .output()
+        .expect_code(0);
+    assert_eq!(calls(), 1, "later runs reuse the answer");
+
+    // A new [workspace.metadata.tek] must be seen at once.
+    ws.file("plans/other.md", "## R\n- `TASK-9` nine\n");
+    ws.file("Cargo.toml", "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n[workspace.metadata.tek]\nsot = \"plans/other.md\"\n");
+    assert!(plan(&ws).contains("TASK-9"));
+    assert_eq!(calls(), 2);
+
+    // `check` always asks cargo; CARGO_TEK_NO_CACHE turns the cache off.
+    ws.tek(&["check"])
+        .env("CARGO", &wrapper)
+        .output()
+        .expect_code(0);
+    assert_eq!(calls(), 3);
+    ws.tek(&["plan"])
+        .env("CARGO", &wrapper)
+        .env("CARGO_TEK_NO_CACHE", "1")
+        .output()
+        .expect_code(0);
+    assert_eq!(calls(), 4);
+    assert!(plan(&ws).contains("TASK-9"));
+    assert_eq!(calls(), 4);
+}
