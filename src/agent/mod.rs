@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use crate::config::Hook;
 use crate::evidence::{CommandRecord, TaskStatus};
 use crate::plan::{HookSource, PlanTask};
+use crate::runner::env::BaseEnv;
 use crate::runner::Cancel;
 
 pub use noop::NoopAgent;
@@ -43,8 +44,8 @@ pub struct RunEnv {
     pub tek_exe: OsString,
     /// The run directory; logs go under `logs/`.
     pub run_dir: PathBuf,
-    /// cargo-tek's environment, before scrubbing.
-    pub base_env: Vec<(OsString, OsString)>,
+    /// cargo-tek's environment, scrubbed once for the run.
+    pub base_env: BaseEnv,
     /// `--timeout`: applies when neither command nor hook sets one.
     pub default_timeout: Option<Duration>,
     pub grace: Duration,

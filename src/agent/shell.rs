@@ -98,11 +98,8 @@ async fn run(mut job: Job) -> Outcome {
             crate::plan::shell_words(&argv),
             command.cwd()
         );
-        let files =
-            logs::create(&env.run_dir, &out_rel, &format!("{header} [stdout]")).and_then(|o| {
-                logs::create(&env.run_dir, &err_rel, &format!("{header} [stderr]")).map(|e| (o, e))
-            });
-        let (stdout, stderr) = match files {
+        let (stdout, stderr) = match logs::create_pair(&env.run_dir, (&out_rel, &err_rel), &header)
+        {
             Ok(files) => files,
             Err(err) => {
                 record.error = Some(format!("failed to create log files: {err}"));

@@ -143,7 +143,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             .map(Into::into)
             .unwrap_or_else(|_| "cargo-tek".into()),
         run_dir: dir.clone(),
-        base_env: std::env::vars_os().collect(),
+        base_env: runner::env::BaseEnv::new(std::env::vars_os()),
         default_timeout: args.timeout.map(|d| d.0),
         grace,
         dry_run: args.dry_run,

@@ -27,21 +27,45 @@ pub fn paths(task: &str, attempt: u32, n: usize) -> (String, String) {
     (format!("{base}.stdout.log"), format!("{base}.stderr.log"))
 }
 
-/// Creates a log file with its header line and returns it, positioned for the child.
-pub fn create(run_dir: &Path, rel: &str, header: &str) -> std::io::Result<std::fs::File> {
-    let path: PathBuf = run_dir.join(rel);
-    if let Some(parent) = path.parent() {
+/// Creates the stdout and stderr logs of one command (see [`paths`]), each with its
+/// header line, positioned for the child.
+pub fn create_pair(
+    run_dir: &Path,
+    (out, err): (&str, &str),
+    header: &str,
+) -> std::io::Result<(std::fs::File, std::fs::File)> {
+    if let Some(parent) = run_dir.join(out).parent() {
         std::fs::create_dir_all(parent)?;
     }
+    Ok((
+        create_file(run_dir, out, &format!("{header} [stdout]"))?,
+        create_file(run_dir, err, &format!("{header} [stderr]"))?,
+    ))
+}
+
+/// Creates one log file (and its directory) with its header line.
+pub fn create(run_dir: &Path, rel: &str, header: &str) -> std::io::Result<std::fs::File> {
+    if let Some(parent) = run_dir.join(rel).parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    create_file(run_dir, rel, header)
+}
+
+fn create_file(run_dir: &Path, rel: &str, header: &str) -> std::io::Result<std::fs::File> {
+    let path: PathBuf = run_dir.join(rel);
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .create_new(true)
         .open(&path)?;
-    let header: String = header
-        .chars()
-        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
-        .collect();
-    file.write_all(format!("{HEADER_PREFIX}{header}\n").as_bytes())?;
+    let mut line = String::with_capacity(HEADER_PREFIX.len() + header.len() + 1);
+    line.push_str(HEADER_PREFIX);
+    line.extend(
+        header
+            .chars()
+            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+    );
+    line.push('\n');
+    file.write_all(line.as_bytes())?;
     Ok(file)
 }
 
@@ -87,9 +111,9 @@ mod tests {
     #[test]
     fn header_then_exact_bytes_and_tail() {
         let dir = tempfile::tempdir().unwrap();
-        let (out, _) = paths("TASK/1", 1, 1);
+        let (out, err) = paths("TASK/1", 1, 1);
         assert_eq!(out, "logs/TASK_1/attempt1-cmd1.stdout.log");
-        let mut f = create(dir.path(), &out, "$ echo\nhi").unwrap();
+        let (mut f, _) = create_pair(dir.path(), (&out, &err), "$ echo\nhi").unwrap();
         f.write_all(b"line1\nline2\nline3\n").unwrap();
         let path = dir.path().join(&out);
         assert_eq!(read_stream(&path).unwrap(), b"line1\nline2\nline3\n");
@@ -97,6 +121,9 @@ mod tests {
         assert_eq!(tail(&path, 8), "line3\n");
         assert!(std::fs::read_to_string(&path)
             .unwrap()
-            .starts_with("# cargo-tek: $ echo hi\n"));
+            .starts_with("# cargo-tek: $ echo hi [stdout]\n"));
+        assert!(std::fs::read_to_string(dir.path().join(&err))
+            .unwrap()
+            .starts_with("# cargo-tek: $ echo hi [stderr]\n"));
     }
 }

@@ -175,8 +175,10 @@ impl RunDisplay {
         let text = format!("{} {what}", style.apply_to(format!("{verb:>12}")));
         match &self.bar {
             Some(bar) => bar.println(text),
+            // One write per line: stderr is unbuffered, and `writeln!` would write the
+            // text and the newline separately.
             None => {
-                let _ = writeln!(std::io::stderr(), "{text}");
+                let _ = std::io::stderr().write_all(format!("{text}\n").as_bytes());
             }
         }
     }

@@ -21,30 +21,55 @@ pub fn is_scrubbed(name: &str) -> bool {
     SCRUBBED.contains(&name) || name.starts_with("INPUT_")
 }
 
-/// Builds a task's environment from `base` (normally the process environment).
+/// cargo-tek's environment, split once per run into what every task gets and the
+/// scrubbed variables a hook may pass through by name.
+#[derive(Debug, Clone, Default)]
+pub struct BaseEnv {
+    kept: Vec<(OsString, OsString)>,
+    scrubbed: Vec<(OsString, OsString)>,
+}
+
+impl BaseEnv {
+    /// Splits `vars` (normally `std::env::vars_os()`).
+    pub fn new(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
+        let (scrubbed, kept) = vars
+            .into_iter()
+            .partition(|(k, _)| is_scrubbed(&k.to_string_lossy()));
+        Self { kept, scrubbed }
+    }
+}
+
+/// Builds a task's environment: the base, the scrubbed variables named in `pass_env`,
+/// then `extra` and the `layers` (later ones win).
 pub fn task_env(
-    base: &[(OsString, OsString)],
+    base: &BaseEnv,
     pass_env: &[String],
     layers: &[&BTreeMap<String, String>],
     extra: &[(&str, OsString)],
 ) -> Vec<(OsString, OsString)> {
-    let mut env: BTreeMap<OsString, OsString> = base
+    let mut overlay: BTreeMap<OsString, OsString> = base
+        .scrubbed
         .iter()
-        .filter(|(k, _)| {
-            let name = k.to_string_lossy();
-            !is_scrubbed(&name) || pass_env.iter().any(|p| *p == name)
-        })
+        .filter(|(k, _)| pass_env.iter().any(|p| k == p.as_str()))
         .cloned()
         .collect();
     for (k, v) in extra {
-        env.insert(OsString::from(k), v.clone());
+        overlay.insert(OsString::from(k), v.clone());
     }
     for layer in layers {
         for (k, v) in layer.iter() {
-            env.insert(k.into(), v.into());
+            overlay.insert(k.into(), v.into());
         }
     }
-    env.into_iter().collect()
+    let mut env = Vec::with_capacity(base.kept.len() + overlay.len());
+    env.extend(
+        base.kept
+            .iter()
+            .filter(|(k, _)| !overlay.contains_key(k))
+            .cloned(),
+    );
+    env.extend(overlay);
+    env
 }
 
 #[cfg(test)]
@@ -62,12 +87,17 @@ mod tests {
         .iter()
         .map(|(k, v)| (k.into(), v.into()))
         .collect();
-        let hook = BTreeMap::from([("A".to_string(), "1".to_string())]);
+        let base = BaseEnv::new(base);
+        let hook = BTreeMap::from([
+            ("A".to_string(), "1".to_string()),
+            ("PATH".to_string(), "/hook/bin".to_string()),
+        ]);
         let env = task_env(&base, &["GH_TOKEN".into()], &[&hook], &[]);
-        let names: Vec<_> = env
+        let mut pairs: Vec<_> = env
             .iter()
-            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy()))
             .collect();
-        assert_eq!(names, ["A", "GH_TOKEN", "PATH"]);
+        pairs.sort();
+        assert_eq!(pairs, ["A=1", "GH_TOKEN=s3", "PATH=/hook/bin"]);
     }
 }

@@ -366,7 +366,7 @@ mod tests {
             root: dir.path().to_path_buf(),
             tek_exe: "cargo-tek".into(),
             run_dir: dir.path().to_path_buf(),
-            base_env: vec![],
+            base_env: Default::default(),
             default_timeout: None,
             grace: std::time::Duration::from_millis(100),
             dry_run: false,
