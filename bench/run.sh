@@ -37,6 +37,7 @@ fi
 work=$(mktemp -d "$BENCH_TMP/tek-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
+CEILING="ceiling (1 slot)"
 say() { printf '==> %s\n' "$*" >&2; }
 measure() { python3 "$here/measure.py" "$@"; }
 q() { printf '%q' "$1"; }
@@ -162,7 +163,14 @@ for w in $WORKLOADS; do
     sleep200)
         # Ideal: 200 × 0.02 s / WORKERS.
         ideal=$(python3 -c "print(200 * 0.02 / $WORKERS)")
-        spawn_workload sleep200 200 '["sleep", "0.02"]' 'sleep 0.02' --ideal "$ideal"
+        # The ceiling: one slot running its 50 sleeps back to back with nothing else
+        # going on. That is the best any runner can do per slot on this machine, since
+        # each `sleep 0.02` process costs more than 0.02 s (exec, loader, exit).
+        per_slot=$((200 / WORKERS))
+        spawn_workload sleep200 200 '["sleep", "0.02"]' 'sleep 0.02' --ideal "$ideal" \
+            --cmd "$CEILING" "$(q "$floor") 1 $per_slot $(q "$work/sleep200-ceiling") sleep 0.02" \
+            --prepare "$CEILING" "rm -rf $(q "$work/sleep200-ceiling")" \
+            --note "$CEILING" "the floor with 1 worker running $per_slot tasks: one slot's share, back to back"
         ;;
     output100)
         spawn_workload output100 100 '["head", "-c", "1000000", "/dev/zero"]' \
