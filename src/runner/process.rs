@@ -160,7 +160,11 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
         .stderr(Stdio::from(spawn.stderr))
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = match command.spawn() {
+    let spawned = command.spawn();
+    // The child has its own copies of the log files and /dev/null: close ours now rather
+    // than hold three descriptors per running task (each spawn copies the table).
+    drop(command);
+    let mut child = match spawned {
         Ok(child) => child,
         Err(err) => {
             return Exit {
