@@ -415,3 +415,57 @@ fn run_report_writes_the_job_summary_at_the_end() {
     let body = std::fs::read_to_string(&summary).unwrap();
     assert!(body.contains("all tasks passed"), "{body}");
 }
+
+/// While a task runs, cargo-tek holds none of its log files open: the child has its own
+/// descriptors, and a long run with many workers should not pile them up.
+#[test]
+fn cargo_tek_holds_no_descriptor_of_a_running_tasks_logs() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` waits\n");
+    let started = ws.join("started");
+    ws.file(
+        "config/hooks.json",
+        format!(
+            r#"{{"TASK-1": {{"commands": [{{"shell": "touch '{}'; sleep 2"}}]}}}}"#,
+            started.display()
+        ),
+    );
+    let mut child = ws
+        .tek(&["run"])
+        .cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !started.exists() {
+        assert!(Instant::now() < deadline, "the task never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let fds = || -> Vec<String> {
+        std::fs::read_dir(format!("/proc/{}/fd", child.id()))
+            .unwrap()
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .map(|target| target.display().to_string())
+            .collect()
+    };
+    // The task is running (it wrote its marker); allow a moment for the spawning thread.
+    let mut open = fds();
+    for _ in 0..25 {
+        if !open.iter().any(|t| t.contains("/logs/")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        open = fds();
+    }
+    assert!(
+        open.iter().any(|t| t.ends_with("events.jsonl")),
+        "the journal is open while the run goes on: {open:?}"
+    );
+    assert!(
+        !open.iter().any(|t| t.contains("/logs/")),
+        "cargo-tek holds a task's log open: {open:?}"
+    );
+    assert!(child.wait().unwrap().success());
+}
