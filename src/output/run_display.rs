@@ -41,6 +41,8 @@ pub struct RunDisplay {
     total: usize,
     done: usize,
     failed: usize,
+    /// Counted apart from failures: a skipped task did not fail, something before it did.
+    skipped: usize,
 }
 
 impl RunDisplay {
@@ -63,6 +65,7 @@ impl RunDisplay {
             total: 0,
             done: 0,
             failed: 0,
+            skipped: 0,
         }
     }
 
@@ -128,7 +131,9 @@ impl RunDisplay {
             Event::TaskFinished { result } => {
                 self.running.remove(&result.task);
                 self.done += 1;
-                if !result.status.is_success() {
+                if result.status == TaskStatus::Skipped {
+                    self.skipped += 1;
+                } else if !result.status.is_success() {
                     self.failed += 1;
                 }
                 self.finished(&result);
@@ -153,18 +158,7 @@ impl RunDisplay {
 
     fn refresh(&self) {
         if let Some(bar) = &self.bar {
-            let names: Vec<&str> = self.running.iter().map(String::as_str).take(6).collect();
-            let more = self.running.len().saturating_sub(names.len());
-            let extra = if more > 0 {
-                format!(" +{more}")
-            } else {
-                String::new()
-            };
-            bar.set_message(format!(
-                "failed {} · running {}{extra}",
-                self.failed,
-                names.join(", ")
-            ));
+            bar.set_message(progress_message(self.failed, self.skipped, &self.running));
         }
     }
 
@@ -371,4 +365,43 @@ fn random_token() -> String {
         bytes.copy_from_slice(&nanos.to_le_bytes());
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The live line beside the progress bar: failures, skips (when any), and up to six
+/// running tasks.
+fn progress_message(failed: usize, skipped: usize, running: &BTreeSet<String>) -> String {
+    let names: Vec<&str> = running.iter().map(String::as_str).take(6).collect();
+    let more = running.len().saturating_sub(names.len());
+    let extra = if more > 0 {
+        format!(" +{more}")
+    } else {
+        String::new()
+    };
+    let skipped = if skipped > 0 {
+        format!(" · skipped {skipped}")
+    } else {
+        String::new()
+    };
+    format!(
+        "failed {failed}{skipped} · running {}{extra}",
+        names.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_live_line_counts_skips_apart_from_failures() {
+        let running: BTreeSet<String> = (1..=8).map(|i| format!("TASK-{i}")).collect();
+        assert_eq!(
+            progress_message(1, 0, &running),
+            "failed 1 · running TASK-1, TASK-2, TASK-3, TASK-4, TASK-5, TASK-6 +2"
+        );
+        assert_eq!(
+            progress_message(1, 2, &BTreeSet::new()),
+            "failed 1 · skipped 2 · running "
+        );
+    }
 }
