@@ -382,6 +382,9 @@ fn progress_message(failed: usize, skipped: usize, running: &BTreeSet<String>) -
     } else {
         String::new()
     };
+    if names.is_empty() {
+        return format!("failed {failed}{skipped}");
+    }
     format!(
         "failed {failed}{skipped} · running {}{extra}",
         names.join(", ")
@@ -401,7 +404,7 @@ mod tests {
         );
         assert_eq!(
             progress_message(1, 2, &BTreeSet::new()),
-            "failed 1 · skipped 2 · running "
+            "failed 1 · skipped 2"
         );
     }
 }
