@@ -100,7 +100,10 @@ impl Key {
         let env = vars
             .filter(|(k, _)| {
                 let k = k.to_string_lossy();
+                // cargo-tek's own variables (`CARGO_TEK` is set for tasks) mean
+                // nothing to cargo.
                 (k.starts_with("CARGO") || k.starts_with("RUSTUP") || k == "HOME")
+                    && k != "CARGO_TEK"
                     && !k.starts_with("CARGO_TEK_")
             })
             .map(|(k, v)| {
@@ -314,9 +317,18 @@ mod tests {
         cache.store(pending, &facts(ws.path()));
         assert_eq!(cache.lookup(&k), Some(facts(ws.path())));
 
-        // Another environment is another question.
+        // Another environment is another question; cargo-tek's own variables are not.
         let other = key(&cwd, &[("CARGO_TARGET_DIR", "/elsewhere")]);
         assert_eq!(cache.lookup(&other), None);
+        let ours = key(
+            &cwd,
+            &[
+                ("CARGO_HOME", "/nonexistent-home"),
+                ("CARGO_TEK", "/bin/cargo-tek"),
+                ("CARGO_TEK_CACHE_DIR", "/elsewhere"),
+            ],
+        );
+        assert_eq!(cache.lookup(&ours), Some(facts(ws.path())));
 
         // A manifest appearing between the cwd and the root changes the answer.
         std::fs::write(cwd.join("Cargo.toml"), "[package]\nname = \"a\"\n").unwrap();
