@@ -12,7 +12,7 @@
 //!
 //! Entries live in `$CARGO_TEK_CACHE_DIR`, else the user's cache directory
 //! (`$XDG_CACHE_HOME/cargo-tek` or `~/.cache/cargo-tek`), one small JSON file per
-//! directory and environment. `CARGO_TEK_NO_CACHE=1` turns the cache off. Failing to
+//! directory and environment, the newest 256 kept. `CARGO_TEK_NO_CACHE=1` turns the cache off. Failing to
 //! read or write the cache is never an error: cargo is asked instead.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +27,10 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the entry format or what it covers changes.
 const FORMAT: u32 = 1;
+
+/// At most this many entries are kept; the least recently written go first. Test suites
+/// that plan in fresh temp directories would otherwise grow the cache without end.
+const MAX_ENTRIES: usize = 256;
 
 /// Files cargo may read in every directory from the current one up to `/`.
 const PER_DIRECTORY: [&str; 5] = [
@@ -267,7 +271,34 @@ impl Cache {
             key,
             facts: facts.clone(),
         };
-        let _ = self.write(&entry);
+        if self.write(&entry).is_ok() {
+            self.prune(MAX_ENTRIES);
+        }
+    }
+
+    /// Removes the oldest entries beyond `keep`. Only runs after a miss, which has just
+    /// paid for a cargo process, so listing the directory is cheap by comparison.
+    fn prune(&self, keep: usize) {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut entries: Vec<(SystemTime, PathBuf)> = dir
+            .flatten()
+            .filter(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("workspace-") && name.ends_with(".json")
+            })
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+            .collect();
+        if entries.len() <= keep {
+            return;
+        }
+        entries.sort();
+        let excess = entries.len() - keep;
+        for (_, path) in entries.into_iter().take(excess) {
+            let _ = std::fs::remove_file(path);
+        }
     }
 
     fn write(&self, entry: &Entry) -> std::io::Result<()> {
@@ -376,6 +407,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cache.lookup(&k), None);
+    }
+
+    #[test]
+    fn the_oldest_entries_are_pruned() {
+        let ws = tempfile::tempdir().unwrap();
+        let cache = Cache::in_dir(ws.path().join("cache"));
+        let keys: Vec<Key> = (0..5)
+            .map(|i| key(ws.path(), &[("CARGO_HOME", &format!("/home{i}"))]))
+            .collect();
+        for k in &keys {
+            cache.store(cache.begin(k), &facts(ws.path()));
+            // Distinct modification times, oldest first.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::fs::write(ws.path().join("cache/unrelated.txt"), "kept").unwrap();
+        cache.prune(3);
+        let found: Vec<bool> = keys.iter().map(|k| cache.lookup(k).is_some()).collect();
+        assert_eq!(found, [false, false, true, true, true]);
+        assert!(ws.path().join("cache/unrelated.txt").exists());
     }
 
     #[test]
