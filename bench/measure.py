@@ -185,6 +185,7 @@ def cmd_run(a):
 
 TEK = "cargo-tek"
 CEILING = "ceiling (1 slot)"
+TOKIO_FLOOR = "tokio floor"
 
 
 def by_name(w):
@@ -223,9 +224,17 @@ def targets(w):
             return "skipped: " + x["skipped"]
         return "failed" if x["failed"] else "has no samples"
 
+    def against_tokio_floor():
+        # Context, not a target: how much of the gap is the Tokio model itself.
+        a, t, f = med(TEK), med(TOKIO_FLOOR), med("floor")
+        if None not in (a, t, f):
+            out.append(("(context) the tokio floor; cargo-tek over it",
+                        f"tokio floor {t / f:.2f}× floor; cargo-tek {a / t:.2f}× the tokio floor"))
+
     if name == "spawn1000":
         ratio_target("cargo-tek ≤ 1.2× floor", TEK, "floor", 1.2)
         ratio_target("cargo-tek ≤ make -j4", TEK, "make -j4", 1.0)
+        against_tokio_floor()
     elif name == "sleep200":
         m = med(TEK)
         if m is None:
@@ -241,6 +250,7 @@ def targets(w):
             out.append(("cargo-tek ≥ 95% of ideal", verdict))
     elif name == "output100":
         ratio_target("cargo-tek ≤ 1.1× floor", TEK, "floor", 1.1)
+        against_tokio_floor()
         t = tools.get(TEK)
         if t is None or t["peak_rss_kib"] is None:
             out.append(("cargo-tek peak RSS < 16 MiB", "not measured"))

@@ -38,15 +38,18 @@ work=$(mktemp -d "$BENCH_TMP/tek-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 CEILING="ceiling (1 slot)"
+TOKIO_FLOOR="tokio floor"
 say() { printf '==> %s\n' "$*" >&2; }
 measure() { python3 "$here/measure.py" "$@"; }
 q() { printf '%q' "$1"; }
 
 # ------------------------------------------------------------------ builds (untimed)
-say "building bench/floor and bench/rawparse (release)"
+say "building bench/floor, bench/tokio-floor and bench/rawparse (release)"
 cargo build --quiet --release --manifest-path "$here/floor/Cargo.toml"
+cargo build --quiet --release --manifest-path "$here/tokio-floor/Cargo.toml"
 cargo build --quiet --release --manifest-path "$here/rawparse/Cargo.toml"
 floor=$here/floor/target/release/tek-bench-floor
+tokio_floor=$here/tokio-floor/target/release/tek-bench-tokio-floor
 rawparse=$here/rawparse/target/release/tek-bench-rawparse
 
 tek_why=""
@@ -131,7 +134,10 @@ spawn_workload() {
     local args=(run --workload "$name" --out "$out/$name.json" --rounds "$ROUNDS" --warmup "$WARMUP" "$@")
     args+=(--cmd floor "$(q "$floor") $WORKERS $n $(q "$work/$name-floor") $floor_argv"
         --prepare floor "rm -rf $(q "$work/$name-floor")"
-        --note floor "std-only Rust, $WORKERS threads, a log file per task's stdout and stderr")
+        --note floor "std-only Rust, $WORKERS threads, a log file per task's stdout and stderr"
+        --cmd "$TOKIO_FLOOR" "$(q "$tokio_floor") $WORKERS $n $(q "$work/$name-tokio-floor") $floor_argv"
+        --prepare "$TOKIO_FLOOR" "rm -rf $(q "$work/$name-tokio-floor")"
+        --note "$TOKIO_FLOOR" "tokio::process in a JoinSet on a multi-thread runtime, a log file per stream, nothing else: the least a Tokio runner does")
     if [[ -n $tek_run ]]; then
         args+=(--cmd cargo-tek "cd $(q "$ws") && exec $(q "$tek") tek run --max-workers $WORKERS --runs-dir $(q "$work/$name-runs")"
             --prepare cargo-tek "rm -rf $(q "$work/$name-runs")")
