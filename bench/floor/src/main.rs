@@ -6,35 +6,21 @@
 //! runner that keeps a log per task. Exit status: 0 if every task exited 0, else 2.
 
 use std::fs::File;
-use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 
-fn usage() -> ExitCode {
-    eprintln!("usage: tek-bench-floor JOBS COUNT OUTDIR CMD [ARG...]");
-    ExitCode::from(1)
-}
+mod args;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() < 4 {
-        return usage();
-    }
-    let (Ok(jobs), Ok(count)) = (args[0].parse::<usize>(), args[1].parse::<usize>()) else {
-        return usage();
+    let args = match args::parse("tek-bench-floor") {
+        Ok(args) => args,
+        Err(code) => return code,
     };
-    if jobs == 0 {
-        return usage();
-    }
-    let outdir = PathBuf::from(&args[2]);
-    if let Err(e) = std::fs::create_dir_all(&outdir) {
-        eprintln!("tek-bench-floor: {}: {e}", outdir.display());
-        return ExitCode::from(1);
-    }
-    let argv: Arc<Vec<String>> = Arc::new(args[3..].to_vec());
-    let outdir = Arc::new(outdir);
+    let (jobs, count) = (args.jobs, args.count);
+    let argv: Arc<Vec<String>> = Arc::new(args.argv);
+    let outdir = Arc::new(args.outdir);
     let next = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicBool::new(false));
 

@@ -6,20 +6,17 @@
 //! with `tokio::process` and awaited on the runtime. Each task's stdout and stderr go to
 //! OUTDIR/<n>.out and OUTDIR/<n>.err. No process groups, timeouts, journal, headers or
 //! display: the difference from the std floor is the cost of the Tokio model itself.
-//! Exit status: 0 if every task exited 0, else 2.
+//! Exit status: 0 if every task exited 0, else 2; 1 for a usage error.
 
 // A standalone bench tool: it prints its own errors (the repository's clippy.toml is
 // meant for cargo-tek's library).
 #![allow(clippy::disallowed_macros)]
 
 use std::fs::File;
-use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 
-fn usage() -> ExitCode {
-    eprintln!("usage: tek-bench-tokio-floor JOBS COUNT OUTDIR CMD [ARG...]");
-    ExitCode::from(1)
-}
+#[path = "../../floor/src/args.rs"]
+mod args;
 
 async fn one(n: usize, argv: &[String], outdir: &std::path::Path) -> std::io::Result<bool> {
     let out = File::create(outdir.join(format!("{n}.out")))?;
@@ -34,23 +31,13 @@ async fn one(n: usize, argv: &[String], outdir: &std::path::Path) -> std::io::Re
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() < 4 {
-        return usage();
-    }
-    let (Ok(jobs), Ok(count)) = (args[0].parse::<usize>(), args[1].parse::<usize>()) else {
-        return usage();
+    let args = match args::parse("tek-bench-tokio-floor") {
+        Ok(args) => args,
+        Err(code) => return code,
     };
-    if jobs == 0 {
-        return usage();
-    }
-    let outdir = PathBuf::from(&args[2]);
-    if let Err(e) = std::fs::create_dir_all(&outdir) {
-        eprintln!("tek-bench-tokio-floor: {}: {e}", outdir.display());
-        return ExitCode::from(1);
-    }
-    let argv = std::sync::Arc::new(args[3..].to_vec());
-    let outdir = std::sync::Arc::new(outdir);
+    let (jobs, count) = (args.jobs, args.count);
+    let argv = std::sync::Arc::new(args.argv);
+    let outdir = std::sync::Arc::new(args.outdir);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
