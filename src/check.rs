@@ -49,7 +49,12 @@ pub fn check(project: &Project, path: Option<&std::ffi::OsStr>) -> Vec<Finding> 
                             project.sot.name
                         ),
                         vec![(range.clone(), "unknown task id or queue name".into())],
-                        Some("keys are task ids or full queue names (with the em dash)".into()),
+                        Some(
+                            match crate::sot::closest(key, ids.iter().chain(&queues).copied()) {
+                                Some(near) => format!("did you mean `{near}`? keys are task ids or full queue names (with the em dash)"),
+                                None => "keys are task ids or full queue names (with the em dash)".into(),
+                            },
+                        ),
                     ),
                 });
             }

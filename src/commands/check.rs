@@ -6,11 +6,11 @@ use crate::error::{Error, ExitCode};
 
 use super::Context;
 
-pub fn run(ctx: &Context, _args: CheckArgs) -> Result<ExitCode, Error> {
+pub fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
     let project = ctx.fresh_project()?;
     let path = std::env::var_os("PATH");
     let findings = check(&project, path.as_deref());
-    let mut errors = 0;
+    let mut errors = ctx.legacy_gaps(&project, args.strict_legacy);
     let mut notes = 0;
     for finding in &findings {
         match finding.severity {

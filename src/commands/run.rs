@@ -12,7 +12,7 @@ use crate::evidence::{load_run, run_dir};
 use crate::output::RunDisplay;
 use crate::plan::{Graph, Plan, PlanError};
 use crate::project::{Config, Project};
-use crate::runner::{self, RunOptions, Selection};
+use crate::runner::{self, RunOptions};
 use crate::source::SourceFile;
 
 use super::Context;
@@ -66,23 +66,14 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         }
     };
 
-    let ids: HashSet<&str> = plan.tasks().map(|(_, t)| t.id.as_str()).collect();
-    if let Some(unknown) = args.only.iter().find(|id| !ids.contains(id.as_str())) {
-        return Err(Error::Usage(format!(
-            "--only names `{unknown}`, which is not a task in {source}"
-        )));
-    }
-    let queues: HashSet<&str> = plan.queues.iter().map(|q| q.name.as_str()).collect();
-    if let Some(unknown) = args.queue.iter().find(|q| !queues.contains(q.as_str())) {
-        return Err(Error::Usage(format!(
-            "--queue names `{unknown}`, which is not a queue in {source} (queues: {})",
-            plan.queues
-                .iter()
-                .map(|q| q.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
+    let request = runner::selection::Request {
+        ids: args.ids.iter().chain(&args.only).cloned().collect(),
+        queues: args.queue.clone(),
+        with_deps: args.with_deps,
+        include_done: args.include_done,
+    };
+    let mut selection = runner::selection::resolve(&plan, &graph, &request)
+        .map_err(|e| Error::Usage(format!("{e} (in {source})")))?;
 
     // The previous run gives durations (for scheduling) and, with --rerun-failed, the
     // tasks to run again.
@@ -115,8 +106,8 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         ctx.output.status(
             "Rerunning",
             format!(
-                "{} task(s) that did not pass in {}",
-                again.len(),
+                "{} that did not pass in {}",
+                crate::output::count(again.len(), "task", "tasks"),
                 previous.dir.display()
             ),
         );
@@ -124,6 +115,22 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
     } else {
         None
     };
+
+    selection.rerun = rerun;
+    let done = plan
+        .tasks()
+        .filter(|(q, t)| t.done && !selection.include_done && selection.wanted(q, t))
+        .count();
+    if done > 0 {
+        ctx.output.status(
+            "Skipping",
+            format!(
+                "{} (checked in {source}); --include-done runs {}",
+                crate::output::count(done, "done task", "done tasks"),
+                if done == 1 { "it" } else { "them" }
+            ),
+        );
+    }
 
     let (run_id, dir) = run_dir::create(&workspace.runs_dir).map_err(Error::io(format!(
         "failed to create a run directory under `{}`",
@@ -160,12 +167,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         fail_fast: args.fail_fast && !args.keep_going,
         retries: args.retries,
-        selection: Selection {
-            only: args.only.iter().cloned().collect(),
-            queues: args.queue.iter().cloned().collect(),
-            include_done: args.include_done,
-            rerun,
-        },
+        selection,
         durations,
         source: Some(source),
     };

@@ -35,6 +35,9 @@ pub struct Manifest {
     /// How long a cancelled task gets between SIGTERM and SIGKILL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_period: Option<Duration>,
+    /// A task the predecessor planned and cargo-tek does not is an error, not a warning.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strict_legacy: bool,
 }
 
 /// Assigns a layer (and optionally an agent) to tasks by id or by id number range.

@@ -7,7 +7,7 @@ mod events;
 pub mod process;
 mod ready;
 mod scheduler;
-mod selection;
+pub mod selection;
 pub mod signals;
 
 pub use events::Event;

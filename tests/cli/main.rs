@@ -7,4 +7,5 @@ mod harness;
 mod plan;
 mod report;
 mod run;
+mod selection;
 mod signals;
