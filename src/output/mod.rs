@@ -102,6 +102,14 @@ impl Output {
         let _ = stdout.flush();
     }
 
+    /// Data written straight to stdout by `write` (large JSON, streamed). A closed pipe
+    /// (`| head`) is not an error of the command.
+    pub fn stdout_with(&self, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = write(&mut stdout);
+        let _ = stdout.flush();
+    }
+
     /// Raw bytes on stdout (task output forwarded in CI).
     pub fn stdout_bytes(&self, bytes: &[u8]) {
         let mut stdout = std::io::stdout().lock();

@@ -63,7 +63,7 @@ pub fn build(inputs: &Inputs<'_>) -> Result<(Plan, Graph), PlanError> {
                             layer,
                             done: task.done,
                             after: task.after.iter().map(|(id, _)| id.clone()).collect(),
-                            line: Some(sot.line_col(task.range.start).0),
+                            line: Some(sot.line(task.range.start)),
                         }
                     })
                     .collect(),
