@@ -4,6 +4,7 @@ mod action;
 mod check;
 #[allow(dead_code)] // not every helper is used by every topic
 mod harness;
+mod install;
 mod plan;
 mod report;
 mod run;
