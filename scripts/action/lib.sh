@@ -163,6 +163,7 @@ tek_pinned_release() {
 #   plan_file     the archive's file name (binary only)
 # cache-key.sh and install.sh both call it, so the key always names what is
 # installed.
+# shellcheck disable=SC2034 # the plan_* globals are read by the caller
 tek_install_plan() {
   local wanted=${TEK_VERSION:-} src pinned from_source
   tek_check_version "$wanted"
