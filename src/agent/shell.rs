@@ -10,7 +10,7 @@ use super::{Agent, BoxFuture, Job, Outcome};
 use crate::evidence::{logs, CommandRecord, TaskStatus};
 use crate::plan::HookSource;
 use crate::preflight::Preflight;
-use crate::runner::{env::task_env, process};
+use crate::supervise::{env::task_env, process};
 
 /// Letters, digits, `.`, `_` and `-`, at most 64 of them.
 fn is_plain_token(text: &str) -> bool {

@@ -5,6 +5,7 @@ mod check;
 mod gate;
 #[allow(dead_code)] // not every helper is used by every topic
 mod harness;
+mod install;
 mod plan;
 mod report;
 mod run;
