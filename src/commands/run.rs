@@ -183,6 +183,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
     // the thread blocked in `block_on`: otherwise every finished task wakes this thread
     // and every start wakes a worker (about 5% of spawn1000).
     let shared = Arc::new((plan, graph, config, Registry::builtin()));
+    let mut containment = crate::supervise::Containment::start();
     let scheduler = tokio::spawn({
         let shared = shared.clone();
         async move {
@@ -192,9 +193,10 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             runner::run(inputs, &options, env, run_id, tx, Some(signals)).await
         }
     });
-    let result = scheduler
-        .await
-        .map_err(|e| Error::Evidence(format!("the scheduler failed: {e}")))?;
+    let result = scheduler.await;
+    // Nothing a task started outlives the run, whatever its commands' ends missed.
+    containment.finish();
+    let result = result.map_err(|e| Error::Evidence(format!("the scheduler failed: {e}")))?;
     let display = printer
         .await
         .map_err(|e| Error::Evidence(format!("the progress display failed: {e}")))?;
