@@ -143,7 +143,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             .map(Into::into)
             .unwrap_or_else(|_| "cargo-tek".into()),
         run_dir: dir.clone(),
-        base_env: crate::supervise::env::BaseEnv::new(std::env::vars_os()),
+        base_env: crate::supervise::env::BaseEnv::new(crate::supervise::secrets::vars_os()),
         default_timeout: args.timeout.map(|d| d.0),
         grace,
         dry_run: args.dry_run,
@@ -169,6 +169,12 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         durations,
         source: Some(source),
     };
+    if let crate::supervise::secrets::Isolation::Failed(why) = crate::supervise::secrets::outcome()
+    {
+        ctx.output.warn(format!(
+            "scrubbed variables stay readable in this process's /proc environment: {why}"
+        ));
+    }
     let signals =
         crate::supervise::signals::listen().map_err(Error::io("failed to listen for signals"))?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

@@ -7,6 +7,7 @@ pub mod containment;
 pub mod env;
 pub mod process;
 pub mod scope;
+pub mod secrets;
 pub mod signals;
 pub mod spawner;
 pub mod subreaper;

@@ -318,3 +318,144 @@ fn cgroup_v2_writable() -> bool {
     let _ = std::fs::remove_dir(&probe);
     ok
 }
+
+/// Values no task may see, unique to this test process.
+fn sentinels() -> Vec<(&'static str, String)> {
+    let id = std::process::id();
+    [
+        "GITHUB_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "INPUT_GITHUB-TOKEN",
+        "GITHUB_ENV",
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, k)| (k, format!("tek-sentinel-{id}-{i}")))
+    .collect()
+}
+
+/// The task: reads every environment it can in /proc, its parent's by name too, and
+/// prints how often a sentinel turned up, and who owns its parent's and its own environ.
+const SNOOP: &str = r#"n=$( (cat /proc/[0-9]*/environ /proc/$PPID/environ /proc/$PPID/task/*/environ) 2>/dev/null | tr '\0' '\n' | grep -c tek-sentinel-); echo "found=$n parent-owner=$(stat -c %u /proc/$PPID/environ) own-owner=$(stat -c %u /proc/self/environ) parent=$(tr '\0' ' ' < /proc/$PPID/cmdline)"; sleep 0.5"#;
+
+/// As an unprivileged user, a task (same user as cargo-tek) finds no scrubbed value
+/// anywhere in /proc: not in cargo-tek's environ (re-executed without them), not in its
+/// memory or descriptors (undumpable), not in any other process.
+#[test]
+#[allow(clippy::disallowed_macros)] // a skipped test says so in the test output
+fn an_unprivileged_task_finds_no_scrubbed_value_in_proc() {
+    // /proc/self belongs to the effective user.
+    let root = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()) == 0;
+    if !root || !which("setpriv") {
+        println!("skipped: needs root and setpriv to run cargo-tek as an unprivileged user");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // Not a Cargo workspace: the unprivileged user cannot run root's cargo; --sot works
+    // without one.
+    std::fs::write(
+        root.join("sot.md"),
+        "## Q\n- `TASK-1` snoops\n- `TASK-2` snoops too\n",
+    )
+    .unwrap();
+    std::fs::create_dir(root.join("config")).unwrap();
+    std::fs::write(
+        root.join("config/hooks.json"),
+        serde_json::json!({"Q": {"commands": [{"shell": SNOOP}]}}).to_string(),
+    )
+    .unwrap();
+    for path in [root.to_path_buf(), root.join("config")] {
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .unwrap();
+    }
+    let mut cmd = std::process::Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(crate::harness::BIN)
+        .args([
+            "tek",
+            "run",
+            "--sot",
+            "sot.md",
+            "--runs-dir",
+            "runs",
+            "-j",
+            "2",
+        ])
+        .current_dir(root)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", root)
+        .env("CARGO_TEK_NO_CACHE", "1")
+        .env("CARGO_TERM_COLOR", "never");
+    for (k, v) in sentinels() {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let runs: Vec<_> = std::fs::read_dir(root.join("runs"))
+        .unwrap()
+        .flatten()
+        .collect();
+    for task in ["TASK-1", "TASK-2"] {
+        let log = std::fs::read_to_string(
+            runs[0]
+                .path()
+                .join(format!("logs/{task}/attempt1-cmd1.stdout.log")),
+        )
+        .unwrap();
+        assert!(log.contains("found=0 "), "{task}: {log}");
+        // cargo-tek is undumpable (its /proc files belong to root); the task is not.
+        assert!(
+            log.contains("parent-owner=0 own-owner=65534"),
+            "{task}: {log}"
+        );
+        assert!(
+            log.contains("cargo-tek tek run"),
+            "the parent is cargo-tek: {log}"
+        );
+    }
+}
+
+/// The re-execution alone: even root, whom undumpability does not stop, finds no
+/// scrubbed value in cargo-tek's environ. The values still work where they are meant to:
+/// `pass_env` hands one to a hook, and `run --report` writes the job summary.
+#[test]
+fn scrubbed_values_leave_the_environ_block_but_still_serve_pass_env_and_the_report() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` snoops\n- `TASK-2` may write GITHUB_ENV\n",
+    );
+    ws.file(
+        "config/hooks.json",
+        serde_json::json!({
+            "TASK-1": {"commands": [{"shell": format!("{SNOOP}; env | grep -c '^GITHUB_\\(ENV\\|STEP_SUMMARY\\|OUTPUT\\)=' || true")}]},
+            "TASK-2": {"commands": [{"shell": "echo \"env=$GITHUB_ENV\""}], "pass_env": ["GITHUB_ENV"]}
+        })
+        .to_string(),
+    );
+    let summary = ws.join("summary.md");
+    let mut run = ws.tek(&["run", "--report", "job-summary"]);
+    for (k, v) in sentinels() {
+        run = run.env(k, v);
+    }
+    run.env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", ws.join("out"))
+        .output()
+        .expect_code(0);
+    let dir = ws.latest_run();
+    let log = std::fs::read_to_string(dir.join("logs/TASK-1/attempt1-cmd1.stdout.log")).unwrap();
+    // Root reads the parent's environ; a non-root user may not (undumpable): both find 0.
+    assert!(log.contains("found=0 "), "{log}");
+    assert!(
+        log.trim_end().ends_with('0'),
+        "no GITHUB_ENV/OUTPUT/STEP_SUMMARY: {log}"
+    );
+    let log = std::fs::read_to_string(dir.join("logs/TASK-2/attempt1-cmd1.stdout.log")).unwrap();
+    let github_env = &sentinels()[3].1;
+    assert!(log.contains(&format!("env={github_env}")), "{log}");
+    let body = std::fs::read_to_string(&summary).unwrap();
+    assert!(body.contains("all tasks passed"), "{body}");
+}
