@@ -269,7 +269,12 @@ impl RunDisplay {
                 .iter()
                 .find(|r| matches!(r.status, TaskStatus::Error | TaskStatus::Timeout))
             {
-                for command in &first.commands {
+                // The failing command's output, not its predecessors'.
+                let commands = match first.culprit() {
+                    Some(i) => &first.commands[i..=i],
+                    None => &first.commands[..],
+                };
+                for command in commands {
                     for log in command.stderr_log.iter().chain(command.log.iter()) {
                         let text = logs::tail(&self.run_dir.join(log), FAILURE_TAIL);
                         if !text.trim().is_empty() {
