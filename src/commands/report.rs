@@ -40,7 +40,8 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
             dir.display()
         ));
     }
-    let env = |key: &str| std::env::var(key).ok();
+    // Under `run --report` the tokens are held in memory, not in the environment.
+    let env = crate::supervise::secrets::var;
     let token = env("GITHUB_TOKEN").filter(|t| !t.is_empty());
     let secrets: Vec<&str> = token.iter().map(String::as_str).collect();
 
