@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::escape::{code_block, html_text, inline, mask_secrets};
-use crate::evidence::{logs, LoadedRun, TaskResult, TaskStatus};
+use crate::evidence::logs::{self, Layout};
+use crate::evidence::{LoadedRun, TaskResult, TaskStatus};
 
 /// How much detail to include; higher levels are smaller.
 pub const MAX_DETAIL: u8 = 3;
@@ -41,6 +42,17 @@ pub struct RunInfo {
     pub incomplete: bool,
     pub signal: Option<String>,
     pub counts: crate::evidence::Counts,
+    /// Set for a `--rerun-failed` run.
+    pub rerun: Option<RerunInfo>,
+}
+
+/// What a `--rerun-failed` run ran, and what it carried forward.
+#[derive(Debug, Serialize)]
+pub struct RerunInfo {
+    /// Tasks run again this time.
+    pub reran: usize,
+    /// Tasks shown with their last real result from an earlier run.
+    pub carried: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,6 +73,8 @@ pub struct TaskInfo {
     pub duration: String,
     pub reason: String,
     pub attempts: u32,
+    /// The run the result was carried forward from (escaped), when not run this time.
+    pub carried_from: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -128,6 +142,7 @@ pub fn build(
         duration: duration(t.duration_ms),
         reason: inline(&clean(t.reason.as_deref().unwrap_or(""))),
         attempts: t.attempts,
+        carried_from: t.carried_from.as_deref().map(|r| inline(&clean(r))),
     };
     let mut queues: Vec<QueueInfo> = Vec::new();
     let mut order: BTreeMap<String, usize> = BTreeMap::new();
@@ -192,6 +207,7 @@ pub fn build(
         .map(task_info)
         .collect();
     let failed = r.counts.error + r.counts.timeout;
+    let signal = r.signal.as_deref().map(|s| inline(&clean(s)));
     let (emoji_run, headline) = match r.status {
         crate::evidence::RunStatus::Ok => ("✅", "all tasks passed".to_owned()),
         crate::evidence::RunStatus::Error => ("❌", format!("{failed} task(s) failed")),
@@ -199,7 +215,7 @@ pub fn build(
             "🚫",
             format!(
                 "interrupted{}",
-                r.signal
+                signal
                     .as_ref()
                     .map(|s| format!(" by {s}"))
                     .unwrap_or_default()
@@ -213,13 +229,24 @@ pub fn build(
             status: format!("{:?}", r.status).to_lowercase(),
             emoji: emoji_run,
             headline,
-            run_id: inline(&r.run_id),
-            started: inline(&r.started),
+            run_id: inline(&clean(&r.run_id)),
+            started: inline(&clean(&r.started)),
             duration: duration(r.duration_ms.unwrap_or(0)),
             dry_run: r.dry_run,
             incomplete: run.incomplete,
-            signal: r.signal.clone(),
+            signal,
             counts: r.counts.clone(),
+            rerun: r.rerun_failed.then(|| {
+                let carried = r
+                    .results
+                    .iter()
+                    .filter(|t| t.carried_from.is_some())
+                    .count();
+                RerunInfo {
+                    reran: r.results.len() - carried,
+                    carried,
+                }
+            }),
         },
         queues,
         failures,
@@ -236,14 +263,14 @@ fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec
         return Vec::new();
     }
     let mut out = Vec::new();
+    let layout = Layout::of_schema(run.record.schema_version);
     for (i, c) in t.commands.iter().enumerate() {
         for (stream, log) in [("stdout", &c.log), ("stderr", &c.stderr_log)] {
             let Some(log) = log else { continue };
-            // Only files inside the run directory are read, whatever run.json says.
-            if log.contains("..") || log.starts_with('/') {
-                continue;
-            }
-            let raw = logs::tail(&run.dir.join(log), max);
+            // Only regular files inside the run directory are read, whatever run.json
+            // says: never through a symlink, never beyond `max` bytes.
+            let raw = logs::tail(&run.dir, log, max, layout)
+                .unwrap_or_else(|e| format!("(log not shown: {e})"));
             // Colour codes are noise in Markdown.
             let text = console::strip_ansi_codes(&raw).into_owned();
             if text.trim().is_empty() {
@@ -254,7 +281,7 @@ fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec
                     "{stream} of command {} (last {} bytes at most; full log: {})",
                     i + 1,
                     max,
-                    inline(log)
+                    inline(&mask_secrets(log, secrets))
                 ),
                 block: code_block(&mask_secrets(&text, secrets), "text"),
             });
