@@ -2,6 +2,7 @@
 
 mod action;
 mod check;
+mod evidence;
 #[allow(dead_code)] // not every helper is used by every topic
 mod harness;
 mod plan;
