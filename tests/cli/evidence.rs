@@ -204,6 +204,8 @@ fn a_killed_run_reports_every_planned_task_and_its_real_duration() {
 
 /// Runs `cargo tek <args>` with its runs directory on a tiny tmpfs that a task fills,
 /// inside a private mount namespace; returns the exit code, run.json and the report.
+// A test may tell why it skipped; the ban on printing is for the tool.
+#[allow(clippy::disallowed_macros)]
 fn run_on_a_full_disk(ws: &Workspace) -> Option<(i32, serde_json::Value, String)> {
     let mount = ws.join("tiny");
     std::fs::create_dir(&mount).unwrap();
@@ -233,8 +235,6 @@ fn run_on_a_full_disk(ws: &Workspace) -> Option<(i32, serde_json::Value, String)
     let out = cmd.output().ok()?;
     let code: PathBuf = out_dir.join("code");
     if !code.exists() {
-        // A test may tell why it skipped; the ban on printing is for the tool.
-        #[allow(clippy::disallowed_macros)]
         eprintln!(
             "skipped: no private tmpfs here (unshare -rm): {}",
             String::from_utf8_lossy(&out.stderr)
