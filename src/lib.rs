@@ -29,6 +29,7 @@ pub mod report;
 pub mod runner;
 pub mod sot;
 pub mod source;
+pub mod supervise;
 pub mod workspace;
 
 pub use commands::run_cli;

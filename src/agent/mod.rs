@@ -17,8 +17,8 @@ use tokio::sync::watch;
 use crate::config::Hook;
 use crate::evidence::{CommandRecord, TaskStatus};
 use crate::plan::{HookSource, PlanTask};
-use crate::runner::env::BaseEnv;
-use crate::runner::Cancel;
+use crate::supervise::env::BaseEnv;
+use crate::supervise::Cancel;
 
 pub use noop::NoopAgent;
 pub use registry::Registry;

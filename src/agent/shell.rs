@@ -9,7 +9,7 @@ use super::{Agent, BoxFuture, Job, Outcome};
 use crate::cwd;
 use crate::evidence::{logs, CommandRecord, TaskStatus};
 use crate::plan::HookSource;
-use crate::runner::{env::task_env, process};
+use crate::supervise::{env::task_env, process};
 
 /// Letters, digits, `.`, `_` and `-`, at most 64 of them.
 fn is_plain_token(text: &str) -> bool {

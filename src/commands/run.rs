@@ -124,7 +124,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             .map(Into::into)
             .unwrap_or_else(|_| "cargo-tek".into()),
         run_dir: dir.clone(),
-        base_env: runner::env::BaseEnv::new(std::env::vars_os()),
+        base_env: crate::supervise::env::BaseEnv::new(std::env::vars_os()),
         default_timeout: args.timeout.map(|d| d.0),
         grace,
         dry_run: args.dry_run,
@@ -156,7 +156,8 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             .into_iter()
             .collect(),
     };
-    let signals = runner::signals::listen().map_err(Error::io("failed to listen for signals"))?;
+    let signals =
+        crate::supervise::signals::listen().map_err(Error::io("failed to listen for signals"))?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut display = RunDisplay::new(ctx.output.clone());
     let printer = tokio::spawn(async move {

@@ -143,7 +143,7 @@ impl RunDisplay {
                 self.refresh();
             }
             Event::Interrupted { signal, immediate } => {
-                let name = crate::runner::process::signal_name(signal);
+                let name = crate::supervise::process::signal_name(signal);
                 let what = if immediate {
                     format!("{name} again: killing all tasks now")
                 } else {

@@ -203,7 +203,7 @@ pub async fn run(
                 let immediate = interrupted.is_some();
                 if !immediate {
                     interrupted = Some(signal);
-                    stop_reason = Some(format!("not started: the run was interrupted by {}", super::process::signal_name(signal)));
+                    stop_reason = Some(format!("not started: the run was interrupted by {}", crate::supervise::process::signal_name(signal)));
                 }
                 let _ = cancel_tx.send(if immediate { Cancel::Immediate } else { Cancel::Graceful(signal) });
                 let _ = events.send(Event::Interrupted { signal, immediate });
@@ -248,7 +248,7 @@ pub async fn run(
     record.status = status;
     record.ended = Some(now());
     record.duration_ms = Some(started_at.elapsed().as_millis() as u64);
-    record.signal = interrupted.map(super::process::signal_name);
+    record.signal = interrupted.map(crate::supervise::process::signal_name);
     record.counts = Counts::of(&results);
     record.results = results;
     let failure = recorder.finish(&record)?;
