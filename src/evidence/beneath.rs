@@ -5,7 +5,7 @@
 //! So every file read from a run directory is opened one component at a time, each with
 //! `O_NOFOLLOW` relative to the directory opened before it (openat-style), and must turn
 //! out to be a regular file; reads are bounded. The run directory itself may be reached
-//! through a symlink: the user named it.
+//! through a symlink: the user named it. Log files are created the same way.
 
 use std::fs::File;
 use std::io::Read;
@@ -102,6 +102,55 @@ pub fn open(dir: &Path, rel: &str) -> Result<File, ReadError> {
     Ok(file)
 }
 
+/// Creates the new file `rel` below `dir` for appending, making missing folders on the
+/// way, following no symlink at any component: a task that plants a link in its log
+/// folder cannot make cargo-tek write elsewhere. An existing file is never reused.
+pub fn create(dir: &Path, rel: &str) -> std::io::Result<File> {
+    let invalid = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("`{rel}` is not inside the run directory"),
+        )
+    };
+    let parts: Vec<&str> = rel
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if rel.starts_with('/') || parts.is_empty() || parts.contains(&"..") || rel.contains('\0') {
+        return Err(invalid());
+    }
+    let base = OFlag::O_CLOEXEC;
+    let mut current: OwnedFd = nix::fcntl::open(
+        dir,
+        base | OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+        Mode::empty(),
+    )?;
+    let (last, dirs) = parts.split_last().ok_or_else(invalid)?;
+    for part in dirs {
+        match nix::sys::stat::mkdirat(&current, *part, Mode::from_bits_truncate(0o755)) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e.into()),
+        }
+        current = openat(
+            &current,
+            *part,
+            base | OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW,
+            Mode::empty(),
+        )?;
+    }
+    let fd = openat(
+        &current,
+        *last,
+        base | OFlag::O_WRONLY
+            | OFlag::O_APPEND
+            | OFlag::O_CREAT
+            | OFlag::O_EXCL
+            | OFlag::O_NOFOLLOW,
+        Mode::from_bits_truncate(0o644),
+    )?;
+    Ok(File::from(fd))
+}
+
 /// Reads all of `rel` below `dir`, refusing files over `max` bytes.
 pub fn read(dir: &Path, rel: &str, max: u64) -> Result<Vec<u8>, ReadError> {
     let file = open(dir, rel)?;
@@ -162,6 +211,25 @@ mod tests {
             assert!(matches!(err, ReadError::NotRegular { .. }), "{rel}: {err}");
             assert!(err.to_string().contains("not a regular file"), "{err}");
         }
+    }
+
+    #[test]
+    fn creating_never_follows_a_planted_link() {
+        let dir = run_dir();
+        let elsewhere = tempfile::tempdir().unwrap();
+        symlink(elsewhere.path(), dir.path().join("logs/L")).unwrap();
+        assert!(create(dir.path(), "logs/L/out.log").is_err());
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+        symlink("/tmp/x", dir.path().join("logs/T/link.log")).unwrap();
+        assert!(create(dir.path(), "logs/T/link.log").is_err());
+        assert!(create(dir.path(), "../out.log").is_err());
+        let mut f = create(dir.path(), "logs/new/a/out.log").unwrap();
+        std::io::Write::write_all(&mut f, b"x").unwrap();
+        assert_eq!(read(dir.path(), "logs/new/a/out.log", 9).unwrap(), b"x");
+        assert!(
+            create(dir.path(), "logs/new/a/out.log").is_err(),
+            "never reused"
+        );
     }
 
     #[test]

@@ -41,21 +41,16 @@ pub fn paths(task: &str, attempt: u32, n: usize) -> (String, String) {
 }
 
 /// Creates the empty stdout and stderr logs of one command (see [`paths`]) for the
-/// child to write into. An existing file (or a symlink planted there) is never reused.
+/// child to write into. An existing file is never reused, and no symlink (a task may
+/// plant one in its log folder) is followed.
 pub fn create_pair(
     run_dir: &Path,
     (out, err): (&str, &str),
 ) -> std::io::Result<(std::fs::File, std::fs::File)> {
-    if let Some(parent) = run_dir.join(out).parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let create = |rel: &str| {
-        std::fs::OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .open(run_dir.join(rel))
-    };
-    Ok((create(out)?, create(err)?))
+    Ok((
+        beneath::create(run_dir, out)?,
+        beneath::create(run_dir, err)?,
+    ))
 }
 
 /// How the logs of a run start.
