@@ -53,7 +53,12 @@ pub struct RerunInfo {
     pub reran: usize,
     /// Tasks shown with their last real result from an earlier run.
     pub carried: usize,
+    /// The ids run again (escaped), the first [`RERUN_IDS_SHOWN`] of them.
+    pub ids: Vec<String>,
 }
+
+/// How many rerun ids the report names before "and N more".
+pub const RERUN_IDS_SHOWN: usize = 20;
 
 #[derive(Debug, Serialize)]
 pub struct QueueInfo {
@@ -245,6 +250,13 @@ pub fn build(
                 RerunInfo {
                     reran: r.results.len() - carried,
                     carried,
+                    ids: r
+                        .results
+                        .iter()
+                        .filter(|t| t.carried_from.is_none())
+                        .take(RERUN_IDS_SHOWN)
+                        .map(|t| inline(&clean(&t.task)))
+                        .collect(),
                 }
             }),
         },

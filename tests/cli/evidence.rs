@@ -340,7 +340,10 @@ fn rerun_failed_carries_state_forward_and_converges() {
     assert!(result(&run, "TASK-3")["carried_from"].is_string());
     // The report says what ran and shows the rest as carried forward.
     let md = ws.tek(&["report"]).output().expect_code(0).stdout();
-    assert!(md.contains("2 run again; the other 3"), "{md}");
+    assert!(
+        md.contains("2 run again (TASK\\-4, TASK\\-5); the other 3"),
+        "{md}"
+    );
     assert!(md.contains("TASK\\-1 ↩️"), "{md}");
     assert!(md.contains("all tasks passed"), "{md}");
     pause();
