@@ -63,6 +63,9 @@ pub enum Error {
     CheckFailed(usize),
     #[error(transparent)]
     #[diagnostic(transparent)]
+    NothingWouldRun(#[from] crate::hookless::NothingWouldRun),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Report(#[from] crate::report::ReportError),
     #[error("failed to post the PR comment: {0}")]
     #[diagnostic(help("check GITHUB_TOKEN's permissions (pull-requests: write), or drop --strict to save the body instead"))]

@@ -30,6 +30,9 @@ pub struct Workspace {
     pub sot: PathBuf,
     /// The directory holding hooks.json and manifest.json.
     pub config_dir: PathBuf,
+    /// Who chose `config_dir` when it is not the default (`--config`, or `config` in the
+    /// metadata): a directory someone named must exist.
+    pub config_from: Option<&'static str>,
     /// Where run directories are created.
     pub runs_dir: PathBuf,
     /// A folder of templates overriding the built-in ones.
@@ -157,6 +160,11 @@ impl Workspace {
         };
         Self {
             sot: pick(&overrides.sot, tek.sot, root.join("sot.md")),
+            config_from: match (&overrides.config, &tek.config) {
+                (Some(_), _) => Some("--config"),
+                (None, Some(_)) => Some("`config` in [workspace.metadata.tek]"),
+                (None, None) => None,
+            },
             config_dir: pick(&overrides.config, tek.config, root.join("config")),
             // Beside the sources, not in the target dir: a hook that runs `cargo clean`
             // must not delete the running run's evidence or the history that

@@ -102,6 +102,36 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         (None, HashMap::new())
     };
 
+    let selection = Selection {
+        only: args.only.iter().cloned().collect(),
+        queues: args.queue.iter().cloned().collect(),
+        include_done: args.include_done,
+        rerun,
+    };
+    // Nothing may pass by running nothing: a run where no task has a hook is refused,
+    // and hookless tasks are named (not only with -v).
+    let coverage = crate::hookless::Coverage::of(
+        plan.queues.iter().flat_map(|q| {
+            q.tasks
+                .iter()
+                .filter(|t| selection.includes(q, t))
+                .map(|t| (t.id.as_str(), q.name.as_str()))
+        }),
+        &config.hooks,
+        &config.manifest,
+    );
+    if coverage.nothing_would_run() && !args.allow_noop {
+        let hooks_file = workspace.display(&workspace.hooks_path());
+        return Err(coverage.error(&config.hooks, &hooks_file).into());
+    }
+    if !coverage.unasked.is_empty() {
+        ctx.output.warn(coverage.warning());
+    }
+    let cwd_bounds = crate::project::cwd_bounds(
+        &workspace.root,
+        &config.manifest,
+        config.manifest_source.as_ref(),
+    )?;
     let (run_id, dir) =
         run_dir::create(&workspace.runs_dir).map_err(|source| Error::EvidenceIo {
             context: format!(
@@ -128,6 +158,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         default_timeout: args.timeout.map(|d| d.0),
         grace,
         dry_run: args.dry_run,
+        cwd_bounds,
         color: ctx.global.color.map(|c| match c {
             crate::cli::Color::Auto => "auto",
             crate::cli::Color::Always => "always",
@@ -141,12 +172,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         fail_fast: args.fail_fast && !args.keep_going,
         retries: args.retries,
-        selection: Selection {
-            only: args.only.iter().cloned().collect(),
-            queues: args.queue.iter().cloned().collect(),
-            include_done: args.include_done,
-            rerun,
-        },
+        selection,
         durations,
         source: Some(source),
         carried,
@@ -209,10 +235,8 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             ctx.output.diagnostic("error", &err);
         }
     }
-    Ok(match summary.exit {
-        ExitCode::TasksFailed if args.dry_run => ExitCode::Success,
-        exit => exit,
-    })
+    // A dry run fails like a real one when a task could not start.
+    Ok(summary.exit)
 }
 
 /// `--rerun-failed`: the tasks whose last real result in a run of this plan was not a

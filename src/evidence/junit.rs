@@ -60,10 +60,11 @@ pub fn render(
         let mut err = String::new();
         // Output only for tasks that did not pass: that is what a JUnit reader shows, and a
         // thousand passing tasks' tails would make the file (and our memory) balloon.
-        let commands = if result.status.is_success() {
-            &[][..]
-        } else {
-            &result.commands[..]
+        let commands = match (result.status.is_success(), result.culprit()) {
+            (true, _) => &[][..],
+            // The failing command's output, not its predecessors'.
+            (false, Some(i)) => &result.commands[i..=i],
+            (false, None) => &result.commands[..],
         };
         for command in commands {
             for (log, text) in [(&command.log, &mut out), (&command.stderr_log, &mut err)] {

@@ -161,6 +161,20 @@ pub struct TaskResult {
     pub carried_from: Option<String>,
 }
 
+impl TaskResult {
+    /// The command that made the task fail (0-based): the one that timed out or was
+    /// cancelled, else the last that did not succeed. Its output is the one to show.
+    pub fn culprit(&self) -> Option<usize> {
+        let failed = |c: &CommandRecord| {
+            c.timed_out || c.error.is_some() || c.signal.is_some() || c.rc.is_some_and(|rc| rc != 0)
+        };
+        self.commands
+            .iter()
+            .position(|c| c.timed_out)
+            .or_else(|| self.commands.iter().rposition(failed))
+    }
+}
+
 /// One command of a task (of its last attempt).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CommandRecord {

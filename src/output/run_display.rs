@@ -270,7 +270,12 @@ impl RunDisplay {
                 .iter()
                 .find(|r| matches!(r.status, TaskStatus::Error | TaskStatus::Timeout))
             {
-                for command in &first.commands {
+                // The failing command's output, not its predecessors'.
+                let commands = match first.culprit() {
+                    Some(i) => &first.commands[i..=i],
+                    None => &first.commands[..],
+                };
+                for command in commands {
                     for log in command.stderr_log.iter().chain(command.log.iter()) {
                         let text = logs::tail(&self.run_dir, log, FAILURE_TAIL, logs::Layout::Raw)
                             .unwrap_or_else(|e| format!("({e})"));

@@ -178,13 +178,25 @@ pub fn build(
                 _ => 2,
             });
         let q = &mut queues[i];
+        // A noop ran nothing: "not run", never "passed".
+        let not_run = tasks
+            .iter()
+            .filter(|t| t.status == TaskStatus::Noop)
+            .count();
         q.emoji = match worst {
             Some(s) => emoji(s),
             None if tasks.iter().any(|t| t.status == TaskStatus::Flaky) => "🟡",
+            None if not_run == tasks.len() => emoji(TaskStatus::Noop),
             None => "✅",
         };
-        let passed = tasks.iter().filter(|t| t.status.is_success()).count();
+        let passed = tasks
+            .iter()
+            .filter(|t| t.status.is_success() && t.status != TaskStatus::Noop)
+            .count();
         q.summary = format!("{passed}/{} passed", tasks.len());
+        if not_run > 0 {
+            q.summary.push_str(&format!(", {not_run} not run"));
+        }
         q.duration = duration(tasks.iter().map(|t| t.duration_ms).max().unwrap_or(0));
     }
     let failures = r
@@ -214,7 +226,14 @@ pub fn build(
     let failed = r.counts.error + r.counts.timeout;
     let signal = r.signal.as_deref().map(|s| inline(&clean(s)));
     let (emoji_run, headline) = match r.status {
-        crate::evidence::RunStatus::Ok => ("✅", "all tasks passed".to_owned()),
+        crate::evidence::RunStatus::Ok => match r.counts.noop {
+            0 => ("✅", "all tasks passed".to_owned()),
+            n if n == r.counts.total => ("⚪", format!("nothing ran: {n} not run (noop)")),
+            n => (
+                "✅",
+                format!("{} passed, {n} not run (noop)", r.counts.total - n),
+            ),
+        },
         crate::evidence::RunStatus::Error => ("❌", format!("{failed} task(s) failed")),
         crate::evidence::RunStatus::Interrupted => (
             "🚫",
@@ -276,7 +295,14 @@ fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec
     }
     let mut out = Vec::new();
     let layout = Layout::of_schema(run.record.schema_version);
-    for (i, c) in t.commands.iter().enumerate() {
+    let culprit = t.culprit();
+    // The failing command's output, not its predecessors'.
+    for (i, c) in t
+        .commands
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| culprit.is_none_or(|c| c == *i))
+    {
         for (stream, log) in [("stdout", &c.log), ("stderr", &c.stderr_log)] {
             let Some(log) = log else { continue };
             // Only regular files inside the run directory are read, whatever run.json

@@ -380,6 +380,7 @@ mod tests {
             default_timeout: None,
             grace: std::time::Duration::from_millis(100),
             dry_run: false,
+            cwd_bounds: crate::cwd::Bounds::canonical_root(dir.path().to_path_buf()),
             color: None,
         });
         let options = RunOptions {
