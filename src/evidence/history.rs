@@ -17,7 +17,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::load::load_run;
-use super::record::{RunRecord, TaskResult};
+use super::record::{RunRecord, TaskResult, TaskStatus};
 use super::run_dir::{newest_first, Unreadable};
 
 /// How many run directories a history walk reads at most.
@@ -110,10 +110,12 @@ impl History {
     }
 
     /// The tasks `--rerun-failed` runs: those whose last real result was not a pass,
-    /// and those that never had one.
+    /// and those that never had one. A `noop` did not pass: nothing ran (a hook may
+    /// have been added since).
     pub fn not_passed(&self, ids: &[&str]) -> HashSet<String> {
+        let passed = |r: &TaskResult| r.status.is_success() && r.status != TaskStatus::Noop;
         ids.iter()
-            .filter(|id| self.state.get(**id).is_none_or(|r| !r.status.is_success()))
+            .filter(|id| self.state.get(**id).is_none_or(|r| !passed(r)))
             .map(|id| (*id).to_owned())
             .collect()
     }
@@ -131,7 +133,7 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{Counts, RunStatus, TaskStatus};
+    use crate::evidence::{Counts, RunStatus};
 
     fn result(task: &str, status: TaskStatus) -> TaskResult {
         TaskResult {
@@ -224,6 +226,22 @@ mod tests {
         );
         assert_eq!(history.state["C"].carried_from.as_deref(), Some("2"));
         assert_eq!(history.state["A"].carried_from.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn a_noop_has_not_passed() {
+        let runs = tempfile::tempdir().unwrap();
+        let ids = ["A", "B"];
+        let plan = plan_id(ids);
+        write(
+            runs.path(),
+            "1",
+            &plan,
+            false,
+            vec![result("A", TaskStatus::Noop), result("B", TaskStatus::Ok)],
+        );
+        let history = History::read(runs.path(), &plan, &ids);
+        assert_eq!(history.not_passed(&ids), HashSet::from(["A".to_owned()]));
     }
 
     #[test]
