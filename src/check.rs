@@ -1,14 +1,19 @@
 //! `cargo tek check`: validates sot.md and the config together, beyond what parsing
-//! already guarantees.
+//! already guarantees, and refuses what `run` would reject: unknown hook keys, cwds and
+//! programs that would not start, queue names that only look alike, and a plan in which
+//! nothing would run.
 
-use std::collections::HashSet;
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::ops::Range;
 
-use crate::config::key_range;
-use crate::cwd;
+use crate::config::{key_range, KeyIndex};
+use crate::cwd::Bounds;
+use crate::hookless::Coverage;
 use crate::plan::HookSource;
+use crate::preflight::Preflight;
 use crate::project::Project;
-use crate::source::SourceDiagnostic;
+use crate::source::{SourceDiagnostic, SourceFile};
 
 /// How serious a finding is. Errors make `check` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,10 +30,54 @@ pub struct Finding {
     pub diagnostic: SourceDiagnostic,
 }
 
-/// Runs every check. `path` is the PATH used to find programs.
-pub fn check(project: &Project, path: Option<&std::ffi::OsStr>) -> Vec<Finding> {
+/// What `check` is asked to check against.
+pub struct Settings<'a> {
+    /// Where hooks may run.
+    pub bounds: &'a Bounds,
+    /// The PATH tasks inherit (the hook's own `env.PATH` wins).
+    pub path: Option<OsString>,
+    /// `--allow-noop`: a plan where no task has a hook is fine.
+    pub allow_noop: bool,
+}
+
+/// Finds top-level keys of a config file only once something is to be reported: a
+/// 50,000-hook file costs nothing to locate when it is clean, and one scan otherwise.
+struct Locator<'a> {
+    src: &'a SourceFile,
+    index: Option<KeyIndex>,
+}
+
+impl<'a> Locator<'a> {
+    fn new(src: &'a SourceFile) -> Self {
+        Self { src, index: None }
+    }
+
+    fn key(&mut self, key: &str) -> Range<usize> {
+        self.index
+            .get_or_insert_with(|| KeyIndex::new(&self.src.text))
+            .range(key)
+    }
+}
+
+/// A queue name reduced to what a reader sees: case, runs of whitespace and the kind of
+/// dash do not matter.
+pub fn queue_look(name: &str) -> String {
+    let dashes = ['—', '–', '‒', '−', '―', '‐', '‑'];
+    let mapped: String = name
+        .chars()
+        .map(|c| if dashes.contains(&c) { '-' } else { c })
+        .collect::<String>()
+        .replace("--", "-");
+    mapped
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Runs every check.
+pub fn check(project: &Project, settings: &Settings<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let root = &project.workspace.root;
     let ids: HashSet<&str> = project.plan.tasks().map(|(_, t)| t.id.as_str()).collect();
     let queues: HashSet<&str> = project
         .plan
@@ -36,11 +85,30 @@ pub fn check(project: &Project, path: Option<&std::ffi::OsStr>) -> Vec<Finding> 
         .iter()
         .map(|q| q.name.as_str())
         .collect();
+    let mut looks: HashMap<String, Vec<&str>> = HashMap::new();
+    for q in &project.document.queues {
+        looks.entry(queue_look(&q.name)).or_default().push(&q.name);
+    }
+    let look_alike = |name: &str| -> Option<&str> {
+        looks
+            .get(&queue_look(name))
+            .and_then(|names| names.first().copied())
+    };
+
+    queue_look_alikes(project, &looks, &mut findings);
 
     if let Some(src) = &project.hooks.source {
+        let mut locate = Locator::new(src);
+        let mut preflight = Preflight::new(settings.bounds, settings.path.clone());
         for (key, hook) in project.hooks.iter() {
-            let range = key_range(&src.text, key);
             if !ids.contains(key) && !queues.contains(key) {
+                let help = match look_alike(key) {
+                    Some(queue) => format!("did you mean the queue `{queue}`? Keys must match sot.md exactly (case, spaces and the kind of dash)"),
+                    None => match crate::sot::closest(key, ids.iter().chain(&queues).copied()) {
+                        Some(near) => format!("did you mean `{near}`? keys are task ids or full queue names (with the em dash)"),
+                        None => "keys are task ids or full queue names (with the em dash)".into(),
+                    },
+                };
                 findings.push(Finding {
                     severity: Severity::Error,
                     diagnostic: src.diagnostic(
@@ -48,43 +116,19 @@ pub fn check(project: &Project, path: Option<&std::ffi::OsStr>) -> Vec<Finding> 
                             "hook `{key}` names no task or queue in {}",
                             project.sot.name
                         ),
-                        vec![(range.clone(), "unknown task id or queue name".into())],
-                        Some(
-                            match crate::sot::closest(key, ids.iter().chain(&queues).copied()) {
-                                Some(near) => format!("did you mean `{near}`? keys are task ids or full queue names (with the em dash)"),
-                                None => "keys are task ids or full queue names (with the em dash)".into(),
-                            },
-                        ),
+                        vec![(locate.key(key), "unknown task id or queue name".into())],
+                        Some(help),
                     ),
                 });
             }
-            for command in &hook.commands {
-                if let Err(e) = cwd::resolve(root, command.cwd(), false) {
+            for (i, command) in hook.commands.iter().enumerate() {
+                if let Err(problem) = preflight.command(hook, command) {
                     findings.push(Finding {
                         severity: Severity::Error,
                         diagnostic: src.diagnostic(
-                            format!("hook `{key}`: {e}"),
-                            vec![(range.clone(), "in this hook".into())],
-                            Some(
-                                "a cwd is relative to the workspace root and stays inside it"
-                                    .into(),
-                            ),
-                        ),
-                    });
-                    continue;
-                }
-                let argv = command.argv();
-                let Some(program) = argv.first() else {
-                    continue;
-                };
-                let dir = root.join(command.cwd());
-                if let Err(message) = find_program(program, &dir, path) {
-                    findings.push(Finding {
-                        severity: Severity::Error,
-                        diagnostic: src.diagnostic(
-                            format!("hook `{key}`: program `{program}` {message}"),
-                            vec![(range.clone(), "in this hook".into())],
-                            Some("install it, or fix the program name in the command".into()),
+                            format!("hook `{key}`, command {}: {problem}", i + 1),
+                            vec![(locate.key(key), "in this hook".into())],
+                            Some(problem.help().into()),
                         ),
                     });
                 }
@@ -95,6 +139,12 @@ pub fn check(project: &Project, path: Option<&std::ffi::OsStr>) -> Vec<Finding> 
     if let Some(src) = &project.manifest_source {
         for (name, _) in project.manifest.queues.iter() {
             if !queues.contains(name) {
+                let help = match look_alike(name) {
+                    Some(queue) => {
+                        format!("did you mean `{queue}`? Queue names must match sot.md exactly")
+                    }
+                    None => "queue names must match sot.md exactly".into(),
+                };
                 findings.push(Finding {
                     severity: Severity::Error,
                     diagnostic: src.diagnostic(
@@ -103,7 +153,7 @@ pub fn check(project: &Project, path: Option<&std::ffi::OsStr>) -> Vec<Finding> 
                             project.sot.name
                         ),
                         vec![(key_range(&src.text, name), "unknown queue".into())],
-                        Some("queue names must match sot.md exactly".into()),
+                        Some(help),
                     ),
                 });
             }
@@ -126,18 +176,89 @@ pub fn check(project: &Project, path: Option<&std::ffi::OsStr>) -> Vec<Finding> 
         }
     }
 
+    hookless(project, settings, &mut findings);
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    findings
+}
+
+/// Two queues of sot.md whose names differ only in case, spacing or the kind of dash:
+/// a hook or manifest rule meant for one silently misses it.
+fn queue_look_alikes(
+    project: &Project,
+    looks: &HashMap<String, Vec<&str>>,
+    findings: &mut Vec<Finding>,
+) {
+    for queue in &project.document.queues {
+        let Some(names) = looks.get(&queue_look(&queue.name)) else {
+            continue;
+        };
+        if names.len() < 2 || names[0] == queue.name {
+            continue;
+        }
+        findings.push(Finding {
+            severity: Severity::Error,
+            diagnostic: project.sot.diagnostic(
+                format!(
+                    "queue `{}` looks like queue `{}`; they differ only in case, spacing or the kind of dash",
+                    queue.name, names[0]
+                ),
+                vec![(queue.range.clone(), "this queue".into())],
+                Some("give the queues clearly different names (hooks.json and manifest.json match names exactly)".into()),
+            ),
+        });
+    }
+}
+
+/// Tasks with no hook: an error when none has one (unless allowed), a warning naming
+/// them otherwise, and a note at each task's line (shown with -v).
+fn hookless(project: &Project, settings: &Settings<'_>, findings: &mut Vec<Finding>) {
+    // What a run starts by default: tasks not checked off as done.
+    let coverage = Coverage::of(
+        project
+            .plan
+            .tasks()
+            .filter(|(_, t)| !t.done)
+            .map(|(q, t)| (t.id.as_str(), q.name.as_str())),
+        &project.hooks,
+        &project.manifest,
+    );
+    if coverage.unasked.is_empty() {
+        return;
+    }
+    let hooks_file = project.workspace.display(&project.workspace.hooks_path());
+    if coverage.nothing_would_run() && !settings.allow_noop {
+        let err = coverage.error(&project.hooks, &hooks_file);
+        findings.push(Finding {
+            severity: Severity::Error,
+            diagnostic: project.sot.diagnostic(
+                err.message,
+                vec![],
+                Some("add hooks for the tasks or their queues in hooks.json; if running nothing is intended, route them to the noop agent in manifest.json (\"agent\": \"noop\" on a layer or queue) or pass --allow-noop".into()),
+            ),
+        });
+        return;
+    }
+    findings.push(Finding {
+        severity: Severity::Warning,
+        diagnostic: project.sot.diagnostic(
+            coverage.warning(),
+            vec![],
+            Some(format!("add hooks in `{hooks_file}`, or route them to the noop agent in manifest.json (\"agent\": \"noop\") to say so (-v shows each)")),
+        ),
+    });
     // Indexed once: a 50,000-task plan must not make this quadratic.
-    let ranges: std::collections::HashMap<&str, std::ops::Range<usize>> = project
+    let ranges: HashMap<&str, Range<usize>> = project
         .document
         .tasks()
         .map(|(_, t)| (t.id.as_str(), t.range.clone()))
         .collect();
+    let unasked: HashSet<&str> = coverage.unasked.iter().map(String::as_str).collect();
     for (queue, task) in project.plan.tasks() {
-        if task
+        let hookless = task
             .runs
             .as_ref()
-            .is_some_and(|r| r.hook == HookSource::None)
-        {
+            .is_some_and(|r| r.hook == HookSource::None);
+        if hookless && unasked.contains(task.id.as_str()) {
             let range = ranges.get(task.id.as_str()).cloned().unwrap_or(0..0);
             findings.push(Finding {
                 severity: Severity::Note,
@@ -152,30 +273,23 @@ pub fn check(project: &Project, path: Option<&std::ffi::OsStr>) -> Vec<Finding> 
             });
         }
     }
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    findings
 }
 
-/// Finds a program the way the spawn will: a path containing `/` relative to the
-/// command's cwd, otherwise a search of PATH.
-fn find_program(program: &str, cwd: &Path, path: Option<&std::ffi::OsStr>) -> Result<(), String> {
-    if program.contains('/') {
-        let candidate = cwd.join(program);
-        return match std::fs::metadata(&candidate) {
-            Ok(meta) if is_executable(&meta) => Ok(()),
-            Ok(_) => Err("is not executable".into()),
-            Err(_) => Err(format!(
-                "does not exist (looked at {})",
-                candidate.display()
-            )),
-        };
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_names_look_alike_regardless_of_case_spacing_and_dashes() {
+        let a = queue_look("Queue A — Build");
+        for other in [
+            "queue a - build",
+            "Queue A  –  Build",
+            "Queue A -- Build",
+            " QUEUE A — BUILD ",
+        ] {
+            assert_eq!(queue_look(other), a, "{other}");
+        }
+        assert_ne!(queue_look("Queue B — Build"), a);
     }
-    which::which_in(program, path, cwd)
-        .map(|_| ())
-        .map_err(|_| "was not found on PATH".into())
-}
-
-fn is_executable(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    meta.is_file() && meta.permissions().mode() & 0o111 != 0
 }

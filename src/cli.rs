@@ -94,6 +94,9 @@ pub enum PlanFormat {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// Accept a plan in which no task has a hook (everything would run as a noop)
+    #[arg(long)]
+    pub allow_noop: bool,
     /// Fail when the predecessor would plan a task cargo-tek does not (legacy sot.md)
     #[arg(long)]
     pub strict_legacy: bool,
@@ -110,7 +113,7 @@ pub struct RunArgs {
     /// Spawn nothing: record what would run
     #[arg(long)]
     pub dry_run: bool,
-    /// Where run directories are created [default: target/tek/runs]
+    /// Where run directories are created [default: .tek/runs at the workspace root]
     #[arg(long, value_name = "DIR")]
     pub runs_dir: Option<PathBuf>,
     /// Only these tasks (their dependencies count as done unless --with-deps)
@@ -134,12 +137,15 @@ pub struct RunArgs {
     /// Run everything that can run despite failures (default)
     #[arg(long, overrides_with = "fail_fast")]
     pub keep_going: bool,
-    /// Time limit per command, e.g. 90s or 5m (a hook's own timeout wins)
+    /// Time limit per command, e.g. 90s or 5m, when neither the command nor its hook sets one
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<crate::config::Duration>,
-    /// Retry a failed task up to N times (a hook's own `retries` wins)
-    #[arg(long, value_name = "N")]
+    /// Retry a failed task up to N times, at most 100 (a hook's own `retries` wins)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=crate::config::MAX_RETRIES as i64))]
     pub retries: Option<u32>,
+    /// Run even if no task has a hook (everything runs as a noop)
+    #[arg(long)]
+    pub allow_noop: bool,
     /// Run only what failed, timed out or did not finish in the previous run
     #[arg(long)]
     pub rerun_failed: bool,
@@ -162,7 +168,7 @@ pub struct ReportArgs {
     /// The run directory [default: the latest under the runs directory]
     #[arg(long, value_name = "DIR")]
     pub run: Option<PathBuf>,
-    /// Where run directories are found [default: target/tek/runs]
+    /// Where run directories are found [default: .tek/runs at the workspace root]
     #[arg(long, value_name = "DIR")]
     pub runs_dir: Option<PathBuf>,
     /// Render this minijinja template instead of the built-in report

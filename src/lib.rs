@@ -22,13 +22,16 @@ pub mod cwd;
 pub mod error;
 pub mod evidence;
 pub mod github;
+pub mod hookless;
 pub mod output;
 pub mod plan;
+pub mod preflight;
 pub mod project;
 pub mod report;
 pub mod runner;
 pub mod sot;
 pub mod source;
+pub mod supervise;
 pub mod workspace;
 
 pub use commands::run_cli;

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::config::{Hooks, JsonError, Manifest};
+use crate::cwd::Bounds;
 use crate::plan::{self, Graph, Plan, PlanError};
 use crate::sot::{self, Document, IdPattern};
 use crate::source::{ReadError, SourceFile};
@@ -37,6 +38,18 @@ pub enum LoadError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Plan(#[from] PlanError),
+    #[error("config directory `{dir}` (from {from}) {problem}")]
+    #[diagnostic(help(
+        "it should hold hooks.json (and optionally manifest.json); fix the path, or drop it to use config/ at the workspace root"
+    ))]
+    ConfigDir {
+        dir: String,
+        from: &'static str,
+        problem: String,
+    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    AllowedCwd(crate::source::SourceDiagnostic),
 }
 
 /// Reads an optional config file: absent means defaults.
@@ -61,6 +74,24 @@ pub struct Config {
 impl Config {
     /// Loads the config of `workspace`.
     pub fn load(workspace: &Workspace) -> Result<Self, LoadError> {
+        // A typo in `--config` must not quietly mean "no hooks, everything a noop".
+        if let Some(from) = workspace.config_from {
+            let problem = match std::fs::metadata(&workspace.config_dir) {
+                Ok(meta) if meta.is_dir() => None,
+                Ok(_) => Some("is not a directory".to_owned()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Some("does not exist".to_owned())
+                }
+                Err(e) => Some(format!("cannot be read: {e}")),
+            };
+            if let Some(problem) = problem {
+                return Err(LoadError::ConfigDir {
+                    dir: workspace.config_dir.display().to_string(),
+                    from,
+                    problem,
+                });
+            }
+        }
         let manifest_path = workspace.manifest_path();
         let manifest_source = optional(&manifest_path, workspace.display(&manifest_path))?;
         let manifest = match &manifest_source {
@@ -78,6 +109,37 @@ impl Config {
             manifest_source,
         })
     }
+}
+
+/// Where hooks may run: the workspace root and manifest.json's `allowed_cwds`, resolved
+/// once. An allowed directory that cannot be resolved is an error at its entry.
+pub fn cwd_bounds(
+    root: &Path,
+    manifest: &Manifest,
+    manifest_source: Option<&SourceFile>,
+) -> Result<Bounds, LoadError> {
+    Bounds::new(root, &manifest.allowed_cwds).map_err(|err| {
+        let Some(src) = manifest_source else {
+            return LoadError::ConfigDir {
+                dir: root.display().to_string(),
+                from: "the workspace",
+                problem: err.to_string(),
+            };
+        };
+        let quoted = serde_json::to_string(&err.entry).unwrap_or_default();
+        let range = src
+            .text
+            .find(&quoted)
+            .map_or(0..0, |start| start..start + quoted.len());
+        LoadError::AllowedCwd(src.diagnostic(
+            format!(
+                "`allowed_cwds` entry `{}` cannot be used: {}",
+                err.entry, err.source
+            ),
+            vec![(range, "this directory".into())],
+            Some("list existing directories (absolute, or relative to the workspace root)".into()),
+        ))
+    })
 }
 
 impl Project {

@@ -30,6 +30,9 @@ pub struct Workspace {
     pub sot: PathBuf,
     /// The directory holding hooks.json and manifest.json.
     pub config_dir: PathBuf,
+    /// Who chose `config_dir` when it is not the default (`--config`, or `config` in the
+    /// metadata): a directory someone named must exist.
+    pub config_from: Option<&'static str>,
     /// Where run directories are created.
     pub runs_dir: PathBuf,
     /// A folder of templates overriding the built-in ones.
@@ -157,11 +160,19 @@ impl Workspace {
         };
         Self {
             sot: pick(&overrides.sot, tek.sot, root.join("sot.md")),
+            config_from: match (&overrides.config, &tek.config) {
+                (Some(_), _) => Some("--config"),
+                (None, Some(_)) => Some("`config` in [workspace.metadata.tek]"),
+                (None, None) => None,
+            },
             config_dir: pick(&overrides.config, tek.config, root.join("config")),
+            // Beside the sources, not in the target dir: a hook that runs `cargo clean`
+            // must not delete the running run's evidence or the history that
+            // `--rerun-failed` and the scheduling durations read.
             runs_dir: pick(
                 &overrides.runs_dir,
                 tek.runs_dir,
-                target_dir.join("tek").join("runs"),
+                root.join(".tek").join("runs"),
             ),
             templates_dir: tek
                 .templates
@@ -213,7 +224,7 @@ mod tests {
         let ws = Workspace::discover(&here.join("src"), &Overrides::default(), None).unwrap();
         assert_eq!(ws.root, here);
         assert_eq!(ws.sot, here.join("sot.md"));
-        assert!(ws.runs_dir.ends_with("tek/runs"));
+        assert_eq!(ws.runs_dir, here.join(".tek/runs"));
         assert!(ws.is_cargo);
     }
 
@@ -266,7 +277,7 @@ mod tests {
         cache.store(cache.begin(&key), &planted);
         let ws = found(&cache);
         assert_eq!(ws.sot, root.join("planted.md"));
-        assert_eq!(ws.runs_dir, root.join("elsewhere/tek/runs"));
+        assert_eq!(ws.target_dir, root.join("elsewhere"));
         // `check` refreshes: cargo is asked again and the entry rewritten.
         assert_eq!(found(&cache.refreshing()).sot, root.join("first.md"));
         assert_eq!(found(&cache).sot, root.join("first.md"));

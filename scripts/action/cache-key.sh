@@ -4,7 +4,8 @@
 # Environment (all optional except GITHUB_ACTION_PATH for source builds):
 #   GITHUB_ACTION_PATH  the action's own checkout (source of a build)
 #   TEK_SOURCE_DIR      overrides GITHUB_ACTION_PATH (workflows outside the action)
-#   TEK_VERSION         '' = build from GITHUB_ACTION_PATH, else crates.io version
+#   TEK_VERSION         '' = the pinned version, else one exact version
+#   TEK_FROM_SOURCE     'true' = build from source even when a binary is pinned
 #   TEK_INSTALL_ROOT    install root (default: $RUNNER_TOOL_CACHE/cargo-tek-action)
 #   TEK_BIN             when set, nothing is installed or cached (skip=true)
 #   RUNNER_OS, RUNNER_ARCH, ImageOS  runner identity, part of the key
@@ -16,8 +17,6 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-version=${TEK_VERSION:-}
-tek_check_version "$version"
 root=$(tek_default_install_root)
 
 if [[ -n ${TEK_BIN:-} ]]; then
@@ -27,34 +26,40 @@ if [[ -n ${TEK_BIN:-} ]]; then
   exit 0
 fi
 
+tek_install_plan
+
 # ImageOS (e.g. ubuntu24) separates images with different glibc versions, which
 # runner.os alone ("Linux") does not.
 platform="${RUNNER_OS:-$(uname -s)}-${RUNNER_ARCH:-$(uname -m)}-${ImageOS:-unknown}"
 
-if [[ -z $version ]]; then
-  src=${TEK_SOURCE_DIR:-${GITHUB_ACTION_PATH:-}}
-  [[ -n $src ]] || tek_die "GITHUB_ACTION_PATH (or TEK_SOURCE_DIR) must point at the cargo-tek source"
-  [[ -f $src/Cargo.lock ]] || tek_die "no Cargo.lock in the cargo-tek source directory ('${src}')"
-  # Hash the lock file plus every file that goes into the build, so a new ref
-  # of the action never reuses a binary built from other sources.
-  digest=$(
-    cd -- "$src"
-    {
-      printf '%s  Cargo.lock\n' "$(tek_sha256 Cargo.lock)"
-      while IFS= read -r -d '' f; do
-        printf '%s  %s\n' "$(tek_sha256 "$f")" "$f"
-      done < <(find Cargo.toml build.rs src templates schemas config -type f -print0 2>/dev/null | LC_ALL=C sort -z)
-    } | tek_sha256
-  )
-  key="cargo-tek-${platform}-src-${digest}"
-else
-  lock_digest=none
-  src=${TEK_SOURCE_DIR:-${GITHUB_ACTION_PATH:-}}
-  if [[ -n $src && -f $src/Cargo.lock ]]; then
-    lock_digest=$(tek_sha256 "$src/Cargo.lock")
-  fi
-  key="cargo-tek-${platform}-v${version}-${lock_digest}"
-fi
+case "$plan_mode" in
+  binary)
+    # The pinned checksum names the exact archive: a new pin is a new key.
+    key="cargo-tek-${platform}-bin-v${plan_version}-${plan_sha256:0:16}"
+    ;;
+  source)
+    src=${TEK_SOURCE_DIR:-${GITHUB_ACTION_PATH:-}}
+    [[ -n $src ]] || tek_die "GITHUB_ACTION_PATH (or TEK_SOURCE_DIR) must point at the cargo-tek source"
+    [[ -f $src/Cargo.lock ]] || tek_die "no Cargo.lock in the cargo-tek source directory ('${src}')"
+    # Hash the lock file plus every file that goes into the build, so a new ref
+    # of the action never reuses a binary built from other sources.
+    digest=$(
+      cd -- "$src"
+      {
+        printf '%s  Cargo.lock\n' "$(tek_sha256 Cargo.lock)"
+        while IFS= read -r -d '' f; do
+          printf '%s  %s\n' "$(tek_sha256 "$f")" "$f"
+        done < <(find Cargo.toml build.rs src templates schemas config -type f -print0 2>/dev/null | LC_ALL=C sort -z)
+      } | tek_sha256
+    )
+    key="cargo-tek-${platform}-src-${digest}"
+    ;;
+  crates)
+    # An exact version (ranges are refused) built with --locked: the version
+    # names the build.
+    key="cargo-tek-${platform}-crates-v${plan_version}"
+    ;;
+esac
 
 tek_set_output skip false
 tek_set_output root "$root"

@@ -97,15 +97,112 @@ tek_bin_default() {
   printf '%s' "${TEK_BIN:-cargo-tek}"
 }
 
-# tek_check_version VALUE: accept an empty value (build from source) or a
-# crates.io version / version requirement such as 0.1.0, =0.1.0, ^0.1, ~0.1.2,
-# 1.0.0-rc.1; anything else is rejected before it reaches cargo.
+# tek_check_version VALUE: accept an empty value (the version the action pins)
+# or one exact version such as 0.1.0 or 1.0.0-rc.1. Ranges (^0.1, ~0.1, 0.1)
+# are refused: a cache keyed on a range would keep serving the first version
+# it ever resolved.
 tek_check_version() {
   local v=$1
   [[ -z $v ]] && return 0
-  if [[ ! $v =~ ^[=^~]?[0-9]+(\.[0-9]+){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$ ]]; then
-    tek_die "input 'version' must be empty or a crates.io version such as 0.1.0, got '${v}'"
+  if [[ ! $v =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$ ]]; then
+    tek_die "input 'version' must be empty or one exact version such as 0.1.0 (no ranges), got '${v}'"
   fi
+}
+
+# tek_target: the release target for this runner (RUNNER_OS/RUNNER_ARCH, else
+# uname), or nothing when no prebuilt binary exists for it. Linux binaries are
+# static (musl), so they run on every distribution and glibc version.
+tek_target() {
+  local os=${RUNNER_OS:-$(uname -s)} arch=${RUNNER_ARCH:-$(uname -m)}
+  case "${os}/${arch}" in
+    Linux/X64 | Linux/x86_64) printf 'x86_64-unknown-linux-musl' ;;
+    Linux/ARM64 | Linux/aarch64 | Linux/arm64) printf 'aarch64-unknown-linux-musl' ;;
+    macOS/X64 | Darwin/x86_64) printf 'x86_64-apple-darwin' ;;
+    macOS/ARM64 | Darwin/arm64) printf 'aarch64-apple-darwin' ;;
+    *) ;;
+  esac
+}
+
+# tek_is_windows: true on a Windows runner (or Git Bash / MSYS).
+tek_is_windows() {
+  case "${RUNNER_OS:-$(uname -s)}" in
+    Windows | MINGW* | MSYS* | CYGWIN*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+# tek_pinned_release MANIFEST TARGET: read the checksum manifest committed in
+# the action's repository (release/SHA256SUMS, the release's own SHA256SUMS)
+# and print "VERSION SHA256 FILE" for TARGET, or nothing when the manifest pins
+# no binary for it. The manifest travels with the action's ref, so pinning the
+# ref pins the binary; it is never fetched from the release it vouches for.
+tek_pinned_release() {
+  local manifest=$1 target=$2 line hash file version pinned=''
+  [[ -f $manifest ]] || return 0
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ -z $line || $line == '#'* ]] && continue
+    if [[ ! $line =~ ^([0-9a-f]{64})\ [\ *](cargo-tek-v[0-9A-Za-z.+_-]+\.tar\.gz)$ ]]; then
+      tek_die "${manifest}: malformed line '${line}' (expected '<sha256>  cargo-tek-v<version>-<target>.tar.gz')"
+    fi
+    hash=${BASH_REMATCH[1]} file=${BASH_REMATCH[2]}
+    [[ $file == *-"${target}.tar.gz" ]] || continue
+    version=${file#cargo-tek-v}
+    version=${version%-"${target}.tar.gz"}
+    [[ -n $pinned ]] && tek_die "${manifest}: more than one archive for ${target}"
+    pinned="${version} ${hash} ${file}"
+  done <"$manifest"
+  printf '%s' "$pinned"
+}
+
+# tek_install_plan: decide how cargo-tek is installed, from TEK_VERSION,
+# TEK_FROM_SOURCE, the runner and the pinned manifest. Sets the globals
+#   plan_mode     binary | source | crates
+#   plan_version  the version (empty for a source build of the action)
+#   plan_target   the release target (binary only)
+#   plan_sha256   the pinned checksum of the archive (binary only)
+#   plan_file     the archive's file name (binary only)
+# cache-key.sh and install.sh both call it, so the key always names what is
+# installed.
+# shellcheck disable=SC2034 # the plan_* globals are read by the caller
+tek_install_plan() {
+  local wanted=${TEK_VERSION:-} src pinned from_source
+  tek_check_version "$wanted"
+  from_source=$(tek_bool install-from-source "${TEK_FROM_SOURCE:-false}")
+  if tek_is_windows; then
+    tek_die "cargo-tek does not support Windows runners yet; run this job on ubuntu-* or macos-* (see docs/action.md)"
+  fi
+  src=${TEK_SOURCE_DIR:-${GITHUB_ACTION_PATH:-}}
+  plan_mode='' plan_version='' plan_target='' plan_sha256='' plan_file=''
+  if [[ $from_source == false ]]; then
+    plan_target=$(tek_target)
+    if [[ -n $plan_target && -n $src ]]; then
+      pinned=$(tek_pinned_release "${src}/release/SHA256SUMS" "$plan_target")
+      if [[ -n $pinned ]]; then
+        read -r plan_version plan_sha256 plan_file <<<"$pinned"
+        if [[ -z $wanted || $wanted == "$plan_version" ]]; then
+          plan_mode=binary
+          return 0
+        fi
+      fi
+    fi
+  fi
+  plan_target='' plan_sha256='' plan_file=''
+  if [[ -n $wanted ]]; then
+    plan_mode=crates
+    plan_version=$wanted
+  else
+    plan_mode=source
+    plan_version=''
+  fi
+}
+
+# tek_clean_cargo_env CMD...: run CMD without the caller's Rust build
+# settings, so that a source build of cargo-tek does not inherit the project's
+# RUSTFLAGS, target or toolchain override.
+tek_clean_cargo_env() {
+  env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS -u RUSTDOCFLAGS -u CARGO_BUILD_RUSTFLAGS \
+    -u CARGO_BUILD_TARGET -u CARGO_TARGET_DIR -u CARGO_BUILD_TARGET_DIR -u RUSTUP_TOOLCHAIN \
+    -u RUSTC -u RUSTC_WRAPPER -u CARGO_BUILD_RUSTC_WRAPPER -u CARGO_PROFILE_RELEASE_DEBUG "$@"
 }
 
 # tek_default_install_root: where the installed binary lives (and what the

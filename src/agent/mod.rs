@@ -1,6 +1,7 @@
 //! Agents run a task: `shell` runs its hook's commands, `noop` records a stub. New agents
 //! are a file implementing [`Agent`] and a line in [`Registry::builtin`].
 
+mod limits;
 mod noop;
 mod registry;
 mod shell;
@@ -17,8 +18,8 @@ use tokio::sync::watch;
 use crate::config::Hook;
 use crate::evidence::{CommandRecord, TaskStatus};
 use crate::plan::{HookSource, PlanTask};
-use crate::runner::env::BaseEnv;
-use crate::runner::Cancel;
+use crate::supervise::env::BaseEnv;
+use crate::supervise::Cancel;
 
 pub use noop::NoopAgent;
 pub use registry::Registry;
@@ -50,6 +51,8 @@ pub struct RunEnv {
     pub default_timeout: Option<Duration>,
     pub grace: Duration,
     pub dry_run: bool,
+    /// Where commands may run: the root and manifest.json's `allowed_cwds`, resolved once.
+    pub cwd_bounds: crate::cwd::Bounds,
     /// `--color` as given to cargo-tek, passed on to child cargo commands as
     /// `CARGO_TERM_COLOR` (None: the task inherits whatever the environment says).
     pub color: Option<&'static str>,

@@ -5,11 +5,12 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
+use super::limits::TaskClock;
 use super::{Agent, BoxFuture, Job, Outcome};
-use crate::cwd;
 use crate::evidence::{logs, CommandRecord, TaskStatus};
 use crate::plan::HookSource;
-use crate::runner::{env::task_env, process};
+use crate::preflight::Preflight;
+use crate::supervise::{env::task_env, process};
 
 /// Letters, digits, `.`, `_` and `-`, at most 64 of them.
 fn is_plain_token(text: &str) -> bool {
@@ -50,13 +51,19 @@ async fn run(mut job: Job) -> Outcome {
     let mut records = Vec::new();
     let mut status = TaskStatus::Ok;
     let mut reason = None;
+    // The hook's timeout is the whole attempt's; each command may also have its own.
+    let clock = TaskClock::start(hook.timeout.map(|d| d.0));
+    let mut preflight = env.dry_run.then(|| {
+        let path = task_env(&env.base_env, &hook.pass_env, &[], &[])
+            .into_iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v);
+        Preflight::new(&env.cwd_bounds, path)
+    });
     for (i, command) in hook.commands.iter().enumerate() {
         let argv = command.argv();
-        let timeout = command
-            .timeout
-            .or(hook.timeout)
-            .map(|d| d.0)
-            .or(env.default_timeout);
+        let limit = clock.limit(command.timeout.map(|d| d.0), env.default_timeout);
+        let timeout = limit.map(|l| l.duration);
         let mut record = CommandRecord {
             cmd: argv.clone(),
             cwd: command.cwd().to_owned(),
@@ -67,19 +74,34 @@ async fn run(mut job: Job) -> Outcome {
             duration_ms: 0,
             timed_out: false,
             leaked: false,
+            leaked_pids: Vec::new(),
             error: None,
             env: hook.env.keys().chain(command.env.keys()).cloned().collect(),
             timeout_ms: timeout.map(|t| t.as_millis() as u64),
             continue_on_error: command.continue_on_error,
         };
-        if env.dry_run {
+        if let Some(preflight) = &mut preflight {
+            // A dry run spawns nothing, but a command that could not start fails it just
+            // as it would fail the real run.
+            match preflight.command(&hook, command) {
+                Ok(()) if status == TaskStatus::Ok || status == TaskStatus::Noop => {
+                    status = TaskStatus::Noop;
+                    reason = Some(format!("dry run: would run via the {why}"));
+                }
+                Ok(()) => {}
+                Err(problem) => {
+                    record.error = Some(problem.to_string());
+                    if status != TaskStatus::Error {
+                        status = TaskStatus::Error;
+                        reason = Some(format!("dry run: command {} would fail: {problem}", i + 1));
+                    }
+                }
+            }
             records.push(record);
-            reason = Some(format!("dry run: would run via the {why}"));
-            status = TaskStatus::Noop;
             continue;
         }
         // Checked again right before spawning: the tree may have changed since loading.
-        let dir = match cwd::resolve_in_canonical(&env.root, command.cwd()) {
+        let dir = match env.cwd_bounds.resolve(command.cwd()) {
             Ok(dir) => dir,
             Err(err) => {
                 record.error = Some(err.to_string());
@@ -93,18 +115,15 @@ async fn run(mut job: Job) -> Outcome {
             }
         };
         let (out_rel, err_rel) = logs::paths(&job.task.id, job.attempt, i + 1);
-        let header = format!(
-            "$ {} (cwd: {})",
-            crate::plan::shell_words(&argv),
-            command.cwd()
-        );
-        let (stdout, stderr) = match logs::create_pair(&env.run_dir, (&out_rel, &err_rel), &header)
-        {
+        let (stdout, stderr) = match logs::create_pair(&env.run_dir, (&out_rel, &err_rel)) {
             Ok(files) => files,
             Err(err) => {
-                record.error = Some(format!("failed to create log files: {err}"));
+                let why =
+                    format!("evidence could not be written: failed to create `{out_rel}`: {err}");
+                record.error = Some(why.clone());
                 records.push(record);
                 status = TaskStatus::Error;
+                reason = Some(why);
                 break;
             }
         };
@@ -142,6 +161,7 @@ async fn run(mut job: Job) -> Outcome {
         record.duration_ms = exit.duration.as_millis() as u64;
         record.timed_out = exit.timed_out;
         record.leaked = exit.leaked;
+        record.leaked_pids = exit.leaked_pids.clone();
         record.error = exit.spawn_error.clone();
         records.push(record);
         if exit.success() {
@@ -150,11 +170,16 @@ async fn run(mut job: Job) -> Outcome {
         let (s, r) = if exit.cancelled {
             (TaskStatus::Cancelled, "cancelled".to_owned())
         } else if exit.timed_out {
+            let why = limit.map_or_else(|| "its timeout".to_owned(), |l| clock.explain(l));
             (
                 TaskStatus::Timeout,
                 format!(
-                    "timed out after {}",
-                    humantime::format_duration(timeout.unwrap_or(Duration::ZERO))
+                    "command {} (`{}`) timed out after {}: {why}",
+                    i + 1,
+                    crate::plan::shell_words(&command.argv()),
+                    humantime::format_duration(Duration::from_millis(
+                        exit.duration.as_millis() as u64
+                    ))
                 ),
             )
         } else if let Some(err) = exit.spawn_error {

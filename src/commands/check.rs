@@ -1,6 +1,6 @@
 //! `cargo tek check`.
 
-use crate::check::{check, Severity};
+use crate::check::{check, Settings, Severity};
 use crate::cli::CheckArgs;
 use crate::error::{Error, ExitCode};
 
@@ -8,10 +8,20 @@ use super::Context;
 
 pub fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
     let project = ctx.fresh_project()?;
-    let path = std::env::var_os("PATH");
-    let findings = check(&project, path.as_deref());
+    let bounds = crate::project::cwd_bounds(
+        &project.workspace.root,
+        &project.manifest,
+        project.manifest_source.as_ref(),
+    )?;
+    let findings = check(
+        &project,
+        &Settings {
+            bounds: &bounds,
+            path: std::env::var_os("PATH"),
+            allow_noop: args.allow_noop,
+        },
+    );
     let mut errors = ctx.legacy_gaps(&project, args.strict_legacy);
-    let mut notes = 0;
     for finding in &findings {
         match finding.severity {
             Severity::Error => {
@@ -20,7 +30,6 @@ pub fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
             }
             Severity::Warning => ctx.output.diagnostic("warning", &finding.diagnostic),
             Severity::Note => {
-                notes += 1;
                 if ctx.output.verbosity() > 0 {
                     ctx.output.diagnostic("note", &finding.diagnostic);
                 }
@@ -28,11 +37,6 @@ pub fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
         }
     }
     let tasks = project.plan.tasks().count();
-    if notes > 0 && ctx.output.verbosity() == 0 {
-        ctx.output.info(format!(
-            "note: {notes} task(s) have no hook and will run as noop (-v to list them)"
-        ));
-    }
     if errors > 0 {
         ctx.output.status_error(
             "Failed",

@@ -8,7 +8,8 @@ use crate::agent::{Registry, RunEnv};
 use crate::cli::{ReportKind, RunArgs};
 use crate::config::load_json;
 use crate::error::{Error, ExitCode};
-use crate::evidence::{load_run, run_dir};
+use crate::evidence::history::{self, History};
+use crate::evidence::run_dir;
 use crate::output::RunDisplay;
 use crate::plan::{Graph, Plan, PlanError};
 use crate::project::{Config, Project};
@@ -75,45 +76,21 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
     let mut selection = runner::selection::resolve(&plan, &graph, &request)
         .map_err(|e| Error::Usage(format!("{e} (in {source})")))?;
 
-    // The previous run gives durations (for scheduling) and, with --rerun-failed, the
-    // tasks to run again.
-    let previous = run_dir::latest(&workspace.runs_dir).and_then(|dir| load_run(&dir).ok());
-    let durations: HashMap<String, u64> = previous
+    // The newest run gives durations (for scheduling); with --rerun-failed, the state
+    // carried forward across runs of this plan gives the tasks to run again.
+    let (newest, unreadable) = run_dir::newest_readable(&workspace.runs_dir);
+    let durations: HashMap<String, u64> = newest
         .iter()
         .flat_map(|p| p.record.results.iter())
         .filter(|r| r.duration_ms > 0)
         .map(|r| (r.task.clone(), r.duration_ms))
         .collect();
-    let rerun = if args.rerun_failed {
-        let Some(previous) = &previous else {
-            return Err(Error::Usage(format!(
-                "--rerun-failed: no previous run under `{}`",
-                workspace.runs_dir.display()
-            )));
-        };
-        let passed: HashSet<&str> = previous
-            .record
-            .results
-            .iter()
-            .filter(|r| r.status.is_success())
-            .map(|r| r.task.as_str())
-            .collect();
-        let again: HashSet<String> = plan
-            .tasks()
-            .map(|(_, t)| t.id.clone())
-            .filter(|id| !passed.contains(id.as_str()))
-            .collect();
-        ctx.output.status(
-            "Rerunning",
-            format!(
-                "{} that did not pass in {}",
-                crate::output::count(again.len(), "task", "tasks"),
-                previous.dir.display()
-            ),
-        );
-        Some(again)
+    let (rerun, carried) = if args.rerun_failed {
+        let (again, carried) = rerun_selection(ctx, &plan, &workspace.runs_dir);
+        (Some(again), carried)
     } else {
-        None
+        warn_unreadable(ctx, &unreadable);
+        (None, HashMap::new())
     };
 
     selection.rerun = rerun;
@@ -131,11 +108,38 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             ),
         );
     }
-
-    let (run_id, dir) = run_dir::create(&workspace.runs_dir).map_err(Error::io(format!(
-        "failed to create a run directory under `{}`",
-        workspace.runs_dir.display()
-    )))?;
+    // Nothing may pass by running nothing: a run where no task has a hook is refused,
+    // and hookless tasks are named (not only with -v).
+    let coverage = crate::hookless::Coverage::of(
+        plan.queues.iter().flat_map(|q| {
+            q.tasks
+                .iter()
+                .filter(|t| selection.includes(q, t))
+                .map(|t| (t.id.as_str(), q.name.as_str()))
+        }),
+        &config.hooks,
+        &config.manifest,
+    );
+    if coverage.nothing_would_run() && !args.allow_noop {
+        let hooks_file = workspace.display(&workspace.hooks_path());
+        return Err(coverage.error(&config.hooks, &hooks_file).into());
+    }
+    if !coverage.unasked.is_empty() {
+        ctx.output.warn(coverage.warning());
+    }
+    let cwd_bounds = crate::project::cwd_bounds(
+        &workspace.root,
+        &config.manifest,
+        config.manifest_source.as_ref(),
+    )?;
+    let (run_id, dir) =
+        run_dir::create(&workspace.runs_dir).map_err(|source| Error::EvidenceIo {
+            context: format!(
+                "failed to create a run directory under `{}`",
+                workspace.runs_dir.display()
+            ),
+            source,
+        })?;
     let grace = args
         .grace_period
         .map(|d| d.0)
@@ -150,10 +154,11 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             .map(Into::into)
             .unwrap_or_else(|_| "cargo-tek".into()),
         run_dir: dir.clone(),
-        base_env: runner::env::BaseEnv::new(std::env::vars_os()),
+        base_env: crate::supervise::env::BaseEnv::new(crate::supervise::secrets::vars_os()),
         default_timeout: args.timeout.map(|d| d.0),
         grace,
         dry_run: args.dry_run,
+        cwd_bounds,
         color: ctx.global.color.map(|c| match c {
             crate::cli::Color::Auto => "auto",
             crate::cli::Color::Always => "always",
@@ -170,8 +175,28 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         selection,
         durations,
         source: Some(source),
+        carried,
+        // The tokens were moved out of the environment before any task started (see
+        // `supervise::secrets`); they are still masked wherever evidence might hold them.
+        secrets: [
+            "GITHUB_TOKEN",
+            "GH_TOKEN",
+            "ACTIONS_RUNTIME_TOKEN",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        ]
+        .into_iter()
+        .filter_map(crate::supervise::secrets::var)
+        .filter(|t| !t.is_empty())
+        .collect(),
     };
-    let signals = runner::signals::listen().map_err(Error::io("failed to listen for signals"))?;
+    if let crate::supervise::secrets::Isolation::Failed(why) = crate::supervise::secrets::outcome()
+    {
+        ctx.output.warn(format!(
+            "scrubbed variables stay readable in this process's /proc environment: {why}"
+        ));
+    }
+    let signals =
+        crate::supervise::signals::listen().map_err(Error::io("failed to listen for signals"))?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut display = RunDisplay::new(ctx.output.clone());
     let printer = tokio::spawn(async move {
@@ -184,6 +209,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
     // the thread blocked in `block_on`: otherwise every finished task wakes this thread
     // and every start wakes a worker (about 5% of spawn1000).
     let shared = Arc::new((plan, graph, config, Registry::builtin()));
+    let mut containment = crate::supervise::Containment::start();
     let scheduler = tokio::spawn({
         let shared = shared.clone();
         async move {
@@ -193,16 +219,17 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             runner::run(inputs, &options, env, run_id, tx, Some(signals)).await
         }
     });
-    let result = scheduler
-        .await
-        .map_err(|e| Error::Evidence(format!("the scheduler failed: {e}")))?;
+    let result = scheduler.await;
+    // Nothing a task started outlives the run, whatever its commands' ends missed.
+    containment.finish();
+    let result = result.map_err(|e| Error::Evidence(format!("the scheduler failed: {e}")))?;
     let display = printer
         .await
         .map_err(|e| Error::Evidence(format!("the progress display failed: {e}")))?;
-    let summary = result.map_err(Error::io(format!(
-        "failed to write evidence in `{}`",
-        dir.display()
-    )))?;
+    let summary = result.map_err(|source| Error::EvidenceIo {
+        context: format!("failed to write evidence in `{}`", dir.display()),
+        source,
+    })?;
     display.finish(&summary.record);
 
     if !args.report.is_empty() {
@@ -223,9 +250,65 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             ctx.output.diagnostic("error", &err);
         }
     }
-    Ok(if args.dry_run {
-        ExitCode::Success
-    } else {
-        summary.exit
-    })
+    // A dry run fails like a real one when a task could not start.
+    Ok(summary.exit)
+}
+
+/// `--rerun-failed`: the tasks whose last real result in a run of this plan was not a
+/// pass (or that have none), and the state of every task, to carry forward.
+fn rerun_selection(
+    ctx: &Context,
+    plan: &Plan,
+    runs_dir: &std::path::Path,
+) -> (
+    HashSet<String>,
+    HashMap<String, crate::evidence::TaskResult>,
+) {
+    let ids: Vec<&str> = plan.tasks().map(|(_, t)| t.id.as_str()).collect();
+    let history = History::read(runs_dir, &history::plan_id(ids.iter().copied()), &ids);
+    warn_unreadable(ctx, &history.unreadable);
+    let again = history.not_passed(&ids);
+    let tasks = |n: usize| {
+        if n == 1 {
+            "1 task".to_owned()
+        } else {
+            format!("{n} tasks")
+        }
+    };
+    match &history.newest {
+        Some(newest) => ctx.output.status(
+            "Rerunning",
+            format!(
+                "{} of {} that have not passed yet (state as of run {newest}; the other {} carried forward)",
+                tasks(again.len()),
+                ids.len(),
+                ids.len() - again.len()
+            ),
+        ),
+        None => {
+            let ignored = if history.ignored.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} ignored: dry runs and runs of another plan do not count)",
+                    tasks(history.ignored.len()).replace("task", "run")
+                )
+            };
+            ctx.output.warn(format!(
+                "--rerun-failed: no earlier run of this plan under `{}`{ignored}; running every task",
+                runs_dir.display()
+            ));
+        }
+    }
+    (again, history.state)
+}
+
+fn warn_unreadable(ctx: &Context, unreadable: &[run_dir::Unreadable]) {
+    for u in unreadable {
+        ctx.output.warn(format!(
+            "skipping `{}`: no readable run ({})",
+            u.dir.display(),
+            u.why
+        ));
+    }
 }

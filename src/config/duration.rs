@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+/// The longest duration accepted anywhere (a timeout, a grace period): 30 days. Longer
+/// ones are typos, and adding them to a clock would overflow.
+pub const MAX: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
 /// A duration read from config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Duration(pub std::time::Duration);
@@ -15,12 +19,7 @@ impl<'de> serde::Deserialize<'de> for Duration {
             Text(String),
         }
         match Raw::deserialize(d)? {
-            Raw::Seconds(s) if (0.0..1e9).contains(&s) => {
-                Ok(Duration(std::time::Duration::from_secs_f64(s)))
-            }
-            Raw::Seconds(s) => Err(serde::de::Error::custom(format!(
-                "invalid duration {s}: expected a non-negative number of seconds"
-            ))),
+            Raw::Seconds(s) => seconds(s, &s.to_string()).map_err(serde::de::Error::custom),
             Raw::Text(t) => parse(&t).map_err(serde::de::Error::custom),
         }
     }
@@ -38,17 +37,41 @@ impl fmt::Display for Duration {
     }
 }
 
-/// Parses "90", "90s", "5m", "1h 30m".
+/// A number of seconds, within `0..=MAX`.
+fn seconds(secs: f64, text: &str) -> Result<Duration, String> {
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!(
+            "invalid duration `{text}`: expected a non-negative number of seconds"
+        ));
+    }
+    if secs > MAX.as_secs_f64() {
+        return Err(too_long(text));
+    }
+    Ok(Duration(std::time::Duration::from_secs_f64(secs)))
+}
+
+fn too_long(text: &str) -> String {
+    format!(
+        "duration `{text}` is too long: at most {} is accepted",
+        humantime::format_duration(MAX)
+    )
+}
+
+/// Parses "90", "90s", "5m", "1h 30m"; at most [`MAX`].
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if let Ok(secs) = text.parse::<f64>() {
-        if secs.is_finite() && (0.0..1e9).contains(&secs) {
-            return Ok(Duration(std::time::Duration::from_secs_f64(secs)));
-        }
+        return seconds(secs, text);
     }
-    humantime::parse_duration(text).map(Duration).map_err(|e| {
-        format!("invalid duration `{text}`: {e} (expected e.g. 90, \"90s\" or \"5m\")")
-    })
+    match humantime::parse_duration(text) {
+        Ok(d) if d > MAX => Err(too_long(text)),
+        Ok(d) => Ok(Duration(d)),
+        // humantime reports an overflow for e.g. "300000000000y": still just too long.
+        Err(humantime::DurationError::NumberOverflow) => Err(too_long(text)),
+        Err(e) => Err(format!(
+            "invalid duration `{text}`: {e} (expected e.g. 90, \"90s\" or \"5m\")"
+        )),
+    }
 }
 
 impl std::str::FromStr for Duration {
@@ -73,5 +96,23 @@ mod tests {
         assert_eq!(d.0.as_secs(), 90);
         let d: Duration = serde_json::from_str("2").unwrap();
         assert_eq!(d.0.as_secs(), 2);
+    }
+
+    #[test]
+    fn durations_beyond_the_maximum_are_errors_not_overflows() {
+        for text in [
+            "300000000000y",
+            "31days",
+            "99999999999999999999",
+            "1e300",
+            "3000000",
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains("too long"), "{text}: {err}");
+        }
+        assert!(parse("30days").is_ok());
+        assert!(serde_json::from_str::<Duration>("1e12").is_err());
+        assert!(serde_json::from_str::<Duration>("\"300000000000y\"").is_err());
+        assert!(parse("NaN").is_err());
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::json::{key_range, load_json, JsonError, UniqueMap};
+use super::json::{load_json, JsonError, KeyIndex, UniqueMap};
 use super::Duration;
 use crate::source::SourceFile;
 
@@ -44,7 +44,11 @@ pub struct Hook {
 #[serde(deny_unknown_fields)]
 pub struct Command {
     /// Program and arguments; no shell is involved.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "argv"
+    )]
     pub cmd: Vec<String>,
     /// A script run by `sh -c`, only when the hook asks for a shell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,6 +91,52 @@ impl Command {
     }
 }
 
+/// The most retries a hook or `--retries` may ask for: more is a typo, not a plan.
+pub const MAX_RETRIES: u32 = 100;
+
+/// `cmd`: an argv array. A string is the most common mistake (the predecessor's users
+/// wrote `"cmd": "cargo build"`), so it gets its own message rather than serde's.
+fn argv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct Argv;
+    impl<'de> serde::de::Visitor<'de> for Argv {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an argv array of strings, e.g. [\"cargo\", \"build\"]")
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            let words: Vec<String> = text.split_whitespace().map(|w| format!("{w:?}")).collect();
+            Err(E::custom(format!(
+                "`cmd` is a string ({text:?}); write it as an argv array, [{}], or use \"shell\": {text:?} to run it with sh -c",
+                words.join(", ")
+            )))
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut argv = Vec::new();
+            while let Some(word) = seq.next_element::<String>()? {
+                argv.push(word);
+            }
+            Ok(argv)
+        }
+    }
+    d.deserialize_any(Argv)
+}
+
+/// Why an environment variable name cannot be set (None when it can).
+pub fn env_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if name.contains('=') {
+        Some("contains `=`")
+    } else if name.contains('\0') {
+        Some("contains a NUL byte")
+    } else {
+        None
+    }
+}
+
 /// The loaded hooks file.
 #[derive(Debug, Clone, Default)]
 pub struct Hooks {
@@ -97,28 +147,76 @@ pub struct Hooks {
 
 const HELP: &str = "hooks.json maps task ids or queue names to {\"commands\": [{\"cmd\": [\"program\", \"arg\"], \"cwd\": \"dir\"}]}";
 
+/// What is wrong with a hook that parsed, and what to do about it.
+fn problem(hook: &Hook) -> Option<(String, String)> {
+    for (i, command) in hook.commands.iter().enumerate() {
+        let problem = match (command.cmd.is_empty(), &command.shell) {
+            (true, None) => Some("has neither `cmd` nor `shell`"),
+            (false, Some(_)) => Some("has both `cmd` and `shell`; choose one"),
+            (false, None) if command.cmd[0].is_empty() => Some("has an empty program name"),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            return Some((format!("command {} {problem}", i + 1), HELP.into()));
+        }
+    }
+    if let Some(retries) = hook.retries.filter(|&r| r > MAX_RETRIES) {
+        return Some((
+            format!("`retries` is {retries}, more than the {MAX_RETRIES} allowed"),
+            "a task that fails that often will not pass on a retry; lower `retries`".into(),
+        ));
+    }
+    let names = hook
+        .env
+        .keys()
+        .chain(hook.commands.iter().flat_map(|c| c.env.keys()))
+        .chain(hook.pass_env.iter());
+    for name in names {
+        if let Some(problem) = env_name_problem(name) {
+            return Some((
+                format!("environment variable name {name:?} {problem}"),
+                "a variable name is what goes before `=`: letters, digits and `_`".into(),
+            ));
+        }
+    }
+    let values = hook
+        .env
+        .iter()
+        .chain(hook.commands.iter().flat_map(|c| c.env.iter()));
+    for (name, value) in values {
+        if value.contains('\0') {
+            return Some((
+                format!("the value of environment variable `{name}` contains a NUL byte"),
+                "the environment cannot hold NUL bytes; remove it".into(),
+            ));
+        }
+    }
+    for argv in hook.commands.iter().map(Command::argv) {
+        if argv.iter().any(|a| a.contains('\0')) {
+            return Some((
+                "a command contains a NUL byte".into(),
+                "arguments cannot hold NUL bytes; remove it".into(),
+            ));
+        }
+    }
+    None
+}
+
 impl Hooks {
     /// Parses and validates a hooks file.
     pub fn load(src: SourceFile) -> Result<Self, JsonError> {
         let entries: UniqueMap<Hook> = load_json(&src, HELP)?;
         for (key, hook) in entries.iter() {
-            for (i, command) in hook.commands.iter().enumerate() {
-                let problem = match (command.cmd.is_empty(), &command.shell) {
-                    (true, None) => Some("has neither `cmd` nor `shell`"),
-                    (false, Some(_)) => Some("has both `cmd` and `shell`; choose one"),
-                    (false, None) if command.cmd[0].is_empty() => Some("has an empty program name"),
-                    _ => None,
-                };
-                if let Some(problem) = problem {
-                    let range = key_range(&src.text, key);
-                    return Err(src
-                        .diagnostic(
-                            format!("command {} of hook `{key}` {problem}", i + 1),
-                            vec![(range, "in this hook".into())],
-                            Some(HELP.into()),
-                        )
-                        .into());
-                }
+            if let Some((message, help)) = problem(hook) {
+                // Located only now: finding a key is a scan of the whole file.
+                let range = KeyIndex::new(&src.text).range(key);
+                return Err(src
+                    .diagnostic(
+                        format!("hook `{key}`: {message}"),
+                        vec![(range, "in this hook".into())],
+                        Some(help),
+                    )
+                    .into());
             }
         }
         Ok(Self {
@@ -213,5 +311,60 @@ mod tests {
             h.get("T").unwrap().commands[0].argv(),
             ["sh", "-c", "echo $HOME"]
         );
+    }
+
+    #[test]
+    fn a_string_cmd_says_to_use_an_array_or_shell() {
+        let Err(JsonError::Invalid(d)) =
+            load("{\n  \"T\": {\"commands\": [{\"cmd\": \"cargo build\"}]}\n}")
+        else {
+            panic!()
+        };
+        assert!(
+            d.message
+                .contains(r#"write it as an argv array, ["cargo", "build"]"#),
+            "{}",
+            d.message
+        );
+        assert!(
+            d.message.contains(r#""shell": "cargo build""#),
+            "{}",
+            d.message
+        );
+        assert!(
+            d.location.starts_with("config/hooks.json:2:"),
+            "{}",
+            d.location
+        );
+    }
+
+    #[test]
+    fn bad_env_names_and_huge_retries_are_refused_at_their_hook() {
+        for (hook, expected) in [
+            (
+                r#"{"commands": [{"cmd": ["true"]}], "env": {"A=B": "1"}}"#,
+                "contains `=`",
+            ),
+            (
+                r#"{"commands": [{"cmd": ["true"], "env": {"A\u0000": "1"}}]}"#,
+                "NUL",
+            ),
+            (
+                r#"{"commands": [{"cmd": ["true"]}], "env": {"A": "x\u0000"}}"#,
+                "NUL",
+            ),
+            (
+                r#"{"commands": [{"cmd": ["true"]}], "retries": 4294967295}"#,
+                "more than the 100",
+            ),
+        ] {
+            let Err(JsonError::Invalid(d)) = load(&format!(
+                "{{\n\"X\": {{\"commands\": []}},\n\"T\": {hook}}}"
+            )) else {
+                panic!("{hook}")
+            };
+            assert!(d.message.contains(expected), "{hook}: {}", d.message);
+            assert_eq!(d.location, "config/hooks.json:3:1", "{hook}");
+        }
     }
 }

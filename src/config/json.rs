@@ -26,6 +26,16 @@ pub enum JsonError {
 
 /// Parses `src` as `T`, turning serde_json's line/column into a diagnostic.
 pub fn load_json<T: DeserializeOwned>(src: &SourceFile, help: &str) -> Result<T, JsonError> {
+    // serde's "EOF while parsing a value" says nothing useful about an empty file.
+    if src.text.trim().is_empty() {
+        return Err(JsonError::Invalid(src.diagnostic(
+            format!("`{}` is empty", src.name),
+            vec![(0..0, "no JSON here".into())],
+            Some(format!(
+                "write a JSON object (`{{}}` at the least), or delete the file; {help}"
+            )),
+        )));
+    }
     serde_json::from_str(&src.text).map_err(|err| {
         let offset = offset_of(&src.text, err.line(), err.column());
         let message = strip_position(&err.to_string());
@@ -74,6 +84,56 @@ pub fn key_range(text: &str, key: &str) -> Range<usize> {
         from = end;
     }
     0..0
+}
+
+/// Where each key of a document's top-level object is written, found in one pass over
+/// the text: locating every hook of a 50,000-hook file costs one scan, not 50,000.
+#[derive(Debug, Default)]
+pub struct KeyIndex {
+    keys: HashMap<String, Range<usize>>,
+}
+
+impl KeyIndex {
+    /// Scans `text` (already known to be valid JSON) once.
+    pub fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
+        let mut keys = HashMap::default();
+        let mut depth = 0usize;
+        let mut expect_key = false;
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => {
+                    let start = i;
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    let end = (i + 1).min(bytes.len());
+                    if depth == 1 && expect_key {
+                        if let Ok(key) = serde_json::from_str::<String>(&text[start..end]) {
+                            keys.entry(key).or_insert(start..end);
+                        }
+                        expect_key = false;
+                    }
+                }
+                b'{' | b'[' => {
+                    depth += 1;
+                    expect_key = depth == 1 && bytes[i] == b'{';
+                }
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                b',' if depth == 1 => expect_key = true,
+                _ => {}
+            }
+            i += 1;
+        }
+        Self { keys }
+    }
+
+    /// Where `key` is written (empty at the start when it is not a top-level key).
+    pub fn range(&self, key: &str) -> Range<usize> {
+        self.keys.get(key).cloned().unwrap_or(0..0)
+    }
 }
 
 /// A JSON object that keeps its keys in order and refuses duplicate keys (serde_json
@@ -172,6 +232,27 @@ mod tests {
         let JsonError::Invalid(d) = err else { panic!() };
         assert!(d.message.contains("duplicate key `a`"), "{}", d.message);
         assert!(d.location.starts_with("h.json:3:"), "{}", d.location);
+    }
+
+    #[test]
+    fn key_index_finds_top_level_keys_only() {
+        let text = "{\"x\": {\"T\\\"1\": [\"{\", \"T\"]}, \"T\\\"1\": {}, \"b\": \"}\", \"é\": 1}";
+        let index = KeyIndex::new(text);
+        let r = index.range("T\"1");
+        assert_eq!(&text[r.clone()], "\"T\\\"1\"");
+        assert!(r.start > 20, "the nested key comes first: {r:?}");
+        assert_eq!(&text[index.range("é")], "\"é\"");
+        assert_eq!(&text[index.range("b")], "\"b\"");
+        assert_eq!(index.range("T"), 0..0);
+    }
+
+    #[test]
+    fn an_empty_file_says_so() {
+        let s = src(" \n");
+        let JsonError::Invalid(d) = load_json::<UniqueMap<u32>>(&s, "fix it").unwrap_err() else {
+            panic!()
+        };
+        assert!(d.message.contains("`h.json` is empty"), "{}", d.message);
     }
 
     #[test]

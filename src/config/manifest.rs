@@ -6,7 +6,8 @@
 //!   "id_pattern": "TASK-[0-9]+",
 //!   "layers": [{ "name": "foundation", "from": 1, "to": 21, "agent": "shell" }],
 //!   "queues": { "Queue B — Quality gates": { "after": ["Queue A — Workspace bootstrapping"], "serial": true } },
-//!   "grace_period": "5s"
+//!   "grace_period": "5s",
+//!   "allowed_cwds": ["/tmp"]
 //! }
 //! ```
 
@@ -35,6 +36,10 @@ pub struct Manifest {
     /// How long a cancelled task gets between SIGTERM and SIGKILL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_period: Option<Duration>,
+    /// Directories outside the workspace that hooks may use as their cwd (absolute, or
+    /// relative to the workspace root); each is resolved once, symlinks followed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_cwds: Vec<String>,
     /// A task the predecessor planned and cargo-tek does not is an error, not a warning.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub strict_legacy: bool,

@@ -7,6 +7,6 @@ mod json;
 mod manifest;
 
 pub use duration::Duration;
-pub use hooks::{Command, Hook, Hooks};
-pub use json::{key_range, load_json, HashMap, JsonError};
+pub use hooks::{env_name_problem, Command, Hook, Hooks, MAX_RETRIES};
+pub use json::{key_range, load_json, HashMap, JsonError, KeyIndex};
 pub use manifest::{LayerRule, Manifest, QueueRule};

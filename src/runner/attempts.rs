@@ -45,11 +45,15 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
         HookSource::Queue => hooks.get(queue).cloned(),
         HookSource::None => None,
     };
-    let attempts = 1 + hook
+    // Retries are bounded where they are read (hooks.json, --retries); saturating keeps a
+    // plan built elsewhere from overflowing all the same.
+    let attempts = hook
         .as_ref()
         .and_then(|h| h.retries)
         .or(options.retries)
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .min(crate::config::MAX_RETRIES)
+        .saturating_add(1);
     // A dry run records what the shell agent would do, whatever agent is configured.
     let agent_name = if env.dry_run && routing.agent != "noop" {
         "shell".to_owned()
@@ -97,6 +101,7 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
             duration_ms: started.elapsed().as_millis() as u64,
             commands: outcome.commands,
             line: job.task.line,
+            carried_from: None,
         }
     }
 }

@@ -1,17 +1,14 @@
-//! The runner: the scheduler and worker pool, process supervision, the task environment
-//! and signal handling. It reports progress as [`Event`]s and never prints.
+//! The runner: the scheduler and worker pool, on top of [`crate::supervise`]. It reports
+//! progress as [`Event`]s and never prints.
 
 mod attempts;
-pub mod env;
 mod events;
-pub mod process;
 mod ready;
 mod scheduler;
 pub mod selection;
-pub mod signals;
 
+pub use crate::supervise::Cancel;
 pub use events::Event;
-pub use process::Cancel;
 pub use scheduler::{run, Inputs, RunOptions, RunSummary};
 
 /// Bundles what the scheduler needs from the workspace.

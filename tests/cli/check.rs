@@ -21,10 +21,10 @@ fn finds_unknown_keys_missing_programs_and_escaping_cwds() {
     std::os::unix::fs::symlink(std::env::temp_dir(), ws.join("link")).unwrap();
     let out = ws.tek(&["check", "-v"]).output().expect_code(1);
     let err = out.stderr();
-    assert!(err.contains("config/hooks.json:2:3: hook `TASK-1`: program `definitely-not-a-program-xyz` was not found on PATH"), "{err}");
+    assert!(err.contains("config/hooks.json:2:3: hook `TASK-1`, command 1: program `definitely-not-a-program-xyz` was not found on PATH"), "{err}");
     assert!(
         err.contains(
-            "config/hooks.json:3:3: hook `TASK-2`: cwd `../elsewhere` leaves the workspace"
+            "config/hooks.json:3:3: hook `TASK-2`, command 1: cwd `../elsewhere` leaves the workspace"
         ),
         "{err}"
     );
@@ -40,7 +40,7 @@ fn finds_unknown_keys_missing_programs_and_escaping_cwds() {
 }
 
 #[test]
-fn a_clean_workspace_passes_with_a_note_for_hookless_tasks() {
+fn a_clean_workspace_passes_with_a_warning_for_hookless_tasks() {
     let ws = Workspace::new();
     ws.file("sot.md", "## Q\n- `TASK-1` one\n- `TASK-2` two\n");
     ws.file(
@@ -49,7 +49,8 @@ fn a_clean_workspace_passes_with_a_note_for_hookless_tasks() {
     );
     let out = ws.tek(&["check"]).output().expect_code(0);
     assert!(
-        out.stderr().contains("1 task(s) have no hook"),
+        out.stderr()
+            .contains("1 task has no hook, so it runs as a noop (not run): `TASK-2`"),
         "{}",
         out.stderr()
     );

@@ -2,8 +2,12 @@
 
 mod action;
 mod check;
+mod containment;
+mod evidence;
+mod gate;
 #[allow(dead_code)] // not every helper is used by every topic
 mod harness;
+mod install;
 mod plan;
 mod report;
 mod run;

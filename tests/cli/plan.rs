@@ -258,7 +258,7 @@ fn workspace_discovery_is_cached_until_a_manifest_changes() {
     assert!(plan(&ws).contains("TASK-1"));
     assert_eq!(calls(), 1, "the first run asks cargo");
     assert!(plan(&ws).contains("TASK-1"));
-    ws.tek(&["run"])
+    ws.tek(&["run", "--allow-noop"])
         .env("CARGO", &wrapper)
         .output()
         .expect_code(0);
@@ -271,7 +271,7 @@ fn workspace_discovery_is_cached_until_a_manifest_changes() {
     assert_eq!(calls(), 2);
 
     // `check` always asks cargo; CARGO_TEK_NO_CACHE turns the cache off.
-    ws.tek(&["check"])
+    ws.tek(&["check", "--allow-noop"])
         .env("CARGO", &wrapper)
         .output()
         .expect_code(0);
@@ -429,7 +429,12 @@ fn legacy_edge_cases_never_lose_a_task_silently() {
         let ws = Workspace::new();
         ws.file("sot.md", text);
         let expected = format!("{location} {reason}");
-        for args in [&["plan"][..], &["check"], &["run", "--dry-run"]] {
+        // The corpus has no hooks.json: only the legacy reading is under test here.
+        for args in [
+            &["plan"][..],
+            &["check", "--allow-noop"],
+            &["run", "--dry-run", "--allow-noop"],
+        ] {
             let err = ws.tek(args).output().expect_code(0).stderr();
             assert!(
                 err.contains(&format!("warning: {expected}"))
@@ -450,7 +455,7 @@ fn legacy_edge_cases_never_lose_a_task_silently() {
     let ws = Workspace::new();
     ws.file("sot.md", include_str!("../fixtures/legacy-edge/clean.md"));
     let out = ws
-        .tek(&["check", "--strict-legacy"])
+        .tek(&["check", "--strict-legacy", "--allow-noop"])
         .output()
         .expect_code(0);
     assert!(!out.stderr().contains("predecessor"), "{}", out.stderr());
