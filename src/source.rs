@@ -152,10 +152,17 @@ impl SourceFile {
             src: CharColumns(NamedSource::new(self.name.clone(), self.text.clone())),
             labels: labels
                 .into_iter()
-                .map(|(range, label)| {
+                .enumerate()
+                .map(|(i, (range, label))| {
                     let start = range.start.min(len);
                     let end = range.end.clamp(start, len);
-                    LabeledSpan::new(Some(label), start, end - start)
+                    // The first label is the one `location` names; miette's snippet
+                    // header shows the primary label, else the earliest in the file.
+                    if i == 0 {
+                        LabeledSpan::new_primary_with_span(Some(label), start..end)
+                    } else {
+                        LabeledSpan::new(Some(label), start, end - start)
+                    }
                 })
                 .collect(),
             help,
@@ -281,6 +288,19 @@ mod tests {
         let start = text.find("`TASK-9`").unwrap();
         let d = src.diagnostic("m", vec![(start..start + 8, "here".into())], None);
         assert_eq!(d.location, "sot.md:2:22");
+        let rendered = crate::output::render_diagnostic(&d, false);
+        assert!(rendered.contains("[sot.md:2:22]"), "{rendered}");
+        // With several labels, the header names the first (as `location` does), not the
+        // earliest in the file.
+        let first = text.find("`TASK-1`").unwrap();
+        let d = src.diagnostic(
+            "m",
+            vec![
+                (start..start + 8, "later".into()),
+                (first..first + 8, "earlier".into()),
+            ],
+            None,
+        );
         let rendered = crate::output::render_diagnostic(&d, false);
         assert!(rendered.contains("[sot.md:2:22]"), "{rendered}");
     }
