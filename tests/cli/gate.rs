@@ -125,6 +125,12 @@ fn a_partly_hookless_run_names_the_tasks_and_the_report_says_not_run() {
         out.stderr()
     );
     assert!(out.stderr().contains("s, 1 not run"), "{}", out.stderr());
+    let junit = std::fs::read_to_string(ws.latest_run().join("junit.xml")).unwrap();
+    let noop_case = junit
+        .split("<testcase")
+        .find(|c| c.contains("TASK-2"))
+        .unwrap();
+    assert!(noop_case.contains("<skipped"), "{junit}");
     let report = ws.tek(&["report"]).output().expect_code(0).stdout();
     assert!(!report.contains("all tasks passed"), "{report}");
     assert!(report.contains("1 passed, 1 not run (noop)"), "{report}");
