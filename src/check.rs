@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::ops::Range;
 
+use crate::agent::Registry;
 use crate::config::{key_range, KeyIndex};
 use crate::cwd::Bounds;
 use crate::hookless::Coverage;
@@ -96,6 +97,7 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Vec<Finding> {
     };
 
     queue_look_alikes(project, &looks, &mut findings);
+    let agents = Registry::builtin().names();
 
     if let Some(src) = &project.hooks.source {
         let mut locate = Locator::new(src);
@@ -115,6 +117,16 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Vec<Finding> {
                         ),
                         vec![(locate.key(key), "unknown task id or queue name".into())],
                         Some(help),
+                    ),
+                });
+            }
+            if let Some(agent) = hook.agent.as_deref().filter(|a| !agents.contains(a)) {
+                findings.push(Finding {
+                    severity: Severity::Error,
+                    diagnostic: src.diagnostic(
+                        format!("hook `{key}` asks for agent `{agent}`, which does not exist"),
+                        vec![(locate.key(key), "in this hook".into())],
+                        Some(format!("known agents: {}", agents.join(", "))),
                     ),
                 });
             }
@@ -154,6 +166,33 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Vec<Finding> {
                     ),
                 });
             }
+        }
+        let rules = project
+            .manifest
+            .layers
+            .iter()
+            .map(|l| (format!("layer `{}`", l.name), l.agent.as_deref()))
+            .chain(
+                project
+                    .manifest
+                    .queues
+                    .iter()
+                    .map(|(name, q)| (format!("queue `{name}`"), q.agent.as_deref())),
+            );
+        for (rule, agent) in rules {
+            let Some(agent) = agent.filter(|a| !agents.contains(a)) else {
+                continue;
+            };
+            let quoted = format!("\"{agent}\"");
+            let range = src.text.find(&quoted).map_or(0..0, |s| s..s + quoted.len());
+            findings.push(Finding {
+                severity: Severity::Error,
+                diagnostic: src.diagnostic(
+                    format!("{rule} asks for agent `{agent}`, which does not exist"),
+                    vec![(range, "unknown agent".into())],
+                    Some(format!("known agents: {}", agents.join(", "))),
+                ),
+            });
         }
         for rule in &project.manifest.layers {
             for id in rule.ids.iter().filter(|id| !ids.contains(id.as_str())) {

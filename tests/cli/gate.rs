@@ -309,8 +309,12 @@ fn check_refuses_cwds_programs_env_and_queue_names_run_would_reject() {
   "TASK-4": {"commands": [{"cmd": ["sh", "-c", "true"]}], "env": {"PATH": "bin"}},
   "TASK-5": {"commands": [{"cmd": ["true"]}]},
   "Queue A - Build": {"commands": [{"cmd": ["true"]}]},
-  "TASK-6": {"commands": [{"cmd": ["true"]}]}
+  "TASK-6": {"commands": [{"cmd": ["true"]}], "agent": "docker"}
 }"#,
+    );
+    ws.file(
+        "config/manifest.json",
+        r#"{"layers": [{"name": "x", "ids": ["TASK-5"], "agent": "nosuch"}]}"#,
     );
     let out = ws.tek(&["check"]).output().expect_code(1);
     let err = out.stderr();
@@ -342,9 +346,20 @@ fn check_refuses_cwds_programs_env_and_queue_names_run_would_reject() {
         err.contains("did you mean the queue `Queue A — Build`?"),
         "{err}"
     );
-    assert!(err.contains("5 error(s)"), "{err}");
+    assert!(
+        err.contains(
+            "config/hooks.json:8:3: hook `TASK-6` asks for agent `docker`, which does not exist"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("config/manifest.json:1:55: layer `x` asks for agent `nosuch`"),
+        "{err}"
+    );
+    assert!(err.contains("7 error(s)"), "{err}");
 
     // A run agrees: the hook's own PATH finds the tool.
+    std::fs::remove_file(ws.join("config/manifest.json")).unwrap();
     ws.file(
         "config/hooks.json",
         r#"{"Queue A — Build": {"commands": [{"cmd": ["my-tool"]}], "env": {"PATH": "bin"}}, "TASK-6": {"commands": [{"cmd": ["true"]}]}}"#,
