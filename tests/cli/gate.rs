@@ -423,6 +423,20 @@ fn a_dry_run_reports_a_task_that_would_fail_as_failing() {
     );
     ws.tek(&["run", "--dry-run"]).output().expect_code(0);
     assert_eq!(result(&run_json(&ws), "TASK-1")["status"], "noop");
+    ws.file(
+        "config/hooks.json",
+        r#"{"Q": {"commands": [{"cmd": ["true"]}], "agent": "docker"}}"#,
+    );
+    ws.tek(&["run", "--dry-run"]).output().expect_code(2);
+    let t1 = result(&run_json(&ws), "TASK-1").clone();
+    assert_eq!(t1["status"], "error", "{t1}");
+    assert!(
+        t1["reason"]
+            .as_str()
+            .unwrap()
+            .contains("unknown agent `docker`"),
+        "{t1}"
+    );
 }
 
 #[test]
