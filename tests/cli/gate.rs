@@ -233,6 +233,31 @@ fn a_hook_timeout_limits_the_whole_task_and_names_the_hung_command() {
 }
 
 #[test]
+fn each_attempt_gets_the_whole_hook_timeout_afresh() {
+    let ws = two_tasks();
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"timeout": "0.8s", "retries": 1, "commands": [
+    {"cmd": ["sleep", "0.5"]},
+    {"cmd": ["sleep", "0.5"]}
+  ]}}"#,
+    );
+    ws.tek(&["run", "--only", "TASK-1"]).output().expect_code(2);
+    let run = run_json(&ws);
+    let t1 = result(&run, "TASK-1");
+    assert_eq!(t1["attempts"], 2, "{t1}");
+    // Had the retry inherited the spent budget, its first command would have hung.
+    assert!(
+        t1["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("command 2 (`sleep 0.5`)"),
+        "{t1}"
+    );
+    assert_eq!(t1["commands"][0]["rc"], 0, "{t1}");
+}
+
+#[test]
 fn absurd_durations_and_retries_are_input_errors_not_panics() {
     let ws = two_tasks();
     ws.file(
