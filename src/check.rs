@@ -269,7 +269,7 @@ fn hookless(project: &Project, settings: &Settings<'_>, findings: &mut Vec<Findi
             diagnostic: project.sot.diagnostic(
                 err.message,
                 vec![],
-                Some("add hooks for the tasks or their queues in hooks.json; if running nothing is intended, route them to the noop agent in manifest.json (\"agent\": \"noop\" on a layer or queue) or pass --allow-noop".into()),
+                Some(crate::hookless::HELP.into()),
             ),
         });
         return;
