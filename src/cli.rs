@@ -97,6 +97,9 @@ pub struct CheckArgs {
     /// Accept a plan in which no task has a hook (everything would run as a noop)
     #[arg(long)]
     pub allow_noop: bool,
+    /// Fail when the predecessor would plan a task cargo-tek does not (legacy sot.md)
+    #[arg(long)]
+    pub strict_legacy: bool,
 }
 
 #[derive(Debug, Args)]
@@ -110,15 +113,21 @@ pub struct RunArgs {
     /// Spawn nothing: record what would run
     #[arg(long)]
     pub dry_run: bool,
-    /// Where run directories are created [default: target/tek/runs]
+    /// Where run directories are created [default: .tek/runs at the workspace root]
     #[arg(long, value_name = "DIR")]
     pub runs_dir: Option<PathBuf>,
-    /// Only these task ids (comma-separated), plus nothing else
+    /// Only these tasks (their dependencies count as done unless --with-deps)
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Only these task ids (comma-separated), like the positional IDs
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
     pub only: Vec<String>,
-    /// Only the tasks of these queues
-    #[arg(long, value_name = "NAME")]
+    /// Only the tasks of this queue: its letter (B), its name without "Queue B — ", or the full name; repeatable
+    #[arg(long, value_name = "QUEUE")]
     pub queue: Vec<String>,
+    /// Also run everything the selected tasks wait for
+    #[arg(long)]
+    pub with_deps: bool,
     /// Also run tasks checked as done in sot.md
     #[arg(long)]
     pub include_done: bool,
@@ -159,7 +168,7 @@ pub struct ReportArgs {
     /// The run directory [default: the latest under the runs directory]
     #[arg(long, value_name = "DIR")]
     pub run: Option<PathBuf>,
-    /// Where run directories are found [default: target/tek/runs]
+    /// Where run directories are found [default: .tek/runs at the workspace root]
     #[arg(long, value_name = "DIR")]
     pub runs_dir: Option<PathBuf>,
     /// Render this minijinja template instead of the built-in report

@@ -13,6 +13,8 @@ pub enum ExitCode {
     BadInput,
     /// One or more tasks failed or timed out.
     TasksFailed,
+    /// Evidence (run.json, the journal, logs, junit.xml) could not be written in full.
+    EvidenceIo,
     /// Interrupted by a signal: 128 + its number.
     Interrupted(i32),
 }
@@ -24,6 +26,7 @@ impl ExitCode {
             ExitCode::Success => 0,
             ExitCode::BadInput => 1,
             ExitCode::TasksFailed => 2,
+            ExitCode::EvidenceIo => 3,
             ExitCode::Interrupted(signal) => 128 + signal,
         }
     }
@@ -49,6 +52,13 @@ pub enum Error {
     #[error("{0}")]
     #[diagnostic(help("re-create the file with cargo-tek, or point at the right one"))]
     Evidence(String),
+    /// Writing a run's evidence failed (a full disk, say): not the user's input.
+    #[error("{context}: {source}")]
+    EvidenceIo {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0} error(s) found")]
     CheckFailed(usize),
     #[error(transparent)]
@@ -65,7 +75,10 @@ pub enum Error {
 impl Error {
     /// The exit code this error ends the process with.
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::BadInput
+        match self {
+            Error::EvidenceIo { .. } => ExitCode::EvidenceIo,
+            _ => ExitCode::BadInput,
+        }
     }
 
     /// An I/O error with what we were doing.

@@ -21,6 +21,7 @@ pub fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
             allow_noop: args.allow_noop,
         },
     );
+    let legacy_errors = ctx.legacy_gaps(&project, args.strict_legacy);
     for finding in &findings.shown {
         match finding.severity {
             Severity::Error => ctx.output.diagnostic("error", &finding.diagnostic),
@@ -38,7 +39,7 @@ pub fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
                 .info(format!("... and {hidden} more {name}(s) not shown"));
         }
     }
-    let errors = findings.count(Severity::Error);
+    let errors = legacy_errors + findings.count(Severity::Error);
     let tasks = project.plan.tasks().count();
     if errors > 0 {
         ctx.output.status_error(

@@ -3,6 +3,7 @@
 mod action;
 mod check;
 mod containment;
+mod evidence;
 mod gate;
 #[allow(dead_code)] // not every helper is used by every topic
 mod harness;
@@ -10,4 +11,5 @@ mod install;
 mod plan;
 mod report;
 mod run;
+mod selection;
 mod signals;
