@@ -123,7 +123,10 @@ async fn execute(
             attempt,
         });
         let outcome = agent.run(job.clone_for(attempt)).await;
-        let retryable = matches!(outcome.status, TaskStatus::Error | TaskStatus::Timeout);
+        // A dry run's failure is a finding about the config: another attempt would find
+        // the same.
+        let retryable =
+            matches!(outcome.status, TaskStatus::Error | TaskStatus::Timeout) && !job.env.dry_run;
         if retryable && attempt < attempts && *job.cancel.borrow() == Cancel::None {
             let reason = outcome.reason.clone().unwrap_or_default();
             let _ = events.send(Event::TaskRetrying {

@@ -418,7 +418,7 @@ fn a_dry_run_reports_a_task_that_would_fail_as_failing() {
     ws.file(
         "config/hooks.json",
         r#"{
-  "TASK-1": {"commands": [{"cmd": ["true"], "cwd": "not-there"}]},
+  "TASK-1": {"commands": [{"cmd": ["true"], "cwd": "not-there"}], "retries": 3},
   "TASK-2": {"commands": [{"cmd": ["no-such-program-xyz"]}]}
 }"#,
     );
@@ -426,6 +426,7 @@ fn a_dry_run_reports_a_task_that_would_fail_as_failing() {
     let run = run_json(&ws);
     let t1 = result(&run, "TASK-1");
     assert_eq!(t1["status"], "error", "{t1}");
+    assert_eq!(t1["attempts"], 1, "a dry run does not retry: {t1}");
     assert!(
         t1["reason"]
             .as_str()
