@@ -279,7 +279,7 @@ fn rerun_failed_carries_state_forward_and_converges() {
     let ws = Workspace::new();
     ws.file(
         "sot.md",
-        "## Q\n- `TASK-1` passes\n- `TASK-2` passes\n- `TASK-3` fails once\n- `TASK-4` fails until fixed\n- `TASK-5` after 4 — after `TASK-4`\n",
+        "## Q\n- `TASK-1` passes\n- `TASK-2` passes\n- `TASK-3` fails once\n- `TASK-4` fails until fixed\n- `TASK-5` after 4 — after `TASK-4`\n- [x] `TASK-6` done already\n",
     );
     let hook = |id: &str, then: &str| {
         format!(r#""{id}": {{"commands": [{{"shell": "echo {id} >> ran.txt; {then}"}}]}}"#)
