@@ -74,6 +74,7 @@ async fn run(mut job: Job) -> Outcome {
             duration_ms: 0,
             timed_out: false,
             leaked: false,
+            leaked_pids: Vec::new(),
             error: None,
             env: hook.env.keys().chain(command.env.keys()).cloned().collect(),
             timeout_ms: timeout.map(|t| t.as_millis() as u64),
@@ -160,6 +161,7 @@ async fn run(mut job: Job) -> Outcome {
         record.duration_ms = exit.duration.as_millis() as u64;
         record.timed_out = exit.timed_out;
         record.leaked = exit.leaked;
+        record.leaked_pids = exit.leaked_pids.clone();
         record.error = exit.spawn_error.clone();
         records.push(record);
         if exit.success() {

@@ -59,6 +59,15 @@ fn report(output: &Output, err: &Error) -> i32 {
     err.exit_code().code()
 }
 
+/// Whether `args` ask for a command that starts tasks (`run`), which must not hold
+/// scrubbed values in its exec-time environment (see [`crate::supervise::secrets`]).
+pub fn starts_tasks(args: &[OsString]) -> bool {
+    matches!(
+        Cargo::try_parse_from(normalize(args.to_vec())),
+        Ok(Cargo::Tek(tek)) if matches!(tek.command, Command::Run(_))
+    )
+}
+
 /// Accepts both `cargo tek <cmd>` (argv: cargo-tek tek <cmd>) and `cargo-tek <cmd>`.
 fn normalize(mut args: Vec<OsString>) -> Vec<OsString> {
     if args.get(1).and_then(|a| a.to_str()) != Some("tek") {

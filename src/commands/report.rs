@@ -52,7 +52,8 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
             dir.display()
         ));
     }
-    let env = |key: &str| std::env::var(key).ok();
+    // Under `run --report` the tokens are held in memory, not in the environment.
+    let env = crate::supervise::secrets::var;
     let token = env("GITHUB_TOKEN").filter(|t| !t.is_empty());
     let secrets: Vec<&str> = token.iter().map(String::as_str).collect();
 
@@ -167,6 +168,10 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
         match result {
             Ok(github::CommentOutcome::Created { url, .. }) => ctx.output.status("Commented", url),
             Ok(github::CommentOutcome::Updated { url, .. }) => ctx.output.status("Updated", url),
+            Ok(github::CommentOutcome::Superseded { url, by, .. }) => ctx.output.warn(format!(
+                "left the PR comment {url} as it is: a newer workflow run ({} attempt {}) wrote it",
+                by.run_id, by.attempt
+            )),
             Err(err)
                 if !args.strict
                     && (err.is_permission_or_context()

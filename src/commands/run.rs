@@ -154,7 +154,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             .map(Into::into)
             .unwrap_or_else(|_| "cargo-tek".into()),
         run_dir: dir.clone(),
-        base_env: crate::supervise::env::BaseEnv::new(std::env::vars_os()),
+        base_env: crate::supervise::env::BaseEnv::new(crate::supervise::secrets::vars_os()),
         default_timeout: args.timeout.map(|d| d.0),
         grace,
         dry_run: args.dry_run,
@@ -176,12 +176,18 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         durations,
         source: Some(source),
         carried,
-        secrets: std::env::var("GITHUB_TOKEN")
-            .ok()
+        // From where the re-executed image holds scrubbed values, not the environment.
+        secrets: crate::supervise::secrets::var("GITHUB_TOKEN")
             .filter(|t| !t.is_empty())
             .into_iter()
             .collect(),
     };
+    if let crate::supervise::secrets::Isolation::Failed(why) = crate::supervise::secrets::outcome()
+    {
+        ctx.output.warn(format!(
+            "scrubbed variables stay readable in this process's /proc environment: {why}"
+        ));
+    }
     let signals =
         crate::supervise::signals::listen().map_err(Error::io("failed to listen for signals"))?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -196,6 +202,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
     // the thread blocked in `block_on`: otherwise every finished task wakes this thread
     // and every start wakes a worker (about 5% of spawn1000).
     let shared = Arc::new((plan, graph, config, Registry::builtin()));
+    let mut containment = crate::supervise::Containment::start();
     let scheduler = tokio::spawn({
         let shared = shared.clone();
         async move {
@@ -205,9 +212,10 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             runner::run(inputs, &options, env, run_id, tx, Some(signals)).await
         }
     });
-    let result = scheduler
-        .await
-        .map_err(|e| Error::Evidence(format!("the scheduler failed: {e}")))?;
+    let result = scheduler.await;
+    // Nothing a task started outlives the run, whatever its commands' ends missed.
+    containment.finish();
+    let result = result.map_err(|e| Error::Evidence(format!("the scheduler failed: {e}")))?;
     let display = printer
         .await
         .map_err(|e| Error::Evidence(format!("the progress display failed: {e}")))?;

@@ -125,6 +125,7 @@ mod tests {
                 duration_ms: 1,
                 timed_out: false,
                 leaked: false,
+                leaked_pids: vec![],
                 error: None,
                 env: vec![],
                 timeout_ms: None,

@@ -196,9 +196,13 @@ pub struct CommandRecord {
     pub duration_ms: u64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub timed_out: bool,
-    /// The main process exited while others in its group lived on; they were killed.
+    /// The main process exited while processes it started (in its group or out of it)
+    /// lived on; they were killed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub leaked: bool,
+    /// The pids of the processes that were left running and killed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leaked_pids: Vec<u32>,
     /// Spawn failure (missing program, cwd gone, not executable), with the OS message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

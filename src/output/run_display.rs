@@ -316,7 +316,12 @@ impl RunDisplay {
             .max()
             .unwrap_or(0);
         for (queue, tasks) in &queues {
-            let passed = tasks.iter().filter(|t| t.status.is_success()).count();
+            // A noop ran nothing: "not run", never "passed".
+            let not_run = tasks
+                .iter()
+                .filter(|t| t.status == TaskStatus::Noop)
+                .count();
+            let passed = tasks.iter().filter(|t| t.status.is_success()).count() - not_run;
             let failed: Vec<&str> = tasks
                 .iter()
                 .filter(|t| !t.status.is_success())
@@ -334,6 +339,9 @@ impl RunDisplay {
                 tasks.len(),
                 Duration::from_millis(longest).as_secs_f64()
             );
+            if not_run > 0 {
+                line.push_str(&format!(", {not_run} not run"));
+            }
             if !failed.is_empty() {
                 let shown: Vec<&str> = failed.iter().copied().take(5).collect();
                 let more = failed.len().saturating_sub(shown.len());

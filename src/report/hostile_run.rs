@@ -61,6 +61,7 @@ fn command(s: &[String]) -> CommandRecord {
         duration_ms: 1,
         timed_out: false,
         leaked: false,
+        leaked_pids: vec![],
         error: Some(s[5].clone()),
         env: vec![s[6].clone()],
         timeout_ms: None,

@@ -1,5 +1,6 @@
-//! The environment a task sees: cargo-tek's own, minus credentials CI puts there, plus
-//! the hook's variables. Text from sot.md never gets here.
+//! The environment a task sees: cargo-tek's own, minus credentials CI puts there and the
+//! files through which a step talks to the workflow, plus the hook's variables. Text
+//! from sot.md never gets here.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -14,6 +15,14 @@ pub const SCRUBBED: &[&str] = &[
     "ACTIONS_ID_TOKEN_REQUEST_URL",
     "ACTIONS_CACHE_URL",
     "ACTIONS_RESULTS_URL",
+    // A task writing these files would set the environment, outputs, PATH, state or job
+    // summary of later steps.
+    "GITHUB_ENV",
+    "GITHUB_OUTPUT",
+    "GITHUB_PATH",
+    "GITHUB_STATE",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_ACTION_PATH",
 ];
 
 /// Whether a variable is scrubbed by default.
@@ -82,6 +91,8 @@ mod tests {
             ("GITHUB_TOKEN", "s1"),
             ("INPUT_GITHUB-TOKEN", "s2"),
             ("GH_TOKEN", "s3"),
+            ("GITHUB_ENV", "/runner/env"),
+            ("GITHUB_STEP_SUMMARY", "/runner/summary"),
             ("PATH", "/bin"),
         ]
         .iter()

@@ -2,8 +2,15 @@
 //! process group and ending it (timeout, cancel, leaks), the scrubbed task environment,
 //! and the signals sent to cargo-tek itself. It never prints.
 
+pub mod cgroup;
+pub mod containment;
 pub mod env;
 pub mod process;
+pub mod scope;
+pub mod secrets;
 pub mod signals;
+pub mod spawner;
+pub mod subreaper;
 
+pub use containment::Containment;
 pub use process::Cancel;

@@ -1,20 +1,27 @@
-//! Supervising one command: its own process group, stdin from /dev/null, output straight
-//! into log files, a timeout, cancellation, and no survivors — whatever the main process
-//! leaves running in its group is found and killed.
+//! Supervising one command: its own process group (and cgroup, where available), stdin
+//! from /dev/null, output straight into log files, a timeout, cancellation, a
+//! parent-death signal, and no survivors — whatever the main process leaves running,
+//! in its group or out of it, is found and killed (see [`super::scope`]).
 
 use std::ffi::OsString;
 use std::fs::File;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use tokio::sync::watch;
+
+use super::scope::Scope;
+use super::{cgroup, spawner, subreaper};
 
 /// How long group members may outlive the main process before they count as leaked.
 pub const LEAK_WAIT: Duration = Duration::from_millis(200);
+
+/// How long SIGKILLed processes get to disappear before the command is given up on.
+const KILL_WAIT: Duration = Duration::from_secs(2);
 
 /// A request to stop running tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +56,8 @@ pub struct Exit {
     pub timed_out: bool,
     pub cancelled: bool,
     pub leaked: bool,
+    /// What was left running when the command ended normally (and was then killed).
+    pub leaked_pids: Vec<u32>,
     /// The command could not be started.
     pub spawn_error: Option<String>,
     pub duration: Duration,
@@ -116,13 +125,25 @@ fn resolve_program(
     })
 }
 
-fn kill_group(pgid: i32, signal: Signal) {
-    // ESRCH just means the group is already gone.
-    let _ = killpg(Pid::from_raw(pgid), signal);
-}
+/// Numbers the spawns of this process, for markers and cgroup names.
+static SPAWNS: AtomicU64 = AtomicU64::new(0);
 
-fn group_alive(pgid: i32) -> bool {
-    killpg(Pid::from_raw(pgid), None).is_ok()
+/// Runs in the child between fork and exec, so only async-signal-safe calls: the
+/// parent-death signal, and joining the command's cgroup before anything else can start.
+#[cfg(target_os = "linux")]
+fn contain_child(parent: nix::unistd::Pid, procs: Option<i32>) -> std::io::Result<()> {
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+    // cargo-tek may have died between fork and prctl; then no signal would ever come.
+    if nix::unistd::getppid() != parent {
+        return Err(std::io::Error::from_raw_os_error(nix::libc::ESRCH));
+    }
+    if let Some(fd) = procs {
+        // SAFETY: the descriptor is the group's open cgroup.procs, alive in the parent
+        // until the spawn returns, and so open here too.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        nix::unistd::write(fd, b"0")?;
+    }
+    Ok(())
 }
 
 /// Runs one command to completion under supervision.
@@ -148,6 +169,9 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
             };
         }
     };
+    let number = SPAWNS.fetch_add(1, Ordering::Relaxed);
+    let mark = format!("{}.{number}", std::process::id());
+    let cgroup = cgroup::tree().and_then(|tree| tree.group(&number.to_string()).ok());
     let mut command = tokio::process::Command::new(&resolved);
     command.arg0(program);
     command
@@ -155,15 +179,24 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
         .current_dir(&spawn.cwd)
         .env_clear()
         .envs(spawn.env.iter().map(|(k, v)| (k, v)))
+        .env(subreaper::MARK, &mark)
         .stdin(Stdio::null())
         .stdout(Stdio::from(spawn.stdout))
         .stderr(Stdio::from(spawn.stderr))
         .process_group(0)
         .kill_on_drop(true);
-    let spawned = command.spawn();
-    // The child has its own copies of the log files and /dev/null: close ours now rather
-    // than hold three descriptors per running task (each spawn copies the table).
-    drop(command);
+    #[cfg(target_os = "linux")]
+    {
+        let parent = nix::unistd::getpid();
+        let procs = cgroup.as_ref().map(cgroup::Group::procs_fd);
+        // SAFETY: contain_child makes only async-signal-safe calls.
+        unsafe {
+            command.pre_exec(move || contain_child(parent, procs));
+        }
+    }
+    // The spawner drops the command right after spawning: the child has its own copies
+    // of the log files and /dev/null, and we should not hold three descriptors per task.
+    let spawned = spawner::spawn(command).await;
     let mut child = match spawned {
         Ok(child) => child,
         Err(err) => {
@@ -177,12 +210,13 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
             }
         }
     };
-    let Some(pgid) = child.id().map(|id| id as i32) else {
+    let Some(pid) = child.id() else {
         return Exit {
             spawn_error: Some("the child exited before it could be supervised".into()),
             ..Exit::default()
         };
     };
+    let scope = Scope::new(pid as i32, mark, cgroup);
 
     let mut exit = Exit::default();
     let deadline = spawn.timeout.map(|t| tokio::time::Instant::now() + t);
@@ -195,12 +229,12 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
                 Cancel::None => {}
                 Cancel::Graceful(signal) => {
                     exit.cancelled = true;
-                    kill_group(pgid, Signal::try_from(signal).unwrap_or(Signal::SIGTERM));
+                    scope.signal(Signal::try_from(signal).unwrap_or(Signal::SIGTERM));
                     kill_at.get_or_insert(tokio::time::Instant::now() + spawn.grace);
                 }
                 Cancel::Immediate => {
                     exit.cancelled = true;
-                    kill_group(pgid, Signal::SIGKILL);
+                    scope.signal(Signal::SIGKILL);
                 }
             }
         }
@@ -208,11 +242,11 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
             status = child.wait() => break status,
             _ = sleep_until(deadline), if deadline.is_some() && !exit.timed_out && !exit.cancelled => {
                 exit.timed_out = true;
-                kill_group(pgid, Signal::SIGTERM);
+                scope.signal(Signal::SIGTERM);
                 kill_at = Some(tokio::time::Instant::now() + spawn.grace);
             }
             _ = sleep_until(kill_at), if kill_at.is_some() => {
-                kill_group(pgid, Signal::SIGKILL);
+                scope.signal(Signal::SIGKILL);
                 kill_at = None;
             }
             changed = cancel.changed() => {
@@ -224,6 +258,7 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
             }
         }
     };
+    spawner::forget(pid);
     match status {
         Ok(status) => {
             exit.rc = status.code();
@@ -231,20 +266,19 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
         }
         Err(err) => exit.spawn_error = Some(format!("failed to wait for `{program}`: {err}")),
     }
-    // Whatever is left in the group dies now. A normal exit gets a short grace first, and
-    // survivors then mark the task as having leaked processes.
-    if exit.timed_out || exit.cancelled {
-        kill_group(pgid, Signal::SIGKILL);
-    } else if group_alive(pgid) {
+    // Whatever is left dies now. A normal exit gets a short grace first, and survivors
+    // then mark the command as having leaked processes.
+    if !exit.timed_out && !exit.cancelled && scope.alive() {
         let until = Instant::now() + LEAK_WAIT;
-        while group_alive(pgid) && Instant::now() < until {
+        while scope.alive() && Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        if group_alive(pgid) {
+        if scope.alive() {
             exit.leaked = true;
-            kill_group(pgid, Signal::SIGKILL);
+            exit.leaked_pids = scope.pids();
         }
     }
+    scope.kill(KILL_WAIT).await;
     exit.duration = started.elapsed();
     exit
 }

@@ -57,9 +57,20 @@ fn spawn_run(ws: &Workspace, marker: &str) -> std::process::Child {
         .unwrap()
 }
 
+/// Waits for `count` processes carrying `marker` of which one is a task's `sleep`: the
+/// count alone is reached while `cargo metadata` runs, before cargo-tek listens for
+/// signals.
 fn wait_for(marker: &str, count: usize) {
     let until = Instant::now() + Duration::from_secs(10);
-    while survivors(marker).len() < count && Instant::now() < until {
+    let ready = || {
+        let found = survivors(marker);
+        found.len() >= count
+            && found.iter().any(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c.starts_with(b"sleep\0"))
+            })
+    };
+    while !ready() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -1,0 +1,216 @@
+//! Keeping scrubbed values (tokens, `INPUT_*`, the workflow-command files: see
+//! [`super::env::is_scrubbed`]) where no task can read them, including in cargo-tek itself.
+//!
+//! `/proc/<pid>/environ` shows the environment block a process was *exec'd* with;
+//! removing a variable at run time changes nothing there, and every task runs as the
+//! same user as cargo-tek. So `cargo tek run`, when it finds scrubbed variables, first
+//! re-executes itself (`/proc/self/exe`) without them and hands them over in an anonymous
+//! memory file (`memfd`) whose descriptor number is the one thing passed ([`HANDOFF`]).
+//! The new image reads the values and closes the descriptor before anything else
+//! happens; from then on they live only in cargo-tek's memory, which is where `pass_env`
+//! and the report step (`run --report`) take them from ([`var`], [`vars_os`]).
+//!
+//! Second layer: the process marks itself undumpable (`PR_SET_DUMPABLE` 0), which puts
+//! its `/proc/<pid>/{environ,mem,fd}` out of reach of same-user processes (and of
+//! debuggers attaching as that user). Tasks are exec'd, so they are dumpable again.
+//! Neither layer stops root, or a task that is given a value through `pass_env`.
+
+use std::ffi::OsString;
+use std::sync::OnceLock;
+
+use super::env::is_scrubbed;
+
+/// The variable that carries the handover descriptor's number into the re-executed image.
+pub const HANDOFF: &str = "TEK_SCRUBBED_FD";
+
+/// What [`isolate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Isolation {
+    /// There was nothing to hide (or the command starts no tasks).
+    Clean,
+    /// The scrubbed values were taken over from the previous image of this process.
+    Isolated,
+    /// Re-executing failed: the values were moved out of the process environment for
+    /// children, but stay in this process's exec-time environment; the message says why.
+    Failed(String),
+}
+
+static HELD: OnceLock<Vec<(OsString, OsString)>> = OnceLock::new();
+static OUTCOME: OnceLock<Isolation> = OnceLock::new();
+
+/// What [`isolate`] did in this process (`Clean` when it was never called).
+pub fn outcome() -> Isolation {
+    OUTCOME.get().cloned().unwrap_or(Isolation::Clean)
+}
+
+/// A variable: the held scrubbed values first, then the process environment.
+pub fn var(key: &str) -> Option<String> {
+    HELD.get()
+        .and_then(|held| held.iter().find(|(k, _)| k == key))
+        .and_then(|(_, v)| v.to_str().map(str::to_owned))
+        .or_else(|| std::env::var(key).ok())
+}
+
+/// The process environment plus the held scrubbed values.
+pub fn vars_os() -> Vec<(OsString, OsString)> {
+    let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    vars.extend(HELD.get().into_iter().flatten().cloned());
+    vars
+}
+
+/// Called first thing by the binary, while it is still single-threaded. Takes over values
+/// handed over by a previous image; else, when `starts_tasks` and scrubbed variables are
+/// present, re-executes this program without them (and does not return on success).
+pub fn isolate(starts_tasks: bool) -> Isolation {
+    let outcome = if let Some(held) = take_handoff() {
+        let _ = HELD.set(held);
+        undumpable();
+        Isolation::Isolated
+    } else if !starts_tasks {
+        Isolation::Clean
+    } else {
+        let scrubbed: Vec<(OsString, OsString)> = std::env::vars_os()
+            .filter(|(k, _)| is_scrubbed(&k.to_string_lossy()))
+            .collect();
+        if scrubbed.is_empty() {
+            Isolation::Clean
+        } else {
+            let why = reexec(&scrubbed);
+            // Still here: keep the values for this process only, out of every child's way.
+            for (key, _) in &scrubbed {
+                std::env::remove_var(key);
+            }
+            let _ = HELD.set(scrubbed);
+            undumpable();
+            Isolation::Failed(why)
+        }
+    };
+    let _ = OUTCOME.set(outcome.clone());
+    outcome
+}
+
+fn undumpable() {
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_dumpable(false);
+}
+
+/// Encodes `key\0value\0` pairs (neither may contain NUL in an environment).
+fn encode(vars: &[(OsString, OsString)]) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = Vec::new();
+    for (k, v) in vars {
+        out.extend_from_slice(k.as_bytes());
+        out.push(0);
+        out.extend_from_slice(v.as_bytes());
+        out.push(0);
+    }
+    out
+}
+
+fn decode(bytes: &[u8]) -> Vec<(OsString, OsString)> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut parts = bytes.split(|&b| b == 0);
+    let mut out = Vec::new();
+    while let (Some(k), Some(v)) = (parts.next(), parts.next()) {
+        if !k.is_empty() {
+            out.push((
+                std::ffi::OsStr::from_bytes(k).to_owned(),
+                std::ffi::OsStr::from_bytes(v).to_owned(),
+            ));
+        }
+    }
+    out
+}
+
+/// An anonymous file that survives exec: a memfd on Linux, an unlinked temporary file
+/// elsewhere.
+fn handover_file() -> std::io::Result<std::fs::File> {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sys::memfd::{memfd_create, MFdFlags};
+        let fd = memfd_create(c"tek-scrubbed", MFdFlags::empty()).map_err(std::io::Error::from)?;
+        Ok(std::fs::File::from(fd))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let file = tempfile::tempfile()?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+        let flags = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD)?;
+        let mut flags = nix::fcntl::FdFlag::from_bits_retain(flags);
+        flags.remove(nix::fcntl::FdFlag::FD_CLOEXEC);
+        nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(flags))?;
+        Ok(file)
+    }
+}
+
+/// Re-executes this program without the scrubbed variables; returns only on failure, why.
+fn reexec(scrubbed: &[(OsString, OsString)]) -> String {
+    use std::io::{Seek, Write};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+
+    let mut file = match handover_file() {
+        Ok(file) => file,
+        Err(err) => return format!("failed to create the handover file: {err}"),
+    };
+    if let Err(err) = file
+        .write_all(&encode(scrubbed))
+        .and_then(|()| file.rewind())
+    {
+        return format!("failed to write the handover file: {err}");
+    }
+    let mut args = std::env::args_os();
+    let arg0 = args.next().unwrap_or_else(|| "cargo-tek".into());
+    let exe = if cfg!(target_os = "linux") {
+        std::path::PathBuf::from("/proc/self/exe")
+    } else {
+        match std::env::current_exe() {
+            Ok(exe) => exe,
+            Err(err) => return format!("failed to find this program: {err}"),
+        }
+    };
+    let err = std::process::Command::new(exe)
+        .arg0(arg0)
+        .args(args)
+        .env_clear()
+        .envs(std::env::vars_os().filter(|(k, _)| !is_scrubbed(&k.to_string_lossy())))
+        .env(HANDOFF, file.as_raw_fd().to_string())
+        .exec();
+    format!("failed to re-execute cargo-tek: {err}")
+}
+
+/// Reads and closes the descriptor named by [`HANDOFF`], if it names an anonymous file.
+fn take_handoff() -> Option<Vec<(OsString, OsString)>> {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+
+    let number = std::env::var_os(HANDOFF)?;
+    std::env::remove_var(HANDOFF);
+    let fd: i32 = number.to_str()?.parse().ok().filter(|fd| *fd > 2)?;
+    // Only a regular file will do: never block on a pipe or terminal someone named.
+    let stat = nix::sys::stat::fstat(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }).ok()?;
+    if stat.st_mode & nix::libc::S_IFMT != nix::libc::S_IFREG {
+        return None;
+    }
+    // SAFETY: the descriptor is open (fstat succeeded) and nothing else in this freshly
+    // started process owns it.
+    let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    Some(decode(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_handover_encoding_round_trips() {
+        let vars: Vec<(OsString, OsString)> =
+            [("GITHUB_TOKEN", "ghp_x"), ("INPUT_A", ""), ("B", "a=b c")]
+                .iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect();
+        assert_eq!(decode(&encode(&vars)), vars);
+    }
+}
