@@ -104,7 +104,10 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Vec<Finding> {
             if !ids.contains(key) && !queues.contains(key) {
                 let help = match look_alike(key) {
                     Some(queue) => format!("did you mean the queue `{queue}`? Keys must match sot.md exactly (case, spaces and the kind of dash)"),
-                    None => "keys are task ids or full queue names (with the em dash)".into(),
+                    None => match crate::sot::closest(key, ids.iter().chain(&queues).copied()) {
+                        Some(near) => format!("did you mean `{near}`? keys are task ids or full queue names (with the em dash)"),
+                        None => "keys are task ids or full queue names (with the em dash)".into(),
+                    },
                 };
                 findings.push(Finding {
                     severity: Severity::Error,

@@ -21,7 +21,7 @@ pub fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
             allow_noop: args.allow_noop,
         },
     );
-    let mut errors = 0;
+    let mut errors = ctx.legacy_gaps(&project, args.strict_legacy);
     for finding in &findings {
         match finding.severity {
             Severity::Error => {

@@ -13,7 +13,7 @@ use crate::evidence::run_dir;
 use crate::output::RunDisplay;
 use crate::plan::{Graph, Plan, PlanError};
 use crate::project::{Config, Project};
-use crate::runner::{self, RunOptions, Selection};
+use crate::runner::{self, RunOptions};
 use crate::source::SourceFile;
 
 use super::Context;
@@ -67,23 +67,14 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         }
     };
 
-    let ids: HashSet<&str> = plan.tasks().map(|(_, t)| t.id.as_str()).collect();
-    if let Some(unknown) = args.only.iter().find(|id| !ids.contains(id.as_str())) {
-        return Err(Error::Usage(format!(
-            "--only names `{unknown}`, which is not a task in {source}"
-        )));
-    }
-    let queues: HashSet<&str> = plan.queues.iter().map(|q| q.name.as_str()).collect();
-    if let Some(unknown) = args.queue.iter().find(|q| !queues.contains(q.as_str())) {
-        return Err(Error::Usage(format!(
-            "--queue names `{unknown}`, which is not a queue in {source} (queues: {})",
-            plan.queues
-                .iter()
-                .map(|q| q.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
+    let request = runner::selection::Request {
+        ids: args.ids.iter().chain(&args.only).cloned().collect(),
+        queues: args.queue.clone(),
+        with_deps: args.with_deps,
+        include_done: args.include_done,
+    };
+    let mut selection = runner::selection::resolve(&plan, &graph, &request)
+        .map_err(|e| Error::Usage(format!("{e} (in {source})")))?;
 
     // The newest run gives durations (for scheduling); with --rerun-failed, the state
     // carried forward across runs of this plan gives the tasks to run again.
@@ -102,12 +93,21 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         (None, HashMap::new())
     };
 
-    let selection = Selection {
-        only: args.only.iter().cloned().collect(),
-        queues: args.queue.iter().cloned().collect(),
-        include_done: args.include_done,
-        rerun,
-    };
+    selection.rerun = rerun;
+    let done = plan
+        .tasks()
+        .filter(|(q, t)| t.done && !selection.include_done && selection.wanted(q, t))
+        .count();
+    if done > 0 {
+        ctx.output.status(
+            "Skipping",
+            format!(
+                "{} (checked in {source}); --include-done runs {}",
+                crate::output::count(done, "done task", "done tasks"),
+                if done == 1 { "it" } else { "them" }
+            ),
+        );
+    }
     // Nothing may pass by running nothing: a run where no task has a hook is refused,
     // and hookless tasks are named (not only with -v).
     let coverage = crate::hookless::Coverage::of(
@@ -176,11 +176,18 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         durations,
         source: Some(source),
         carried,
-        // From where the re-executed image holds scrubbed values, not the environment.
-        secrets: crate::supervise::secrets::var("GITHUB_TOKEN")
-            .filter(|t| !t.is_empty())
-            .into_iter()
-            .collect(),
+        // The tokens were moved out of the environment before any task started (see
+        // `supervise::secrets`); they are still masked wherever evidence might hold them.
+        secrets: [
+            "GITHUB_TOKEN",
+            "GH_TOKEN",
+            "ACTIONS_RUNTIME_TOKEN",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        ]
+        .into_iter()
+        .filter_map(crate::supervise::secrets::var)
+        .filter(|t| !t.is_empty())
+        .collect(),
     };
     if let crate::supervise::secrets::Isolation::Failed(why) = crate::supervise::secrets::outcome()
     {

@@ -5,7 +5,7 @@ mod attempts;
 mod events;
 mod ready;
 mod scheduler;
-mod selection;
+pub mod selection;
 
 pub use crate::supervise::Cancel;
 pub use events::Event;
