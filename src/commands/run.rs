@@ -251,7 +251,17 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         }
     }
     // A dry run fails like a real one when a task could not start.
-    Ok(summary.exit)
+    Ok(exit_code(summary.verdict))
+}
+
+/// The one place a run's verdict becomes the process's exit code.
+fn exit_code(verdict: runner::Verdict) -> ExitCode {
+    match verdict {
+        runner::Verdict::Passed => ExitCode::Success,
+        runner::Verdict::TasksFailed => ExitCode::TasksFailed,
+        runner::Verdict::EvidenceLost => ExitCode::EvidenceIo,
+        runner::Verdict::Interrupted(signal) => ExitCode::Interrupted(signal),
+    }
 }
 
 /// `--rerun-failed`: the tasks whose last real result in a run of this plan was not a
