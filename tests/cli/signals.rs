@@ -221,6 +221,22 @@ fn kill_9_leaves_a_run_directory_that_reports() {
     assert!(out.stderr().contains("did not finish"), "{}", out.stderr());
     let md = ws.tek(&["report"]).output().expect_code(0).stdout();
     assert!(md.contains("This run did not finish"), "{md}");
+    // The killed run counts as a previous run: what it did not finish runs again.
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["true"]}]}, "TASK-2": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    ws.tek(&["run", "--rerun-failed"]).output().expect_code(0);
+    let rerun: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.latest_run().join("run.json")).unwrap()).unwrap();
+    let ran: Vec<_> = rerun["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "ok")
+        .map(|r| r["task"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ran, ["TASK-2"], "{rerun}");
 }
 
 /// kill -9 at several moments: whatever the moment, the run directory parses and every
