@@ -110,7 +110,7 @@ pub struct RunArgs {
     /// Spawn nothing: record what would run
     #[arg(long)]
     pub dry_run: bool,
-    /// Where run directories are created [default: target/tek/runs]
+    /// Where run directories are created [default: .tek/runs at the workspace root]
     #[arg(long, value_name = "DIR")]
     pub runs_dir: Option<PathBuf>,
     /// Only these task ids (comma-separated), plus nothing else
@@ -159,7 +159,7 @@ pub struct ReportArgs {
     /// The run directory [default: the latest under the runs directory]
     #[arg(long, value_name = "DIR")]
     pub run: Option<PathBuf>,
-    /// Where run directories are found [default: target/tek/runs]
+    /// Where run directories are found [default: .tek/runs at the workspace root]
     #[arg(long, value_name = "DIR")]
     pub runs_dir: Option<PathBuf>,
     /// Render this minijinja template instead of the built-in report

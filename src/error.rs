@@ -13,9 +13,10 @@ pub enum ExitCode {
     BadInput,
     /// One or more tasks failed or timed out.
     TasksFailed,
-    /// Reading or writing files failed (evidence, the run directory, the job summary):
+    /// Evidence (run.json, the journal, logs, junit.xml) could not be written in full, or
+    /// another file could not be read or written (the run directory, the job summary):
     /// the input was fine, the machine was not.
-    IoFailed,
+    EvidenceIo,
     /// GitHub's API could not be used (after retries) for the PR comment.
     GitHubFailed,
     /// cargo-tek itself failed (a worker panicked, the runtime did not start): a bug.
@@ -31,7 +32,7 @@ impl ExitCode {
             ExitCode::Success => 0,
             ExitCode::BadInput => 1,
             ExitCode::TasksFailed => 2,
-            ExitCode::IoFailed => 3,
+            ExitCode::EvidenceIo => 3,
             ExitCode::GitHubFailed => 4,
             ExitCode::Internal => 5,
             ExitCode::Interrupted(signal) => 128 + signal,
@@ -59,6 +60,13 @@ pub enum Error {
     #[error("{0}")]
     #[diagnostic(help("re-create the file with cargo-tek, or point at the right one"))]
     Evidence(String),
+    /// Writing a run's evidence failed (a full disk, say): not the user's input.
+    #[error("{context}: {source}")]
+    EvidenceIo {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0} error(s) found")]
     CheckFailed(usize),
     #[error(transparent)]
@@ -81,7 +89,7 @@ impl Error {
     /// The exit code this error ends the process with.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Io { .. } => ExitCode::IoFailed,
+            Error::Io { .. } | Error::EvidenceIo { .. } => ExitCode::EvidenceIo,
             Error::GitHub(_) => ExitCode::GitHubFailed,
             Error::Internal(_) => ExitCode::Internal,
             Error::Interrupted(signal) => ExitCode::Interrupted(*signal),

@@ -166,10 +166,13 @@ impl Workspace {
                 (None, None) => None,
             },
             config_dir: pick(&overrides.config, tek.config, root.join("config")),
+            // Beside the sources, not in the target dir: a hook that runs `cargo clean`
+            // must not delete the running run's evidence or the history that
+            // `--rerun-failed` and the scheduling durations read.
             runs_dir: pick(
                 &overrides.runs_dir,
                 tek.runs_dir,
-                target_dir.join("tek").join("runs"),
+                root.join(".tek").join("runs"),
             ),
             templates_dir: tek
                 .templates
@@ -221,7 +224,7 @@ mod tests {
         let ws = Workspace::discover(&here.join("src"), &Overrides::default(), None).unwrap();
         assert_eq!(ws.root, here);
         assert_eq!(ws.sot, here.join("sot.md"));
-        assert!(ws.runs_dir.ends_with("tek/runs"));
+        assert_eq!(ws.runs_dir, here.join(".tek/runs"));
         assert!(ws.is_cargo);
     }
 
@@ -274,7 +277,7 @@ mod tests {
         cache.store(cache.begin(&key), &planted);
         let ws = found(&cache);
         assert_eq!(ws.sot, root.join("planted.md"));
-        assert_eq!(ws.runs_dir, root.join("elsewhere/tek/runs"));
+        assert_eq!(ws.target_dir, root.join("elsewhere"));
         // `check` refreshes: cargo is asked again and the entry rewritten.
         assert_eq!(found(&cache.refreshing()).sot, root.join("first.md"));
         assert_eq!(found(&cache).sot, root.join("first.md"));

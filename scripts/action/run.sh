@@ -8,7 +8,7 @@
 #   TEK_SOT               '' or path of the source-of-truth Markdown file
 #   TEK_DRY_RUN           true | false (default: false; run only)
 #   TEK_WORKING_DIRECTORY directory to run in (default: .)
-#   TEK_RUNS_DIR          '' = the tool's default (<target dir>/tek/runs), else
+#   TEK_RUNS_DIR          '' = the tool's default (<workspace root>/.tek/runs), else
 #                         passed as --runs-dir (run only)
 # Outputs (to $GITHUB_OUTPUT):
 #   status       ok | failed | error | interrupted
@@ -89,13 +89,10 @@ if [[ $command_name == run ]]; then
   [[ $dry_run == true ]] && args+=(--dry-run)
   if [[ -z $runs_dir ]]; then
     # The tool's own default, made explicit so the directory searched below is
-    # the one the run writes to: <workspace target dir>/tek/runs.
-    target_dir=${CARGO_TARGET_DIR:-}
-    if [[ -z $target_dir ]]; then
-      target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null \
-        | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p' | sed 's/\\\\/\\/g' || true)
-    fi
-    runs_dir="${target_dir:-target}/tek/runs"
+    # the one the run writes to: <workspace root>/.tek/runs.
+    workspace_root=$(cargo metadata --format-version 1 --no-deps 2>/dev/null \
+      | sed -n 's/.*"workspace_root":"\([^"]*\)".*/\1/p' | sed 's/\\\\/\\/g' || true)
+    runs_dir="${workspace_root:-.}/.tek/runs"
   fi
   args+=(--runs-dir "$runs_dir")
 else

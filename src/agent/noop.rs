@@ -1,7 +1,7 @@
-//! The `noop` agent: runs nothing and leaves a stub in the logs saying why.
+//! The `noop` agent: runs nothing; its result says why.
 
 use super::{Agent, BoxFuture, Job, Outcome};
-use crate::evidence::{logs, TaskStatus};
+use crate::evidence::TaskStatus;
 
 /// Records that a task had nothing to run.
 pub struct NoopAgent;
@@ -17,13 +17,8 @@ impl Agent for NoopAgent {
                 None => format!("no hook for `{}` or its queue", job.task.id),
                 Some(_) => "routed to the noop agent by manifest.json".to_owned(),
             };
-            let rel = format!("logs/{}/noop.log", logs::safe_name(&job.task.id));
-            // The stub is best-effort evidence; a failure to write it is not the task's.
-            let _ = logs::create(
-                &job.env.run_dir,
-                &rel,
-                &format!("noop {}: {reason}", job.task.id),
-            );
+            // No log: logs hold what a child wrote, and there is no child; the reason
+            // is in run.json.
             Outcome {
                 status: TaskStatus::Noop,
                 commands: Vec::new(),

@@ -115,18 +115,15 @@ async fn run(mut job: Job) -> Outcome {
             }
         };
         let (out_rel, err_rel) = logs::paths(&job.task.id, job.attempt, i + 1);
-        let header = format!(
-            "$ {} (cwd: {})",
-            crate::plan::shell_words(&argv),
-            command.cwd()
-        );
-        let (stdout, stderr) = match logs::create_pair(&env.run_dir, (&out_rel, &err_rel), &header)
-        {
+        let (stdout, stderr) = match logs::create_pair(&env.run_dir, (&out_rel, &err_rel)) {
             Ok(files) => files,
             Err(err) => {
-                record.error = Some(format!("failed to create log files: {err}"));
+                let why =
+                    format!("evidence could not be written: failed to create `{out_rel}`: {err}");
+                record.error = Some(why.clone());
                 records.push(record);
                 status = TaskStatus::Error;
+                reason = Some(why);
                 break;
             }
         };

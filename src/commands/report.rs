@@ -19,21 +19,33 @@ pub async fn run(ctx: &Context, args: ReportArgs) -> Result<ExitCode, Error> {
 /// it, so nothing goes to stdout.
 pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Result<ExitCode, Error> {
     let workspace = ctx.workspace(args.runs_dir.clone());
-    let dir: PathBuf = match (&args.run, &workspace) {
-        (Some(dir), _) => ctx.cwd.join(dir),
-        (None, Ok(ws)) => run_dir::latest(&ws.runs_dir).ok_or_else(|| {
-            Error::Usage(format!(
-                "no runs under `{}`; run `cargo tek run` first or pass --run DIR",
-                ws.runs_dir.display()
-            ))
-        })?,
+    let run = match (&args.run, &workspace) {
+        (Some(dir), _) => load_run(&ctx.cwd.join(dir)).map_err(Error::Evidence)?,
+        (None, Ok(ws)) => {
+            // A directory without a readable run (a crash before its first write, a
+            // broken artifact) is named and passed over for the newest readable one.
+            let (run, unreadable) = run_dir::newest_readable(&ws.runs_dir);
+            for u in &unreadable {
+                ctx.output.warn(format!(
+                    "skipping `{}`: no readable run ({})",
+                    u.dir.display(),
+                    u.why
+                ));
+            }
+            run.ok_or_else(|| {
+                Error::Usage(format!(
+                    "no readable run under `{}`; run `cargo tek run` first or pass --run DIR",
+                    ws.runs_dir.display()
+                ))
+            })?
+        }
         (None, Err(_)) => {
             return Err(workspace
                 .err()
                 .unwrap_or_else(|| Error::Usage("no workspace".into())))
         }
     };
-    let run = load_run(&dir).map_err(Error::Evidence)?;
+    let dir: PathBuf = run.dir.clone();
     if run.incomplete {
         ctx.output.warn(format!(
             "run `{}` did not finish; reporting from its journal",
@@ -160,6 +172,10 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
         match result {
             Ok(github::CommentOutcome::Created { url, .. }) => ctx.output.status("Commented", url),
             Ok(github::CommentOutcome::Updated { url, .. }) => ctx.output.status("Updated", url),
+            Ok(github::CommentOutcome::Superseded { url, by, .. }) => ctx.output.warn(format!(
+                "left the PR comment {url} as it is: a newer workflow run ({} attempt {}) wrote it",
+                by.run_id, by.attempt
+            )),
             Err(err)
                 if !args.strict
                     && (err.is_permission_or_context()

@@ -8,7 +8,8 @@ use crate::agent::{Registry, RunEnv};
 use crate::cli::{ReportKind, RunArgs};
 use crate::config::load_json;
 use crate::error::{Error, ExitCode};
-use crate::evidence::{load_run, run_dir};
+use crate::evidence::history::{self, History};
+use crate::evidence::run_dir;
 use crate::output::RunDisplay;
 use crate::plan::{Graph, Plan, PlanError};
 use crate::project::{Config, Project};
@@ -84,45 +85,21 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         )));
     }
 
-    // The previous run gives durations (for scheduling) and, with --rerun-failed, the
-    // tasks to run again.
-    let previous = run_dir::latest(&workspace.runs_dir).and_then(|dir| load_run(&dir).ok());
-    let durations: HashMap<String, u64> = previous
+    // The newest run gives durations (for scheduling); with --rerun-failed, the state
+    // carried forward across runs of this plan gives the tasks to run again.
+    let (newest, unreadable) = run_dir::newest_readable(&workspace.runs_dir);
+    let durations: HashMap<String, u64> = newest
         .iter()
         .flat_map(|p| p.record.results.iter())
         .filter(|r| r.duration_ms > 0)
         .map(|r| (r.task.clone(), r.duration_ms))
         .collect();
-    let rerun = if args.rerun_failed {
-        let Some(previous) = &previous else {
-            return Err(Error::Usage(format!(
-                "--rerun-failed: no previous run under `{}`",
-                workspace.runs_dir.display()
-            )));
-        };
-        let passed: HashSet<&str> = previous
-            .record
-            .results
-            .iter()
-            .filter(|r| r.status.is_success())
-            .map(|r| r.task.as_str())
-            .collect();
-        let again: HashSet<String> = plan
-            .tasks()
-            .map(|(_, t)| t.id.clone())
-            .filter(|id| !passed.contains(id.as_str()))
-            .collect();
-        ctx.output.status(
-            "Rerunning",
-            format!(
-                "{} task(s) that did not pass in {}",
-                again.len(),
-                previous.dir.display()
-            ),
-        );
-        Some(again)
+    let (rerun, carried) = if args.rerun_failed {
+        let (again, carried) = rerun_selection(ctx, &plan, &workspace.runs_dir);
+        (Some(again), carried)
     } else {
-        None
+        warn_unreadable(ctx, &unreadable);
+        (None, HashMap::new())
     };
 
     let selection = Selection {
@@ -155,10 +132,14 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         &config.manifest,
         config.manifest_source.as_ref(),
     )?;
-    let (run_id, dir) = run_dir::create(&workspace.runs_dir).map_err(Error::io(format!(
-        "failed to create a run directory under `{}`",
-        workspace.runs_dir.display()
-    )))?;
+    let (run_id, dir) =
+        run_dir::create(&workspace.runs_dir).map_err(|source| Error::EvidenceIo {
+            context: format!(
+                "failed to create a run directory under `{}`",
+                workspace.runs_dir.display()
+            ),
+            source,
+        })?;
     let grace = args
         .grace_period
         .map(|d| d.0)
@@ -194,6 +175,19 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         selection,
         durations,
         source: Some(source),
+        carried,
+        // The tokens were moved out of the environment before any task started (see
+        // `supervise::secrets`); they are still masked wherever evidence might hold them.
+        secrets: [
+            "GITHUB_TOKEN",
+            "GH_TOKEN",
+            "ACTIONS_RUNTIME_TOKEN",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        ]
+        .into_iter()
+        .filter_map(crate::supervise::secrets::var)
+        .filter(|t| !t.is_empty())
+        .collect(),
     };
     if let crate::supervise::secrets::Isolation::Failed(why) = crate::supervise::secrets::outcome()
     {
@@ -241,10 +235,10 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
     let display = printer
         .await
         .map_err(|e| Error::Internal(format!("the progress display failed: {e}")))?;
-    let summary = result.map_err(Error::io(format!(
-        "failed to write evidence in `{}`",
-        dir.display()
-    )))?;
+    let summary = result.map_err(|source| Error::EvidenceIo {
+        context: format!("failed to write evidence in `{}`", dir.display()),
+        source,
+    })?;
     display.finish(&summary.record);
 
     match report_signals {
@@ -296,5 +290,64 @@ async fn report_after_run(
             ctx.output.diagnostic("error", &err);
             Ok(exit)
         }
+    }
+}
+
+/// `--rerun-failed`: the tasks whose last real result in a run of this plan was not a
+/// pass (or that have none), and the state of every task, to carry forward.
+fn rerun_selection(
+    ctx: &Context,
+    plan: &Plan,
+    runs_dir: &std::path::Path,
+) -> (
+    HashSet<String>,
+    HashMap<String, crate::evidence::TaskResult>,
+) {
+    let ids: Vec<&str> = plan.tasks().map(|(_, t)| t.id.as_str()).collect();
+    let history = History::read(runs_dir, &history::plan_id(ids.iter().copied()), &ids);
+    warn_unreadable(ctx, &history.unreadable);
+    let again = history.not_passed(&ids);
+    let tasks = |n: usize| {
+        if n == 1 {
+            "1 task".to_owned()
+        } else {
+            format!("{n} tasks")
+        }
+    };
+    match &history.newest {
+        Some(newest) => ctx.output.status(
+            "Rerunning",
+            format!(
+                "{} of {} that have not passed yet (state as of run {newest}; the other {} carried forward)",
+                tasks(again.len()),
+                ids.len(),
+                ids.len() - again.len()
+            ),
+        ),
+        None => {
+            let ignored = if history.ignored.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} ignored: dry runs and runs of another plan do not count)",
+                    tasks(history.ignored.len()).replace("task", "run")
+                )
+            };
+            ctx.output.warn(format!(
+                "--rerun-failed: no earlier run of this plan under `{}`{ignored}; running every task",
+                runs_dir.display()
+            ));
+        }
+    }
+    (again, history.state)
+}
+
+fn warn_unreadable(ctx: &Context, unreadable: &[run_dir::Unreadable]) {
+    for u in unreadable {
+        ctx.output.warn(format!(
+            "skipping `{}`: no readable run ({})",
+            u.dir.display(),
+            u.why
+        ));
     }
 }

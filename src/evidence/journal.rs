@@ -3,12 +3,32 @@
 //! leaves every finished task on disk (the kernel keeps written data; only a power loss
 //! could lose the tail, which is why the end of the run also fsyncs).
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::beneath::{self, ReadError};
 use super::record::{RunStatus, TaskResult};
+
+/// The journal's name in a run directory.
+pub const FILE: &str = "events.jsonl";
+
+/// Journals larger than this are not read (a crafted artifact must not exhaust memory):
+/// 50,000 tasks write about 40 MB.
+pub const MAX_BYTES: u64 = 1 << 30;
+
+/// A task the run planned to execute, so that a run rebuilt from the journal knows the
+/// tasks that never started.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Planned {
+    pub task: String,
+    pub queue: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub line: Option<usize>,
+}
 
 /// A journal line.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -20,6 +40,10 @@ pub enum Entry {
         source: Option<String>,
         dry_run: bool,
         tasks: usize,
+        #[serde(default)]
+        plan_id: Option<String>,
+        #[serde(default)]
+        planned: Vec<Planned>,
     },
     TaskStarted {
         task: String,
@@ -29,6 +53,9 @@ pub enum Entry {
     },
     TaskFinished {
         result: TaskResult,
+        /// When it finished (absent in older journals).
+        #[serde(default)]
+        at: Option<String>,
     },
     RunFinished {
         status: RunStatus,
@@ -67,12 +94,25 @@ impl Journal {
     }
 }
 
-/// Reads a journal, skipping a torn last line (cargo-tek killed mid-write).
-pub fn read(path: &Path) -> std::io::Result<Vec<Entry>> {
-    let file = std::fs::File::open(path)?;
+/// Reads the journal of the run in `dir` (never through a symlink, at most
+/// [`MAX_BYTES`]), skipping a torn last line (cargo-tek killed mid-write).
+pub fn read(dir: &Path) -> Result<Vec<Entry>, ReadError> {
+    let file = beneath::open(dir, FILE)?;
     let mut entries = Vec::new();
-    for line in std::io::BufReader::new(file).split(b'\n') {
-        let line = line?;
+    let mut reader = std::io::BufReader::new(file.take(MAX_BYTES + 1));
+    let mut total = 0u64;
+    for line in reader.by_ref().split(b'\n') {
+        let line = line.map_err(|source| ReadError::Io {
+            rel: FILE.into(),
+            source,
+        })?;
+        total += line.len() as u64 + 1;
+        if total > MAX_BYTES {
+            return Err(ReadError::TooBig {
+                rel: FILE.into(),
+                max: MAX_BYTES,
+            });
+        }
         if let Ok(entry) = serde_json::from_slice::<Entry>(&line) {
             entries.push(entry);
         }
@@ -87,7 +127,7 @@ mod tests {
     #[test]
     fn a_torn_last_line_is_skipped() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("events.jsonl");
+        let path = dir.path().join(FILE);
         let mut j = Journal::create(&path).unwrap();
         j.append(&Entry::TaskStarted {
             task: "T".into(),
@@ -102,7 +142,7 @@ mod tests {
             .open(&path)
             .unwrap();
         f.write_all(b"{\"event\":\"task_fini").unwrap();
-        let entries = read(&path).unwrap();
+        let entries = read(dir.path()).unwrap();
         assert_eq!(entries.len(), 1);
         assert!(
             Journal::create(&path).is_err(),

@@ -1,25 +1,33 @@
 //! junit.xml for the tools that read JUnit: one suite per queue, one case per task.
+//! Secrets are masked as in the report: junit.xml is uploaded and rendered by other tools.
 
 use std::path::Path;
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::logs::tail;
+use super::logs::{tail, Layout};
 use super::record::{RunRecord, TaskStatus};
+use crate::report::escape::mask_secrets;
 
 /// Output kept per test case: JUnit readers choke on huge system-out blocks.
 const OUTPUT_TAIL: usize = 16 * 1024;
 
-/// Renders the run as JUnit XML.
-pub fn render(run: &RunRecord, run_dir: &Path) -> Result<String, quick_junit::SerializeError> {
+/// Renders the run as JUnit XML, with `secrets` and GitHub-token-shaped strings masked.
+pub fn render(
+    run: &RunRecord,
+    run_dir: &Path,
+    secrets: &[&str],
+) -> Result<String, quick_junit::SerializeError> {
+    let clean = |s: &str| mask_secrets(s, secrets);
+    let layout = Layout::of_schema(run.schema_version);
     let mut report = Report::new("cargo-tek");
     let mut suites: Vec<TestSuite> = Vec::new();
     for result in &run.results {
         let index = match suites.iter().position(|s| s.name.as_str() == result.queue) {
             Some(i) => i,
             None => {
-                suites.push(TestSuite::new(result.queue.clone()));
+                suites.push(TestSuite::new(clean(&result.queue)));
                 suites.len() - 1
             }
         };
@@ -40,15 +48,13 @@ pub fn render(run: &RunRecord, run_dir: &Path) -> Result<String, quick_junit::Se
             _ => None,
         };
         if let Some(message) = message {
-            status.set_message(message);
+            status.set_message(clean(&message));
         }
         let mut case = TestCase::new(
-            format!("{} {}", result.task, result.title)
-                .trim()
-                .to_owned(),
+            clean(format!("{} {}", result.task, result.title).trim()),
             status,
         );
-        case.set_classname(result.queue.clone());
+        case.set_classname(clean(&result.queue));
         case.set_time(Duration::from_millis(result.duration_ms));
         let mut out = String::new();
         let mut err = String::new();
@@ -61,21 +67,92 @@ pub fn render(run: &RunRecord, run_dir: &Path) -> Result<String, quick_junit::Se
             (false, None) => &result.commands[..],
         };
         for command in commands {
-            if let Some(log) = &command.log {
-                out.push_str(&tail(&run_dir.join(log), OUTPUT_TAIL));
-            }
-            if let Some(log) = &command.stderr_log {
-                err.push_str(&tail(&run_dir.join(log), OUTPUT_TAIL));
+            for (log, text) in [(&command.log, &mut out), (&command.stderr_log, &mut err)] {
+                if let Some(log) = log {
+                    text.push_str(
+                        &tail(run_dir, log, OUTPUT_TAIL, layout)
+                            .unwrap_or_else(|e| format!("({e})\n")),
+                    );
+                }
             }
         }
         if !out.is_empty() {
-            case.set_system_out(out);
+            case.set_system_out(clean(&out));
         }
         if !err.is_empty() {
-            case.set_system_err(err);
+            case.set_system_err(clean(&err));
         }
         suites[index].add_test_case(case);
     }
     report.add_test_suites(suites);
-    report.to_string()
+    // Masked once more as a whole, in case XML escaping split nothing but a secret
+    // straddled two fields' joins.
+    Ok(mask_secrets(&report.to_string()?, secrets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{CommandRecord, Counts, RunStatus, TaskResult};
+
+    #[test]
+    fn secrets_are_masked_as_in_the_report() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("logs/T")).unwrap();
+        let ghp = format!("ghp_{}", "a1".repeat(18));
+        std::fs::write(
+            dir.path().join("logs/T/out.log"),
+            format!("token s3cr3t-value and {ghp}\n"),
+        )
+        .unwrap();
+        let result = TaskResult {
+            task: "T".into(),
+            queue: "Q".into(),
+            agent: "shell".into(),
+            status: TaskStatus::Error,
+            title: format!("title {ghp}"),
+            layer: String::new(),
+            reason: Some("failed with s3cr3t-value".into()),
+            attempts: 1,
+            duration_ms: 1,
+            commands: vec![CommandRecord {
+                cmd: vec!["x".into()],
+                cwd: ".".into(),
+                rc: Some(1),
+                log: Some("logs/T/out.log".into()),
+                stderr_log: None,
+                signal: None,
+                duration_ms: 1,
+                timed_out: false,
+                leaked: false,
+                leaked_pids: vec![],
+                error: None,
+                env: vec![],
+                timeout_ms: None,
+                continue_on_error: false,
+            }],
+            line: None,
+            carried_from: None,
+        };
+        let run = RunRecord {
+            schema_version: 2,
+            status: RunStatus::Error,
+            started: String::new(),
+            ended: None,
+            duration_ms: None,
+            run_id: "r".into(),
+            tool: None,
+            source: None,
+            dry_run: false,
+            plan_id: None,
+            rerun_failed: false,
+            max_workers: None,
+            signal: None,
+            counts: Counts::default(),
+            results: vec![result],
+        };
+        let xml = render(&run, dir.path(), &["s3cr3t-value"]).unwrap();
+        assert!(!xml.contains("s3cr3t") && !xml.contains("ghp_"), "{xml}");
+        assert!(xml.contains("token *** and ***"), "{xml}");
+    }
 }

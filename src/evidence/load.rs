@@ -1,11 +1,23 @@
 //! Reading a run directory back: run.json when the run finished, otherwise the journal,
-//! so that a run whose cargo-tek was killed still reports every finished task.
+//! so that a run whose cargo-tek was killed still reports every planned task. Every file
+//! is opened below the run directory without following symlinks, and bounded.
 
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
-use super::journal::{self, Entry};
+use super::beneath;
+use super::journal::{self, Entry, Planned};
 use super::record::{Counts, RunRecord, RunStatus, TaskResult, TaskStatus};
+
+/// run.json's name in a run directory.
+pub const RUN_JSON: &str = "run.json";
+
+/// run.json files larger than this are not read: 50,000 tasks write about 30 MB.
+const MAX_RUN_JSON: u64 = 1 << 30;
+
+/// The reason given to a planned task that never started in a run that was killed.
+pub const NOT_RUN: &str = "not run: cargo-tek stopped before this task started";
 
 /// A run read from disk.
 #[derive(Debug, Clone)]
@@ -14,18 +26,21 @@ pub struct LoadedRun {
     pub record: RunRecord,
     /// True when cargo-tek stopped before writing the final run.json.
     pub incomplete: bool,
+    /// Tasks of an incomplete run that never started: their results are made up here,
+    /// not real ones.
+    pub not_run: HashSet<String>,
 }
 
 /// Loads `dir`. Errors name the file and what is wrong.
 pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
-    let run_json = dir.join("run.json");
-    let record: Option<RunRecord> = match std::fs::read(&run_json) {
+    let shown = |rel: &str| dir.join(rel).display().to_string();
+    let record: Option<RunRecord> = match beneath::read(dir, RUN_JSON, MAX_RUN_JSON) {
         Ok(bytes) => Some(
             serde_json::from_slice(&bytes)
-                .map_err(|e| format!("`{}` is not a valid run: {e}", run_json.display()))?,
+                .map_err(|e| format!("`{}` is not a valid run: {e}", shown(RUN_JSON)))?,
         ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("failed to read `{}`: {e}", run_json.display())),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(format!("failed to read run `{}`: {e}", dir.display())),
     };
     if let Some(record) = &record {
         if record.status != RunStatus::Running {
@@ -36,16 +51,23 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
                 dir: dir.to_path_buf(),
                 record,
                 incomplete: false,
+                not_run: HashSet::new(),
             });
         }
     }
-    let journal_path = dir.join("events.jsonl");
-    let entries = journal::read(&journal_path).map_err(|e| {
+    let entries = journal::read(dir).map_err(|e| {
         format!(
             "`{}` has no finished run.json and its journal can't be read: {e}",
             dir.display()
         )
     })?;
+    Ok(rebuild(dir, record, entries))
+}
+
+/// The run as far as its journal tells: finished tasks as recorded, started ones as
+/// cancelled, planned ones that never started as not run; the duration up to the last
+/// entry.
+fn rebuild(dir: &Path, record: Option<RunRecord>, entries: Vec<Entry>) -> LoadedRun {
     let mut record = record.unwrap_or(RunRecord {
         schema_version: super::RUN_SCHEMA_VERSION,
         status: RunStatus::Running,
@@ -56,14 +78,24 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
         tool: None,
         source: None,
         dry_run: false,
+        plan_id: None,
+        rerun_failed: false,
         max_workers: None,
         signal: None,
         counts: Counts::default(),
         results: Vec::new(),
     });
-    let mut finished: BTreeMap<String, TaskResult> = BTreeMap::new();
-    let mut started: Vec<(String, String)> = Vec::new();
+    let mut finished: HashMap<String, TaskResult> = HashMap::new();
+    let mut started: HashMap<String, String> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut planned = Vec::new();
+    let mut last: Option<SystemTime> = None;
+    let mut stamp = |at: &str| {
+        if let Ok(t) = humantime::parse_rfc3339_weak(at) {
+            last = Some(last.map_or(t, |l| l.max(t)));
+        }
+    };
     for entry in entries {
         match entry {
             Entry::RunStarted {
@@ -71,21 +103,32 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
                 started,
                 source,
                 dry_run,
+                plan_id,
+                planned: tasks,
                 ..
             } => {
+                stamp(&started);
                 record.run_id = run_id;
                 record.started = started;
                 record.source = source;
                 record.dry_run = dry_run;
+                record.plan_id = record.plan_id.take().or(plan_id);
+                planned = tasks;
             }
-            Entry::TaskStarted { task, queue, .. } => {
-                if !order.contains(&task) {
+            Entry::TaskStarted {
+                task, queue, at, ..
+            } => {
+                stamp(&at);
+                if seen.insert(task.clone()) {
                     order.push(task.clone());
                 }
-                started.push((task, queue));
+                started.insert(task, queue);
             }
-            Entry::TaskFinished { result } => {
-                if !order.contains(&result.task) {
+            Entry::TaskFinished { result, at } => {
+                if let Some(at) = at {
+                    stamp(&at);
+                }
+                if seen.insert(result.task.clone()) {
                     order.push(result.task.clone());
                 }
                 finished.insert(result.task.clone(), result);
@@ -95,6 +138,7 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
                 ended,
                 signal,
             } => {
+                stamp(&ended);
                 record.status = status;
                 record.ended = Some(ended);
                 record.signal = signal;
@@ -102,23 +146,44 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
         }
     }
     let mut results = Vec::new();
-    for task in order {
+    let mut not_run = HashSet::new();
+    // Plan order when the journal has it; tasks it does not list (older journals) after.
+    let index: HashMap<&str, &Planned> = planned.iter().map(|p| (p.task.as_str(), p)).collect();
+    let mut ids: Vec<String> = planned.iter().map(|p| p.task.clone()).collect();
+    ids.extend(
+        order
+            .into_iter()
+            .filter(|t| !index.contains_key(t.as_str())),
+    );
+    for task in ids {
+        let plan = index.get(task.as_str()).copied();
         if let Some(result) = finished.remove(&task) {
             results.push(result);
-        } else if let Some((_, queue)) = started.iter().find(|(t, _)| *t == task) {
-            results.push(TaskResult {
+        } else if let Some(queue) = started.remove(&task) {
+            results.push(unfinished(
                 task,
-                queue: queue.clone(),
-                agent: String::new(),
-                status: TaskStatus::Cancelled,
-                title: String::new(),
-                layer: String::new(),
-                reason: Some("cargo-tek stopped before this task finished".into()),
-                attempts: 0,
-                duration_ms: 0,
-                commands: Vec::new(),
-                line: None,
-            });
+                queue,
+                TaskStatus::Cancelled,
+                "cargo-tek stopped before this task finished",
+                plan.and_then(|p| p.line),
+            ));
+        } else if let Some(p) = plan {
+            let mut result = unfinished(
+                task.clone(),
+                p.queue.clone(),
+                TaskStatus::Skipped,
+                NOT_RUN,
+                p.line,
+            );
+            result.title = p.title.clone();
+            results.push(result);
+            not_run.insert(task);
+        }
+    }
+    let started_at = humantime::parse_rfc3339_weak(&record.started).ok();
+    if let (Some(start), Some(end)) = (started_at, last) {
+        if let Ok(d) = end.duration_since(start) {
+            record.duration_ms = Some(d.as_millis() as u64);
         }
     }
     record.counts = Counts::of(&results);
@@ -126,9 +191,115 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
     if record.status == RunStatus::Running {
         record.status = RunStatus::Interrupted;
     }
-    Ok(LoadedRun {
+    LoadedRun {
         dir: dir.to_path_buf(),
         record,
         incomplete: true,
-    })
+        not_run,
+    }
+}
+
+fn unfinished(
+    task: String,
+    queue: String,
+    status: TaskStatus,
+    reason: &str,
+    line: Option<usize>,
+) -> TaskResult {
+    TaskResult {
+        task,
+        queue,
+        agent: String::new(),
+        status,
+        title: String::new(),
+        layer: String::new(),
+        reason: Some(reason.into()),
+        attempts: 0,
+        duration_ms: 0,
+        commands: Vec::new(),
+        line,
+        carried_from: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::journal::Journal;
+
+    fn planned(id: &str) -> Planned {
+        Planned {
+            task: id.into(),
+            queue: "Q".into(),
+            title: format!("title {id}"),
+            line: Some(3),
+        }
+    }
+
+    #[test]
+    fn a_killed_run_counts_every_planned_task_and_its_real_duration() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(&dir.path().join(journal::FILE)).unwrap();
+        j.append(&Entry::RunStarted {
+            run_id: "r".into(),
+            started: "2026-01-01T00:00:00.000Z".into(),
+            source: None,
+            dry_run: false,
+            tasks: 3,
+            plan_id: Some("p".into()),
+            planned: vec![planned("A"), planned("B"), planned("C")],
+        })
+        .unwrap();
+        j.append(&Entry::TaskStarted {
+            task: "A".into(),
+            queue: "Q".into(),
+            attempt: 1,
+            at: "2026-01-01T00:00:01.000Z".into(),
+        })
+        .unwrap();
+        j.append(&Entry::TaskStarted {
+            task: "B".into(),
+            queue: "Q".into(),
+            attempt: 1,
+            at: "2026-01-01T00:00:02.000Z".into(),
+        })
+        .unwrap();
+        let mut a = unfinished("A".into(), "Q".into(), TaskStatus::Ok, "x", None);
+        a.reason = None;
+        j.append(&Entry::TaskFinished {
+            result: a,
+            at: Some("2026-01-01T00:00:07.500Z".into()),
+        })
+        .unwrap();
+        let run = load_run(dir.path()).unwrap();
+        assert!(run.incomplete);
+        let statuses: Vec<_> = run
+            .record
+            .results
+            .iter()
+            .map(|r| (r.task.as_str(), r.status))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                ("A", TaskStatus::Ok),
+                ("B", TaskStatus::Cancelled),
+                ("C", TaskStatus::Skipped)
+            ]
+        );
+        assert_eq!(run.record.counts.total, 3);
+        assert_eq!(run.record.duration_ms, Some(7500));
+        assert_eq!(run.record.plan_id.as_deref(), Some("p"));
+        assert_eq!(run.not_run, HashSet::from(["C".to_owned()]));
+        assert_eq!(run.record.results[2].title, "title C");
+    }
+
+    #[test]
+    fn a_symlinked_run_json_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join(RUN_JSON)).unwrap();
+        let err = load_run(dir.path()).unwrap_err();
+        assert!(err.contains("not a regular file"), "{err}");
+    }
 }

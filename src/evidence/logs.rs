@@ -1,171 +1,204 @@
-//! Per-task log files: one per stream per command, the command line as a one-line
-//! header, then the stream's bytes exactly as produced. The child writes straight into
-//! the file, so cargo-tek never holds output in memory however much a task prints.
+//! Per-task log files: one per stream per command, holding exactly the bytes the child
+//! wrote and nothing else. The command, its cwd and its timing live in run.json and the
+//! journal. The child writes straight into the file, so cargo-tek never holds output in
+//! memory however much a task prints.
 //!
-//! The header line of a command's log is padded with spaces to a multiple of 4 KiB, so
-//! the child's output starts on a page (and block) boundary. After a 40-byte header
-//! every page the child writes would be split across two writes: writing 1 MB then took
-//! 28% more CPU in the kernel (tmpfs, measured with `perf stat`). A file takes at least
-//! one block anyway, so the padding costs no space on disk.
+//! Runs written before run.json schema 2 started each log with a `# cargo-tek: ` header
+//! line (padded to 4 KiB); readers skip it for those runs only, see [`Layout`].
 
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
 
-/// The header's first bytes; readers that want the raw stream skip the first line.
-pub const HEADER_PREFIX: &str = "# cargo-tek: ";
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-/// Command logs start their stream at a multiple of this.
-const STREAM_ALIGN: usize = 4096;
+use super::beneath::{self, ReadError};
 
-/// A log file name component safe for any task id.
-pub fn safe_name(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// The header's first bytes in logs of older runs.
+const HEADER_PREFIX: &[u8] = b"# cargo-tek: ";
+
+/// Bytes kept verbatim in a log folder name; everything else is percent-encoded.
+const KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'.').remove(b'_').remove(b'-');
+
+/// The log folder name of a task id. Injective, so two ids never share a folder: every
+/// byte outside `[A-Za-z0-9._-]` (`%` included) is percent-encoded, and so is a leading
+/// dot, which keeps `.`, `..` and hidden names out. `TASK-001` stays `TASK-001`; `X/1`
+/// becomes `X%2F1`, while `X_1` stays `X_1`.
+pub fn folder_name(id: &str) -> String {
+    if id.is_empty() {
+        // `%` alone is never the encoding of anything else.
+        return "%".into();
+    }
+    match id.strip_prefix('.') {
+        Some(rest) => format!("%2E{}", utf8_percent_encode(rest, KEEP)),
+        None => utf8_percent_encode(id, KEEP).to_string(),
+    }
 }
 
 /// Relative paths of the stdout and stderr logs of command `n` (1-based) of `attempt`.
 pub fn paths(task: &str, attempt: u32, n: usize) -> (String, String) {
-    let base = format!("logs/{}/attempt{attempt}-cmd{n}", safe_name(task));
+    let base = format!("logs/{}/attempt{attempt}-cmd{n}", folder_name(task));
     (format!("{base}.stdout.log"), format!("{base}.stderr.log"))
 }
 
-/// Creates the stdout and stderr logs of one command (see [`paths`]), each with its
-/// header line, positioned for the child.
+/// Creates the empty stdout and stderr logs of one command (see [`paths`]) for the
+/// child to write into. An existing file is never reused, and no symlink (a task may
+/// plant one in its log folder) is followed.
 pub fn create_pair(
     run_dir: &Path,
     (out, err): (&str, &str),
-    header: &str,
 ) -> std::io::Result<(std::fs::File, std::fs::File)> {
-    if let Some(parent) = run_dir.join(out).parent() {
-        std::fs::create_dir_all(parent)?;
-    }
     Ok((
-        create_file(run_dir, out, &format!("{header} [stdout]"), STREAM_ALIGN)?,
-        create_file(run_dir, err, &format!("{header} [stderr]"), STREAM_ALIGN)?,
+        beneath::create(run_dir, out)?,
+        beneath::create(run_dir, err)?,
     ))
 }
 
-/// Creates one log file (and its directory) with its header line.
-pub fn create(run_dir: &Path, rel: &str, header: &str) -> std::io::Result<std::fs::File> {
-    if let Some(parent) = run_dir.join(rel).parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    create_file(run_dir, rel, header, 1)
+/// How the logs of a run start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// The child's bytes only (run.json schema 2 and later).
+    Raw,
+    /// A `# cargo-tek: ` header line first, when present (older runs).
+    Header,
 }
 
-/// Creates `rel` with the header line, padded with spaces to a multiple of `align`.
-fn create_file(
-    run_dir: &Path,
-    rel: &str,
-    header: &str,
-    align: usize,
-) -> std::io::Result<std::fs::File> {
-    let path: PathBuf = run_dir.join(rel);
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .create_new(true)
-        .open(&path)?;
-    let mut line = String::with_capacity(HEADER_PREFIX.len() + header.len() + 1);
-    line.push_str(HEADER_PREFIX);
-    line.extend(
-        header
-            .chars()
-            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
-    );
-    let len = (line.len() + 1).next_multiple_of(align);
-    line.extend(std::iter::repeat_n(' ', len - line.len() - 1));
-    line.push('\n');
-    file.write_all(line.as_bytes())?;
-    Ok(file)
+impl Layout {
+    /// The layout of a run's logs, from its run.json `schema_version`.
+    pub fn of_schema(version: u32) -> Self {
+        if version >= 2 {
+            Layout::Raw
+        } else {
+            Layout::Header
+        }
+    }
 }
 
-/// The last `max` bytes of a log's stream (header removed), as lossy UTF-8 cut at a line
-/// start when possible. Empty when the file is missing.
-pub fn tail(path: &Path, max: usize) -> String {
-    let Ok(file) = std::fs::File::open(path) else {
-        return String::new();
-    };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut reader = BufReader::new(file);
-    let mut header = Vec::new();
-    let body_start = match reader.read_until(b'\n', &mut header) {
-        Ok(n) if header.ends_with(b"\n") => n as u64,
-        _ => 0,
-    };
-    let start = len.saturating_sub(max as u64).max(body_start);
-    let mut file = reader.into_inner();
-    if file.seek(SeekFrom::Start(start)).is_err() {
-        return String::new();
+/// Where the stream starts: after the header line of an older log, else at 0.
+fn body_start(file: &mut std::fs::File, layout: Layout) -> u64 {
+    if layout == Layout::Raw {
+        return 0;
     }
+    // Old headers are one line padded to at most a few pages; a longer "line" is output.
+    let mut head = Vec::new();
+    if file
+        .by_ref()
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .is_err()
+        || !head.starts_with(HEADER_PREFIX)
+    {
+        return 0;
+    }
+    head.iter()
+        .position(|&b| b == b'\n')
+        .map_or(0, |nl| nl as u64 + 1)
+}
+
+/// The last `max` bytes of the log `rel` of the run in `run_dir`, as lossy UTF-8 cut at a
+/// line start when possible. Empty when the file does not exist; an error when it is not
+/// a regular file inside the run directory (a symlink is never followed).
+pub fn tail(run_dir: &Path, rel: &str, max: usize, layout: Layout) -> Result<String, ReadError> {
+    let mut file = match beneath::open(run_dir, rel) {
+        Ok(file) => file,
+        Err(e) if e.is_not_found() => return Ok(String::new()),
+        Err(e) => return Err(e),
+    };
+    let io = |source| ReadError::Io {
+        rel: rel.to_owned(),
+        source,
+    };
+    let len = file.metadata().map_err(io)?.len();
+    let body = body_start(&mut file, layout);
+    let start = len.saturating_sub(max as u64).max(body);
+    file.seek(SeekFrom::Start(start)).map_err(io)?;
     let mut bytes = Vec::new();
-    let _ = file.take(max as u64).read_to_end(&mut bytes);
+    file.take(max as u64).read_to_end(&mut bytes).map_err(io)?;
     let mut text = String::from_utf8_lossy(&bytes).into_owned();
-    if start > body_start {
+    if start > body {
         if let Some(nl) = text.find('\n') {
             text.drain(..=nl);
         }
     }
-    text
-}
-
-/// The raw stream bytes of a log (header removed).
-pub fn read_stream(path: &Path) -> std::io::Result<Vec<u8>> {
-    let bytes = std::fs::read(path)?;
-    let start = bytes.iter().position(|&b| b == b'\n').map_or(0, |p| p + 1);
-    Ok(bytes[start..].to_vec())
+    Ok(text)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+    use std::io::Write;
+
     use super::*;
 
     #[test]
-    fn header_then_exact_bytes_and_tail() {
+    fn logs_hold_exactly_the_childs_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let (out, err) = paths("TASK/1", 1, 1);
-        assert_eq!(out, "logs/TASK_1/attempt1-cmd1.stdout.log");
-        let (mut f, _) = create_pair(dir.path(), (&out, &err), "$ echo\nhi").unwrap();
-        // The stream starts on a 4 KiB boundary.
-        assert_eq!(f.metadata().unwrap().len(), 4096);
+        let (out, err) = paths("TASK-1", 1, 1);
+        assert_eq!(out, "logs/TASK-1/attempt1-cmd1.stdout.log");
+        let (mut f, _) = create_pair(dir.path(), (&out, &err)).unwrap();
         f.write_all(b"line1\nline2\nline3\n").unwrap();
-        let path = dir.path().join(&out);
-        assert_eq!(read_stream(&path).unwrap(), b"line1\nline2\nline3\n");
-        assert_eq!(tail(&path, 1000), "line1\nline2\nline3\n");
-        assert_eq!(tail(&path, 8), "line3\n");
-        let first_line = |p: &Path| {
-            let text = std::fs::read_to_string(p).unwrap();
-            text.lines().next().unwrap().trim_end().to_owned()
-        };
-        assert_eq!(first_line(&path), "# cargo-tek: $ echo hi [stdout]");
         assert_eq!(
-            first_line(&dir.path().join(&err)),
-            "# cargo-tek: $ echo hi [stderr]"
+            std::fs::read(dir.path().join(&out)).unwrap(),
+            b"line1\nline2\nline3\n"
+        );
+        assert_eq!(std::fs::read(dir.path().join(&err)).unwrap(), b"");
+        let tail = |max| tail(dir.path(), &out, max, Layout::Raw).unwrap();
+        assert_eq!(tail(1000), "line1\nline2\nline3\n");
+        assert_eq!(tail(8), "line3\n");
+        assert!(
+            create_pair(dir.path(), (&out, &err)).is_err(),
+            "never reused"
         );
     }
 
     #[test]
-    fn a_long_command_line_pads_to_the_next_boundary() {
+    fn a_raw_log_that_looks_like_a_header_is_kept_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let (out, err) = paths("T", 1, 1);
-        let long = format!("$ echo {}", "x".repeat(5000));
-        let (mut f, _) = create_pair(dir.path(), (&out, &err), &long).unwrap();
-        assert_eq!(f.metadata().unwrap().len(), 8192);
-        f.write_all(b"body\n").unwrap();
-        let path = dir.path().join(&out);
-        assert_eq!(read_stream(&path).unwrap(), b"body\n");
-        assert_eq!(tail(&path, 100), "body\n");
-        // The noop stub is not padded: nothing writes after its header.
-        create(dir.path(), "logs/T/noop.log", "noop T: no hook").unwrap();
+        std::fs::create_dir(dir.path().join("logs")).unwrap();
+        std::fs::write(dir.path().join("logs/a.log"), "# cargo-tek: hi\nbody\n").unwrap();
         assert_eq!(
-            std::fs::read_to_string(dir.path().join("logs/T/noop.log")).unwrap(),
-            "# cargo-tek: noop T: no hook\n"
+            tail(dir.path(), "logs/a.log", 100, Layout::Raw).unwrap(),
+            "# cargo-tek: hi\nbody\n"
         );
+    }
+
+    #[test]
+    fn older_logs_with_a_padded_header_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("logs")).unwrap();
+        let mut old = b"# cargo-tek: $ echo hi (cwd: .) [stdout]".to_vec();
+        old.resize(4095, b' ');
+        old.extend_from_slice(b"\nline1\nline2\n");
+        std::fs::write(dir.path().join("logs/old.log"), &old).unwrap();
+        let read = |max| tail(dir.path(), "logs/old.log", max, Layout::of_schema(1)).unwrap();
+        assert_eq!(read(100_000), "line1\nline2\n");
+        assert_eq!(read(8), "line2\n");
+        assert_eq!(
+            tail(dir.path(), "logs/missing.log", 10, Layout::Raw).unwrap(),
+            ""
+        );
+    }
+
+    #[test]
+    fn a_symlinked_log_is_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("logs")).unwrap();
+        std::os::unix::fs::symlink("/proc/self/environ", dir.path().join("logs/x.log")).unwrap();
+        let err = tail(dir.path(), "logs/x.log", 100, Layout::Raw).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn folder_names_are_injective_and_stay_inside() {
+        let ids = [
+            "X/1", "X_1", "X%2F1", "..", ".", ".x", "%2Ex", "a b", "ü", "TASK-001", "", "X\\1",
+        ];
+        let names: HashSet<String> = ids.iter().map(|id| folder_name(id)).collect();
+        assert_eq!(names.len(), ids.len(), "{names:?}");
+        assert_eq!(folder_name("TASK-001"), "TASK-001");
+        assert_eq!(folder_name("X/1"), "X%2F1");
+        assert_eq!(folder_name(".."), "%2E.");
+        for name in &names {
+            assert!(!name.contains('/') && !name.starts_with('.'), "{name}");
+        }
     }
 }

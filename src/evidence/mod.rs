@@ -2,15 +2,18 @@
 //! crash at any moment leaves a readable run directory.
 
 mod atomic;
+pub mod beneath;
+pub mod history;
 pub mod journal;
 pub mod junit;
 mod load;
 pub mod logs;
 mod record;
+pub mod recorder;
 pub mod run_dir;
 
 pub use atomic::write_atomic;
-pub use load::{load_run, LoadedRun};
+pub use load::{load_run, LoadedRun, NOT_RUN, RUN_JSON};
 pub use record::{
     CommandRecord, Counts, RunRecord, RunStatus, TaskResult, TaskStatus, ToolInfo,
     RUN_SCHEMA_VERSION,

@@ -4,8 +4,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Version of the run.json this build writes.
-pub const RUN_SCHEMA_VERSION: u32 = 1;
+/// Version of the run.json this build writes. 2: logs hold the child's bytes only (no
+/// header line), `plan_id`, `rerun_failed` and per result `carried_from`.
+pub const RUN_SCHEMA_VERSION: u32 = 2;
 
 /// The whole run.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -29,6 +30,12 @@ pub struct RunRecord {
     pub source: Option<String>,
     #[serde(default)]
     pub dry_run: bool,
+    /// Identity of the plan: runs of the same plan share it (see `evidence::history`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
+    /// A `--rerun-failed` run: results with `carried_from` were not run again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rerun_failed: bool,
     #[serde(default)]
     pub max_workers: Option<usize>,
     /// The signal that interrupted the run.
@@ -75,11 +82,6 @@ impl TaskStatus {
     /// Whether dependents may run.
     pub fn is_success(self) -> bool {
         matches!(self, TaskStatus::Ok | TaskStatus::Noop | TaskStatus::Flaky)
-    }
-
-    /// Whether `--rerun-failed` picks the task up again.
-    pub fn needs_rerun(self) -> bool {
-        !self.is_success()
     }
 
     /// Lowercase name as in run.json.
@@ -154,6 +156,9 @@ pub struct TaskResult {
     /// The task's line in the source of truth, for annotations that point at it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// Not run this time: the task's last real result, from the run with this id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carried_from: Option<String>,
 }
 
 impl TaskResult {

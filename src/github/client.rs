@@ -78,6 +78,7 @@ impl<'a> Client<'a> {
         let response = match verb {
             Method::POST => self.octo._post(url, body).await,
             Method::PATCH => self.octo._patch(url, body).await,
+            Method::DELETE => self.octo._delete(url, body).await,
             _ => self.octo._get(url).await,
         }
         .map_err(transport)?;

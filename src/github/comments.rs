@@ -9,6 +9,7 @@ use super::client::{is_success, parse, Client};
 use super::context::{plain, GitHubContext};
 use super::error::{api_error, message_of, GitHubError};
 use super::retry::{is_rate_limited, RetryPolicy};
+use super::stamp::RunStamp;
 
 /// GitHub rejects comment bodies longer than this many characters.
 pub const MAX_COMMENT_CHARS: usize = 65_536;
@@ -39,6 +40,16 @@ pub enum CommentOutcome {
     Created { id: u64, url: String },
     /// Our existing comment was edited in place.
     Updated { id: u64, url: String },
+    /// Left alone: a newer workflow run (or a later attempt) already wrote it.
+    Superseded { id: u64, url: String, by: RunStamp },
+}
+
+/// One of our comments for the key, as found on the PR.
+#[derive(Clone, Debug)]
+struct Found {
+    id: u64,
+    url: String,
+    stamp: Option<RunStamp>,
 }
 
 /// Upserts one sticky comment per PR and key. `render(limit)` returns a body of at most
@@ -67,10 +78,17 @@ async fn upsert(
     let client = Client::new(ctx, token, policy)?;
     let login = client.login().await?;
     let mark = marker(key);
+    let stamp = ctx.stamp.as_ref();
     let mut limit = MAX_COMMENT_CHARS - MARKER_MARGIN;
-    let mut body = with_marker(render(limit), &mark);
+    let mut body = stamped(render(limit), &mark, stamp);
     let mut shrunk = false;
-    let mut target = client.find_ours(pr, &login, &mark).await?;
+    let mut found = client.find_ours(pr, &login, &mark).await?;
+    if let Some(newer) = newer_than(&found, stamp) {
+        return Ok(newer);
+    }
+    // The oldest of ours is the sticky one: two first posts that raced, or matrix legs
+    // sharing a key, leave several, and the rest are removed once the oldest is written.
+    let mut target = found.first().map(|f| f.id);
     let create_url = client.url(&format!("{}/issues/{pr}/comments", client.repo));
     let mut attempt = 1;
     loop {
@@ -88,17 +106,24 @@ async fn upsert(
         if let (None, Some(wait)) = (target, client.retry_after(&outcome, attempt)) {
             tokio::time::sleep(wait).await;
             attempt += 1;
-            target = client.find_ours(pr, &login, &mark).await?;
+            found = client.find_ours(pr, &login, &mark).await?;
+            if let Some(newer) = newer_than(&found, stamp) {
+                return Ok(newer);
+            }
+            target = found.first().map(|f| f.id);
             continue;
         }
         let reply = outcome?;
         if is_success(reply.status) {
             let comment: Comment = parse(&reply)?;
             let (id, url) = (comment.id, comment.html_url);
-            return Ok(match target {
-                Some(_) => CommentOutcome::Updated { id, url },
-                None => CommentOutcome::Created { id, url },
-            });
+            if target.is_some() {
+                client.delete_all(found.iter().skip(1)).await?;
+                return Ok(CommentOutcome::Updated { id, url });
+            }
+            return client
+                .settle_created(pr, &login, &mark, &payload, id, url)
+                .await;
         }
         match reply.status {
             422 if reply.text.to_lowercase().contains("too long") => {
@@ -107,7 +132,7 @@ async fn upsert(
                 }
                 shrunk = true;
                 limit /= 2;
-                body = with_marker(render(limit), &mark);
+                body = stamped(render(limit), &mark, stamp);
             }
             403 | 404 if !is_rate_limited(&reply) => {
                 let (status, message) = (reply.status, message_of(&reply));
@@ -115,6 +140,33 @@ async fn upsert(
             }
             _ => return Err(api_error(&reply)),
         }
+    }
+}
+
+/// The comment of ours that a newer run wrote, when there is one: it is left alone.
+fn newer_than(found: &[Found], ours: Option<&RunStamp>) -> Option<CommentOutcome> {
+    let ours = ours?;
+    found.iter().find_map(|f| {
+        let theirs = f.stamp.as_ref()?;
+        theirs
+            .is_newer_than(ours)
+            .then(|| CommentOutcome::Superseded {
+                id: f.id,
+                url: f.url.clone(),
+                by: theirs.clone(),
+            })
+    })
+}
+
+/// The body with our marker first and this run's stamp right after it.
+fn stamped(body: String, mark: &str, stamp: Option<&RunStamp>) -> String {
+    let body = with_marker(body, mark);
+    match stamp {
+        Some(stamp) => {
+            let rest = body.split_once('\n').map_or("", |(_, rest)| rest);
+            format!("{mark}\n{}\n{rest}", stamp.line())
+        }
+        None => body,
     }
 }
 
@@ -169,16 +221,11 @@ impl Client<'_> {
         }
     }
 
-    /// Id of the newest comment of ours on the PR, reading every page.
-    async fn find_ours(
-        &self,
-        pr: u64,
-        login: &str,
-        mark: &str,
-    ) -> Result<Option<u64>, GitHubError> {
+    /// Our comments for the key on the PR, oldest first, reading every page.
+    async fn find_ours(&self, pr: u64, login: &str, mark: &str) -> Result<Vec<Found>, GitHubError> {
         let first = format!("{}/issues/{pr}/comments?per_page=100", self.repo);
         let mut next = Some(self.url(&first));
-        let mut newest: Option<u64> = None;
+        let mut ours = Vec::new();
         let mut pages = 0;
         while let Some(url) = next.take() {
             pages += 1;
@@ -192,15 +239,67 @@ impl Client<'_> {
                 return Err(api_error(&reply));
             }
             for comment in parse::<Vec<Comment>>(&reply)? {
-                if comment.is_ours(login, mark) && newest.is_none_or(|id| comment.id > id) {
-                    newest = Some(comment.id);
+                if comment.is_ours(login, mark) {
+                    ours.push(Found {
+                        id: comment.id,
+                        stamp: comment.body.as_deref().and_then(RunStamp::parse),
+                        url: comment.html_url,
+                    });
                 }
             }
             next = next_link(&reply.headers)
                 .map(|link| self.same_host(link))
                 .transpose()?;
         }
-        Ok(newest)
+        ours.sort_by_key(|f| f.id);
+        ours.dedup_by_key(|f| f.id);
+        Ok(ours)
+    }
+
+    /// Removes duplicates of our comment; one already gone (another job healed it) is fine.
+    async fn delete_all(&self, extra: impl Iterator<Item = &Found>) -> Result<(), GitHubError> {
+        for f in extra {
+            let url = self.url(&format!("{}/issues/comments/{}", self.repo, f.id));
+            let reply = self.call(Method::DELETE, &url, None).await?;
+            if !is_success(reply.status) && reply.status != 404 {
+                return Err(api_error(&reply));
+            }
+        }
+        Ok(())
+    }
+
+    /// After a create, looks again: when another job created the key's comment at the
+    /// same time, the older one stays, gets this body, and ours goes.
+    async fn settle_created(
+        &self,
+        pr: u64,
+        login: &str,
+        mark: &str,
+        payload: &serde_json::Value,
+        id: u64,
+        url: String,
+    ) -> Result<CommentOutcome, GitHubError> {
+        let found = self.find_ours(pr, login, mark).await?;
+        let stamp = RunStamp::parse(payload["body"].as_str().unwrap_or(""));
+        if let Some(newer) = newer_than(&found, stamp.as_ref()) {
+            self.delete_all(found.iter().filter(|f| f.id == id)).await?;
+            return Ok(newer);
+        }
+        let Some(oldest) = found.first().filter(|f| f.id < id) else {
+            return Ok(CommentOutcome::Created { id, url });
+        };
+        let patch = self.url(&format!("{}/issues/comments/{}", self.repo, oldest.id));
+        let reply = self.call(Method::PATCH, &patch, Some(payload)).await?;
+        if !is_success(reply.status) {
+            return Err(api_error(&reply));
+        }
+        let kept: Comment = parse(&reply)?;
+        self.delete_all(found.iter().filter(|f| f.id != oldest.id))
+            .await?;
+        Ok(CommentOutcome::Updated {
+            id: kept.id,
+            url: kept.html_url,
+        })
     }
 
     /// octocrab only attaches the token for its base host; refuse to wander anywhere else.

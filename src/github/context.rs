@@ -8,6 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::error::GitHubError;
+use super::stamp::RunStamp;
 
 pub(super) const DEFAULT_API_URL: &str = "https://api.github.com";
 
@@ -30,6 +31,9 @@ pub struct GitHubContext {
     pub repository: String,
     /// Pull request number, when this run belongs to one.
     pub pr: Option<u64>,
+    /// The workflow run writing the comment, so that an older run never replaces a
+    /// comment of a newer one.
+    pub stamp: Option<RunStamp>,
     pub(super) token: Option<Secret>,
 }
 
@@ -54,15 +58,23 @@ impl GitHubContext {
         let repository = var("GITHUB_REPOSITORY")
             .filter(|r| valid_repository(r))
             .ok_or(GitHubError::NoRepository)?;
-        let pr = match (pr_override, var("GITHUB_EVENT_PATH")) {
-            (Some(pr), _) => Some(pr),
-            (None, Some(path)) => pr_from_event(Path::new(&path))?,
-            (None, None) => None,
+        // With `--pr`, the event only adds the head commit to the stamp; a broken
+        // payload is then no reason to fail.
+        let event = match var("GITHUB_EVENT_PATH").map(|p| read_event(Path::new(&p))) {
+            Some(Ok(event)) => Some(event),
+            Some(Err(e)) if pr_override.is_none() => return Err(e),
+            Some(Err(_)) | None => None,
         };
+        let pr = pr_override.or_else(|| event.as_ref().and_then(pr_of_event));
+        let head_sha = event
+            .as_ref()
+            .and_then(|e| e.pointer("/pull_request/head/sha"))
+            .and_then(Value::as_str);
         Ok(Self {
             api_url,
             repository,
             pr,
+            stamp: RunStamp::from_env(env, head_sha),
             token: var("GITHUB_TOKEN").map(Secret),
         })
     }
@@ -84,24 +96,26 @@ fn valid_repository(repository: &str) -> bool {
     matches!(repository.split_once('/'), Some((owner, name)) if ok(owner) && ok(name))
 }
 
-fn pr_from_event(path: &Path) -> Result<Option<u64>, GitHubError> {
+fn read_event(path: &Path) -> Result<Value, GitHubError> {
     let fail = |message: String| GitHubError::Event {
         path: path.to_path_buf(),
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-    let event: Value =
-        serde_json::from_str(&text).map_err(|e| fail(format!("invalid JSON: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| fail(format!("invalid JSON: {e}")))
+}
+
+fn pr_of_event(event: &Value) -> Option<u64> {
     let number = |v: &Value| v.get("number").and_then(Value::as_u64);
     // An issue comment event is about a PR only when the issue carries `pull_request`.
     let pr_issue = event
         .get("issue")
         .filter(|i| i.get("pull_request").is_some_and(|p| !p.is_null()));
-    Ok(event
+    event
         .get("pull_request")
         .and_then(number)
-        .or_else(|| number(&event))
-        .or_else(|| pr_issue.and_then(number)))
+        .or_else(|| number(event))
+        .or_else(|| pr_issue.and_then(number))
 }
 
 #[cfg(test)]

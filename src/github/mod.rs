@@ -12,6 +12,7 @@ mod comments;
 mod context;
 mod error;
 mod retry;
+mod stamp;
 mod summary;
 #[cfg(test)]
 mod tests;
@@ -20,4 +21,5 @@ pub use comments::{marker, upsert_sticky_comment, CommentOutcome, MAX_COMMENT_CH
 pub use context::GitHubContext;
 pub use error::GitHubError;
 pub use retry::RetryPolicy;
+pub use stamp::RunStamp;
 pub use summary::append_job_summary;

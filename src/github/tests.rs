@@ -24,6 +24,7 @@ fn ctx(api_url: String) -> GitHubContext {
         api_url,
         repository,
         pr: Some(7),
+        stamp: None,
         token,
     }
 }
@@ -48,6 +49,7 @@ fn done(out: Result<CommentOutcome, GitHubError>) -> Result<(&'static str, u64),
     out.map(|o| match o {
         CommentOutcome::Created { id, .. } => ("created", id),
         CommentOutcome::Updated { id, .. } => ("updated", id),
+        CommentOutcome::Superseded { id, .. } => ("superseded", id),
     })
 }
 
@@ -111,6 +113,8 @@ fn first_line(r: &Request) -> String {
 struct FakeIssue {
     comments: Arc<Mutex<Vec<Value>>>,
     lose_post_reply: Arc<AtomicBool>,
+    /// Another job's create of the same key lands while ours is in flight.
+    race_with: Arc<Mutex<Option<Value>>>,
 }
 
 impl Respond for FakeIssue {
@@ -131,7 +135,14 @@ impl Respond for FakeIssue {
                 comments[i]["body"] = json!(text);
                 ok(comments[i].clone())
             }
+            ("DELETE", Some(i)) => {
+                comments.remove(i);
+                Reply_::new(204)
+            }
             ("POST", _) => {
+                if let Some(other) = self.race_with.lock().unwrap().take() {
+                    comments.insert(0, other);
+                }
                 let new = comment(100 + comments.len() as u64, FALLBACK_LOGIN, text);
                 comments.push(new.clone());
                 match self.lose_post_reply.swap(false, Ordering::SeqCst) {
@@ -157,7 +168,7 @@ async fn fake(lose_post_reply: bool) -> (MockServer, FakeIssue) {
 }
 
 #[tokio::test]
-async fn updates_newest_own_comment_found_on_page_three() {
+async fn updates_oldest_own_comment_across_pages_and_removes_the_other() {
     let server = server(Some(ME)).await;
     let (uri, mark) = (server.uri(), marker("ci"));
     let link = |n: u32| format!("<{uri}{LIST}?per_page=100&page={n}>; rel=\"next\"");
@@ -186,12 +197,18 @@ async fn updates_newest_own_comment_found_on_page_three() {
     }
     let patch = on(
         "PATCH",
-        "/repos/octo/repo/issues/comments/9",
-        ok(comment(9, ME, "")),
+        "/repos/octo/repo/issues/comments/1",
+        ok(comment(1, ME, "")),
     );
     patch.expect(1).mount(&server).await;
+    let delete = on(
+        "DELETE",
+        "/repos/octo/repo/issues/comments/9",
+        Reply_::new(204),
+    );
+    delete.expect(1).mount(&server).await;
     let out = upsert_r(&ctx(uri.clone()), &fast()).await;
-    assert_eq!(done(out), Ok(("updated", 9)));
+    assert_eq!(done(out), Ok(("updated", 1)));
     assert_eq!(first_line(&requests(&server, "PATCH").await[0]), mark);
 }
 
@@ -250,7 +267,8 @@ async fn retries_502_html_then_succeeds() {
     on("POST", LIST, created).expect(1).mount(&server).await;
     let out = upsert_r(&ctx(server.uri()), &fast()).await;
     assert_eq!(done(out), Ok(("created", 12)));
-    assert_eq!(requests(&server, "GET").await.len(), 3); // /user, 502, retry
+    // /user, 502, retry, and the listing after the create that settles a race.
+    assert_eq!(requests(&server, "GET").await.len(), 4);
 }
 
 #[tokio::test]
@@ -356,13 +374,14 @@ async fn ghes_base_path_is_kept() {
     let first = Mock::given(method("GET"))
         .and(path(&list))
         .and(query_param_is_missing("page"));
-    first.respond_with(page1).expect(1).mount(&server).await;
+    // Listed twice: before the create, and after it, to settle a concurrent create.
+    first.respond_with(page1).expect(2).mount(&server).await;
     let second = Mock::given(method("GET"))
         .and(path(&list))
         .and(query_param("page", "2"));
     second
         .respond_with(ok(json!([])))
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
     let created = Reply_::new(201).set_body_json(comment(14, ME, ""));
@@ -422,4 +441,78 @@ async fn token_never_appears_in_errors_or_debug() {
     assert!(upsert_r(&no_pr, &policy)
         .await
         .is_err_and(|e| e.is_permission_or_context()));
+}
+
+fn stamp(run_id: u64, attempt: u64) -> RunStamp {
+    RunStamp {
+        run_id,
+        attempt,
+        sha: "abc".into(),
+    }
+}
+
+fn stamped_ctx(uri: String, run_id: u64, attempt: u64) -> GitHubContext {
+    GitHubContext {
+        stamp: Some(stamp(run_id, attempt)),
+        ..ctx(uri)
+    }
+}
+
+fn bodies(fake: &FakeIssue) -> Vec<(u64, String)> {
+    let comments = fake.comments.lock().unwrap();
+    comments
+        .iter()
+        .map(|c| {
+            let id = c["id"].as_u64().unwrap();
+            (id, c["body"].as_str().unwrap_or_default().to_string())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_comment_of_a_newer_run_is_never_replaced() {
+    let (server, fake) = fake(false).await;
+    let newer = format!("{}\n{}\n✅ newer", marker("ci"), stamp(500, 1).line());
+    fake.comments
+        .lock()
+        .unwrap()
+        .push(comment(7, FALLBACK_LOGIN, &newer));
+    let out = upsert_r(&stamped_ctx(server.uri(), 400, 3), &fast()).await;
+    assert_eq!(done(out), Ok(("superseded", 7)));
+    assert_eq!(bodies(&fake), vec![(7, newer)]);
+    assert!(requests(&server, "PATCH").await.is_empty());
+    assert!(requests(&server, "POST").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_later_attempt_replaces_and_stamps_the_comment() {
+    let (server, fake) = fake(false).await;
+    let older = format!("{}\n{}\n❌ attempt 1", marker("ci"), stamp(500, 1).line());
+    let unstamped = format!("{}\nfrom a local report", marker("ci"));
+    fake.comments.lock().unwrap().extend([
+        comment(7, FALLBACK_LOGIN, &older),
+        comment(8, FALLBACK_LOGIN, &unstamped),
+    ]);
+    let out = upsert_r(&stamped_ctx(server.uri(), 500, 2), &fast()).await;
+    assert_eq!(done(out), Ok(("updated", 7)));
+    let now = bodies(&fake);
+    assert_eq!(now.len(), 1, "the duplicate is removed: {now:?}");
+    let lines: Vec<&str> = now[0].1.lines().collect();
+    assert_eq!(lines[0], marker("ci"));
+    assert_eq!(RunStamp::parse(&now[0].1), Some(stamp(500, 2)));
+    assert_eq!(lines[2], "report");
+}
+
+#[tokio::test]
+async fn two_first_posts_at_once_settle_on_the_older_comment() {
+    let (server, fake) = fake(false).await;
+    let theirs = format!("{}\n{}\nother leg", marker("ci"), stamp(500, 1).line());
+    *fake.race_with.lock().unwrap() = Some(comment(50, FALLBACK_LOGIN, &theirs));
+    let out = upsert_r(&stamped_ctx(server.uri(), 500, 1), &fast()).await;
+    assert_eq!(done(out), Ok(("updated", 50)));
+    let now = bodies(&fake);
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_eq!(now[0].0, 50);
+    assert!(now[0].1.ends_with("report"), "{now:?}");
+    assert_eq!(requests(&server, "DELETE").await.len(), 1);
 }

@@ -216,7 +216,8 @@ impl RunDisplay {
             let argv = crate::plan::shell_words(&command.cmd);
             self.output.stdout(&format!("$ {argv}\n"));
             for log in command.log.iter().chain(command.stderr_log.iter()) {
-                let text = logs::tail(&self.run_dir.join(log), CI_LOG_LIMIT);
+                let text = logs::tail(&self.run_dir, log, CI_LOG_LIMIT, logs::Layout::Raw)
+                    .unwrap_or_else(|e| format!("({e})"));
                 self.output.stdout(&text);
                 if !text.is_empty() && !text.ends_with('\n') {
                     self.output.stdout("\n");
@@ -276,11 +277,15 @@ impl RunDisplay {
                 };
                 for command in commands {
                     for log in command.stderr_log.iter().chain(command.log.iter()) {
-                        let text = logs::tail(&self.run_dir.join(log), FAILURE_TAIL);
+                        let text = logs::tail(&self.run_dir, log, FAILURE_TAIL, logs::Layout::Raw)
+                            .unwrap_or_else(|e| format!("({e})"));
                         if !text.trim().is_empty() {
+                            // The full path: the run directory is absolute, so the
+                            // path works from wherever the reader is.
                             self.output.info(format!(
-                                "--- {} ({log}) ---\n{}",
+                                "--- {} ({}) ---\n{}",
                                 first.task,
+                                self.run_dir.join(log).display(),
                                 text.trim_end()
                             ));
                         }
@@ -311,7 +316,12 @@ impl RunDisplay {
             .max()
             .unwrap_or(0);
         for (queue, tasks) in &queues {
-            let passed = tasks.iter().filter(|t| t.status.is_success()).count();
+            // A noop ran nothing: "not run", never "passed".
+            let not_run = tasks
+                .iter()
+                .filter(|t| t.status == TaskStatus::Noop)
+                .count();
+            let passed = tasks.iter().filter(|t| t.status.is_success()).count() - not_run;
             let failed: Vec<&str> = tasks
                 .iter()
                 .filter(|t| !t.status.is_success())
@@ -329,6 +339,9 @@ impl RunDisplay {
                 tasks.len(),
                 Duration::from_millis(longest).as_secs_f64()
             );
+            if not_run > 0 {
+                line.push_str(&format!(", {not_run} not run"));
+            }
             if !failed.is_empty() {
                 let shown: Vec<&str> = failed.iter().copied().take(5).collect();
                 let more = failed.len().saturating_sub(shown.len());

@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::escape::{code_block, html_text, inline, mask_secrets};
-use crate::evidence::{logs, LoadedRun, TaskResult, TaskStatus};
+use crate::evidence::logs::{self, Layout};
+use crate::evidence::{LoadedRun, TaskResult, TaskStatus};
 
 /// How much detail to include; higher levels are smaller.
 pub const MAX_DETAIL: u8 = 3;
@@ -41,7 +42,23 @@ pub struct RunInfo {
     pub incomplete: bool,
     pub signal: Option<String>,
     pub counts: crate::evidence::Counts,
+    /// Set for a `--rerun-failed` run.
+    pub rerun: Option<RerunInfo>,
 }
+
+/// What a `--rerun-failed` run ran, and what it carried forward.
+#[derive(Debug, Serialize)]
+pub struct RerunInfo {
+    /// Tasks run again this time.
+    pub reran: usize,
+    /// Tasks shown with their last real result from an earlier run.
+    pub carried: usize,
+    /// The ids run again (escaped), the first [`RERUN_IDS_SHOWN`] of them.
+    pub ids: Vec<String>,
+}
+
+/// How many rerun ids the report names before "and N more".
+pub const RERUN_IDS_SHOWN: usize = 20;
 
 #[derive(Debug, Serialize)]
 pub struct QueueInfo {
@@ -61,6 +78,8 @@ pub struct TaskInfo {
     pub duration: String,
     pub reason: String,
     pub attempts: u32,
+    /// The run the result was carried forward from (escaped), when not run this time.
+    pub carried_from: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -128,6 +147,7 @@ pub fn build(
         duration: duration(t.duration_ms),
         reason: inline(&clean(t.reason.as_deref().unwrap_or(""))),
         attempts: t.attempts,
+        carried_from: t.carried_from.as_deref().map(|r| inline(&clean(r))),
     };
     let mut queues: Vec<QueueInfo> = Vec::new();
     let mut order: BTreeMap<String, usize> = BTreeMap::new();
@@ -204,6 +224,7 @@ pub fn build(
         .map(task_info)
         .collect();
     let failed = r.counts.error + r.counts.timeout;
+    let signal = r.signal.as_deref().map(|s| inline(&clean(s)));
     let (emoji_run, headline) = match r.status {
         crate::evidence::RunStatus::Ok => match r.counts.noop {
             0 => ("✅", "all tasks passed".to_owned()),
@@ -218,7 +239,7 @@ pub fn build(
             "🚫",
             format!(
                 "interrupted{}",
-                r.signal
+                signal
                     .as_ref()
                     .map(|s| format!(" by {s}"))
                     .unwrap_or_default()
@@ -232,13 +253,31 @@ pub fn build(
             status: format!("{:?}", r.status).to_lowercase(),
             emoji: emoji_run,
             headline,
-            run_id: inline(&r.run_id),
-            started: inline(&r.started),
+            run_id: inline(&clean(&r.run_id)),
+            started: inline(&clean(&r.started)),
             duration: duration(r.duration_ms.unwrap_or(0)),
             dry_run: r.dry_run,
             incomplete: run.incomplete,
-            signal: r.signal.clone(),
+            signal,
             counts: r.counts.clone(),
+            rerun: r.rerun_failed.then(|| {
+                let carried = r
+                    .results
+                    .iter()
+                    .filter(|t| t.carried_from.is_some())
+                    .count();
+                RerunInfo {
+                    reran: r.results.len() - carried,
+                    carried,
+                    ids: r
+                        .results
+                        .iter()
+                        .filter(|t| t.carried_from.is_none())
+                        .take(RERUN_IDS_SHOWN)
+                        .map(|t| inline(&clean(&t.task)))
+                        .collect(),
+                }
+            }),
         },
         queues,
         failures,
@@ -255,6 +294,7 @@ fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec
         return Vec::new();
     }
     let mut out = Vec::new();
+    let layout = Layout::of_schema(run.record.schema_version);
     let culprit = t.culprit();
     // The failing command's output, not its predecessors'.
     for (i, c) in t
@@ -265,11 +305,10 @@ fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec
     {
         for (stream, log) in [("stdout", &c.log), ("stderr", &c.stderr_log)] {
             let Some(log) = log else { continue };
-            // Only files inside the run directory are read, whatever run.json says.
-            if log.contains("..") || log.starts_with('/') {
-                continue;
-            }
-            let raw = logs::tail(&run.dir.join(log), max);
+            // Only regular files inside the run directory are read, whatever run.json
+            // says: never through a symlink, never beyond `max` bytes.
+            let raw = logs::tail(&run.dir, log, max, layout)
+                .unwrap_or_else(|e| format!("(log not shown: {e})"));
             // Colour codes are noise in Markdown.
             let text = console::strip_ansi_codes(&raw).into_owned();
             if text.trim().is_empty() {
@@ -280,7 +319,7 @@ fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec
                     "{stream} of command {} (last {} bytes at most; full log: {})",
                     i + 1,
                     max,
-                    inline(log)
+                    inline(&mask_secrets(log, secrets))
                 ),
                 block: code_block(&mask_secrets(&text, secrets), "text"),
             });

@@ -6,4 +6,7 @@ pub mod escape;
 pub mod limit;
 mod render;
 
+#[cfg(test)]
+mod hostile_run;
+
 pub use render::{render_within, Renderer, ReportError, Request, BUILTIN, DEFAULT_TEMPLATE};

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use minijinja::Environment;
 
 use super::context::{build, ReportContext, MAX_DETAIL};
-use super::escape::mask_secrets;
+use super::escape::{inline, mask_secrets};
 use super::limit::{truncate_markdown, Unit, OMITTED_PLACEHOLDER, TOTAL_PLACEHOLDER};
 use crate::evidence::LoadedRun;
 
@@ -106,9 +106,11 @@ pub struct Request<'a> {
 /// Renders at the most detailed level that fits the limit: log tails shrink first, then
 /// go, then the per-task table; as a last resort the body is cut at a safe line.
 pub fn render_within(renderer: &Renderer, req: &Request<'_>) -> Result<String, ReportError> {
+    // Escaped like every other string from run.json; not in a code span, where
+    // backslash escapes would show.
     let where_ = format!(
-        "Full evidence: run `{}` (run.json, logs/).",
-        req.run.record.run_id
+        "Full evidence: run {} (run.json, logs/).",
+        inline(&mask_secrets(&req.run.record.run_id, req.secrets))
     );
     let mut last = String::new();
     for detail in 0..=MAX_DETAIL {

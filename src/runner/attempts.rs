@@ -101,6 +101,7 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
             duration_ms: started.elapsed().as_millis() as u64,
             commands: outcome.commands,
             line: job.task.line,
+            carried_from: None,
         }
     }
 }

@@ -16,10 +16,10 @@ use super::{Cancel, Event, Selection};
 use crate::agent::{Registry, RunEnv};
 use crate::config::{Hooks, Manifest};
 use crate::error::ExitCode;
-use crate::evidence::journal::{Entry, Journal};
+use crate::evidence::journal::Planned;
+use crate::evidence::recorder::Recorder;
 use crate::evidence::{
-    junit, write_atomic, Counts, RunRecord, RunStatus, TaskResult, TaskStatus, ToolInfo,
-    RUN_SCHEMA_VERSION,
+    history, Counts, RunRecord, RunStatus, TaskResult, TaskStatus, ToolInfo, RUN_SCHEMA_VERSION,
 };
 use crate::plan::{Graph, Node, Plan, PlanQueue, PlanTask};
 
@@ -35,6 +35,11 @@ pub struct RunOptions {
     pub durations: HashMap<String, u64>,
     /// What was planned (sot.md or plan file), for run.json.
     pub source: Option<String>,
+    /// `--rerun-failed`: the last real results of tasks this run does not run, by id,
+    /// recorded as carried forward.
+    pub carried: HashMap<String, TaskResult>,
+    /// Values masked in junit.xml (the GitHub token).
+    pub secrets: Vec<String>,
 }
 
 /// The finished run.
@@ -101,24 +106,35 @@ pub async fn run(
         }),
         source: options.source.clone(),
         dry_run: env.dry_run,
+        plan_id: Some(history::plan_id(plan.tasks().map(|(_, t)| t.id.as_str()))),
+        rerun_failed: options.selection.rerun.is_some(),
         max_workers: Some(workers),
         signal: None,
         counts: Counts::default(),
         results: Vec::new(),
     };
-    write_run_json(&env, &record)?;
+    let planned = graph
+        .nodes
+        .iter()
+        .zip(&selected)
+        .filter_map(|(node, &selected)| match *node {
+            Node::Task { queue, index } if selected => {
+                let (q, t) = (&plan.queues[queue], &plan.queues[queue].tasks[index]);
+                Some(Planned {
+                    task: t.id.clone(),
+                    queue: q.name.clone(),
+                    title: t.title.clone(),
+                    line: t.line,
+                })
+            }
+            _ => None,
+        })
+        .collect();
     let mut evidence = Evidence {
-        journal: Journal::create(&env.run_dir.join("events.jsonl"))?,
+        recorder: Recorder::start(&env.run_dir, &record, planned, options.secrets.clone())?,
         events: events.clone(),
         results: vec![None; graph.nodes.len()],
     };
-    evidence.journal.append(&Entry::RunStarted {
-        run_id: run_id.clone(),
-        started: record.started.clone(),
-        source: options.source.clone(),
-        dry_run: env.dry_run,
-        tasks: total,
-    })?;
     let _ = events.send(Event::RunStarted {
         run_id,
         run_dir: env.run_dir.clone(),
@@ -133,8 +149,8 @@ pub async fn run(
     let mut stop_reason: Option<String> = None;
     let mut interrupted: Option<i32> = None;
 
-    // An error in here (a journal write, a worker that panicked) must not just drop the
-    // running tasks: the JoinSet's kill-on-drop reaches only their main processes.
+    // An error in here (a worker that panicked) must not just drop the running tasks: the
+    // JoinSet's kill-on-drop reaches only their main processes.
     let looped = async {
         loop {
             while stop_reason.is_none() && running.len() < workers {
@@ -151,15 +167,10 @@ pub async fn run(
                     let ok = ready.blocked_by(node).is_none();
                     ready.complete(node, ok);
                 } else if let Some(reason) = ready.blocked_by(node) {
-                    evidence.finish(node, skipped(q, task, reason.to_owned()))?;
+                    evidence.finish(node, skipped(q, task, reason.to_owned()));
                     ready.complete(node, false);
                 } else {
-                    evidence.journal.append(&Entry::TaskStarted {
-                        task: task.id.clone(),
-                        queue: q.name.clone(),
-                        attempt: 1,
-                        at: now(),
-                    })?;
+                    evidence.recorder.task_started(&task.id, &q.name, now());
                     let future = attempts::prepare(attempts::Start {
                         task,
                         queue: &q.name,
@@ -186,7 +197,7 @@ pub async fn run(
                         stop_reason = Some(format!("not started: --fail-fast stopped the run after {} failed", result.task));
                         let _ = cancel_tx.send(Cancel::Graceful(nix::sys::signal::Signal::SIGTERM as i32));
                     }
-                    evidence.finish(node, result)?;
+                    evidence.finish(node, result);
                     ready.complete(node, ok);
                 }
                 signal = recv(&mut signals) => {
@@ -213,7 +224,7 @@ pub async fn run(
         record.duration_ms = Some(started_at.elapsed().as_millis() as u64);
         record.results = evidence.results.iter().flatten().cloned().collect();
         record.counts = Counts::of(&record.results);
-        let _ = write_run_json(&env, &record);
+        let _ = evidence.recorder.finish(&record);
         return Err(err);
     }
 
@@ -228,56 +239,59 @@ pub async fn run(
                 .or_else(|| stop_reason.clone())
                 .unwrap_or_else(|| "not started".into());
             let q = &plan.queues[queue];
-            evidence.finish(node, skipped(q, &q.tasks[index], reason))?;
+            evidence.finish(node, skipped(q, &q.tasks[index], reason));
+        }
+    }
+    // Tasks not run this time keep their last real result (--rerun-failed).
+    for (node, &is_selected) in selected.iter().enumerate() {
+        if let (false, Node::Task { queue, index }) = (is_selected, graph.nodes[node]) {
+            if let Some(result) = options.carried.get(&plan.queues[queue].tasks[index].id) {
+                evidence.recorder.task_carried(result);
+                evidence.results[node] = Some(result.clone());
+            }
         }
     }
 
-    let results: Vec<TaskResult> = evidence.results.into_iter().flatten().collect();
+    let Evidence {
+        recorder, results, ..
+    } = evidence;
+    let results: Vec<TaskResult> = results.into_iter().flatten().collect();
     let failed = results.iter().any(|r| !r.status.is_success());
     let (status, exit) = match interrupted {
         Some(signal) => (RunStatus::Interrupted, ExitCode::Interrupted(signal)),
         None if failed => (RunStatus::Error, ExitCode::TasksFailed),
         None => (RunStatus::Ok, ExitCode::Success),
     };
-    let ended = now();
     record.status = status;
-    record.ended = Some(ended.clone());
+    record.ended = Some(now());
     record.duration_ms = Some(started_at.elapsed().as_millis() as u64);
     record.signal = interrupted.map(crate::supervise::process::signal_name);
     record.counts = Counts::of(&results);
     record.results = results;
-    if let Ok(xml) = junit::render(&record, &env.run_dir) {
-        write_atomic(&env.run_dir.join("junit.xml"), xml.as_bytes())?;
-    }
-    write_run_json(&env, &record)?;
-    let mut journal = evidence.journal;
-    journal.append(&Entry::RunFinished {
-        status,
-        ended,
-        signal: record.signal.clone(),
-    })?;
-    journal.sync()?;
+    let failure = recorder.finish(&record)?;
+    // Lost evidence outranks failed tasks: the run's record cannot be trusted whole.
+    let exit = match (failure, exit) {
+        (Some(_), ExitCode::Success | ExitCode::TasksFailed) => ExitCode::EvidenceIo,
+        (_, exit) => exit,
+    };
     Ok(RunSummary { record, exit })
 }
 
-/// Where finished tasks go: the journal first (so a crash keeps them), then the display.
+/// Where finished tasks go: the recorder first (so a crash keeps them), then the display.
 struct Evidence {
-    journal: Journal,
+    recorder: Recorder,
     events: mpsc::UnboundedSender<Event>,
     /// Results by node, in plan order.
     results: Vec<Option<TaskResult>>,
 }
 
 impl Evidence {
-    fn finish(&mut self, node: usize, result: TaskResult) -> std::io::Result<()> {
-        self.journal.append(&Entry::TaskFinished {
-            result: result.clone(),
-        })?;
+    fn finish(&mut self, node: usize, mut result: TaskResult) {
+        self.recorder.task_finished(&mut result, now());
         let _ = self.events.send(Event::TaskFinished {
             result: result.clone(),
         });
         self.results[node] = Some(result);
-        Ok(())
     }
 }
 
@@ -301,12 +315,8 @@ fn skipped(queue: &PlanQueue, task: &PlanTask, reason: String) -> TaskResult {
         duration_ms: 0,
         commands: Vec::new(),
         line: task.line,
+        carried_from: None,
     }
-}
-
-fn write_run_json(env: &RunEnv, record: &RunRecord) -> std::io::Result<()> {
-    let json = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
-    write_atomic(&env.run_dir.join("run.json"), &json)
 }
 
 #[cfg(test)]

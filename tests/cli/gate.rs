@@ -124,6 +124,7 @@ fn a_partly_hookless_run_names_the_tasks_and_the_report_says_not_run() {
         "{}",
         out.stderr()
     );
+    assert!(out.stderr().contains("s, 1 not run"), "{}", out.stderr());
     let report = ws.tek(&["report"]).output().expect_code(0).stdout();
     assert!(!report.contains("all tasks passed"), "{report}");
     assert!(report.contains("1 passed, 1 not run (noop)"), "{report}");

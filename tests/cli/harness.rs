@@ -6,6 +6,9 @@ use std::process::Output;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_cargo-tek");
 
+/// The default runs directory, relative to the workspace root.
+pub const RUNS: &str = ".tek/runs";
+
 /// A temporary workspace.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
@@ -42,9 +45,10 @@ impl Workspace {
 
     /// The newest run directory under the default runs directory.
     pub fn latest_run(&self) -> PathBuf {
-        let mut dirs: Vec<_> = std::fs::read_dir(self.join("target/tek/runs"))
+        let mut dirs: Vec<_> = std::fs::read_dir(self.join(RUNS))
             .expect("a run directory exists")
             .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
             .collect();
         dirs.sort();
         dirs.pop().expect("at least one run")

@@ -192,3 +192,157 @@ fn a_predecessor_run_renders() {
         "{md}"
     );
 }
+
+/// A run directory with one failing task whose stdout log is `log`, as a crafted
+/// artifact would have it; returns its path.
+fn crafted_run(ws: &Workspace, log: &str, extra: &str) -> std::path::PathBuf {
+    let dir = ws.join("artifact");
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    std::fs::write(
+        dir.join("run.json"),
+        format!(
+            r#"{{"schema_version": 2, "status": "error", "started": "2026-01-01T00:00:00Z", "run_id": "r1"{extra},
+            "results": [{{"task": "TASK-001", "queue": "Q", "agent": "shell", "status": "error",
+            "commands": [{{"cmd": ["x"], "cwd": ".", "rc": 1, "log": "{log}"}}]}}]}}"#
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn report_never_follows_a_symlink_in_the_run_directory() {
+    let ws = Workspace::new();
+    // A symlinked log file.
+    let dir = crafted_run(&ws, "logs/TASK-001/attempt1-cmd1.stdout.log", "");
+    std::fs::create_dir_all(dir.join("logs/TASK-001")).unwrap();
+    std::os::unix::fs::symlink(
+        "/etc/passwd",
+        dir.join("logs/TASK-001/attempt1-cmd1.stdout.log"),
+    )
+    .unwrap();
+    let md = ws
+        .tek(&["report", "--run", "artifact"])
+        .output()
+        .expect_code(0)
+        .stdout();
+    assert!(!md.contains("root:"), "{md}");
+    assert!(md.contains("not a regular file"), "{md}");
+    // A symlinked task folder.
+    std::fs::remove_dir_all(dir.join("logs/TASK-001")).unwrap();
+    std::os::unix::fs::symlink("/etc", dir.join("logs/TASK-001")).unwrap();
+    let dir = crafted_run(&ws, "logs/TASK-001/passwd", "");
+    let md = ws
+        .tek(&["report", "--run", "artifact"])
+        .output()
+        .expect_code(0)
+        .stdout();
+    assert!(!md.contains("root:"), "{md}");
+    assert!(md.contains("not a regular file"), "{md}");
+    // A symlinked run.json.
+    std::fs::rename(dir.join("run.json"), ws.join("real.json")).unwrap();
+    std::os::unix::fs::symlink(ws.join("real.json"), dir.join("run.json")).unwrap();
+    let out = ws
+        .tek(&["report", "--run", "artifact"])
+        .output()
+        .expect_code(1);
+    assert!(
+        out.stderr().contains("not a regular file"),
+        "{}",
+        out.stderr()
+    );
+}
+
+#[test]
+fn a_task_that_swaps_its_log_for_proc_environ_leaks_nothing() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-001` swapper\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-001": {"commands": [{"shell": "ln -sf /proc/self/environ \"$TEK_RUN_DIR/logs/TASK-001/attempt1-cmd1.stderr.log\"; ln -sf /proc/self/environ \"$TEK_RUN_DIR/logs/TASK-001/attempt1-cmd1.stdout.log\"; exit 1"}]}}"#,
+    );
+    let sentinel = "tek-sentinel-5f3a9c";
+    let run = ws
+        .tek(&["run"])
+        .env("TEK_REPORT_SENTINEL", sentinel)
+        .output()
+        .expect_code(2);
+    assert!(!run.stderr().contains(sentinel), "{}", run.stderr());
+    assert!(!run.stdout().contains(sentinel), "{}", run.stdout());
+    let junit = std::fs::read_to_string(ws.latest_run().join("junit.xml")).unwrap();
+    assert!(!junit.contains(sentinel), "{junit}");
+    let md = ws
+        .tek(&["report"])
+        .env("TEK_REPORT_SENTINEL", sentinel)
+        .output()
+        .expect_code(0)
+        .stdout();
+    assert!(!md.contains(sentinel), "{md}");
+    assert!(md.contains("not a regular file"), "{md}");
+}
+
+#[test]
+fn strings_from_run_json_are_escaped_everywhere() {
+    let ws = Workspace::new();
+    let hostile = r#"x` @org/team ![](https://e.example/i.png) <img src=x> `y"#;
+    let escaped = hostile.replace('\\', "\\\\").replace('"', "\\\"");
+    crafted_run(
+        &ws,
+        "logs/none.log",
+        &format!(r#", "signal": "{escaped}", "run_id": "{escaped}""#),
+    );
+    std::fs::write(
+        ws.join("artifact/run.json"),
+        std::fs::read_to_string(ws.join("artifact/run.json"))
+            .unwrap()
+            .replacen(r#""status": "error""#, r#""status": "interrupted""#, 1)
+            .replacen(r#""run_id": "r1""#, r#""x": 0"#, 1),
+    )
+    .unwrap();
+    let md = ws
+        .tek(&["report", "--run", "artifact"])
+        .output()
+        .expect_code(0)
+        .stdout();
+    assert!(md.contains("interrupted by"), "{md}");
+    for text in ["@org", "![", "<img"] {
+        assert!(!md.contains(text), "{text} in {md}");
+    }
+    // The job summary is nearly full, so the report shrinks and names the run id in its
+    // note.
+    let summary = ws.join("summary.md");
+    std::fs::write(&summary, "x".repeat(1024 * 1024 - 250)).unwrap();
+    ws.tek(&["report", "--run", "artifact", "--job-summary"])
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .expect_code(0);
+    let text = std::fs::read_to_string(&summary).unwrap();
+    let added = &text[1024 * 1024 - 250..];
+    assert!(added.contains("Full evidence: run"), "{added}");
+    assert!(!added.contains("@org"), "{added}");
+    assert!(!added.contains("!["), "{added}");
+    assert!(!added.contains("<img"), "{added}");
+}
+
+#[test]
+fn junit_masks_secrets_like_the_report() {
+    let ws = Workspace::new();
+    let token = format!("ghs_{}", "Z9".repeat(18));
+    let pat = format!("ghp_{}", "a1".repeat(18));
+    ws.file("sot.md", "## Q\n- `TASK-1` leaky\n");
+    ws.file(
+        "config/hooks.json",
+        format!(
+            r#"{{"TASK-1": {{"commands": [{{"shell": "echo {token}; echo {pat} >&2; echo plain-secret-value; exit 1"}}]}}}}"#
+        ),
+    );
+    ws.tek(&["run"])
+        .env("GITHUB_TOKEN", "plain-secret-value")
+        .output()
+        .expect_code(2);
+    let junit = std::fs::read_to_string(ws.latest_run().join("junit.xml")).unwrap();
+    for secret in [token.as_str(), pat.as_str(), "plain-secret-value"] {
+        assert!(!junit.contains(secret), "{secret} in {junit}");
+    }
+    assert!(junit.contains("***"), "{junit}");
+}

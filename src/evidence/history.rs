@@ -1,0 +1,266 @@
+//! What earlier runs of the same plan say about each task: the state `--rerun-failed`
+//! selects from and carries forward.
+//!
+//! A task's state is its last *real* result: from the newest run of the same plan that
+//! ran it, or that carried it forward. Dry runs, runs of another plan, and the made-up
+//! results of tasks that never started in a killed run do not count. Because every
+//! `--rerun-failed` run records the state of the tasks it did not run (each with
+//! `carried_from`), the newest run usually settles every task and older ones are not read.
+//!
+//! The plan's identity is its task set: a hash of the sorted task ids. Editing titles,
+//! hooks or commands keeps it (so a fix can be rerun); adding, removing or renaming a task
+//! makes a new plan.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::load::load_run;
+use super::record::{RunRecord, TaskResult, TaskStatus};
+use super::run_dir::{newest_first, Unreadable};
+
+/// How many run directories a history walk reads at most.
+pub const MAX_RUNS_READ: usize = 64;
+
+/// The identity of a plan with these task ids: `sha256:` and 16 hex digits.
+pub fn plan_id<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
+    let mut ids: Vec<&str> = ids.into_iter().collect();
+    ids.sort_unstable();
+    let mut hash = Sha256::new();
+    for id in ids {
+        hash.update(id.as_bytes());
+        hash.update(b"\n");
+    }
+    let digest = hash.finalize();
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// Whether `run` is a run of the plan `plan_id` with tasks `ids`. Runs written before
+/// plans had an id (and the predecessor's) count when every task they name is planned.
+fn same_plan(run: &RunRecord, plan_id: &str, ids: &HashSet<&str>) -> bool {
+    match &run.plan_id {
+        Some(id) => id == plan_id,
+        None => run.results.iter().all(|r| ids.contains(r.task.as_str())),
+    }
+}
+
+/// The carried-forward state of a plan's tasks.
+#[derive(Debug, Default)]
+pub struct History {
+    /// Each task's last real result, with `carried_from` naming the run it came from.
+    pub state: HashMap<String, TaskResult>,
+    /// The newest run the state was read from.
+    pub newest: Option<String>,
+    /// Real runs of this plan found.
+    pub runs: usize,
+    /// Directories passed over because they hold no readable run.
+    pub unreadable: Vec<Unreadable>,
+    /// Newer runs that did not count: dry runs and runs of another plan.
+    pub ignored: Vec<(String, &'static str)>,
+}
+
+impl History {
+    /// Reads the runs under `runs_dir`, newest first, until every task of the plan has a
+    /// state (or [`MAX_RUNS_READ`] directories were read).
+    pub fn read(runs_dir: &Path, plan_id: &str, ids: &[&str]) -> Self {
+        let wanted: HashSet<&str> = ids.iter().copied().collect();
+        let mut history = History::default();
+        for dir in newest_first(runs_dir).into_iter().take(MAX_RUNS_READ) {
+            if history.state.len() == wanted.len() {
+                break;
+            }
+            let run = match load_run(&dir) {
+                Ok(run) => run,
+                Err(why) => {
+                    history.unreadable.push(Unreadable { dir, why });
+                    continue;
+                }
+            };
+            let record = &run.record;
+            if record.dry_run {
+                history.ignored.push((record.run_id.clone(), "a dry run"));
+                continue;
+            }
+            if !same_plan(record, plan_id, &wanted) {
+                history
+                    .ignored
+                    .push((record.run_id.clone(), "a run of another plan"));
+                continue;
+            }
+            history.runs += 1;
+            history.newest.get_or_insert_with(|| record.run_id.clone());
+            for result in &record.results {
+                let task = result.task.as_str();
+                if !wanted.contains(task)
+                    || history.state.contains_key(task)
+                    || run.not_run.contains(task)
+                {
+                    continue;
+                }
+                let mut result = result.clone();
+                if result.carried_from.is_none() {
+                    result.carried_from = Some(record.run_id.clone());
+                }
+                history.state.insert(result.task.clone(), result);
+            }
+        }
+        history
+    }
+
+    /// The tasks `--rerun-failed` runs: those whose last real result was not a pass,
+    /// and those that never had one. A `noop` did not pass: nothing ran (a hook may
+    /// have been added since).
+    pub fn not_passed(&self, ids: &[&str]) -> HashSet<String> {
+        let passed = |r: &TaskResult| r.status.is_success() && r.status != TaskStatus::Noop;
+        ids.iter()
+            .filter(|id| self.state.get(**id).is_none_or(|r| !passed(r)))
+            .map(|id| (*id).to_owned())
+            .collect()
+    }
+
+    /// Durations (ms) of the tasks, to weight scheduling.
+    pub fn durations(&self) -> HashMap<String, u64> {
+        self.state
+            .values()
+            .filter(|r| r.duration_ms > 0)
+            .map(|r| (r.task.clone(), r.duration_ms))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{Counts, RunStatus};
+
+    fn result(task: &str, status: TaskStatus) -> TaskResult {
+        TaskResult {
+            task: task.into(),
+            queue: "Q".into(),
+            agent: "shell".into(),
+            status,
+            title: String::new(),
+            layer: String::new(),
+            reason: None,
+            attempts: 1,
+            duration_ms: 5,
+            commands: vec![],
+            line: None,
+            carried_from: None,
+        }
+    }
+
+    fn write(runs: &Path, id: &str, plan: &str, dry_run: bool, results: Vec<TaskResult>) {
+        let record = RunRecord {
+            schema_version: 2,
+            status: RunStatus::Error,
+            started: "2026-01-01T00:00:00Z".into(),
+            ended: Some("2026-01-01T00:00:01Z".into()),
+            duration_ms: Some(1000),
+            run_id: id.into(),
+            tool: None,
+            source: None,
+            dry_run,
+            plan_id: Some(plan.into()),
+            rerun_failed: false,
+            max_workers: None,
+            signal: None,
+            counts: Counts::default(),
+            results,
+        };
+        let dir = runs.join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("run.json"), serde_json::to_vec(&record).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn the_plan_id_is_the_task_set() {
+        assert_eq!(plan_id(["A", "B"]), plan_id(["B", "A"]));
+        assert_ne!(plan_id(["A", "B"]), plan_id(["A", "B", "C"]));
+        assert_ne!(plan_id(["AB"]), plan_id(["A", "B"]));
+        assert!(plan_id(["A"]).starts_with("sha256:"));
+    }
+
+    #[test]
+    fn state_is_the_last_real_result_of_each_task() {
+        let runs = tempfile::tempdir().unwrap();
+        let ids = ["A", "B", "C", "D"];
+        let plan = plan_id(ids);
+        use TaskStatus::*;
+        write(
+            runs.path(),
+            "1",
+            &plan,
+            false,
+            vec![
+                result("A", Ok),
+                result("B", Error),
+                result("C", Error),
+                result("D", Skipped),
+            ],
+        );
+        // A partial run (--only C): C passes.
+        write(runs.path(), "2", &plan, false, vec![result("C", Ok)]);
+        // Newer runs that do not count.
+        write(runs.path(), "3", &plan, true, vec![result("B", Ok)]);
+        write(
+            runs.path(),
+            "4",
+            "sha256:other",
+            false,
+            vec![result("B", Ok)],
+        );
+        std::fs::create_dir(runs.path().join("5")).unwrap();
+        let history = History::read(runs.path(), &plan, &ids);
+        assert_eq!(history.newest.as_deref(), Some("2"));
+        assert_eq!(history.runs, 2);
+        assert_eq!(history.ignored.len(), 2);
+        assert_eq!(history.unreadable.len(), 1);
+        let again = history.not_passed(&ids);
+        assert_eq!(
+            again,
+            HashSet::from(["B".to_owned(), "D".to_owned()]),
+            "C passed in run 2, A in run 1"
+        );
+        assert_eq!(history.state["C"].carried_from.as_deref(), Some("2"));
+        assert_eq!(history.state["A"].carried_from.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn a_noop_has_not_passed() {
+        let runs = tempfile::tempdir().unwrap();
+        let ids = ["A", "B"];
+        let plan = plan_id(ids);
+        write(
+            runs.path(),
+            "1",
+            &plan,
+            false,
+            vec![result("A", TaskStatus::Noop), result("B", TaskStatus::Ok)],
+        );
+        let history = History::read(runs.path(), &plan, &ids);
+        assert_eq!(history.not_passed(&ids), HashSet::from(["A".to_owned()]));
+    }
+
+    #[test]
+    fn carried_results_keep_their_origin() {
+        let runs = tempfile::tempdir().unwrap();
+        let ids = ["A", "B"];
+        let plan = plan_id(ids);
+        let mut carried = result("A", TaskStatus::Ok);
+        carried.carried_from = Some("1".into());
+        write(
+            runs.path(),
+            "2",
+            &plan,
+            false,
+            vec![carried, result("B", TaskStatus::Ok)],
+        );
+        let history = History::read(runs.path(), &plan, &ids);
+        assert!(history.not_passed(&ids).is_empty());
+        assert_eq!(history.state["A"].carried_from.as_deref(), Some("1"));
+        assert_eq!(history.state["B"].carried_from.as_deref(), Some("2"));
+    }
+}

@@ -1,0 +1,264 @@
+//! The evidence recorder: the scheduler tells it what happens, and it owns run.json, the
+//! journal and junit.xml.
+//!
+//! A failure to write evidence (a full disk, say) never ends the run half-way: the task
+//! whose evidence was lost becomes an `error` that says why, the run goes on, and at the
+//! end run.json is finalised if at all possible. For that the recorder keeps a reserve
+//! (a preallocated hidden file in the run directory) and gives it back right before the
+//! final writes; when even an atomic write fails, run.json is overwritten in place. The
+//! first failure is kept so that the run can end with its own exit code.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::journal::{self, Entry, Journal, Planned};
+use super::record::{RunRecord, TaskResult, TaskStatus};
+use super::{junit, run_dir, write_atomic, RUN_JSON};
+
+/// The reserve's name in the run directory.
+const RESERVE: &str = ".reserve";
+
+/// How much the reserve holds: enough for the final run.json and junit.xml of most runs.
+fn reserve_bytes(tasks: usize) -> i64 {
+    let bytes = 64 * 1024 + 2 * 1024 * tasks as u64;
+    bytes.min(16 << 20) as i64
+}
+
+/// Writes a run's evidence.
+#[derive(Debug)]
+pub struct Recorder {
+    dir: PathBuf,
+    journal: Journal,
+    secrets: Vec<String>,
+    failure: Option<String>,
+}
+
+impl Recorder {
+    /// Writes run.json (status `running`) and the journal's first entry, then makes the
+    /// run directory visible under its final name `dir`. `secrets` are masked in
+    /// junit.xml.
+    pub fn start(
+        dir: &Path,
+        record: &RunRecord,
+        planned: Vec<Planned>,
+        secrets: Vec<String>,
+    ) -> std::io::Result<Self> {
+        let staging = run_dir::staging_of(dir);
+        let write_in = if staging.is_dir() {
+            staging
+        } else {
+            dir.to_path_buf()
+        };
+        write_atomic(&write_in.join(RUN_JSON), &to_json(record)?)?;
+        let mut journal = Journal::create(&write_in.join(journal::FILE))?;
+        journal.append(&Entry::RunStarted {
+            run_id: record.run_id.clone(),
+            started: record.started.clone(),
+            source: record.source.clone(),
+            dry_run: record.dry_run,
+            tasks: planned.len(),
+            plan_id: record.plan_id.clone(),
+            planned: planned.clone(),
+        })?;
+        reserve(&write_in.join(RESERVE), reserve_bytes(planned.len()));
+        run_dir::publish(dir)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            journal,
+            secrets,
+            failure: None,
+        })
+    }
+
+    /// The first evidence write that failed, if any.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+
+    fn failed(&mut self, what: String) -> String {
+        self.failure.get_or_insert_with(|| what.clone());
+        what
+    }
+
+    /// Journals a task's start. A failure is remembered (the finish will say so).
+    pub fn task_started(&mut self, task: &str, queue: &str, at: String) {
+        let entry = Entry::TaskStarted {
+            task: task.to_owned(),
+            queue: queue.to_owned(),
+            attempt: 1,
+            at,
+        };
+        if let Err(e) = self.journal.append(&entry) {
+            self.failed(format!("failed to write the journal: {e}"));
+        }
+    }
+
+    /// Journals a finished task. When its evidence could not be written (the journal
+    /// entry, or its output because the disk is full) the task becomes an `error` that
+    /// says why.
+    pub fn task_finished(&mut self, result: &mut TaskResult, at: String) {
+        let full = (!result.status.is_success())
+            .then(|| disk_full(&self.dir))
+            .flatten();
+        if let Some(full) = full {
+            let why = self.failed(full);
+            append_reason(result, &why);
+        }
+        let entry = Entry::TaskFinished {
+            result: result.clone(),
+            at: Some(at.clone()),
+        };
+        if let Err(e) = self.journal.append(&entry) {
+            let why = self.failed(format!(
+                "evidence could not be written: failed to write the journal: {e}"
+            ));
+            result.status = TaskStatus::Error;
+            append_reason(result, &why);
+            // Try once more, with the reason, so that a journal that has room again
+            // tells the same story as run.json.
+            let _ = self.journal.append(&Entry::TaskFinished {
+                result: result.clone(),
+                at: Some(at),
+            });
+        }
+    }
+
+    /// Journals a result carried forward from an earlier run (not run this time).
+    pub fn task_carried(&mut self, result: &TaskResult) {
+        let entry = Entry::TaskFinished {
+            result: result.clone(),
+            at: None,
+        };
+        if let Err(e) = self.journal.append(&entry) {
+            self.failed(format!("failed to write the journal: {e}"));
+        }
+    }
+
+    /// Writes the final run.json, junit.xml and the journal's last entry, giving back the
+    /// reserve first. Returns the first failure of the whole run, if any; an error only
+    /// when run.json itself could not be written.
+    pub fn finish(mut self, record: &RunRecord) -> std::io::Result<Option<String>> {
+        let _ = std::fs::remove_file(self.dir.join(RESERVE));
+        let json = to_json(record)?;
+        let path = self.dir.join(RUN_JSON);
+        if let Err(e) = write_atomic(&path, &json) {
+            self.failed(format!("failed to write run.json atomically: {e}"));
+            overwrite(&path, &json)?;
+        }
+        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+        match junit::render(record, &self.dir, &secrets) {
+            Ok(xml) => {
+                if let Err(e) = write_atomic(&self.dir.join("junit.xml"), xml.as_bytes()) {
+                    self.failed(format!("failed to write junit.xml: {e}"));
+                }
+            }
+            Err(e) => {
+                self.failed(format!("failed to render junit.xml: {e}"));
+            }
+        }
+        let end = Entry::RunFinished {
+            status: record.status,
+            ended: record.ended.clone().unwrap_or_default(),
+            signal: record.signal.clone(),
+        };
+        if let Err(e) = self.journal.append(&end).and_then(|()| self.journal.sync()) {
+            self.failed(format!("failed to write the journal: {e}"));
+        }
+        Ok(self.failure)
+    }
+}
+
+fn to_json(record: &RunRecord) -> std::io::Result<Vec<u8>> {
+    serde_json::to_vec_pretty(record).map_err(std::io::Error::other)
+}
+
+fn append_reason(result: &mut TaskResult, why: &str) {
+    result.reason = Some(match result.reason.take() {
+        Some(reason) if !reason.is_empty() => format!("{reason}; {why}"),
+        _ => why.to_owned(),
+    });
+}
+
+/// Last resort when no new file can be created: rewrite run.json in place (its own
+/// blocks are freed by the truncation). A crash in between could tear it; a stale
+/// `running` record is worse.
+fn overwrite(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Preallocates the reserve, best effort: a file system that cannot is no error.
+fn reserve(path: &Path, bytes: i64) {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    if let Ok(file) = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        if nix::fcntl::posix_fallocate(&file, 0, bytes).is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    let _ = (path, bytes);
+}
+
+/// When the file system of the run directory has no space left, why the task's output
+/// may be cut.
+fn disk_full(dir: &Path) -> Option<String> {
+    let stat = nix::sys::statvfs::statvfs(dir).ok()?;
+    (stat.blocks_available() == 0).then(|| {
+        format!(
+            "evidence could not be written: no space left on the file system of `{}` (the task's output may be cut)",
+            dir.display()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::Counts;
+
+    fn record(dir: &Path) -> RunRecord {
+        RunRecord {
+            schema_version: 2,
+            status: crate::evidence::RunStatus::Running,
+            started: "2026-01-01T00:00:00Z".into(),
+            ended: None,
+            duration_ms: None,
+            run_id: dir.file_name().unwrap().to_string_lossy().into_owned(),
+            tool: None,
+            source: None,
+            dry_run: false,
+            plan_id: None,
+            rerun_failed: false,
+            max_workers: None,
+            signal: None,
+            counts: Counts::default(),
+            results: vec![],
+        }
+    }
+
+    #[test]
+    fn the_run_directory_appears_only_once_readable() {
+        let runs = tempfile::tempdir().unwrap();
+        let (_, dir) = run_dir::create(runs.path()).unwrap();
+        assert!(!dir.exists());
+        let mut record = record(&dir);
+        let recorder = Recorder::start(&dir, &record, vec![], vec![]).unwrap();
+        let loaded = crate::evidence::load_run(&dir).unwrap();
+        assert!(loaded.incomplete, "readable while running");
+        assert!(!run_dir::staging_of(&dir).exists());
+        record.status = crate::evidence::RunStatus::Ok;
+        assert_eq!(recorder.finish(&record).unwrap(), None);
+        assert!(!dir.join(RESERVE).exists(), "the reserve is given back");
+        assert!(!crate::evidence::load_run(&dir).unwrap().incomplete);
+    }
+}

@@ -1,0 +1,418 @@
+//! Evidence people can read and keep: raw logs, log folders that never collide, a runs
+//! directory that survives `cargo clean`, a full disk, killed runs, and `--rerun-failed`
+//! carrying each task's last real result forward.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::harness::{command, Workspace, BIN, RUNS};
+
+fn run_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap()
+}
+
+fn result<'a>(run: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["task"] == id)
+        .unwrap_or_else(|| panic!("{id} in {run}"))
+}
+
+/// Ids of the tasks a run really ran (not carried forward).
+fn ran(run: &serde_json::Value) -> Vec<String> {
+    run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["carried_from"].is_null())
+        .map(|r| r["task"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn logs_hold_exactly_the_childs_bytes_and_printed_paths_work_from_here() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` prints\n- `TASK-2` no hook\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"shell": "printf 'out\\n'; printf 'err no newline' >&2; exit 3"}]}}"#,
+    );
+    // Run from a subdirectory: a printed path must work from where the user is.
+    let out = crate::harness::Run {
+        cmd: {
+            let mut cmd = command();
+            cmd.args(["tek", "run"]).current_dir(ws.join("src"));
+            cmd
+        },
+    }
+    .output()
+    .expect_code(2);
+    let dir = ws.latest_run();
+    let run = run_json(&dir);
+    let t1 = result(&run, "TASK-1");
+    let log =
+        |key: &str| std::fs::read(dir.join(t1["commands"][0][key].as_str().unwrap())).unwrap();
+    assert_eq!(log("log"), b"out\n");
+    assert_eq!(log("stderr_log"), b"err no newline");
+    assert!(
+        !dir.join("logs/TASK-2").exists(),
+        "a noop has no child, so no log"
+    );
+    let stderr = out.stderr();
+    let shown = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("--- TASK-1 ("))
+        .and_then(|l| l.strip_suffix(") ---"))
+        .unwrap_or_else(|| panic!("the failure's log is named: {stderr}"));
+    let shown = Path::new(shown);
+    assert!(
+        ws.join("src").join(shown).is_file(),
+        "`{}` is absolute or relative to the current directory",
+        shown.display()
+    );
+}
+
+#[test]
+fn ids_that_look_alike_never_share_or_escape_a_log_folder() {
+    let ws = Workspace::new();
+    ws.file(
+        "config/manifest.json",
+        r#"{"id_pattern": "X[/_]1|\\.\\.|%2F"}"#,
+    );
+    ws.file(
+        "sot.md",
+        "## Q\n- `X/1` slash\n- `X_1` underscore\n- `..` dots\n- `%2F` percent\n",
+    );
+    // One hook per id, each printing its own id.
+    let hooks: Vec<String> = ["X/1", "X_1", "..", "%2F"]
+        .iter()
+        .map(|id| format!(r#""{id}": {{"commands": [{{"cmd": ["echo", "{id}"]}}]}}"#))
+        .collect();
+    ws.file("config/hooks.json", format!("{{{}}}", hooks.join(",")));
+    ws.tek(&["run"]).output().expect_code(0);
+    let dir = ws.latest_run();
+    let run = run_json(&dir);
+    let mut folders = Vec::new();
+    for id in ["X/1", "X_1", "..", "%2F"] {
+        let rel = result(&run, id)["commands"][0]["log"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let path = dir.join(&rel);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{id}\n"));
+        let folder = path.parent().unwrap().to_path_buf();
+        assert_eq!(
+            folder.parent().unwrap(),
+            dir.join("logs"),
+            "{id}: `{rel}` stays in its own folder under logs/"
+        );
+        folders.push(folder);
+    }
+    folders.sort();
+    folders.dedup();
+    assert_eq!(folders.len(), 4, "{folders:?}");
+}
+
+#[test]
+fn a_hook_running_cargo_clean_keeps_the_evidence_and_the_history() {
+    let ws = Workspace::new();
+    ws.file("target/debug/stale", "built earlier");
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` clean\n- `TASK-2` fails once — after `TASK-1`\n- `TASK-3` last — after `TASK-2`\n",
+    );
+    ws.file(
+        "config/hooks.json",
+        r#"{
+        "TASK-1": {"commands": [{"cmd": ["cargo", "clean"]}]},
+        "TASK-2": {"commands": [{"shell": "test -f fixed || { touch fixed; exit 1; }"}]},
+        "TASK-3": {"commands": [{"cmd": ["true"]}]}
+    }"#,
+    );
+    ws.tek(&["run", "-j", "1"]).output().expect_code(2);
+    assert!(!ws.join("target/debug").exists(), "cargo clean ran");
+    let dir = ws.latest_run();
+    let run = run_json(&dir);
+    assert_eq!(run["status"], "error");
+    assert_eq!(result(&run, "TASK-1")["status"], "ok");
+    assert_eq!(result(&run, "TASK-2")["status"], "error");
+    assert!(dir.join("junit.xml").is_file() && dir.join("events.jsonl").is_file());
+    std::thread::sleep(Duration::from_millis(5));
+    ws.tek(&["run", "--rerun-failed"]).output().expect_code(0);
+    let run = run_json(&ws.latest_run());
+    assert_eq!(ran(&run), ["TASK-2", "TASK-3"], "the history survived");
+}
+
+#[test]
+fn a_killed_run_reports_every_planned_task_and_its_real_duration() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` quick\n- `TASK-2` slow — after `TASK-1`\n- `TASK-3` never — after `TASK-2`\n",
+    );
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["sleep", "0.4"]}]}, "TASK-2": {"commands": [{"cmd": ["sleep", "30"]}]}, "TASK-3": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    let mut child = command()
+        .args(["tek", "run"])
+        .current_dir(ws.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    let started = "\"event\":\"task_started\",\"task\":\"TASK-2\"";
+    loop {
+        let journal = std::fs::read_dir(ws.join(RUNS))
+            .ok()
+            .and_then(|mut d| d.find(|e| e.as_ref().unwrap().path().is_dir()))
+            .and_then(|e| std::fs::read_to_string(e.unwrap().path().join("events.jsonl")).ok());
+        if journal.is_some_and(|j| j.contains(started)) {
+            break;
+        }
+        assert!(Instant::now() < until, "TASK-2 never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = ws
+        .tek(&["report", "--format", "json"])
+        .output()
+        .expect_code(0);
+    let run: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+    assert_eq!(run["counts"]["total"], 3, "{run}");
+    assert_eq!(result(&run, "TASK-1")["status"], "ok");
+    assert_eq!(result(&run, "TASK-2")["status"], "cancelled");
+    let t3 = result(&run, "TASK-3");
+    assert_eq!(t3["status"], "skipped");
+    assert!(
+        t3["reason"].as_str().unwrap().starts_with("not run"),
+        "{t3}"
+    );
+    assert!(
+        run["duration_ms"].as_u64().unwrap() >= 400,
+        "the real duration, up to the last entry: {run}"
+    );
+    let md = ws.tek(&["report"]).output().expect_code(0).stdout();
+    assert!(md.contains("**3** tasks"), "{md}");
+    assert!(md.contains("not run"), "{md}");
+}
+
+/// Runs `cargo tek <args>` with its runs directory on a tiny tmpfs that a task fills,
+/// inside a private mount namespace; returns the exit code, run.json and the report.
+// A test may tell why it skipped; the ban on printing is for the tool.
+#[allow(clippy::disallowed_macros)]
+fn run_on_a_full_disk(ws: &Workspace) -> Option<(i32, serde_json::Value, String)> {
+    let mount = ws.join("tiny");
+    std::fs::create_dir(&mount).unwrap();
+    let out_dir = ws.join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let script = r#"
+        mount -t tmpfs -o size=256k tmpfs "$1" || exit 99
+        "$2" tek run --runs-dir "$1/runs"
+        echo $? > "$3/code"
+        cp "$1"/runs/*/run.json "$3/run.json"
+        "$2" tek report --runs-dir "$1/runs" > "$3/report.md"
+    "#;
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["-rm", "sh", "-c", script, "sh"])
+        .arg(&mount)
+        .arg(BIN)
+        .arg(&out_dir)
+        .current_dir(ws.path())
+        .env("CARGO_TERM_COLOR", "never")
+        .env("CARGO_TEK_NO_CACHE", "1")
+        .env_remove("CARGO_TARGET_DIR");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("GITHUB_") {
+            cmd.env_remove(key);
+        }
+    }
+    let out = cmd.output().ok()?;
+    let code: PathBuf = out_dir.join("code");
+    if !code.exists() {
+        eprintln!(
+            "skipped: no private tmpfs here (unshare -rm): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    let code = std::fs::read_to_string(code)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let run = run_json(&out_dir);
+    let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    Some((code, run, report))
+}
+
+#[test]
+fn a_full_disk_is_the_tasks_error_and_run_json_is_still_finalised() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` loud\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"shell": "head -c 1048576 /dev/zero"}]}}"#,
+    );
+    let Some((code, run, report)) = run_on_a_full_disk(&ws) else {
+        return;
+    };
+    assert_eq!(
+        code, 3,
+        "the evidence-I/O exit code, not 1 (bad input): {run}"
+    );
+    assert_eq!(run["status"], "error", "finalised, not `running`: {run}");
+    let t1 = result(&run, "TASK-1");
+    assert_eq!(t1["status"], "error");
+    let reason = t1["reason"].as_str().unwrap();
+    assert!(reason.contains("no space left"), "{reason}");
+    assert!(report.contains("no space left"), "{report}");
+}
+
+#[test]
+fn rerun_failed_carries_state_forward_and_converges() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` passes\n- `TASK-2` passes\n- `TASK-3` fails once\n- `TASK-4` fails until fixed\n- `TASK-5` after 4 — after `TASK-4`\n",
+    );
+    let hook = |id: &str, then: &str| {
+        format!(r#""{id}": {{"commands": [{{"shell": "echo {id} >> ran.txt; {then}"}}]}}"#)
+    };
+    ws.file(
+        "config/hooks.json",
+        format!(
+            "{{{}}}",
+            [
+                hook("TASK-1", "true"),
+                hook("TASK-2", "true"),
+                hook("TASK-3", "test -f f3 || { touch f3; exit 1; }"),
+                hook("TASK-4", "test -f fix4"),
+                hook("TASK-5", "true"),
+            ]
+            .join(",")
+        ),
+    );
+    let ran_txt = || {
+        let text = std::fs::read_to_string(ws.join("ran.txt")).unwrap_or_default();
+        std::fs::remove_file(ws.join("ran.txt")).ok();
+        let mut ids: Vec<String> = text.lines().map(str::to_owned).collect();
+        ids.sort();
+        ids
+    };
+    let pause = || std::thread::sleep(Duration::from_millis(5));
+    ws.tek(&["run"]).output().expect_code(2);
+    assert_eq!(ran_txt(), ["TASK-1", "TASK-2", "TASK-3", "TASK-4"]);
+    let first = run_json(&ws.latest_run())["run_id"].clone();
+    pause();
+    // A dry run does not count: the failing tasks still need a rerun.
+    ws.tek(&["run", "--dry-run"]).output().expect_code(0);
+    pause();
+    ws.tek(&["run", "--rerun-failed"]).output().expect_code(2);
+    assert_eq!(ran_txt(), ["TASK-3", "TASK-4"], "TASK-5 was skipped again");
+    pause();
+    // Tasks that passed two runs ago are not run again.
+    let out = ws.tek(&["run", "--rerun-failed"]).output().expect_code(2);
+    assert_eq!(ran_txt(), ["TASK-4"]);
+    assert!(
+        out.stderr()
+            .contains("2 tasks of 5 that have not passed yet"),
+        "{}",
+        out.stderr()
+    );
+    let third = run_json(&ws.latest_run());
+    assert_eq!(third["rerun_failed"], true);
+    assert_eq!(ran(&third), ["TASK-4", "TASK-5"]);
+    ws.file("fix4", "");
+    pause();
+    ws.tek(&["run", "--rerun-failed"]).output().expect_code(0);
+    assert_eq!(ran_txt(), ["TASK-4", "TASK-5"]);
+    let run = run_json(&ws.latest_run());
+    assert_eq!(run["status"], "ok");
+    assert_eq!(run["counts"]["total"], 5);
+    assert_eq!(run["counts"]["ok"], 5);
+    assert_eq!(result(&run, "TASK-1")["carried_from"], first);
+    assert!(result(&run, "TASK-3")["carried_from"].is_string());
+    // The report says what ran and shows the rest as carried forward.
+    let md = ws.tek(&["report"]).output().expect_code(0).stdout();
+    assert!(
+        md.contains("2 run again (TASK\\-4, TASK\\-5); the other 3"),
+        "{md}"
+    );
+    assert!(md.contains("TASK\\-1 ↩️"), "{md}");
+    assert!(md.contains("all tasks passed"), "{md}");
+    pause();
+    // Nothing left: nothing runs, and the state stays green.
+    ws.tek(&["run", "--rerun-failed"]).output().expect_code(0);
+    assert!(ran_txt().is_empty());
+    assert_eq!(run_json(&ws.latest_run())["counts"]["ok"], 5);
+}
+
+#[test]
+fn rerun_failed_ignores_runs_of_another_plan() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` a\n- `TASK-2` b\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"Q": {"commands": [{"shell": "echo x >> ran.txt"}]}}"#,
+    );
+    ws.tek(&["run"]).output().expect_code(0);
+    std::thread::sleep(Duration::from_millis(5));
+    ws.file("sot.md", "## Q\n- `TASK-1` a\n- `TASK-2` b\n- `TASK-3` c\n");
+    let out = ws.tek(&["run", "--rerun-failed"]).output().expect_code(0);
+    assert!(
+        out.stderr().contains("no earlier run of this plan"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(ran(&run_json(&ws.latest_run())).len(), 3);
+}
+
+#[test]
+fn unreadable_run_directories_are_named_and_skipped() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` fails\n- `TASK-2` passes\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["false"]}]}, "TASK-2": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    ws.tek(&["run"]).output().expect_code(2);
+    let good = ws.latest_run();
+    // Newer directories without a readable run: empty, and a broken run.json.
+    let empty = ws.join(&format!("{RUNS}/99990101T000000.000Z-000000"));
+    std::fs::create_dir(&empty).unwrap();
+    let broken = ws.join(&format!("{RUNS}/99990102T000000.000Z-000000"));
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join("run.json"), "{").unwrap();
+    let out = ws
+        .tek(&["report", "--format", "json"])
+        .output()
+        .expect_code(0);
+    let run: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+    assert_eq!(run["run_id"], run_json(&good)["run_id"]);
+    for dir in [&empty, &broken] {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(out.stderr().contains(&name), "{name}: {}", out.stderr());
+    }
+    let out = ws.tek(&["run", "--rerun-failed"]).output().expect_code(2);
+    assert!(out.stderr().contains("skipping"), "{}", out.stderr());
+    let mut real: Vec<PathBuf> = std::fs::read_dir(ws.join(RUNS))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.is_dir()
+                && !p
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(['.', '9'])
+        })
+        .collect();
+    real.sort();
+    assert_eq!(ran(&run_json(real.last().unwrap())), ["TASK-1"]);
+}
