@@ -235,7 +235,7 @@ fn kill_9_leaves_a_run_directory_that_reports() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["status"] == "ok")
+        .filter(|r| r["status"] == "ok" && r["carried_from"].is_null())
         .map(|r| r["task"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ran, ["TASK-2"], "{rerun}");
@@ -384,11 +384,12 @@ fn sigint_stops_run_report_on_a_blocking_job_summary() {
     // Wait until the run is over and the report has started.
     let until = Instant::now() + Duration::from_secs(20);
     loop {
-        let done = std::fs::read_dir(ws.join("target/tek/runs"))
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| std::fs::read_to_string(e.unwrap().path().join("run.json")).ok())
-            .is_some_and(|j| j.contains("\"ended\""));
+        let done = std::fs::read_dir(ws.join(crate::harness::RUNS))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("run.json")).ok())
+            .any(|j| j.contains("\"ended\""));
         if done {
             break;
         }
