@@ -171,7 +171,7 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
     };
     let number = SPAWNS.fetch_add(1, Ordering::Relaxed);
     let mark = format!("{}.{number}", std::process::id());
-    let cgroup = cgroup::tree().and_then(|tree| tree.group(&number.to_string()).ok());
+    let cgroup = cgroup::tree().and_then(|tree| tree.group().ok());
     let mut command = tokio::process::Command::new(&resolved);
     command.arg0(program);
     command

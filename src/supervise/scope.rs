@@ -90,11 +90,13 @@ impl Drop for Scope {
             let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGKILL);
             subreaper::sweep(Some(&self.mark), Signal::SIGKILL);
         }
-        if let Some(group) = &self.cgroup {
+        if let Some(group) = self.cgroup.take() {
             if group.populated() {
                 group.kill();
             }
-            group.remove();
+            if let Some(tree) = super::cgroup::existing_tree() {
+                tree.release(group);
+            }
         }
     }
 }
