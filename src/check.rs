@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::ops::Range;
 
+use crate::agent::Registry;
 use crate::config::{key_range, KeyIndex};
 use crate::cwd::Bounds;
 use crate::hookless::Coverage;
@@ -28,6 +29,37 @@ pub enum Severity {
 pub struct Finding {
     pub severity: Severity,
     pub diagnostic: SourceDiagnostic,
+}
+
+/// At most this many findings of each severity are built. Each carries a copy of its
+/// file, so a mistake repeated in every hook of a 50,000-hook file must not build 50,000.
+pub const SHOWN: usize = 50;
+
+/// What `check` found: the findings built, and how many more of each severity there were.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub shown: Vec<Finding>,
+    /// Findings beyond [`SHOWN`], by severity (note, warning, error).
+    pub hidden: [usize; 3],
+}
+
+impl Findings {
+    fn add(&mut self, severity: Severity, diagnostic: impl FnOnce() -> SourceDiagnostic) {
+        if self.count(severity) < SHOWN {
+            self.shown.push(Finding {
+                severity,
+                diagnostic: diagnostic(),
+            });
+        } else {
+            self.hidden[severity as usize] += 1;
+        }
+    }
+
+    /// How many findings of `severity` there were, built or not.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.shown.iter().filter(|f| f.severity == severity).count()
+            + self.hidden[severity as usize]
+    }
 }
 
 /// What `check` is asked to check against.
@@ -76,8 +108,8 @@ pub fn queue_look(name: &str) -> String {
 }
 
 /// Runs every check.
-pub fn check(project: &Project, settings: &Settings<'_>) -> Vec<Finding> {
-    let mut findings = Vec::new();
+pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
+    let mut findings = Findings::default();
     let ids: HashSet<&str> = project.plan.tasks().map(|(_, t)| t.id.as_str()).collect();
     let queues: HashSet<&str> = project
         .plan
@@ -96,6 +128,7 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Vec<Finding> {
     };
 
     queue_look_alikes(project, &looks, &mut findings);
+    let agents = Registry::builtin().names();
 
     if let Some(src) = &project.hooks.source {
         let mut locate = Locator::new(src);
@@ -104,29 +137,39 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Vec<Finding> {
             if !ids.contains(key) && !queues.contains(key) {
                 let help = match look_alike(key) {
                     Some(queue) => format!("did you mean the queue `{queue}`? Keys must match sot.md exactly (case, spaces and the kind of dash)"),
-                    None => "keys are task ids or full queue names (with the em dash)".into(),
+                    None => match crate::sot::closest(key, ids.iter().chain(&queues).copied()) {
+                        Some(near) => format!("did you mean `{near}`? keys are task ids or full queue names (with the em dash)"),
+                        None => "keys are task ids or full queue names (with the em dash)".into(),
+                    },
                 };
-                findings.push(Finding {
-                    severity: Severity::Error,
-                    diagnostic: src.diagnostic(
+                findings.add(Severity::Error, || {
+                    src.diagnostic(
                         format!(
                             "hook `{key}` names no task or queue in {}",
                             project.sot.name
                         ),
                         vec![(locate.key(key), "unknown task id or queue name".into())],
                         Some(help),
-                    ),
+                    )
+                });
+            }
+            if let Some(agent) = hook.agent.as_deref().filter(|a| !agents.contains(a)) {
+                findings.add(Severity::Error, || {
+                    src.diagnostic(
+                        format!("hook `{key}` asks for agent `{agent}`, which does not exist"),
+                        vec![(locate.key(key), "in this hook".into())],
+                        Some(format!("known agents: {}", agents.join(", "))),
+                    )
                 });
             }
             for (i, command) in hook.commands.iter().enumerate() {
                 if let Err(problem) = preflight.command(hook, command) {
-                    findings.push(Finding {
-                        severity: Severity::Error,
-                        diagnostic: src.diagnostic(
+                    findings.add(Severity::Error, || {
+                        src.diagnostic(
                             format!("hook `{key}`, command {}: {problem}", i + 1),
                             vec![(locate.key(key), "in this hook".into())],
                             Some(problem.help().into()),
-                        ),
+                        )
                     });
                 }
             }
@@ -142,18 +185,43 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Vec<Finding> {
                     }
                     None => "queue names must match sot.md exactly".into(),
                 };
-                findings.push(Finding {
-                    severity: Severity::Error,
-                    diagnostic: src.diagnostic(
+                findings.add(Severity::Error, || {
+                    src.diagnostic(
                         format!(
                             "manifest names queue `{name}`, which is not in {}",
                             project.sot.name
                         ),
                         vec![(key_range(&src.text, name), "unknown queue".into())],
                         Some(help),
-                    ),
+                    )
                 });
             }
+        }
+        let rules = project
+            .manifest
+            .layers
+            .iter()
+            .map(|l| (format!("layer `{}`", l.name), l.agent.as_deref()))
+            .chain(
+                project
+                    .manifest
+                    .queues
+                    .iter()
+                    .map(|(name, q)| (format!("queue `{name}`"), q.agent.as_deref())),
+            );
+        for (rule, agent) in rules {
+            let Some(agent) = agent.filter(|a| !agents.contains(a)) else {
+                continue;
+            };
+            let quoted = format!("\"{agent}\"");
+            let range = src.text.find(&quoted).map_or(0..0, |s| s..s + quoted.len());
+            findings.add(Severity::Error, || {
+                src.diagnostic(
+                    format!("{rule} asks for agent `{agent}`, which does not exist"),
+                    vec![(range, "unknown agent".into())],
+                    Some(format!("known agents: {}", agents.join(", "))),
+                )
+            });
         }
         for rule in &project.manifest.layers {
             for id in rule.ids.iter().filter(|id| !ids.contains(id.as_str())) {
@@ -161,20 +229,21 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Vec<Finding> {
                     .text
                     .find(&format!("\"{id}\""))
                     .map_or(0..0, |s| s..s + id.len() + 2);
-                findings.push(Finding {
-                    severity: Severity::Warning,
-                    diagnostic: src.diagnostic(
+                findings.add(Severity::Warning, || {
+                    src.diagnostic(
                         format!("layer `{}` lists unknown task `{id}`", rule.name),
                         vec![(range, "no such task".into())],
                         None,
-                    ),
+                    )
                 });
             }
         }
     }
 
     hookless(project, settings, &mut findings);
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    findings
+        .shown
+        .sort_by_key(|f| std::cmp::Reverse(f.severity));
     findings
 }
 
@@ -183,7 +252,7 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Vec<Finding> {
 fn queue_look_alikes(
     project: &Project,
     looks: &HashMap<String, Vec<&str>>,
-    findings: &mut Vec<Finding>,
+    findings: &mut Findings,
 ) {
     for queue in &project.document.queues {
         let Some(names) = looks.get(&queue_look(&queue.name)) else {
@@ -192,23 +261,20 @@ fn queue_look_alikes(
         if names.len() < 2 || names[0] == queue.name {
             continue;
         }
-        findings.push(Finding {
-            severity: Severity::Error,
-            diagnostic: project.sot.diagnostic(
+        findings.add(Severity::Error, || project.sot.diagnostic(
                 format!(
                     "queue `{}` looks like queue `{}`; they differ only in case, spacing or the kind of dash",
                     queue.name, names[0]
                 ),
                 vec![(queue.range.clone(), "this queue".into())],
                 Some("give the queues clearly different names (hooks.json and manifest.json match names exactly)".into()),
-            ),
-        });
+            ));
     }
 }
 
 /// Tasks with no hook: an error when none has one (unless allowed), a warning naming
 /// them otherwise, and a note at each task's line (shown with -v).
-fn hookless(project: &Project, settings: &Settings<'_>, findings: &mut Vec<Finding>) {
+fn hookless(project: &Project, settings: &Settings<'_>, findings: &mut Findings) {
     // What a run starts by default: tasks not checked off as done.
     let coverage = Coverage::of(
         project
@@ -225,24 +291,18 @@ fn hookless(project: &Project, settings: &Settings<'_>, findings: &mut Vec<Findi
     let hooks_file = project.workspace.display(&project.workspace.hooks_path());
     if coverage.nothing_would_run() && !settings.allow_noop {
         let err = coverage.error(&project.hooks, &hooks_file);
-        findings.push(Finding {
-            severity: Severity::Error,
-            diagnostic: project.sot.diagnostic(
-                err.message,
-                vec![],
-                Some("add hooks for the tasks or their queues in hooks.json; if running nothing is intended, route them to the noop agent in manifest.json (\"agent\": \"noop\" on a layer or queue) or pass --allow-noop".into()),
-            ),
+        findings.add(Severity::Error, || {
+            project
+                .sot
+                .diagnostic(err.message, vec![], Some(crate::hookless::HELP.into()))
         });
         return;
     }
-    findings.push(Finding {
-        severity: Severity::Warning,
-        diagnostic: project.sot.diagnostic(
+    findings.add(Severity::Warning, || project.sot.diagnostic(
             coverage.warning(),
             vec![],
             Some(format!("add hooks in `{hooks_file}`, or route them to the noop agent in manifest.json (\"agent\": \"noop\") to say so (-v shows each)")),
-        ),
-    });
+        ));
     // Indexed once: a 50,000-task plan must not make this quadratic.
     let ranges: HashMap<&str, Range<usize>> = project
         .document
@@ -257,16 +317,15 @@ fn hookless(project: &Project, settings: &Settings<'_>, findings: &mut Vec<Findi
             .is_some_and(|r| r.hook == HookSource::None);
         if hookless && unasked.contains(task.id.as_str()) {
             let range = ranges.get(task.id.as_str()).cloned().unwrap_or(0..0);
-            findings.push(Finding {
-                severity: Severity::Note,
-                diagnostic: project.sot.diagnostic(
+            findings.add(Severity::Note, || {
+                project.sot.diagnostic(
                     format!(
                         "task `{}` in `{}` has no hook and will run as a noop",
                         task.id, queue.name
                     ),
                     vec![(range, "no hook for this task or its queue".into())],
                     None,
-                ),
+                )
             });
         }
     }

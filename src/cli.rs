@@ -11,6 +11,7 @@ pub const EXIT_CODES: &str = "Exit codes:
   0    success (noop tasks count as success)
   1    bad input or usage (the message names the file, line and column)
   2    one or more tasks failed or timed out
+  3    evidence could not be written in full (a full disk, say)
   129  interrupted by SIGHUP, 130 by SIGINT (Ctrl-C), 143 by SIGTERM";
 
 #[derive(Debug, Parser)]
@@ -97,6 +98,9 @@ pub struct CheckArgs {
     /// Accept a plan in which no task has a hook (everything would run as a noop)
     #[arg(long)]
     pub allow_noop: bool,
+    /// Fail when the predecessor would plan a task cargo-tek does not (legacy sot.md)
+    #[arg(long)]
+    pub strict_legacy: bool,
 }
 
 #[derive(Debug, Args)]
@@ -113,12 +117,18 @@ pub struct RunArgs {
     /// Where run directories are created [default: .tek/runs at the workspace root]
     #[arg(long, value_name = "DIR")]
     pub runs_dir: Option<PathBuf>,
-    /// Only these task ids (comma-separated), plus nothing else
+    /// Only these tasks (their dependencies count as done unless --with-deps)
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Only these task ids (comma-separated), like the positional IDs
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
     pub only: Vec<String>,
-    /// Only the tasks of these queues
-    #[arg(long, value_name = "NAME")]
+    /// Only the tasks of this queue: its letter (B), its name without "Queue B — ", or the full name; repeatable
+    #[arg(long, value_name = "QUEUE")]
     pub queue: Vec<String>,
+    /// Also run everything the selected tasks wait for
+    #[arg(long)]
+    pub with_deps: bool,
     /// Also run tasks checked as done in sot.md
     #[arg(long)]
     pub include_done: bool,

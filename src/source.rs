@@ -140,7 +140,7 @@ impl SourceFile {
         SourceDiagnostic {
             message: message.into(),
             location,
-            src: NamedSource::new(self.name.clone(), self.text.clone()),
+            src: CharColumns(NamedSource::new(self.name.clone(), self.text.clone())),
             labels: labels
                 .into_iter()
                 .map(|(range, label)| {
@@ -167,6 +167,42 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// The source of a diagnostic, whose snippet header (`[sot.md:15:49]`) counts columns in
+/// characters like our own `file:line:col` does; miette's own counts bytes, so the two
+/// disagreed after an em dash.
+#[derive(Debug)]
+struct CharColumns(NamedSource<Arc<str>>);
+
+impl miette::SourceCode for CharColumns {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let contents = self
+            .0
+            .read_span(span, context_lines_before, context_lines_after)?;
+        let text = self.0.inner();
+        let start = contents.span().offset();
+        let line_start = text[..start.min(text.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let column = contents.column().min(start.saturating_sub(line_start));
+        let chars = text
+            .get(start - column..start)
+            .map_or(column, |s| s.chars().count());
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.0.name().to_owned(),
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            chars,
+            contents.line_count(),
+        )))
+    }
+}
+
 /// An error located in one of the user's files, rendered with the line shown and the
 /// offending span underlined.
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -177,7 +213,7 @@ pub struct SourceDiagnostic {
     /// `file:line:col` of the first label.
     pub location: String,
     #[source_code]
-    src: NamedSource<Arc<str>>,
+    src: CharColumns,
     #[label(collection)]
     labels: Vec<LabeledSpan>,
     #[help]
@@ -218,6 +254,18 @@ mod tests {
                 "offset {offset}"
             );
         }
+    }
+
+    #[test]
+    fn snippet_header_and_location_count_the_same_columns() {
+        let text = "## Queue A — x\n- `TASK-1` a — after `TASK-9`\n";
+        let src = SourceFile::from_bytes(Path::new("x"), "sot.md".into(), text.as_bytes().to_vec())
+            .unwrap();
+        let start = text.find("`TASK-9`").unwrap();
+        let d = src.diagnostic("m", vec![(start..start + 8, "here".into())], None);
+        assert_eq!(d.location, "sot.md:2:22");
+        let rendered = crate::output::render_diagnostic(&d, false);
+        assert!(rendered.contains("[sot.md:2:22]"), "{rendered}");
     }
 
     #[test]

@@ -21,21 +21,25 @@ pub fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
             allow_noop: args.allow_noop,
         },
     );
-    let mut errors = 0;
-    for finding in &findings {
+    let legacy_errors = ctx.legacy_gaps(&project, args.strict_legacy);
+    for finding in &findings.shown {
         match finding.severity {
-            Severity::Error => {
-                errors += 1;
-                ctx.output.diagnostic("error", &finding.diagnostic);
-            }
+            Severity::Error => ctx.output.diagnostic("error", &finding.diagnostic),
             Severity::Warning => ctx.output.diagnostic("warning", &finding.diagnostic),
-            Severity::Note => {
-                if ctx.output.verbosity() > 0 {
-                    ctx.output.diagnostic("note", &finding.diagnostic);
-                }
+            Severity::Note if ctx.output.verbosity() > 0 => {
+                ctx.output.diagnostic("note", &finding.diagnostic)
             }
+            Severity::Note => {}
         }
     }
+    for (severity, name) in [(Severity::Error, "error"), (Severity::Warning, "warning")] {
+        let hidden = findings.hidden[severity as usize];
+        if hidden > 0 {
+            ctx.output
+                .info(format!("... and {hidden} more {name}(s) not shown"));
+        }
+    }
+    let errors = legacy_errors + findings.count(Severity::Error);
     let tasks = project.plan.tasks().count();
     if errors > 0 {
         ctx.output.status_error(

@@ -48,9 +48,31 @@ impl Context {
         Ok(Workspace::discover(&self.cwd, &overrides, cache)?)
     }
 
-    /// Loads sot.md and config and builds the plan.
+    /// Loads sot.md and config and builds the plan, warning about tasks the predecessor
+    /// planned and cargo-tek does not (errors with `"strict_legacy": true`).
     pub fn project(&self, runs_dir: Option<PathBuf>) -> Result<Project, Error> {
-        Ok(Project::load(self.workspace(runs_dir)?)?)
+        let project = Project::load(self.workspace(runs_dir)?)?;
+        match self.legacy_gaps(&project, false) {
+            0 => Ok(project),
+            errors => Err(Error::CheckFailed(errors)),
+        }
+    }
+
+    /// Prints each task the predecessor would have planned and this plan lacks: a
+    /// warning, or an error when `strict` or the manifest says `strict_legacy`. Returns
+    /// the number of errors printed.
+    pub fn legacy_gaps(&self, project: &Project, strict: bool) -> usize {
+        let strict = strict || project.manifest.strict_legacy;
+        let severity = if strict { "error" } else { "warning" };
+        for gap in &project.document.legacy_gaps {
+            self.output
+                .diagnostic(severity, &gap.diagnostic(&project.sot));
+        }
+        if strict {
+            project.document.legacy_gaps.len()
+        } else {
+            0
+        }
     }
 
     /// Like [`Context::project`], but always asks cargo (and refreshes the cache): for

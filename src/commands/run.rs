@@ -13,7 +13,7 @@ use crate::evidence::run_dir;
 use crate::output::RunDisplay;
 use crate::plan::{Graph, Plan, PlanError};
 use crate::project::{Config, Project};
-use crate::runner::{self, RunOptions, Selection};
+use crate::runner::{self, RunOptions};
 use crate::source::SourceFile;
 
 use super::Context;
@@ -67,23 +67,14 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         }
     };
 
-    let ids: HashSet<&str> = plan.tasks().map(|(_, t)| t.id.as_str()).collect();
-    if let Some(unknown) = args.only.iter().find(|id| !ids.contains(id.as_str())) {
-        return Err(Error::Usage(format!(
-            "--only names `{unknown}`, which is not a task in {source}"
-        )));
-    }
-    let queues: HashSet<&str> = plan.queues.iter().map(|q| q.name.as_str()).collect();
-    if let Some(unknown) = args.queue.iter().find(|q| !queues.contains(q.as_str())) {
-        return Err(Error::Usage(format!(
-            "--queue names `{unknown}`, which is not a queue in {source} (queues: {})",
-            plan.queues
-                .iter()
-                .map(|q| q.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
+    let request = runner::selection::Request {
+        ids: args.ids.iter().chain(&args.only).cloned().collect(),
+        queues: args.queue.clone(),
+        with_deps: args.with_deps,
+        include_done: args.include_done,
+    };
+    let mut selection = runner::selection::resolve(&plan, &graph, &request)
+        .map_err(|e| Error::Usage(format!("{e} (in {source})")))?;
 
     // The newest run gives durations (for scheduling); with --rerun-failed, the state
     // carried forward across runs of this plan gives the tasks to run again.
@@ -95,19 +86,28 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         .map(|r| (r.task.clone(), r.duration_ms))
         .collect();
     let (rerun, carried) = if args.rerun_failed {
-        let (again, carried) = rerun_selection(ctx, &plan, &workspace.runs_dir);
+        let (again, carried) = rerun_selection(ctx, &plan, &workspace.runs_dir, args.include_done);
         (Some(again), carried)
     } else {
         warn_unreadable(ctx, &unreadable);
         (None, HashMap::new())
     };
 
-    let selection = Selection {
-        only: args.only.iter().cloned().collect(),
-        queues: args.queue.iter().cloned().collect(),
-        include_done: args.include_done,
-        rerun,
-    };
+    selection.rerun = rerun;
+    let done = plan
+        .tasks()
+        .filter(|(q, t)| t.done && !selection.include_done && selection.wanted(q, t))
+        .count();
+    if done > 0 {
+        ctx.output.status(
+            "Skipping",
+            format!(
+                "{} (checked in {source}); --include-done runs {}",
+                crate::output::count(done, "done task", "done tasks"),
+                if done == 1 { "it" } else { "them" }
+            ),
+        );
+    }
     // Nothing may pass by running nothing: a run where no task has a hook is refused,
     // and hookless tasks are named (not only with -v).
     let coverage = crate::hookless::Coverage::of(
@@ -242,9 +242,11 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
     display.finish(&summary.record);
 
     match report_signals {
-        Some(signals) => report_after_run(ctx, &args, &dir, summary.exit, signals).await,
+        Some(signals) => {
+            report_after_run(ctx, &args, &dir, exit_code(summary.verdict), signals).await
+        }
         // A dry run fails like a real one when a task could not start.
-        None => Ok(summary.exit),
+        None => Ok(exit_code(summary.verdict)),
     }
 }
 
@@ -293,18 +295,35 @@ async fn report_after_run(
     }
 }
 
+/// The one place a run's verdict becomes the process's exit code.
+fn exit_code(verdict: runner::Verdict) -> ExitCode {
+    match verdict {
+        runner::Verdict::Passed => ExitCode::Success,
+        runner::Verdict::TasksFailed => ExitCode::TasksFailed,
+        runner::Verdict::EvidenceLost => ExitCode::EvidenceIo,
+        runner::Verdict::Interrupted(signal) => ExitCode::Interrupted(signal),
+    }
+}
+
 /// `--rerun-failed`: the tasks whose last real result in a run of this plan was not a
 /// pass (or that have none), and the state of every task, to carry forward.
 fn rerun_selection(
     ctx: &Context,
     plan: &Plan,
     runs_dir: &std::path::Path,
+    include_done: bool,
 ) -> (
     HashSet<String>,
     HashMap<String, crate::evidence::TaskResult>,
 ) {
-    let ids: Vec<&str> = plan.tasks().map(|(_, t)| t.id.as_str()).collect();
-    let history = History::read(runs_dir, &history::plan_id(ids.iter().copied()), &ids);
+    let plan_id = history::plan_id(plan.tasks().map(|(_, t)| t.id.as_str()));
+    // Done tasks do not run (without --include-done), so they need no state.
+    let ids: Vec<&str> = plan
+        .tasks()
+        .filter(|(_, t)| include_done || !t.done)
+        .map(|(_, t)| t.id.as_str())
+        .collect();
+    let history = History::read(runs_dir, &plan_id, &ids);
     warn_unreadable(ctx, &history.unreadable);
     let again = history.not_passed(&ids);
     let tasks = |n: usize| {

@@ -40,6 +40,9 @@ pub struct Manifest {
     /// relative to the workspace root); each is resolved once, symlinks followed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_cwds: Vec<String>,
+    /// A task the predecessor planned and cargo-tek does not is an error, not a warning.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strict_legacy: bool,
 }
 
 /// Assigns a layer (and optionally an agent) to tasks by id or by id number range.

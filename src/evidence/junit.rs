@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::logs::{tail, Layout};
+use super::logs::{locate, tail, Layout};
 use super::record::{RunRecord, TaskStatus};
 use crate::report::escape::mask_secrets;
 
@@ -32,7 +32,9 @@ pub fn render(
             }
         };
         let mut status = match result.status {
-            TaskStatus::Ok | TaskStatus::Noop | TaskStatus::Flaky => TestCaseStatus::success(),
+            TaskStatus::Ok | TaskStatus::Flaky => TestCaseStatus::success(),
+            // A noop ran nothing: a reader must not count it as a pass.
+            TaskStatus::Noop => TestCaseStatus::skipped(),
             TaskStatus::Error => TestCaseStatus::non_success(NonSuccessKind::Failure),
             TaskStatus::Timeout | TaskStatus::Cancelled => {
                 TestCaseStatus::non_success(NonSuccessKind::Error)
@@ -70,8 +72,11 @@ pub fn render(
             for (log, text) in [(&command.log, &mut out), (&command.stderr_log, &mut err)] {
                 if let Some(log) = log {
                     text.push_str(
-                        &tail(run_dir, log, OUTPUT_TAIL, layout)
-                            .unwrap_or_else(|e| format!("({e})\n")),
+                        &match locate(run_dir, result.carried_from.as_deref(), log) {
+                            Some((dir, rel)) => tail(dir, &rel, OUTPUT_TAIL, layout),
+                            None => Ok(String::new()),
+                        }
+                        .unwrap_or_else(|e| format!("({e})\n")),
                     );
                 }
             }

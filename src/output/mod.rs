@@ -2,6 +2,7 @@
 //! lines, warnings, and rendered diagnostics.
 
 mod run_display;
+mod text;
 
 use std::io::Write;
 
@@ -10,6 +11,7 @@ use console::Style;
 use crate::cli::Color;
 
 pub use run_display::RunDisplay;
+pub use text::{count, sanitize};
 
 /// Terminal output settings and printing.
 #[derive(Debug, Clone)]
@@ -80,6 +82,11 @@ impl Output {
         if !self.quiet {
             let _ = writeln!(std::io::stderr(), "{text}");
         }
+    }
+
+    /// A plain line on stderr, shown even with -q (a failure's evidence).
+    pub fn always(&self, text: impl std::fmt::Display) {
+        let _ = writeln!(std::io::stderr(), "{text}");
     }
 
     /// A warning on stderr.

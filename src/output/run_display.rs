@@ -11,7 +11,7 @@ use std::time::Duration;
 use console::Style;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::Output;
+use super::{count, sanitize, Output};
 use crate::evidence::{logs, RunRecord, TaskResult, TaskStatus};
 use crate::runner::Event;
 
@@ -84,7 +84,11 @@ impl RunDisplay {
                 self.source = source;
                 self.output.status(
                     "Running",
-                    format!("{tasks} tasks on {workers} workers (run {run_id})"),
+                    format!(
+                        "{} on {} (run {run_id})",
+                        count(tasks, "task", "tasks"),
+                        count(workers, "worker", "workers")
+                    ),
                 );
                 if self.mode == Mode::Tty {
                     let bar = ProgressBar::new(tasks as u64);
@@ -103,7 +107,8 @@ impl RunDisplay {
                 title,
                 attempt,
             } => {
-                self.running.insert(task.clone());
+                let (task, title) = (sanitize(&task), sanitize(&title));
+                self.running.insert(task.to_string());
                 match self.mode {
                     Mode::Tty => self.refresh(),
                     _ if self.output.verbosity() > 0 || attempt > 1 => {
@@ -124,12 +129,16 @@ impl RunDisplay {
             } => {
                 self.line(
                     "Retrying",
-                    &format!("{task} after attempt {attempt}: {reason}"),
+                    &format!(
+                        "{} after attempt {attempt}: {}",
+                        sanitize(&task),
+                        sanitize(&reason)
+                    ),
                     Style::new().yellow().bold(),
                 );
             }
             Event::TaskFinished { result } => {
-                self.running.remove(&result.task);
+                self.running.remove(sanitize(&result.task).as_ref());
                 self.done += 1;
                 if result.status == TaskStatus::Skipped {
                     self.skipped += 1;
@@ -163,7 +172,8 @@ impl RunDisplay {
     }
 
     fn line(&self, verb: &str, what: &str, style: Style) {
-        if self.output.is_quiet() && verb != "Failed" {
+        // -q hides what went well; anything that did not is still printed.
+        if self.output.is_quiet() && matches!(verb, "Passed" | "Noop" | "Flaky" | "Started") {
             return;
         }
         let text = format!("{} {what}", style.apply_to(format!("{verb:>12}")));
@@ -188,10 +198,17 @@ impl RunDisplay {
             TaskStatus::Timeout => ("Timeout", Style::new().red().bold()),
             TaskStatus::Error => ("Failed", Style::new().red().bold()),
         };
-        let mut what = format!("{} {} [{secs:.2}s]", result.task, result.title);
+        let mut what = format!(
+            "{} {} [{secs:.2}s]",
+            sanitize(&result.task),
+            sanitize(&result.title)
+        );
         if let Some(reason) = &result.reason {
-            if !result.status.is_success() || self.output.verbosity() > 0 {
-                what.push_str(&format!(" — {reason}"));
+            // "Cancelled TASK-1 — cancelled" says nothing twice.
+            let repeats = reason.trim().eq_ignore_ascii_case(result.status.as_str())
+                || reason.trim().eq_ignore_ascii_case(verb);
+            if !repeats && (!result.status.is_success() || self.output.verbosity() > 0) {
+                what.push_str(&format!(" — {}", sanitize(reason)));
             }
         }
         if self.mode == Mode::GitHub {
@@ -205,8 +222,8 @@ impl RunDisplay {
         let mut out = String::new();
         out.push_str(&format!(
             "::group::{verb} {} {}\n",
-            escape_data(&result.task),
-            escape_data(&result.title)
+            escape_data(&sanitize(&result.task)),
+            escape_data(&sanitize(&result.title))
         ));
         let token = random_token();
         out.push_str(&format!("::stop-commands::{token}\n"));
@@ -252,13 +269,14 @@ impl RunDisplay {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        let c = &record.counts;
-        let secs = Duration::from_millis(record.duration_ms.unwrap_or(0)).as_secs_f64();
-        let summary = format!(
-            "{} tasks in {secs:.2}s: {} ok, {} noop, {} flaky, {} failed, {} timed out, {} skipped, {} cancelled",
-            c.total, c.ok, c.noop, c.flaky, c.error, c.timeout, c.skipped, c.cancelled
-        );
-        if c.error + c.timeout + c.cancelled + c.skipped > 0 || record.signal.is_some() {
+        let summary = summary_line(record);
+        if record.counts.error
+            + record.counts.timeout
+            + record.counts.cancelled
+            + record.counts.skipped
+            > 0
+            || record.signal.is_some()
+        {
             self.output.status_error("Summary", &summary);
         } else {
             self.output.status("Summary", &summary);
@@ -280,9 +298,10 @@ impl RunDisplay {
                         let text = logs::tail(&self.run_dir, log, FAILURE_TAIL, logs::Layout::Raw)
                             .unwrap_or_else(|e| format!("({e})"));
                         if !text.trim().is_empty() {
+                            // Shown with -q too: it is the failure's own evidence.
                             // The full path: the run directory is absolute, so the
                             // path works from wherever the reader is.
-                            self.output.info(format!(
+                            self.output.always(format!(
                                 "--- {} ({}) ---\n{}",
                                 first.task,
                                 self.run_dir.join(log).display(),
@@ -312,7 +331,7 @@ impl RunDisplay {
         }
         let width = queues
             .iter()
-            .map(|(q, _)| console::measure_text_width(q))
+            .map(|(q, _)| console::measure_text_width(&sanitize(q)))
             .max()
             .unwrap_or(0);
         for (queue, tasks) in &queues {
@@ -322,10 +341,10 @@ impl RunDisplay {
                 .filter(|t| t.status == TaskStatus::Noop)
                 .count();
             let passed = tasks.iter().filter(|t| t.status.is_success()).count() - not_run;
-            let failed: Vec<&str> = tasks
+            let failed: Vec<std::borrow::Cow<'_, str>> = tasks
                 .iter()
                 .filter(|t| !t.status.is_success())
-                .map(|t| t.task.as_str())
+                .map(|t| sanitize(&t.task))
                 .collect();
             let longest = tasks.iter().map(|t| t.duration_ms).max().unwrap_or(0);
             let mark = if failed.is_empty() {
@@ -335,7 +354,7 @@ impl RunDisplay {
             };
             let mut line = format!(
                 "  {mark} {}  {passed:>4}/{:<4} passed  {:>8.2}s",
-                console::pad_str(queue, width, console::Alignment::Left, None),
+                console::pad_str(&sanitize(queue), width, console::Alignment::Left, None),
                 tasks.len(),
                 Duration::from_millis(longest).as_secs_f64()
             );
@@ -343,7 +362,7 @@ impl RunDisplay {
                 line.push_str(&format!(", {not_run} not run"));
             }
             if !failed.is_empty() {
-                let shown: Vec<&str> = failed.iter().copied().take(5).collect();
+                let shown: Vec<&str> = failed.iter().map(|f| f.as_ref()).take(5).collect();
                 let more = failed.len().saturating_sub(shown.len());
                 line.push_str(&format!(
                     "  not passed: {}{}",
@@ -357,6 +376,32 @@ impl RunDisplay {
             }
             self.output.info(line);
         }
+    }
+}
+
+/// The closing line: how many tasks, how long, and only the counts that are not zero,
+/// in words that agree with the numbers ("1 task … 1 failed").
+fn summary_line(record: &RunRecord) -> String {
+    let c = &record.counts;
+    let secs = Duration::from_millis(record.duration_ms.unwrap_or(0)).as_secs_f64();
+    let parts: Vec<String> = [
+        (c.ok, "passed"),
+        (c.flaky, "flaky"),
+        (c.noop, "noop"),
+        (c.error, "failed"),
+        (c.timeout, "timed out"),
+        (c.cancelled, "cancelled"),
+        (c.skipped, "skipped"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    let head = format!("{} in {secs:.2}s", count(c.total, "task", "tasks"));
+    if parts.is_empty() {
+        head
+    } else {
+        format!("{head}: {}", parts.join(", "))
     }
 }
 

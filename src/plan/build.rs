@@ -1,11 +1,11 @@
 //! Building a plan from a parsed sot.md and the config, with errors that point into the
 //! user's files.
 
-use crate::config::{key_range, Hooks, Manifest};
+use crate::config::{key_range, HashMap, Hooks, Manifest};
 use crate::sot::{self, Document, Format};
 use crate::source::{SourceDiagnostic, SourceFile};
 
-use super::graph::{Graph, GraphError};
+use super::graph::{cycle_summary, Graph, GraphError};
 use super::model::{HookSource, Plan, PlanQueue, PlanTask, Routing, PLAN_SCHEMA_VERSION};
 
 /// Everything a plan is built from.
@@ -124,40 +124,57 @@ pub fn route(id: &str, queue: &str, hooks: &Hooks, manifest: &Manifest) -> Routi
 
 fn locate(inputs: &Inputs<'_>, err: GraphError) -> PlanError {
     let sot = inputs.sot;
-    let task_range = |id: &str| {
-        inputs
-            .document
-            .tasks()
-            .find(|(_, t)| t.id == id)
-            .map(|(_, t)| t.range.clone())
-    };
+    // Indexed once: a cycle through 100,000 tasks asks about many of them.
+    let tasks: HashMap<&str, &sot::Task> = inputs
+        .document
+        .tasks()
+        .map(|(_, t)| (t.id.as_str(), t))
+        .collect();
+    let task_range = |id: &str| tasks.get(id).map(|t| t.range.clone());
     let dep_range = |task: &str, dep: &str| {
-        inputs
-            .document
-            .tasks()
-            .find(|(_, t)| t.id == task)
-            .and_then(|(_, t)| {
-                t.after
-                    .iter()
-                    .find(|(d, _)| d == dep)
-                    .map(|(_, r)| r.clone())
-            })
+        tasks.get(task).and_then(|t| {
+            t.after
+                .iter()
+                .find(|(d, _)| d == dep)
+                .map(|(_, r)| r.clone())
+        })
     };
     match &err {
         GraphError::UnknownTask { task, dependency } => {
             if let Some(range) = dep_range(task, dependency) {
+                let (label, help) = match sot::closest(dependency, tasks.keys().copied()) {
+                    Some(near) => (
+                        format!("no task has this id; did you mean `{near}`?"),
+                        format!("write `{near}`, or add the task to a queue"),
+                    ),
+                    None => (
+                        "no task has this id".into(),
+                        "fix the id, or add the task to a queue".into(),
+                    ),
+                };
                 return sot
                     .diagnostic(
                         format!("task `{task}` depends on unknown task `{dependency}`"),
-                        vec![(range, "no task has this id".into())],
-                        Some("fix the id, or add the task to a queue".into()),
+                        vec![(range, label)],
+                        Some(help),
                     )
                     .into();
             }
         }
         GraphError::Cycle(path) => {
             let mut labels = Vec::new();
-            for pair in path.windows(2) {
+            let pairs: Vec<&[String]> = path.windows(2).collect();
+            // The first and last few links are enough to find the cycle in the file.
+            let shown = if pairs.len() > 6 {
+                pairs[..3]
+                    .iter()
+                    .chain(&pairs[pairs.len() - 3..])
+                    .copied()
+                    .collect()
+            } else {
+                pairs
+            };
+            for pair in shown {
                 // pair[1] waits for pair[0].
                 if let Some(range) = dep_range(&pair[1], &pair[0]) {
                     labels.push((range, format!("{} waits for {}", pair[1], pair[0])));
@@ -168,7 +185,7 @@ fn locate(inputs: &Inputs<'_>, err: GraphError) -> PlanError {
             if !labels.is_empty() {
                 return sot
                     .diagnostic(
-                        format!("dependency cycle: {}", path.join(" → ")),
+                        format!("dependency cycle: {}", cycle_summary(path)),
                         labels,
                         Some("remove one of these dependencies (or a queue `after`/`serial` setting in manifest.json)".into()),
                     )

@@ -3,23 +3,34 @@
 use std::fmt::Write;
 
 use super::{HookSource, Plan};
+use crate::output::{count, sanitize};
 
-/// Renders the plan as indented text: queues, tasks with done marks, dependencies, and
-/// what each task would run and why.
+/// Renders the plan as indented text: queues, tasks with done marks, dependencies, the
+/// layer and what each task would run and why. Text from sot.md is made safe for the
+/// terminal.
 pub fn render_text(plan: &Plan) -> String {
     let mut out = String::new();
     let tasks: usize = plan.queues.iter().map(|q| q.tasks.len()).sum();
     let done = plan.tasks().filter(|(_, t)| t.done).count();
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "plan of {} ({} queues, {tasks} tasks, {done} done)",
-        plan.source,
-        plan.queues.len()
+        "plan of {}: {}, {}",
+        sanitize(&plan.source),
+        count(plan.queues.len(), "queue", "queues"),
+        count(tasks, "task", "tasks"),
     );
+    if done > 0 {
+        let _ = write!(
+            out,
+            " ({done} done, skipped by `run` unless --include-done)"
+        );
+    }
+    out.push('\n');
     for queue in &plan.queues {
-        let _ = write!(out, "\n{}", queue.name);
+        let _ = write!(out, "\n{}", sanitize(&queue.name));
         if !queue.after.is_empty() {
-            let _ = write!(out, "  (after {})", queue.after.join(", "));
+            let after: Vec<_> = queue.after.iter().map(|a| sanitize(a)).collect();
+            let _ = write!(out, "  (after {})", after.join(", "));
         }
         if queue.serial {
             let _ = write!(out, "  (one at a time)");
@@ -27,26 +38,34 @@ pub fn render_text(plan: &Plan) -> String {
         out.push('\n');
         for task in &queue.tasks {
             let mark = if task.done { "[x]" } else { "[ ]" };
-            let _ = write!(out, "  {mark} {}  {}", task.id, task.title);
-            let _ = write!(out, "  <{}>", task.layer);
-            out.push('\n');
+            let _ = writeln!(
+                out,
+                "  {mark} {}  {}",
+                sanitize(&task.id),
+                sanitize(&task.title)
+            );
             if !task.after.is_empty() {
-                let _ = writeln!(out, "        after {}", task.after.join(", "));
+                let after: Vec<_> = task.after.iter().map(|a| sanitize(a)).collect();
+                let _ = writeln!(out, "        after {}", after.join(", "));
             }
+            let layer = format!("layer {}", sanitize(&task.layer));
             if let Some(runs) = &task.runs {
                 let why = match runs.hook {
                     HookSource::Task => "task hook",
                     HookSource::Queue => "queue hook",
                     HookSource::None => "no hook",
                 };
-                if runs.commands.is_empty() {
-                    let _ = writeln!(out, "        runs on {} ({why})", runs.agent);
-                } else {
-                    let _ = writeln!(out, "        runs on {} ({why}):", runs.agent);
-                    for argv in &runs.commands {
-                        let _ = writeln!(out, "          $ {}", shell_words(argv));
-                    }
+                let colon = if runs.commands.is_empty() { "" } else { ":" };
+                let _ = writeln!(
+                    out,
+                    "        {layer}, runs on {} ({why}){colon}",
+                    sanitize(&runs.agent)
+                );
+                for argv in &runs.commands {
+                    let _ = writeln!(out, "          $ {}", sanitize(&shell_words(argv)));
                 }
+            } else {
+                let _ = writeln!(out, "        {layer}");
             }
         }
     }

@@ -54,12 +54,14 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
         .unwrap_or(0)
         .min(crate::config::MAX_RETRIES)
         .saturating_add(1);
-    // A dry run records what the shell agent would do, whatever agent is configured.
-    let agent_name = if env.dry_run && routing.agent != "noop" {
-        "shell".to_owned()
-    } else {
-        routing.agent
-    };
+    // A dry run records what the shell agent would do, whatever agent is configured; an
+    // agent that does not exist fails it as it would fail the run.
+    let agent_name =
+        if env.dry_run && routing.agent != "noop" && registry.get(&routing.agent).is_some() {
+            "shell".to_owned()
+        } else {
+            routing.agent
+        };
     let agent = registry.get(&agent_name);
     let known = registry.names().join(", ");
     let job = Job {
@@ -121,7 +123,10 @@ async fn execute(
             attempt,
         });
         let outcome = agent.run(job.clone_for(attempt)).await;
-        let retryable = matches!(outcome.status, TaskStatus::Error | TaskStatus::Timeout);
+        // A dry run's failure is a finding about the config: another attempt would find
+        // the same.
+        let retryable =
+            matches!(outcome.status, TaskStatus::Error | TaskStatus::Timeout) && !job.env.dry_run;
         if retryable && attempt < attempts && *job.cancel.borrow() == Cancel::None {
             let reason = outcome.reason.clone().unwrap_or_default();
             let _ = events.send(Event::TaskRetrying {

@@ -5,11 +5,13 @@ mod attempts;
 mod events;
 mod ready;
 mod scheduler;
-mod selection;
+pub mod selection;
+mod verdict;
 
 pub use crate::supervise::Cancel;
 pub use events::Event;
 pub use scheduler::{run, Inputs, RunOptions, RunSummary};
+pub use verdict::Verdict;
 
 /// Bundles what the scheduler needs from the workspace.
 pub fn scheduler_inputs<'a>(

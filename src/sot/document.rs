@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::{blocks::blocks, IdPattern};
+use super::{blocks::blocks, legacy_gaps::LegacyGap, IdPattern};
 use crate::source::{SourceDiagnostic, SourceFile};
 
 /// Which grammar a document was written in.
@@ -22,6 +22,8 @@ pub enum Format {
 pub struct Document {
     pub format: Format,
     pub queues: Vec<Queue>,
+    /// Tasks the predecessor's line rules plan and this reading does not.
+    pub legacy_gaps: Vec<LegacyGap>,
 }
 
 /// A queue of tasks, in document order.
@@ -63,14 +65,37 @@ pub fn parse(src: &SourceFile, ids: &IdPattern) -> Result<Document, SourceDiagno
         Some(section) => Document {
             format: Format::Legacy,
             queues: super::legacy::queues(section),
+            legacy_gaps: Vec::new(),
         },
         None => Document {
             format: Format::Native,
             queues: super::native::queues(src, &blocks, ids)?,
+            legacy_gaps: Vec::new(),
         },
     };
+    let mut document = document;
+    document.legacy_gaps = super::legacy_gaps::find(src, &document);
+    if document.queues.iter().all(|q| q.tasks.is_empty()) {
+        if let Some(gap) = document.legacy_gaps.first() {
+            return Err(gap.diagnostic(src));
+        }
+        return Err(no_tasks(src, document.format, ids));
+    }
     check_duplicates(src, &document)?;
     Ok(document)
+}
+
+/// A document with no tasks would plan, run and report nothing, green: always a mistake
+/// (a wrong file, a typo in every id, or the wrong grammar).
+fn no_tasks(src: &SourceFile, format: Format, ids: &IdPattern) -> SourceDiagnostic {
+    let help = match format {
+        Format::Native => format!(
+            "a task is a list item under a heading that starts with a backticked id matching `{}`, e.g.\n  ## Queue A — Build\n  - [ ] `TASK-001` Build the workspace",
+            ids.as_str()
+        ),
+        Format::Legacy => "in the `G. Execution Queue & Task Hooks` section, a numbered item `**Queue A — Name**` lists its tasks in a sub-item, e.g.\n  1. **Queue A — Build**\n     - Tasks: `TASK-001`, `TASK-002`".to_owned(),
+    };
+    src.diagnostic("no tasks in this file", Vec::new(), Some(help))
 }
 
 fn check_duplicates(src: &SourceFile, doc: &Document) -> Result<(), SourceDiagnostic> {

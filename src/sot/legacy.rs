@@ -10,7 +10,7 @@ use regex::Regex;
 use super::blocks::{Block, SegmentKind};
 use super::document::{Queue, Task};
 
-const SECTION_PREFIX: &str = "G. Execution Queue & Task Hooks";
+use super::predecessor::SECTION_PREFIX;
 
 static QUEUE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^Queue [A-Z] — \S.*$").expect("valid regex"));

@@ -5,10 +5,15 @@ mod blocks;
 mod document;
 mod ids;
 mod legacy;
+mod legacy_gaps;
 mod native;
+mod predecessor;
 mod robustness;
+mod suggest;
 
 pub use blocks::{blocks, Block, Segment, SegmentKind};
 pub use document::{parse, Document, Format, Queue, Task};
 pub use ids::{number as ids_number, IdPattern, DEFAULT_ID_PATTERN};
 pub use legacy::default_layer as legacy_layer;
+pub use legacy_gaps::LegacyGap;
+pub use suggest::closest;

@@ -9,7 +9,7 @@ use regex::Regex;
 
 use super::blocks::{Block, Segment, SegmentKind};
 use super::document::{Queue, Task};
-use super::IdPattern;
+use super::{suggest, IdPattern};
 use crate::source::{SourceDiagnostic, SourceFile};
 
 /// The dependency clause opener at the end of a text segment: an em or en dash (or `--`)
@@ -27,6 +27,8 @@ pub fn queues(
 ) -> Result<Vec<Queue>, SourceDiagnostic> {
     let mut queues: Vec<Queue> = Vec::new();
     let mut heading: Option<(String, std::ops::Range<usize>)> = None;
+    // Built on the first item that might be a mistyped id: most documents never need it.
+    let mut prefixes: Option<Vec<String>> = None;
     for block in blocks {
         match block {
             Block::Heading { range, .. } => {
@@ -38,7 +40,16 @@ pub fn queues(
                 let Some(first) = segments.first() else {
                     continue;
                 };
-                if first.kind != SegmentKind::Code || !ids.is_match(first.text.trim()) {
+                if first.kind != SegmentKind::Code {
+                    continue;
+                }
+                if !ids.is_match(first.text.trim()) {
+                    if heading.is_some() {
+                        let known = prefixes.get_or_insert_with(|| known_prefixes(blocks, ids));
+                        if let Some(miss) = suggest::near_miss(&first.text, ids, known) {
+                            return Err(near_miss_error(src, ids, first, &miss));
+                        }
+                    }
                     continue;
                 }
                 let Some((name, range)) = &heading else {
@@ -65,6 +76,56 @@ pub fn queues(
     Ok(queues)
 }
 
+/// The prefixes of the document's own ids, then the pattern's literal one.
+fn known_prefixes(blocks: &[Block], ids: &IdPattern) -> Vec<String> {
+    let mut prefixes: Vec<String> = Vec::new();
+    for block in blocks {
+        if let Block::Item { segments, .. } = block {
+            if let Some(first) = segments.first() {
+                let id = first.text.trim();
+                if first.kind == SegmentKind::Code && ids.is_match(id) {
+                    if let Some(p) = suggest::prefix(id) {
+                        if !prefixes.iter().any(|known| known == p) {
+                            prefixes.push(p.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(p) = suggest::pattern_prefix(ids.as_str()) {
+        if !prefixes.contains(&p) {
+            prefixes.push(p);
+        }
+    }
+    prefixes
+}
+
+fn near_miss_error(
+    src: &SourceFile,
+    ids: &IdPattern,
+    first: &Segment,
+    miss: &suggest::NearMiss,
+) -> SourceDiagnostic {
+    let typed = first.text.trim();
+    let label = match &miss.suggestion {
+        Some(fixed) => format!("did you mean `{fixed}`?"),
+        None => "not a task id".to_owned(),
+    };
+    src.diagnostic(
+        format!(
+            "`{typed}` looks like a task id but {} (ids match `{}`)",
+            miss.why,
+            ids.as_str()
+        ),
+        vec![(first.range.clone(), label)],
+        Some(
+            "fix the id, or set `id_pattern` in manifest.json; an item that is not a task must not start with an id-like code span"
+                .into(),
+        ),
+    )
+}
+
 fn task(
     src: &SourceFile,
     ids: &IdPattern,
@@ -82,11 +143,21 @@ fn task(
                     after.push((segment.text.trim().to_owned(), segment.range.clone()));
                 }
                 SegmentKind::Code => {
+                    let prefixes: Vec<String> = suggest::prefix(id.text.trim())
+                        .map(str::to_owned)
+                        .into_iter()
+                        .collect();
+                    let label = match suggest::near_miss(&segment.text, ids, &prefixes)
+                        .and_then(|m| m.suggestion)
+                    {
+                        Some(fixed) => format!("did you mean `{fixed}`?"),
+                        None => "expected a task id".into(),
+                    };
                     return Err(src.diagnostic(
                         format!("`{}` in the `after` clause is not a task id", segment.text),
-                        vec![(segment.range.clone(), "expected a task id".into())],
+                        vec![(segment.range.clone(), label)],
                         Some(format!("task ids match `{}`", ids.as_str())),
-                    ))
+                    ));
                 }
                 SegmentKind::Text if SEPARATOR.is_match(&segment.text) => {}
                 SegmentKind::Text => {
@@ -184,6 +255,27 @@ Prose is ignored, and so is `TASK-999` mentioned in a sentence.
     fn a_non_id_in_the_after_clause_is_an_error_with_location() {
         let err = parse("## Q\n- `TASK-1` a\n- `TASK-2` b — after `nope`\n").unwrap_err();
         assert_eq!(err.location, "sot.md:3:22");
+    }
+
+    #[test]
+    fn near_miss_ids_under_a_heading_are_errors_with_a_suggestion() {
+        for (md, fixed) in [
+            ("## Q\n- `TASK-1` a\n- `TSK-052` b\n", "TASK-052"),
+            ("## Q\n- `TASK-1` a\n- `task-010` b\n", "TASK-010"),
+            ("## Q\n- `TASK-1` a\n- [ ] `TASK-20a` b\n", "TASK-20"),
+        ] {
+            let err = parse(md).unwrap_err();
+            assert!(err.location.starts_with("sot.md:3:"), "{}", err.location);
+            assert!(err.message.contains("looks like a task id"), "{err}");
+            let rendered = crate::output::render_diagnostic(&err, false);
+            assert!(
+                rendered.contains(&format!("did you mean `{fixed}`?")),
+                "{rendered}"
+            );
+        }
+        // Prose code spans and items before any heading stay prose.
+        let qs = parse("- `task-1` intro\n## Q\n- `TASK-1` a\n- `cargo` is needed\n").unwrap();
+        assert_eq!(qs[0].tasks.len(), 1);
     }
 
     #[test]

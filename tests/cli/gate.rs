@@ -125,6 +125,12 @@ fn a_partly_hookless_run_names_the_tasks_and_the_report_says_not_run() {
         out.stderr()
     );
     assert!(out.stderr().contains("s, 1 not run"), "{}", out.stderr());
+    let junit = std::fs::read_to_string(ws.latest_run().join("junit.xml")).unwrap();
+    let noop_case = junit
+        .split("<testcase")
+        .find(|c| c.contains("TASK-2"))
+        .unwrap();
+    assert!(noop_case.contains("<skipped"), "{junit}");
     let report = ws.tek(&["report"]).output().expect_code(0).stdout();
     assert!(!report.contains("all tasks passed"), "{report}");
     assert!(report.contains("1 passed, 1 not run (noop)"), "{report}");
@@ -227,6 +233,31 @@ fn a_hook_timeout_limits_the_whole_task_and_names_the_hung_command() {
 }
 
 #[test]
+fn each_attempt_gets_the_whole_hook_timeout_afresh() {
+    let ws = two_tasks();
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"timeout": "0.8s", "retries": 1, "commands": [
+    {"cmd": ["sleep", "0.5"]},
+    {"cmd": ["sleep", "0.5"]}
+  ]}}"#,
+    );
+    ws.tek(&["run", "--only", "TASK-1"]).output().expect_code(2);
+    let run = run_json(&ws);
+    let t1 = result(&run, "TASK-1");
+    assert_eq!(t1["attempts"], 2, "{t1}");
+    // Had the retry inherited the spent budget, its first command would have hung.
+    assert!(
+        t1["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("command 2 (`sleep 0.5`)"),
+        "{t1}"
+    );
+    assert_eq!(t1["commands"][0]["rc"], 0, "{t1}");
+}
+
+#[test]
 fn absurd_durations_and_retries_are_input_errors_not_panics() {
     let ws = two_tasks();
     ws.file(
@@ -303,8 +334,12 @@ fn check_refuses_cwds_programs_env_and_queue_names_run_would_reject() {
   "TASK-4": {"commands": [{"cmd": ["sh", "-c", "true"]}], "env": {"PATH": "bin"}},
   "TASK-5": {"commands": [{"cmd": ["true"]}]},
   "Queue A - Build": {"commands": [{"cmd": ["true"]}]},
-  "TASK-6": {"commands": [{"cmd": ["true"]}]}
+  "TASK-6": {"commands": [{"cmd": ["true"]}], "agent": "docker"}
 }"#,
+    );
+    ws.file(
+        "config/manifest.json",
+        r#"{"layers": [{"name": "x", "ids": ["TASK-5"], "agent": "nosuch"}]}"#,
     );
     let out = ws.tek(&["check"]).output().expect_code(1);
     let err = out.stderr();
@@ -336,9 +371,20 @@ fn check_refuses_cwds_programs_env_and_queue_names_run_would_reject() {
         err.contains("did you mean the queue `Queue A — Build`?"),
         "{err}"
     );
-    assert!(err.contains("5 error(s)"), "{err}");
+    assert!(
+        err.contains(
+            "config/hooks.json:8:3: hook `TASK-6` asks for agent `docker`, which does not exist"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("config/manifest.json:1:55: layer `x` asks for agent `nosuch`"),
+        "{err}"
+    );
+    assert!(err.contains("7 error(s)"), "{err}");
 
     // A run agrees: the hook's own PATH finds the tool.
+    std::fs::remove_file(ws.join("config/manifest.json")).unwrap();
     ws.file(
         "config/hooks.json",
         r#"{"Queue A — Build": {"commands": [{"cmd": ["my-tool"]}], "env": {"PATH": "bin"}}, "TASK-6": {"commands": [{"cmd": ["true"]}]}}"#,
@@ -372,7 +418,7 @@ fn a_dry_run_reports_a_task_that_would_fail_as_failing() {
     ws.file(
         "config/hooks.json",
         r#"{
-  "TASK-1": {"commands": [{"cmd": ["true"], "cwd": "not-there"}]},
+  "TASK-1": {"commands": [{"cmd": ["true"], "cwd": "not-there"}], "retries": 3},
   "TASK-2": {"commands": [{"cmd": ["no-such-program-xyz"]}]}
 }"#,
     );
@@ -380,6 +426,7 @@ fn a_dry_run_reports_a_task_that_would_fail_as_failing() {
     let run = run_json(&ws);
     let t1 = result(&run, "TASK-1");
     assert_eq!(t1["status"], "error", "{t1}");
+    assert_eq!(t1["attempts"], 1, "a dry run does not retry: {t1}");
     assert!(
         t1["reason"]
             .as_str()
@@ -402,6 +449,20 @@ fn a_dry_run_reports_a_task_that_would_fail_as_failing() {
     );
     ws.tek(&["run", "--dry-run"]).output().expect_code(0);
     assert_eq!(result(&run_json(&ws), "TASK-1")["status"], "noop");
+    ws.file(
+        "config/hooks.json",
+        r#"{"Q": {"commands": [{"cmd": ["true"]}], "agent": "docker"}}"#,
+    );
+    ws.tek(&["run", "--dry-run"]).output().expect_code(2);
+    let t1 = result(&run_json(&ws), "TASK-1").clone();
+    assert_eq!(t1["status"], "error", "{t1}");
+    assert!(
+        t1["reason"]
+            .as_str()
+            .unwrap()
+            .contains("unknown agent `docker`"),
+        "{t1}"
+    );
 }
 
 #[test]
@@ -469,17 +530,34 @@ fn check_locates_hooks_without_rescanning_the_file_per_hook() {
     }
     hooks.push_str("}\n");
     ws.file("sot.md", sot);
-    ws.file("config/hooks.json", hooks);
-    let timed = |args: &[&str]| {
+    ws.file("config/hooks.json", &hooks);
+    let timed = |args: &[&str], code: i32| {
         let started = Instant::now();
-        ws.tek(args).output().expect_code(0);
-        started.elapsed().as_secs_f64()
+        let out = ws.tek(args).output().expect_code(code);
+        (started.elapsed().as_secs_f64(), out.stderr())
     };
-    let plan = timed(&["plan", "--format", "json"]);
-    let check = timed(&["check"]);
+    let (plan, _) = timed(&["plan", "--format", "json"], 0);
+    let (check, _) = timed(&["check"], 0);
     // Before, every hook rescanned the whole file: seconds here, minutes at 50,000.
     assert!(
         check < 2.0 * plan + 1.0,
         "check took {check:.2}s, plan {plan:.2}s"
     );
+
+    // The same mistake in every hook: counted, but only the first few are built and shown
+    // (each finding carries a copy of the file).
+    ws.file(
+        "config/hooks.json",
+        hooks.replace("[\"true\"]", "[\"no-such-program-xyz\"]"),
+    );
+    let (broken, err) = timed(&["check"], 1);
+    assert!(
+        broken < 2.0 * plan + 1.0,
+        "check took {broken:.2}s, plan {plan:.2}s"
+    );
+    assert!(
+        err.contains("... and 9950 more error(s) not shown"),
+        "{err}"
+    );
+    assert!(err.contains("10000 error(s) in sot.md and config"), "{err}");
 }

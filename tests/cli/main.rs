@@ -11,4 +11,5 @@ mod install;
 mod plan;
 mod report;
 mod run;
+mod selection;
 mod signals;
