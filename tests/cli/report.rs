@@ -186,7 +186,7 @@ fn a_predecessor_run_renders() {
         .output()
         .expect_code(0)
         .stdout();
-    assert!(md.contains("1 task(s) failed"), "{md}");
+    assert!(md.contains("1 task failed"), "{md}");
     assert!(md.contains("TASK&#45;002"), "{md}");
     assert!(
         md.contains("Queue A — Workspace Bootstrapping | 1/3 passed, 1 not run"),
