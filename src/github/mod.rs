@@ -17,9 +17,8 @@ mod summary;
 #[cfg(test)]
 mod tests;
 
-pub use comments::{marker, upsert_sticky_comment, CommentOutcome, MAX_COMMENT_CHARS};
+pub use comments::{marker, upsert_sticky_comment, CommentOutcome};
 pub use context::GitHubContext;
 pub use error::GitHubError;
 pub use retry::RetryPolicy;
-pub use stamp::RunStamp;
 pub use summary::append_job_summary;

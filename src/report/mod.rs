@@ -9,4 +9,4 @@ mod render;
 #[cfg(test)]
 mod hostile_run;
 
-pub use render::{render_within, Renderer, ReportError, Request, BUILTIN, DEFAULT_TEMPLATE};
+pub use render::{render_within, Renderer, ReportError, Request};
