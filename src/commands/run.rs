@@ -245,6 +245,8 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             key: "cargo-tek".into(),
             strict: false,
             save_comment: None,
+            config_error: None,
+            exit_code: None,
         };
         if let Err(err) = super::report::publish(ctx, &report_args, true).await {
             ctx.output.diagnostic("error", &err);
