@@ -86,7 +86,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         .map(|r| (r.task.clone(), r.duration_ms))
         .collect();
     let (rerun, carried) = if args.rerun_failed {
-        let (again, carried) = rerun_selection(ctx, &plan, &workspace.runs_dir);
+        let (again, carried) = rerun_selection(ctx, &plan, &workspace.runs_dir, args.include_done);
         (Some(again), carried)
     } else {
         warn_unreadable(ctx, &unreadable);
@@ -253,7 +253,17 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         }
     }
     // A dry run fails like a real one when a task could not start.
-    Ok(summary.exit)
+    Ok(exit_code(summary.verdict))
+}
+
+/// The one place a run's verdict becomes the process's exit code.
+fn exit_code(verdict: runner::Verdict) -> ExitCode {
+    match verdict {
+        runner::Verdict::Passed => ExitCode::Success,
+        runner::Verdict::TasksFailed => ExitCode::TasksFailed,
+        runner::Verdict::EvidenceLost => ExitCode::EvidenceIo,
+        runner::Verdict::Interrupted(signal) => ExitCode::Interrupted(signal),
+    }
 }
 
 /// `--rerun-failed`: the tasks whose last real result in a run of this plan was not a
@@ -262,12 +272,19 @@ fn rerun_selection(
     ctx: &Context,
     plan: &Plan,
     runs_dir: &std::path::Path,
+    include_done: bool,
 ) -> (
     HashSet<String>,
     HashMap<String, crate::evidence::TaskResult>,
 ) {
-    let ids: Vec<&str> = plan.tasks().map(|(_, t)| t.id.as_str()).collect();
-    let history = History::read(runs_dir, &history::plan_id(ids.iter().copied()), &ids);
+    let plan_id = history::plan_id(plan.tasks().map(|(_, t)| t.id.as_str()));
+    // Done tasks do not run (without --include-done), so they need no state.
+    let ids: Vec<&str> = plan
+        .tasks()
+        .filter(|(_, t)| include_done || !t.done)
+        .map(|(_, t)| t.id.as_str())
+        .collect();
+    let history = History::read(runs_dir, &plan_id, &ids);
     warn_unreadable(ctx, &history.unreadable);
     let again = history.not_passed(&ids);
     let tasks = |n: usize| {

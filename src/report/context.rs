@@ -315,7 +315,10 @@ fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec
             let Some(log) = log else { continue };
             // Only regular files inside the run directory are read, whatever run.json
             // says: never through a symlink, never beyond `max` bytes.
-            let raw = logs::tail(&run.dir, log, max, layout)
+            let Some((dir, rel)) = logs::locate(&run.dir, t.carried_from.as_deref(), log) else {
+                continue;
+            };
+            let raw = logs::tail(dir, &rel, max, layout)
                 .unwrap_or_else(|e| format!("(log not shown: {e})"));
             // Colour codes are noise in Markdown.
             let text = console::strip_ansi_codes(&raw).into_owned();

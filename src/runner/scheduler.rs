@@ -12,10 +12,10 @@ use tokio::task::JoinSet;
 
 use super::attempts;
 use super::ready::ReadyQueue;
+use super::verdict::Verdict;
 use super::{Cancel, Event, Selection};
 use crate::agent::{Registry, RunEnv};
 use crate::config::{Hooks, Manifest};
-use crate::error::ExitCode;
 use crate::evidence::journal::Planned;
 use crate::evidence::recorder::Recorder;
 use crate::evidence::{
@@ -46,7 +46,7 @@ pub struct RunOptions {
 #[derive(Debug)]
 pub struct RunSummary {
     pub record: RunRecord,
-    pub exit: ExitCode,
+    pub verdict: Verdict,
 }
 
 fn now() -> String {
@@ -240,10 +240,10 @@ pub async fn run(
     } = evidence;
     let results: Vec<TaskResult> = results.into_iter().flatten().collect();
     let failed = results.iter().any(|r| !r.status.is_success());
-    let (status, exit) = match interrupted {
-        Some(signal) => (RunStatus::Interrupted, ExitCode::Interrupted(signal)),
-        None if failed => (RunStatus::Error, ExitCode::TasksFailed),
-        None => (RunStatus::Ok, ExitCode::Success),
+    let (status, verdict) = match interrupted {
+        Some(signal) => (RunStatus::Interrupted, Verdict::Interrupted(signal)),
+        None if failed => (RunStatus::Error, Verdict::TasksFailed),
+        None => (RunStatus::Ok, Verdict::Passed),
     };
     record.status = status;
     record.ended = Some(now());
@@ -252,12 +252,8 @@ pub async fn run(
     record.counts = Counts::of(&results);
     record.results = results;
     let failure = recorder.finish(&record)?;
-    // Lost evidence outranks failed tasks: the run's record cannot be trusted whole.
-    let exit = match (failure, exit) {
-        (Some(_), ExitCode::Success | ExitCode::TasksFailed) => ExitCode::EvidenceIo,
-        (_, exit) => exit,
-    };
-    Ok(RunSummary { record, exit })
+    let verdict = verdict.with_evidence_lost(failure.is_some());
+    Ok(RunSummary { record, verdict })
 }
 
 /// Where finished tasks go: the recorder first (so a crash keeps them), then the display.

@@ -152,13 +152,29 @@ fn a_second_signal_kills_at_once() {
         .current_dir(ws.path())
         .env("TEK_SIGNAL_TEST", marker.split('=').nth(1).unwrap())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Two signals that arrive before cargo-tek wakes up are one signal to it (the kernel
+    // coalesces a pending signal), so the second is sent only once the first was seen.
+    let (seen_tx, seen) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("received: cancelling") {
+                let _ = seen_tx.send(());
+            }
+        }
+    });
     wait_for(&marker, 2);
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    seen.recv_timeout(Duration::from_secs(20))
+        .expect("cargo-tek reports the first signal");
     let started = Instant::now();
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let status = child.wait().unwrap();
