@@ -72,6 +72,45 @@ impl Budget {
     }
 }
 
+/// The annotation properties and message for a diagnostic whose text starts with
+/// `file:line:col: message`: the file as GitHub wants it, relative to the repository
+/// (`GITHUB_WORKSPACE`) when it is found there from `cwd`, so the annotation lands on
+/// the right file even when cargo-tek runs in a subdirectory. Other text gets no
+/// location.
+pub fn located(
+    text: &str,
+    cwd: &std::path::Path,
+    workspace: Option<&std::path::Path>,
+) -> (String, String) {
+    let first = text.lines().next().unwrap_or("");
+    let mut parts = first.splitn(4, ':');
+    let (file, line, col, rest) = (parts.next(), parts.next(), parts.next(), parts.next());
+    let number = |s: Option<&str>| s.and_then(|s| s.trim().parse::<u32>().ok());
+    match (file, number(line), number(col), rest) {
+        (Some(file), Some(line), Some(col), Some(rest)) if !file.trim().is_empty() => {
+            let path = cwd.join(file);
+            let shown = workspace
+                .and_then(|ws| path.strip_prefix(ws).ok())
+                .filter(|_| path.exists())
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| file.to_string());
+            (
+                format!(
+                    "file={},line={line},col={col},title=cargo-tek",
+                    escape_property(&shown)
+                ),
+                rest.trim().to_string(),
+            )
+        }
+        _ => ("title=cargo-tek".to_string(), first.to_string()),
+    }
+}
+
+/// Escapes a workflow command property (data escapes plus `:` and `,`).
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
 /// Escapes a workflow command's message, so it stays one command.
 pub fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
@@ -104,5 +143,27 @@ mod tests {
             "{note}"
         );
         assert_eq!(budget.overflow_note(), None, "noted once");
+    }
+
+    #[test]
+    fn a_diagnostic_points_at_its_file_from_the_repository_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("crates/app");
+        std::fs::create_dir_all(sub.join("config")).unwrap();
+        std::fs::write(sub.join("config/hooks.json"), "{}").unwrap();
+        let text = "config/hooks.json:1:22: unknown field `x`, expected one of a, b\n  ╭─[…]";
+        let (props, message) = located(text, &sub, Some(dir.path()));
+        assert_eq!(
+            props,
+            "file=crates/app/config/hooks.json,line=1,col=22,title=cargo-tek"
+        );
+        assert_eq!(message, "unknown field `x`, expected one of a, b");
+        let (props, _) = located(text, &sub, None);
+        assert!(props.starts_with("file=config/hooks.json,"), "{props}");
+        let (props, message) = located("no workspace found", &sub, None);
+        assert_eq!(
+            (props.as_str(), message.as_str()),
+            ("title=cargo-tek", "no workspace found")
+        );
     }
 }

@@ -160,6 +160,21 @@ impl Output {
             style.apply_to(severity),
             rendered
         );
+        // On GitHub the problem also shows on the file itself, within the caps.
+        let kind = match severity {
+            "error" => AnnotationKind::Error,
+            "warning" => AnnotationKind::Warning,
+            _ => return,
+        };
+        if self.github {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            let workspace = std::env::var_os("GITHUB_WORKSPACE").map(std::path::PathBuf::from);
+            let (properties, message) =
+                annotate::located(&diagnostic.to_string(), &cwd, workspace.as_deref());
+            if let Some(line) = self.annotation(kind, &properties, &message) {
+                let _ = std::io::stderr().write_all(line.as_bytes());
+            }
+        }
     }
 
     /// Renders a diagnostic to text (colour per the settings).

@@ -109,7 +109,12 @@ fn stderr(out: &Output) -> String {
 }
 
 /// run.sh then report.sh with the outputs run.sh wrote, as action.yml wires them.
-async fn run_then_report(ws: &Workspace, api: &str, event: &str, extra: &[(&str, &str)]) -> Output {
+async fn run_then_report(
+    ws: &Workspace,
+    api: &str,
+    event: &str,
+    extra: &[(&str, &str)],
+) -> (Output, Output) {
     let mut run = step(ws, "run.sh", api, event);
     run.env("TEK_COMMAND", "run").env("GITHUB_TOKEN", TOKEN);
     for (k, v) in extra {
@@ -128,7 +133,7 @@ async fn run_then_report(ws: &Workspace, api: &str, event: &str, extra: &[(&str,
     for (k, v) in extra {
         report.env(k, v);
     }
-    output(report).await
+    (out, output(report).await)
 }
 
 fn sample(ws: &Workspace) {
@@ -145,9 +150,12 @@ async fn a_broken_configuration_is_published_with_its_location() {
     let ws = Workspace::new();
     ws.file("sot.md", "## Q\n- `TASK-1` passes\n");
     ws.file("config/hooks.json", "{\"TASK-1\": {\"commandz\": 1}}");
-    let out = run_then_report(&ws, &server.uri(), "pull_request", &[]).await;
+    let (run, out) = run_then_report(&ws, &server.uri(), "pull_request", &[]).await;
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
+    // The run step annotates the file itself.
+    let annotation = "::error file=config/hooks.json,line=1,col=22,title=cargo-tek::unknown field";
+    assert!(stderr(&run).contains(annotation), "{}", stderr(&run));
     let o = outputs(&ws);
     assert_eq!(
         (
@@ -180,7 +188,7 @@ async fn a_dry_run_says_nothing_ran() {
     let server = github().await;
     let ws = Workspace::new();
     sample(&ws);
-    let out = run_then_report(
+    let (_, out) = run_then_report(
         &ws,
         &server.uri(),
         "pull_request",
@@ -201,7 +209,7 @@ async fn comment_auto_on_a_push_makes_no_api_call() {
     let server = github().await;
     let ws = Workspace::new();
     sample(&ws);
-    let out = run_then_report(&ws, &server.uri(), "push", &[]).await;
+    let (_, out) = run_then_report(&ws, &server.uri(), "push", &[]).await;
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
     assert!(
@@ -224,7 +232,7 @@ async fn a_github_outage_warns_under_warn_and_fails_under_fail() {
         .await;
     let ws = Workspace::new();
     sample(&ws);
-    let out = run_then_report(&ws, &server.uri(), "pull_request", &[]).await;
+    let (_, out) = run_then_report(&ws, &server.uri(), "pull_request", &[]).await;
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(
@@ -238,7 +246,7 @@ async fn a_github_outage_warns_under_warn_and_fails_under_fail() {
         .any(|p| p.is_file());
     assert!(saved, "the body is kept for a later post");
 
-    let fail = run_then_report(
+    let (_, fail) = run_then_report(
         &ws,
         &server.uri(),
         "pull_request",
