@@ -15,7 +15,7 @@
 #   exit-code    the exit code of cargo tek
 #   run-dir      absolute path of the run directory this run created ('' if none)
 #   report-path  where report.sh writes the Markdown report ('' if no run dir)
-#   error-log    when cargo tek stopped with an error before making a run, the
+#   error-log    when cargo tek made no run (bad input, or plan/check), the
 #                file holding its stderr, for report.sh ('' otherwise)
 #
 # Exit code: 0 once the outcome is recorded, even when tasks failed: finish.sh
@@ -187,8 +187,8 @@ if [[ $command_name == run ]]; then
   fi
 fi
 
-# Stopped before any run (bad input): the report step publishes this output.
-if [[ $status == error && -z $run_dir ]]; then
+# No run (bad input, or a plan/check): the report step publishes this output.
+if [[ -z $run_dir && ($status == error || $status == ok) ]]; then
   tek_set_output error-log "$error_log"
 else
   rm -f -- "$error_log"

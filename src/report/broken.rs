@@ -1,6 +1,7 @@
-//! The report for a command that stopped before running any task: bad input (exit 1),
-//! such as a malformed `sot.md` or `hooks.json`. Without it, a pull request whose
-//! configuration broke would keep showing the previous run's "✅ all tasks passed".
+//! The report for a command that made no run: bad input (exit 1), such as a malformed
+//! `sot.md` or `hooks.json`, or a `plan`/`check` that passed (exit 0). Without it, a pull
+//! request whose configuration broke would keep showing the previous run's "✅ all tasks
+//! passed", and one fixed since would keep showing "broken".
 //!
 //! The error output is cargo-tek's own stderr, captured by the action; it quotes the
 //! user's files, so it is untrusted text: colour codes stripped, secrets masked, and
@@ -25,6 +26,7 @@ const TAILS: [usize; 4] = [16 * 1024, 4 * 1024, 1024, 256];
 #[derive(Debug, Serialize)]
 struct BrokenContext {
     marker: Option<String>,
+    emoji: &'static str,
     headline: String,
     explanation: &'static str,
     ci_url: Option<String>,
@@ -63,12 +65,20 @@ pub fn render_broken(
     let template = env.get_template(name).map_err(fail)?;
     let clean = mask_secrets(&console::strip_ansi_codes(broken.output), secrets);
     let clean = clean.trim_matches('\n');
-    let (headline, explanation) = match broken.exit_code {
+    let (emoji, headline, explanation) = match broken.exit_code {
+        // `plan` or `check` succeeded: say so, or a fixed PR would keep "broken".
+        0 => (
+            "✅",
+            "the configuration is valid".to_owned(),
+            "Planned and checked only: no task ran.",
+        ),
         1 => (
+            "❌",
             "the configuration is broken".to_owned(),
             "No task ran: cargo-tek stopped on bad input. Fix what the message below points at (file:line:column), then push again.",
         ),
         code => (
+            "❌",
             format!("stopped with an error (exit {code})"),
             "No task ran: cargo-tek stopped before starting any task.",
         ),
@@ -76,17 +86,21 @@ pub fn render_broken(
     let mut last = String::new();
     for max in TAILS {
         let (text, cut) = tail(clean, max);
-        let text = if text.trim().is_empty() {
-            "(cargo-tek printed no error message; see the CI log)"
-        } else {
-            text
+        let message = match text.trim().is_empty() {
+            true if broken.exit_code == 0 => String::new(),
+            true => code_block(
+                "(cargo-tek printed no error message; see the CI log)",
+                "text",
+            ),
+            false => code_block(text, "text"),
         };
         let ctx = BrokenContext {
             marker: marker.clone(),
+            emoji,
             headline: headline.clone(),
             explanation,
             ci_url: ci_url.clone(),
-            message: code_block(text, "text"),
+            message,
             cut: if cut { text.len() } else { 0 },
         };
         let body = mask_secrets(
@@ -171,6 +185,11 @@ mod tests {
         assert!(other.contains("stopped with an error (exit 3)"), "{other}");
         let empty = render("", 1, usize::MAX);
         assert!(empty.contains("printed no error message"), "{empty}");
+        let valid = render("", 0, usize::MAX);
+        assert!(
+            valid.contains("## ✅ cargo-tek: the configuration is valid") && !valid.contains("```"),
+            "{valid}"
+        );
     }
 
     #[test]

@@ -181,6 +181,32 @@ async fn a_broken_configuration_is_published_with_its_location() {
         o["comment-url"],
         "https://github.example/o/r/pull/7#issuecomment-4242"
     );
+
+    // Fixed, and checked only: the comment says so instead of keeping "broken".
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    let (_, out) = run_then_report(
+        &ws,
+        &server.uri(),
+        "pull_request",
+        &[("TEK_COMMAND", "check")],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let requests = server.received_requests().await.unwrap();
+    let last = requests
+        .iter()
+        .rev()
+        .find(|r| r.method.as_str() == "POST")
+        .unwrap();
+    let sent: serde_json::Value = serde_json::from_slice(&last.body).unwrap();
+    let body = sent["body"].as_str().unwrap();
+    assert!(
+        body.contains("## ✅ cargo-tek: the configuration is valid"),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
