@@ -135,7 +135,7 @@ trap 'forward HUP' HUP
 # previous run's comment up. tee ignores the job's signals: it must outlive
 # cargo tek to copy its last words, and it ends at the end of its input.
 tmp_dir=${RUNNER_TEMP:-${TMPDIR:-/tmp}}
-error_log=$(mktemp "${tmp_dir%/}/cargo-tek-stderr.XXXXXX")
+error_log=$(mktemp "${tmp_dir%/}/cargo-tek-stderr.XXXXXX" 2>/dev/null || mktemp)
 tee_done="${error_log}.done"
 
 # A background job of a non-interactive shell starts with SIGINT and SIGQUIT
