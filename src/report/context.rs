@@ -242,7 +242,23 @@ pub fn build(
                 format!("{} passed, {n} not run (noop)", r.counts.total - n),
             ),
         },
-        crate::evidence::RunStatus::Error => ("❌", format!("{failed} task(s) failed")),
+        crate::evidence::RunStatus::Error => (
+            "❌",
+            match failed {
+                // Only skipped or cancelled tasks: say so rather than "0 failed".
+                0 => format!(
+                    "{} did not pass",
+                    crate::output::count(
+                        r.counts
+                            .total
+                            .saturating_sub(r.counts.ok + r.counts.flaky + r.counts.noop),
+                        "task",
+                        "tasks"
+                    )
+                ),
+                n => format!("{} failed", crate::output::count(n, "task", "tasks")),
+            },
+        ),
         crate::evidence::RunStatus::Interrupted => (
             "🚫",
             format!(
