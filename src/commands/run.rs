@@ -271,6 +271,8 @@ async fn report_after_run(
         key: "cargo-tek".into(),
         strict: false,
         save_comment: None,
+        config_error: None,
+        exit_code: None,
     };
     let published = tokio::select! {
         published = super::report::publish(ctx, &report_args, true) => published.map(drop),

@@ -254,12 +254,19 @@ impl RunDisplay {
                 (Some(file), Some(line)) => format!("file={},line={line},", escape_property(file)),
                 _ => String::new(),
             };
-            out.push_str(&format!(
-                "::error {location}title={}::{} {}\n",
-                escape_property(&format!("cargo-tek {}", result.task)),
-                escape_data(&result.task),
-                escape_data(result.reason.as_deref().unwrap_or(result.status.as_str())),
-            ));
+            let properties = format!(
+                "{location}title={}",
+                escape_property(&format!("cargo-tek {}", result.task))
+            );
+            let message = format!(
+                "{} {}",
+                result.task,
+                result.reason.as_deref().unwrap_or(result.status.as_str())
+            );
+            let kind = super::AnnotationKind::Error;
+            if let Some(line) = self.output.annotation(kind, &properties, &message) {
+                out.push_str(&line);
+            }
         }
         self.output.stdout(&out);
     }

@@ -1,6 +1,7 @@
 //! Rendering evidence for reviewers: Markdown escaping, size limits, secret masking and
 //! the minijinja templates.
 
+pub mod broken;
 pub mod context;
 pub mod escape;
 pub mod limit;
