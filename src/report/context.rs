@@ -230,8 +230,11 @@ pub fn build(
         crate::evidence::RunStatus::Ok if r.dry_run => (
             "⚪",
             format!(
-                "plan only, nothing ran ({} task(s) planned)",
-                r.counts.total
+                "plan only, nothing ran ({} planned)",
+                match r.counts.total {
+                    1 => "1 task".to_owned(),
+                    n => format!("{n} tasks"),
+                }
             ),
         ),
         crate::evidence::RunStatus::Ok => match r.counts.noop {

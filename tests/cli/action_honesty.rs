@@ -224,7 +224,7 @@ async fn a_dry_run_says_nothing_ran() {
     assert!(out.status.success(), "{}", stderr(&out));
     let body = posted_body(&server).await;
     assert!(
-        body.contains("## ⚪ cargo-tek: plan only, nothing ran (1 task(s) planned)"),
+        body.contains("## ⚪ cargo-tek: plan only, nothing ran (1 task planned)"),
         "{body}"
     );
     assert!(!body.contains("all tasks passed"), "{body}");
