@@ -3,6 +3,7 @@
 
 mod atomic;
 pub mod beneath;
+pub mod cause;
 pub mod history;
 pub mod journal;
 pub mod junit;

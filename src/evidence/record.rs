@@ -159,6 +159,10 @@ pub struct TaskResult {
     /// Not run this time: the task's last real result, from the run with this id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub carried_from: Option<String>,
+    /// When its first attempt started (RFC 3339, UTC): with `duration_ms`, a queue's
+    /// real span is known, not only its longest task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
 }
 
 impl TaskResult {
