@@ -70,6 +70,9 @@ pub struct Cause {
     /// A few lines that follow the summary (snippet, `left:`/`right:`), ANSI-free.
     pub detail: Vec<String>,
     pub location: Option<Location>,
+    /// `location`'s file relative to the workspace root, when it is inside it (see
+    /// [`Cause::workspace_file`]): what annotations point at and summaries name.
+    pub source: Option<String>,
     /// The failing tests, at most [`TESTS_SHOWN`].
     pub tests: Vec<String>,
     /// Failing tests beyond those in `tests`.
@@ -83,12 +86,41 @@ impl Cause {
     pub fn one_line(&self) -> String {
         let mut out = self.summary.clone();
         if let Some(at) = &self.location {
-            out.push_str(&format!(" (at {at})"));
+            match &self.source {
+                Some(file) => out.push_str(&format!(
+                    " (at {})",
+                    Location {
+                        file: file.clone(),
+                        ..at.clone()
+                    }
+                )),
+                None => out.push_str(&format!(" (at {at})")),
+            }
         }
         if let Some(tests) = self.tests_line() {
             out.push_str(&format!("; {tests}"));
         }
         out
+    }
+
+    /// The source file of the cause relative to the workspace root, for an annotation:
+    /// only when the output names a relative path and, joined to the command's `cwd`
+    /// (itself relative to the workspace root), it stays inside the workspace.
+    pub fn workspace_file(&self, cwd: &str) -> Option<String> {
+        let file = &self.location.as_ref()?.file;
+        let mut parts: Vec<&str> = Vec::new();
+        for part in cwd.split('/').chain(file.split('/')) {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop()?;
+                }
+                p if p.contains(['\\', ':']) || p.chars().any(char::is_control) => return None,
+                p => parts.push(p),
+            }
+        }
+        let absolute = file.starts_with('/') || cwd.starts_with('/');
+        (!absolute && !parts.is_empty()).then(|| parts.join("/"))
     }
 
     /// "failing tests: a, b +3", when any are known.
@@ -178,6 +210,7 @@ pub fn extract(result: &TaskResult, texts: &[&str]) -> Option<Cause> {
         cause.more_tests = more_tests;
     }
     cause.command = index;
+    cause.source = command.and_then(|c| cause.workspace_file(&c.cwd));
     Some(cause)
 }
 
@@ -241,6 +274,7 @@ fn timeout(c: &CommandRecord) -> Option<Cause> {
         )),
         detail: Vec::new(),
         location: None,
+        source: None,
         tests: Vec::new(),
         more_tests: 0,
         command: None,
@@ -257,6 +291,7 @@ fn spawn(c: &CommandRecord) -> Option<Cause> {
         )),
         detail: Vec::new(),
         location: None,
+        source: None,
         tests: Vec::new(),
         more_tests: 0,
         command: None,
@@ -269,6 +304,7 @@ fn plain(kind: Kind, summary: String) -> Cause {
         summary,
         detail: Vec::new(),
         location: None,
+        source: None,
         tests: Vec::new(),
         more_tests: 0,
         command: None,

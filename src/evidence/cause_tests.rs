@@ -261,3 +261,47 @@ fn read_takes_the_failing_commands_logs_and_refuses_symlinks() {
     c.log = Some("../../etc/passwd".into());
     assert_eq!(read(dir.path(), Layout::Raw, &failed(vec![c])), None);
 }
+
+#[test]
+fn only_a_relative_path_inside_the_workspace_becomes_an_annotation_file() {
+    let at = |file: &str| Cause {
+        location: Some(Location {
+            file: file.into(),
+            line: 1,
+            col: None,
+        }),
+        ..plain(Kind::Panic, "x".into())
+    };
+    assert_eq!(
+        at("src/lib.rs").workspace_file(".").as_deref(),
+        Some("src/lib.rs")
+    );
+    assert_eq!(
+        at("src/lib.rs").workspace_file("crates/a").as_deref(),
+        Some("crates/a/src/lib.rs")
+    );
+    assert_eq!(
+        at("../b/src/lib.rs").workspace_file("crates/a").as_deref(),
+        Some("crates/b/src/lib.rs")
+    );
+    assert_eq!(at("../x.rs").workspace_file("."), None);
+    assert_eq!(
+        at("/home/u/.cargo/registry/src/x.rs").workspace_file("."),
+        None
+    );
+    assert_eq!(at("src/lib.rs").workspace_file("/abs"), None);
+    assert_eq!(at("C:\\x\\lib.rs").workspace_file("."), None);
+    assert_eq!(plain(Kind::Error, "x".into()).workspace_file("."), None);
+}
+
+#[test]
+fn the_summary_names_the_file_from_the_workspace_root() {
+    let mut c = command(&["cargo", "build"], Some(101));
+    c.cwd = "crates/comp".into();
+    let cause = extract(&failed(vec![c]), &[COMPILE]).unwrap();
+    assert_eq!(cause.source.as_deref(), Some("crates/comp/src/lib.rs"));
+    assert_eq!(
+        cause.one_line(),
+        "error[E0308]: mismatched types (at crates/comp/src/lib.rs:2:18)"
+    );
+}

@@ -16,6 +16,6 @@ pub mod run_dir;
 pub use atomic::write_atomic;
 pub use load::{load_run, LoadedRun, NOT_RUN, RUN_JSON};
 pub use record::{
-    CommandRecord, Counts, RunRecord, RunStatus, TaskResult, TaskStatus, ToolInfo,
+    span_ms, CommandRecord, Counts, RunRecord, RunStatus, TaskResult, TaskStatus, ToolInfo,
     RUN_SCHEMA_VERSION,
 };

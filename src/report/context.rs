@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::escape::{code_block, html_text, inline, mask_secrets};
-use crate::evidence::logs::{self, Layout};
+use super::tail::quiet_tail;
+use crate::evidence::cause;
+use crate::evidence::logs::Layout;
 use crate::evidence::{LoadedRun, TaskResult, TaskStatus};
 
 /// How much detail to include; higher levels are smaller.
@@ -42,6 +44,8 @@ pub struct RunInfo {
     pub incomplete: bool,
     pub signal: Option<String>,
     pub counts: crate::evidence::Counts,
+    /// The non-zero counts, e.g. "✅ 3 ok · ❌ 1 failed" (no markup from the run).
+    pub counts_line: String,
     /// Set for a `--rerun-failed` run.
     pub rerun: Option<RerunInfo>,
 }
@@ -88,8 +92,18 @@ pub struct Failure {
     pub title_html: String,
     pub reason_html: String,
     pub emoji: &'static str,
+    /// What went wrong, on one line (HTML-escaped), when the output tells: the first
+    /// compiler error, the panic message, the failing tests, the command that hung.
+    pub cause_html: Option<String>,
+    /// The lines that go with the cause (a diagnostic's snippet, `left:`/`right:`), fenced.
+    pub cause_block: Option<String>,
+    /// The first [`FAILURES_OPEN`] failures show their logs without a click.
+    pub open: bool,
     pub logs: Vec<LogTail>,
 }
+
+/// How many failures render expanded; the rest are collapsed.
+pub const FAILURES_OPEN: usize = 3;
 
 #[derive(Debug, Serialize)]
 pub struct LogTail {
@@ -197,18 +211,29 @@ pub fn build(
         if not_run > 0 {
             q.summary.push_str(&format!(", {not_run} not run"));
         }
-        q.duration = duration(tasks.iter().map(|t| t.duration_ms).max().unwrap_or(0));
+        q.duration = duration(crate::evidence::span_ms(tasks.iter().copied()));
     }
     let failures = r
         .results
         .iter()
         .filter(|t| matches!(t.status, TaskStatus::Error | TaskStatus::Timeout))
-        .map(|t| Failure {
-            id: html_text(&clean(&t.task)),
-            title_html: html_text(&clean(&t.title)),
-            reason_html: html_text(&clean(t.reason.as_deref().unwrap_or(t.status.as_str()))),
-            emoji: emoji(t.status),
-            logs: logs_of(run, t, tail_bytes(detail), secrets),
+        .enumerate()
+        .map(|(i, t)| {
+            let cause = cause::read(&run.dir, Layout::of_schema(r.schema_version), t);
+            Failure {
+                id: html_text(&clean(&t.task)),
+                title_html: html_text(&clean(&t.title)),
+                reason_html: html_text(&clean(t.reason.as_deref().unwrap_or(t.status.as_str()))),
+                emoji: emoji(t.status),
+                cause_html: cause.as_ref().map(|c| html_text(&clean(&c.one_line()))),
+                // The snippet goes with the log tails when detail must shrink.
+                cause_block: cause
+                    .as_ref()
+                    .filter(|c| !c.detail.is_empty() && detail < 2)
+                    .map(|c| code_block(&clean(&c.detail.join("\n")), "text")),
+                open: i < FAILURES_OPEN,
+                logs: logs_of(run, t, tail_bytes(detail), secrets),
+            }
         })
         .collect();
     let others = r
@@ -223,7 +248,6 @@ pub fn build(
         .filter(|t| t.status == TaskStatus::Flaky)
         .map(task_info)
         .collect();
-    let failed = r.counts.error + r.counts.timeout;
     let signal = r.signal.as_deref().map(|s| inline(&clean(s)));
     let (emoji_run, headline) = match r.status {
         crate::evidence::RunStatus::Ok => match r.counts.noop {
@@ -234,7 +258,8 @@ pub fn build(
                 format!("{} passed, {n} not run (noop)", r.counts.total - n),
             ),
         },
-        crate::evidence::RunStatus::Error => ("❌", format!("{failed} task(s) failed")),
+        // The words of the counts line, so the two never disagree.
+        crate::evidence::RunStatus::Error => ("❌", failed_headline(&r.counts)),
         crate::evidence::RunStatus::Interrupted => (
             "🚫",
             format!(
@@ -260,6 +285,7 @@ pub fn build(
             incomplete: run.incomplete,
             signal,
             counts: r.counts.clone(),
+            counts_line: counts_line(&r.counts),
             rerun: r.rerun_failed.then(|| {
                 let carried = r
                     .results
@@ -289,6 +315,48 @@ pub fn build(
     }
 }
 
+/// "1 failed, 1 timed out, 2 skipped (of 6 tasks)": the failing counts, in the words of
+/// the counts line.
+fn failed_headline(c: &crate::evidence::Counts) -> String {
+    let parts: Vec<String> = [
+        (c.error, "failed"),
+        (c.timeout, "timed out"),
+        (c.cancelled, "cancelled"),
+        (c.skipped, "skipped"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    let of = match c.total {
+        1 => "1 task".to_owned(),
+        n => format!("{n} tasks"),
+    };
+    if parts.is_empty() {
+        format!("the run failed ({of})")
+    } else {
+        format!("{} (of {of})", parts.join(", "))
+    }
+}
+
+/// The counts that are not zero, in a fixed order.
+fn counts_line(c: &crate::evidence::Counts) -> String {
+    [
+        (c.ok, "✅", "ok"),
+        (c.noop, "⚪", "not run"),
+        (c.flaky, "🟡", "flaky"),
+        (c.error, "❌", "failed"),
+        (c.timeout, "⏱️", "timed out"),
+        (c.skipped, "⏭️", "skipped"),
+        (c.cancelled, "🚫", "cancelled"),
+    ]
+    .iter()
+    .filter(|(n, _, _)| *n > 0)
+    .map(|(n, e, what)| format!("{e} {n} {what}"))
+    .collect::<Vec<_>>()
+    .join(" · ")
+}
+
 fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec<LogTail> {
     if max == 0 {
         return Vec::new();
@@ -307,7 +375,8 @@ fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec
             let Some(log) = log else { continue };
             // Only regular files inside the run directory are read, whatever run.json
             // says: never through a symlink, never beyond `max` bytes.
-            let raw = logs::tail(&run.dir, log, max, layout)
+            // Passing tests and build progress go first, so the cut keeps the cause.
+            let raw = quiet_tail(&run.dir, log, max, layout)
                 .unwrap_or_else(|e| format!("(log not shown: {e})"));
             // Colour codes are noise in Markdown.
             let text = console::strip_ansi_codes(&raw).into_owned();

@@ -131,6 +131,7 @@ fn run(s: &[String], dir: &std::path::Path) -> LoadedRun {
 /// Tags the built-in template writes itself.
 const TEMPLATE_HTML: &[&str] = &[
     "<details>",
+    "<details open>",
     "</details>",
     "<summary>",
     "</summary>",

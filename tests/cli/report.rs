@@ -46,6 +46,7 @@ fn hostile_titles_and_output_are_inert_and_tokens_masked() {
                     assert!(
                         [
                             "<details>",
+                            "<details open>",
                             "</details>",
                             "<summary>",
                             "</summary>",
@@ -185,7 +186,7 @@ fn a_predecessor_run_renders() {
         .output()
         .expect_code(0)
         .stdout();
-    assert!(md.contains("1 task(s) failed"), "{md}");
+    assert!(md.contains("cargo-tek: 1 failed (of 3 tasks)"), "{md}");
     assert!(md.contains("TASK&#45;002"), "{md}");
     assert!(
         md.contains("Queue A — Workspace Bootstrapping | 1/3 passed, 1 not run"),
