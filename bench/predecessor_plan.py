@@ -17,7 +17,11 @@ and prints {version, source, generated_at, queues: [{name, tasks: [{id, title, l
 as JSON. It is a stand-in with the same algorithm, not the predecessor's code: read its
 timings as "this algorithm in CPython", not as the predecessor's exact figures.
 
-usage: predecessor_plan.py SOT.md [--out FILE]
+With --hooks FILE it also reads hooks.json and attaches to each task the commands it
+runs (its own hook, else its queue's), as the predecessor's runner did before running:
+the "predecessor with hooks" row of the bigsot benchmark.
+
+usage: predecessor_plan.py SOT.md [--hooks FILE] [--out FILE]
 """
 
 import datetime
@@ -83,17 +87,35 @@ def plan(path):
     }
 
 
+def attach_hooks(result, hooks_path):
+    with open(hooks_path, encoding="utf-8") as f:
+        hooks = json.load(f)
+    for queue in result["queues"]:
+        queue_hook = hooks.get(queue["name"])
+        for task in queue["tasks"]:
+            hook = hooks.get(task["id"], queue_hook)
+            task["commands"] = hook.get("commands", []) if hook else []
+    return result
+
+
 def main(argv):
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if argv else 1
-    out = None
-    if len(argv) == 3 and argv[1] == "--out":
-        out = argv[2]
-    elif len(argv) != 1:
-        print("usage: predecessor_plan.py SOT.md [--out FILE]", file=sys.stderr)
-        return 1
-    text = json.dumps(plan(argv[0]), ensure_ascii=False, indent=2) + "\n"
+    usage = "usage: predecessor_plan.py SOT.md [--hooks FILE] [--out FILE]"
+    sot, rest = argv[0], argv[1:]
+    options = {}
+    while rest:
+        if len(rest) < 2 or rest[0] not in ("--out", "--hooks"):
+            print(usage, file=sys.stderr)
+            return 1
+        options[rest[0]] = rest[1]
+        rest = rest[2:]
+    out = options.get("--out")
+    result = plan(sot)
+    if "--hooks" in options:
+        result = attach_hooks(result, options["--hooks"])
+    text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
     if out:
         with open(out, "w", encoding="utf-8") as f:
             f.write(text)

@@ -11,6 +11,7 @@ pub const EXIT_CODES: &str = "Exit codes:
   0    success (noop tasks count as success)
   1    bad input or usage (the message names the file, line and column)
   2    one or more tasks failed or timed out
+  3    evidence could not be written in full (a full disk, say)
   129  interrupted by SIGHUP, 130 by SIGINT (Ctrl-C), 143 by SIGTERM";
 
 #[derive(Debug, Parser)]

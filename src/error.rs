@@ -13,8 +13,14 @@ pub enum ExitCode {
     BadInput,
     /// One or more tasks failed or timed out.
     TasksFailed,
-    /// Evidence (run.json, the journal, logs, junit.xml) could not be written in full.
+    /// Evidence (run.json, the journal, logs, junit.xml) could not be written in full, or
+    /// another file could not be read or written (the run directory, the job summary):
+    /// the input was fine, the machine was not.
     EvidenceIo,
+    /// GitHub's API could not be used (after retries) for the PR comment.
+    GitHubFailed,
+    /// cargo-tek itself failed (a worker panicked, the runtime did not start): a bug.
+    Internal,
     /// Interrupted by a signal: 128 + its number.
     Interrupted(i32),
 }
@@ -27,6 +33,8 @@ impl ExitCode {
             ExitCode::BadInput => 1,
             ExitCode::TasksFailed => 2,
             ExitCode::EvidenceIo => 3,
+            ExitCode::GitHubFailed => 4,
+            ExitCode::Internal => 5,
             ExitCode::Interrupted(signal) => 128 + signal,
         }
     }
@@ -70,14 +78,28 @@ pub enum Error {
     #[error("failed to post the PR comment: {0}")]
     #[diagnostic(help("check GITHUB_TOKEN's permissions (pull-requests: write), or drop --strict to save the body instead"))]
     GitHub(crate::github::GitHubError),
+    #[error("{0}")]
+    #[diagnostic(help("this is a bug in cargo-tek; please report it with the run directory"))]
+    Internal(String),
+    #[error("interrupted by {}", crate::supervise::process::signal_name(*.0))]
+    Interrupted(i32),
 }
 
 impl Error {
     /// The exit code this error ends the process with.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::EvidenceIo { .. } => ExitCode::EvidenceIo,
-            _ => ExitCode::BadInput,
+            Error::Io { .. } | Error::EvidenceIo { .. } => ExitCode::EvidenceIo,
+            Error::GitHub(_) => ExitCode::GitHubFailed,
+            Error::Internal(_) => ExitCode::Internal,
+            Error::Interrupted(signal) => ExitCode::Interrupted(*signal),
+            Error::Usage(_)
+            | Error::Workspace(_)
+            | Error::Load(_)
+            | Error::Evidence(_)
+            | Error::CheckFailed(_)
+            | Error::NothingWouldRun(_)
+            | Error::Report(_) => ExitCode::BadInput,
         }
     }
 
@@ -85,5 +107,26 @@ impl Error {
     pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
         let context = context.into();
         move |source| Error::Io { context, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failing_path_has_its_own_code() {
+        let io = Error::io("failed to write evidence")(std::io::Error::other("disk full"));
+        let codes = [
+            Error::Usage("x".into()).exit_code().code(),
+            ExitCode::TasksFailed.code(),
+            io.exit_code().code(),
+            Error::GitHub(crate::github::GitHubError::NoRepository)
+                .exit_code()
+                .code(),
+            Error::Internal("x".into()).exit_code().code(),
+            Error::Interrupted(15).exit_code().code(),
+        ];
+        assert_eq!(codes, [1, 2, 3, 4, 5, 143]);
     }
 }

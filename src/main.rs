@@ -9,15 +9,18 @@ fn main() {
     // so that no task can read them from this process's /proc/<pid>/environ.
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     cargo_tek::supervise::secrets::isolate(cargo_tek::commands::starts_tasks(&args));
-    let code = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(cargo_tek::run_cli(args)),
+        Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: failed to start the async runtime: {err}");
-            1
+            std::process::exit(cargo_tek::ExitCode::Internal.code());
         }
     };
+    let code = runtime.block_on(cargo_tek::run_cli(args));
+    // Exit with the runtime still alive: dropping it would wait for blocking work (a write
+    // to a job-summary file that never returns) that a signal has already given up on.
     std::process::exit(code);
 }

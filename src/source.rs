@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use miette::{Diagnostic, LabeledSpan, NamedSource};
 
@@ -21,8 +21,9 @@ pub struct SourceFile {
     /// The text, with any UTF-8 byte-order mark removed.
     pub text: Arc<str>,
     /// Byte offset of each line's start, so locating an offset is a binary search
-    /// rather than a scan (a 50,000-task plan asks for every task's line).
-    line_starts: Arc<[usize]>,
+    /// rather than a scan (a 50,000-task plan asks for every task's line). Built on the
+    /// first question: a 500,000-line hooks.json that is never located in needs none.
+    line_starts: Arc<OnceLock<Box<[u32]>>>,
 }
 
 /// Problems reading a file, before any parsing.
@@ -93,15 +94,26 @@ impl SourceFile {
             Some(rest) => rest.to_owned(),
             None => text,
         };
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         Ok(Self {
             path: path.to_path_buf(),
             name,
             text: Arc::from(text),
-            line_starts,
+            line_starts: Arc::default(),
         })
+    }
+
+    /// Offsets fit in `u32`: inputs are capped at [`MAX_INPUT_BYTES`].
+    fn line_starts(&self) -> &[u32] {
+        self.line_starts
+            .get_or_init(|| std::iter::once(0).chain(newline_ends(&self.text)).collect())
+    }
+
+    /// 1-based line of a byte offset.
+    pub fn line(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        self.line_starts()
+            .partition_point(|&start| start as usize <= offset)
+            .max(1)
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -110,12 +122,9 @@ impl SourceFile {
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let line = self.line_starts.partition_point(|&start| start <= offset);
-        let start = self
-            .line_starts
-            .get(line.wrapping_sub(1))
-            .copied()
-            .unwrap_or(0);
+        let starts = self.line_starts();
+        let line = starts.partition_point(|&start| start as usize <= offset);
+        let start = starts.get(line.wrapping_sub(1)).map_or(0, |&s| s as usize);
         (line.max(1), self.text[start..offset].chars().count() + 1)
     }
 
@@ -143,15 +152,30 @@ impl SourceFile {
             src: CharColumns(NamedSource::new(self.name.clone(), self.text.clone())),
             labels: labels
                 .into_iter()
-                .map(|(range, label)| {
+                .enumerate()
+                .map(|(i, (range, label))| {
                     let start = range.start.min(len);
                     let end = range.end.clamp(start, len);
-                    LabeledSpan::new(Some(label), start, end - start)
+                    // The first label is the one `location` names; miette's snippet
+                    // header shows the primary label, else the earliest in the file.
+                    if i == 0 {
+                        LabeledSpan::new_primary_with_span(Some(label), start..end)
+                    } else {
+                        LabeledSpan::new(Some(label), start, end - start)
+                    }
                 })
                 .collect(),
             help,
         }
     }
+}
+
+/// The offset after each newline of `text`.
+fn newline_ends(text: &str) -> impl Iterator<Item = u32> + '_ {
+    text.bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == b'\n')
+        .map(|(i, _)| (i + 1) as u32)
 }
 
 /// 1-based line and character column of `offset` in `text` (clamped to the text).
@@ -264,6 +288,19 @@ mod tests {
         let start = text.find("`TASK-9`").unwrap();
         let d = src.diagnostic("m", vec![(start..start + 8, "here".into())], None);
         assert_eq!(d.location, "sot.md:2:22");
+        let rendered = crate::output::render_diagnostic(&d, false);
+        assert!(rendered.contains("[sot.md:2:22]"), "{rendered}");
+        // With several labels, the header names the first (as `location` does), not the
+        // earliest in the file.
+        let first = text.find("`TASK-1`").unwrap();
+        let d = src.diagnostic(
+            "m",
+            vec![
+                (start..start + 8, "later".into()),
+                (first..first + 8, "earlier".into()),
+            ],
+            None,
+        );
         let rendered = crate::output::render_diagnostic(&d, false);
         assert!(rendered.contains("[sot.md:2:22]"), "{rendered}");
     }

@@ -108,11 +108,15 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
                     .unwrap_or(0);
                 let room = JOB_SUMMARY_LIMIT.saturating_sub(used + 1);
                 let summary = render_within(&renderer, &request(None, room, Unit::Bytes))?;
-                github::append_job_summary(std::path::Path::new(&path), &summary).map_err(
-                    Error::io(format!(
+                // Off the runtime's threads: the file may block (a FIFO nobody reads), and
+                // a signal must still end the command.
+                let file = std::path::PathBuf::from(&path);
+                tokio::task::spawn_blocking(move || github::append_job_summary(&file, &summary))
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+                    .map_err(Error::io(format!(
                         "failed to append to $GITHUB_STEP_SUMMARY (`{path}`)"
-                    )),
-                )?;
+                    )))?;
                 ctx.output.status("Summarized", "job summary written");
             }
             None if args.strict => {

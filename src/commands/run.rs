@@ -86,7 +86,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         .map(|r| (r.task.clone(), r.duration_ms))
         .collect();
     let (rerun, carried) = if args.rerun_failed {
-        let (again, carried) = rerun_selection(ctx, &plan, &workspace.runs_dir);
+        let (again, carried) = rerun_selection(ctx, &plan, &workspace.runs_dir, args.include_done);
         (Some(again), carried)
     } else {
         warn_unreadable(ctx, &unreadable);
@@ -197,6 +197,15 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
     }
     let signals =
         crate::supervise::signals::listen().map_err(Error::io("failed to listen for signals"))?;
+    // Signals stay handled after the tasks: the report step listens from now on too.
+    let report_signals = if args.report.is_empty() {
+        None
+    } else {
+        Some(
+            crate::supervise::signals::listen()
+                .map_err(Error::io("failed to listen for signals"))?,
+        )
+    };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut display = RunDisplay::new(ctx.output.clone());
     let printer = tokio::spawn(async move {
@@ -222,36 +231,78 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
     let result = scheduler.await;
     // Nothing a task started outlives the run, whatever its commands' ends missed.
     containment.finish();
-    let result = result.map_err(|e| Error::Evidence(format!("the scheduler failed: {e}")))?;
+    let result = result.map_err(|e| Error::Internal(format!("the scheduler failed: {e}")))?;
     let display = printer
         .await
-        .map_err(|e| Error::Evidence(format!("the progress display failed: {e}")))?;
+        .map_err(|e| Error::Internal(format!("the progress display failed: {e}")))?;
     let summary = result.map_err(|source| Error::EvidenceIo {
         context: format!("failed to write evidence in `{}`", dir.display()),
         source,
     })?;
     display.finish(&summary.record);
 
-    if !args.report.is_empty() {
-        let report_args = crate::cli::ReportArgs {
-            run: Some(dir.clone()),
-            runs_dir: None,
-            template: None,
-            out: None,
-            format: crate::cli::ReportFormat::Markdown,
-            job_summary: args.report.contains(&ReportKind::JobSummary),
-            pr_comment: args.report.contains(&ReportKind::PrComment),
-            pr: None,
-            key: "cargo-tek".into(),
-            strict: false,
-            save_comment: None,
-        };
-        if let Err(err) = super::report::publish(ctx, &report_args, true).await {
+    match report_signals {
+        Some(signals) => {
+            report_after_run(ctx, &args, &dir, exit_code(summary.verdict), signals).await
+        }
+        // A dry run fails like a real one when a task could not start.
+        None => Ok(exit_code(summary.verdict)),
+    }
+}
+
+/// `run --report`: publishes like `report` would, while SIGINT/SIGTERM/SIGHUP end it at
+/// once (a hanging GitHub API, a job-summary file that blocks). The exit code: a signal
+/// wins (128 + its number); else a failed run keeps its own code and a report error is
+/// shown; else the report error's code, as `report` would exit.
+async fn report_after_run(
+    ctx: &Context,
+    args: &RunArgs,
+    dir: &std::path::Path,
+    exit: ExitCode,
+    mut signals: tokio::sync::mpsc::UnboundedReceiver<i32>,
+) -> Result<ExitCode, Error> {
+    // Signals that came during the run were the scheduler's to handle.
+    while signals.try_recv().is_ok() {}
+    let report_args = crate::cli::ReportArgs {
+        run: Some(dir.to_path_buf()),
+        runs_dir: None,
+        template: None,
+        out: None,
+        format: crate::cli::ReportFormat::Markdown,
+        job_summary: args.report.contains(&ReportKind::JobSummary),
+        pr_comment: args.report.contains(&ReportKind::PrComment),
+        pr: None,
+        key: "cargo-tek".into(),
+        strict: false,
+        save_comment: None,
+    };
+    let published = tokio::select! {
+        published = super::report::publish(ctx, &report_args, true) => published.map(drop),
+        Some(signal) = signals.recv() => Err(Error::Interrupted(signal)),
+    };
+    match published {
+        Ok(()) => Ok(exit),
+        Err(err @ Error::Interrupted(_)) => {
+            ctx.output
+                .warn(format!("the report was not finished: {err}"));
+            Ok(err.exit_code())
+        }
+        Err(err) if exit == ExitCode::Success => Err(err),
+        Err(err) => {
             ctx.output.diagnostic("error", &err);
+            Ok(exit)
         }
     }
-    // A dry run fails like a real one when a task could not start.
-    Ok(summary.exit)
+}
+
+/// The one place a run's verdict becomes the process's exit code.
+fn exit_code(verdict: runner::Verdict) -> ExitCode {
+    match verdict {
+        runner::Verdict::Passed => ExitCode::Success,
+        runner::Verdict::TasksFailed => ExitCode::TasksFailed,
+        runner::Verdict::EvidenceLost => ExitCode::EvidenceIo,
+        runner::Verdict::Interrupted(signal) => ExitCode::Interrupted(signal),
+    }
 }
 
 /// `--rerun-failed`: the tasks whose last real result in a run of this plan was not a
@@ -260,12 +311,19 @@ fn rerun_selection(
     ctx: &Context,
     plan: &Plan,
     runs_dir: &std::path::Path,
+    include_done: bool,
 ) -> (
     HashSet<String>,
     HashMap<String, crate::evidence::TaskResult>,
 ) {
-    let ids: Vec<&str> = plan.tasks().map(|(_, t)| t.id.as_str()).collect();
-    let history = History::read(runs_dir, &history::plan_id(ids.iter().copied()), &ids);
+    let plan_id = history::plan_id(plan.tasks().map(|(_, t)| t.id.as_str()));
+    // Done tasks do not run (without --include-done), so they need no state.
+    let ids: Vec<&str> = plan
+        .tasks()
+        .filter(|(_, t)| include_done || !t.done)
+        .map(|(_, t)| t.id.as_str())
+        .collect();
+    let history = History::read(runs_dir, &plan_id, &ids);
     warn_unreadable(ctx, &history.unreadable);
     let again = history.not_passed(&ids);
     let tasks = |n: usize| {

@@ -159,7 +159,9 @@ pub fn read(run_dir: &Path, layout: Layout, result: &TaskResult) -> Option<Cause
             [&c.stderr_log, &c.log]
                 .into_iter()
                 .flatten()
-                .filter_map(|log| logs::tail(run_dir, log, READ_LIMIT, layout).ok())
+                // A carried result's logs are in the run it came from.
+                .filter_map(|log| logs::locate(run_dir, result.carried_from.as_deref(), log))
+                .filter_map(|(dir, rel)| logs::tail(dir, &rel, READ_LIMIT, layout).ok())
                 .collect()
         })
         .unwrap_or_default();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::logs::{tail, Layout};
+use super::logs::{locate, tail, Layout};
 use super::record::{RunRecord, TaskStatus};
 use crate::report::escape::mask_secrets;
 
@@ -72,8 +72,11 @@ pub fn render(
             for (log, text) in [(&command.log, &mut out), (&command.stderr_log, &mut err)] {
                 if let Some(log) = log {
                     text.push_str(
-                        &tail(run_dir, log, OUTPUT_TAIL, layout)
-                            .unwrap_or_else(|e| format!("({e})\n")),
+                        &match locate(run_dir, result.carried_from.as_deref(), log) {
+                            Some((dir, rel)) => tail(dir, &rel, OUTPUT_TAIL, layout),
+                            None => Ok(String::new()),
+                        }
+                        .unwrap_or_else(|e| format!("({e})\n")),
                     );
                 }
             }

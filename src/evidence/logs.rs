@@ -122,6 +122,35 @@ pub fn tail(run_dir: &Path, rel: &str, max: usize, layout: Layout) -> Result<Str
     Ok(text)
 }
 
+/// Where the logs of a result are: the run's own directory, or for a result carried
+/// forward from an earlier run, that run's directory beside it. Returns the directory to
+/// open below (never through a symlink) and the log's path relative to it; `None` when
+/// the result names something that is not a log of a run.
+///
+/// The carried run id comes from run.json, so it is used only when it has the shape
+/// cargo-tek gives run ids and the path is under `logs/`: a crafted run.json cannot
+/// point a report at other files beside the run directory.
+pub fn locate<'a>(
+    run_dir: &'a Path,
+    carried_from: Option<&str>,
+    rel: &str,
+) -> Option<(&'a Path, String)> {
+    let Some(id) = carried_from else {
+        return Some((run_dir, rel.to_owned()));
+    };
+    let runs = run_dir.parent()?;
+    (is_run_id(id) && rel.starts_with("logs/")).then(|| (runs, format!("{id}/{rel}")))
+}
+
+/// `20261125T142301.123Z-1a2b3c`: what [`super::run_dir::create`] names a run.
+fn is_run_id(id: &str) -> bool {
+    static SHAPE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^[0-9]{8}T[0-9]{6}(\.[0-9]+)?Z-[0-9a-f]{6}$")
+            .expect("the run id pattern is a valid constant regex")
+    });
+    SHAPE.is_match(id)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -185,6 +214,23 @@ mod tests {
         std::os::unix::fs::symlink("/proc/self/environ", dir.path().join("logs/x.log")).unwrap();
         let err = tail(dir.path(), "logs/x.log", 100, Layout::Raw).unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn a_carried_results_log_is_read_from_its_own_run() {
+        let runs = tempfile::tempdir().unwrap();
+        let r1 = "20261125T142301.123Z-1a2b3c";
+        std::fs::create_dir_all(runs.path().join(r1).join("logs/T")).unwrap();
+        std::fs::create_dir_all(runs.path().join("r2")).unwrap();
+        std::fs::write(runs.path().join(r1).join("logs/T/out.log"), "from r1\n").unwrap();
+        let r2 = runs.path().join("r2");
+        let (dir, rel) = locate(&r2, Some(r1), "logs/T/out.log").unwrap();
+        assert_eq!(tail(dir, &rel, 100, Layout::Raw).unwrap(), "from r1\n");
+        // Only run-id-shaped siblings, only their logs.
+        assert!(locate(&r2, Some(".."), "logs/x").is_none());
+        assert!(locate(&r2, Some(".ssh"), "logs/id_rsa").is_none());
+        assert!(locate(&r2, Some(r1), "run.json").is_none());
+        assert_eq!(locate(&r2, None, "x").unwrap().1, "x");
     }
 
     #[test]

@@ -102,6 +102,14 @@ impl Output {
         let _ = stdout.flush();
     }
 
+    /// Data written straight to stdout by `write` (large JSON, streamed). A closed pipe
+    /// (`| head`) is not an error of the command.
+    pub fn stdout_with(&self, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = write(&mut stdout);
+        let _ = stdout.flush();
+    }
+
     /// Raw bytes on stdout (task output forwarded in CI).
     pub fn stdout_bytes(&self, bytes: &[u8]) {
         let mut stdout = std::io::stdout().lock();
@@ -149,5 +157,35 @@ pub fn render_diagnostic(diagnostic: &dyn miette::Diagnostic, colors: bool) -> S
     // miette prefixes the first line with an "×" marker; our caller prints the severity.
     let trimmed = out.trim_start();
     let trimmed = trimmed.strip_prefix('×').unwrap_or(trimmed).trim_start();
-    trimmed.to_owned()
+    if colors {
+        // The escapes are miette's own colours; they cannot be told apart from the file's.
+        return trimmed.to_owned();
+    }
+    // Without colour nothing here should drive the terminal: a control character in an
+    // id or a snippet of sot.md is shown escaped.
+    trimmed
+        .split('\n')
+        .map(|line| sanitize(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uncoloured_diagnostics_escape_control_characters() {
+        let src = crate::source::SourceFile::from_bytes(
+            std::path::Path::new("s"),
+            "sot.md".into(),
+            b"## Q\n- `TASK-1` a \x1b[2J b\n".to_vec(),
+        )
+        .unwrap();
+        let d = src.diagnostic("bad \u{1b}[31m id", vec![(5..15, "here".into())], None);
+        let text = render_diagnostic(&d, false);
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert!(text.contains("bad \\u{1b}[31m id"), "{text}");
+        assert!(text.contains("\\u{1b}[2J"), "{text}");
+    }
 }

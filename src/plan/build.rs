@@ -63,7 +63,7 @@ pub fn build(inputs: &Inputs<'_>) -> Result<(Plan, Graph), PlanError> {
                             layer,
                             done: task.done,
                             after: task.after.iter().map(|(id, _)| id.clone()).collect(),
-                            line: Some(sot.line_col(task.range.start).0),
+                            line: Some(sot.line(task.range.start)),
                         }
                     })
                     .collect(),
@@ -98,10 +98,13 @@ pub fn layer(manifest: &Manifest, format: Format, id: &str) -> String {
 /// without a hook a task is a `noop` (the predecessor's routing) unless the manifest
 /// names another agent for it.
 pub fn route(id: &str, queue: &str, hooks: &Hooks, manifest: &Manifest) -> Routing {
-    let (hook, source) = match (hooks.get(id), hooks.get(queue)) {
-        (Some(h), _) => (Some(h), HookSource::Task),
-        (None, Some(h)) => (Some(h), HookSource::Queue),
-        (None, None) => (None, HookSource::None),
+    // The queue's hook is looked up only when the task has none of its own.
+    let (hook, source) = match hooks.get(id) {
+        Some(h) => (Some(h), HookSource::Task),
+        None => match hooks.get(queue) {
+            Some(h) => (Some(h), HookSource::Queue),
+            None => (None, HookSource::None),
+        },
     };
     let configured = hook
         .and_then(|h| h.agent.clone())

@@ -59,8 +59,9 @@ pub fn cycle_summary(path: &[String]) -> String {
 impl Graph {
     /// Builds and checks the graph of `plan`.
     pub fn new(plan: &Plan) -> Result<Self, GraphError> {
-        let mut nodes = Vec::new();
-        let mut task_index = HashMap::default();
+        let count: usize = plan.queues.iter().map(|q| q.tasks.len()).sum();
+        let mut nodes = Vec::with_capacity(count + plan.queues.len());
+        let mut task_index = HashMap::with_capacity_and_hasher(count, rustc_hash::FxBuildHasher);
         for (q, queue) in plan.queues.iter().enumerate() {
             for (i, task) in queue.tasks.iter().enumerate() {
                 if task_index.insert(task.id.clone(), nodes.len()).is_some() {

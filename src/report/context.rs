@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::escape::{code_block, html_text, inline, mask_secrets};
 use super::tail::quiet_tail;
 use crate::evidence::cause;
-use crate::evidence::logs::Layout;
+use crate::evidence::logs::{self, Layout};
 use crate::evidence::{LoadedRun, TaskResult, TaskStatus};
 
 /// How much detail to include; higher levels are smaller.
@@ -315,28 +315,35 @@ pub fn build(
     }
 }
 
-/// "1 failed, 1 timed out, 2 skipped (of 6 tasks)": the failing counts, in the words of
-/// the counts line.
+/// "1 task failed, 1 timed out, 2 skipped": the counts that did not pass, in the words
+/// of the counts line; "2 tasks did not pass" when none failed outright (only skipped or
+/// cancelled), never "0 failed".
 fn failed_headline(c: &crate::evidence::Counts) -> String {
-    let parts: Vec<String> = [
+    let parts: Vec<(usize, &str)> = [
         (c.error, "failed"),
         (c.timeout, "timed out"),
         (c.cancelled, "cancelled"),
         (c.skipped, "skipped"),
     ]
-    .iter()
+    .into_iter()
     .filter(|(n, _)| *n > 0)
-    .map(|(n, what)| format!("{n} {what}"))
     .collect();
-    let of = match c.total {
-        1 => "1 task".to_owned(),
-        n => format!("{n} tasks"),
-    };
-    if parts.is_empty() {
-        format!("the run failed ({of})")
-    } else {
-        format!("{} (of {of})", parts.join(", "))
+    if c.error + c.timeout == 0 {
+        let not_passed = c.total.saturating_sub(c.ok + c.flaky + c.noop);
+        return format!(
+            "{} did not pass",
+            crate::output::count(not_passed, "task", "tasks")
+        );
     }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, (n, what))| match i {
+            0 => format!("{} {what}", crate::output::count(*n, "task", "tasks")),
+            _ => format!("{n} {what}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The counts that are not zero, in a fixed order.
@@ -375,8 +382,11 @@ fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec
             let Some(log) = log else { continue };
             // Only regular files inside the run directory are read, whatever run.json
             // says: never through a symlink, never beyond `max` bytes.
+            let Some((dir, rel)) = logs::locate(&run.dir, t.carried_from.as_deref(), log) else {
+                continue;
+            };
             // Passing tests and build progress go first, so the cut keeps the cause.
-            let raw = quiet_tail(&run.dir, log, max, layout)
+            let raw = quiet_tail(dir, &rel, max, layout)
                 .unwrap_or_else(|e| format!("(log not shown: {e})"));
             // Colour codes are noise in Markdown.
             let text = console::strip_ansi_codes(&raw).into_owned();

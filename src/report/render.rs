@@ -169,7 +169,7 @@ mod tests {
                 let body = render_within(&renderer, &request(&run, usize::MAX)).unwrap();
                 assert!(
                     body.starts_with(
-                        "<!-- m -->\n## ❌ cargo-tek: 1 failed, 1 cancelled, 1 skipped (of 5 tasks)"
+                        "<!-- m -->\n## ❌ cargo-tek: 1 task failed, 1 cancelled, 1 skipped"
                     ),
                     "{name}: {body}"
                 );

@@ -6,10 +6,12 @@ mod events;
 mod ready;
 mod scheduler;
 pub mod selection;
+mod verdict;
 
 pub use crate::supervise::Cancel;
 pub use events::Event;
 pub use scheduler::{run, Inputs, RunOptions, RunSummary};
+pub use verdict::Verdict;
 
 /// Bundles what the scheduler needs from the workspace.
 pub fn scheduler_inputs<'a>(

@@ -12,10 +12,10 @@ use tokio::task::JoinSet;
 
 use super::attempts;
 use super::ready::ReadyQueue;
+use super::verdict::Verdict;
 use super::{Cancel, Event, Selection};
 use crate::agent::{Registry, RunEnv};
 use crate::config::{Hooks, Manifest};
-use crate::error::ExitCode;
 use crate::evidence::journal::Planned;
 use crate::evidence::recorder::Recorder;
 use crate::evidence::{
@@ -46,7 +46,7 @@ pub struct RunOptions {
 #[derive(Debug)]
 pub struct RunSummary {
     pub record: RunRecord,
-    pub exit: ExitCode,
+    pub verdict: Verdict,
 }
 
 fn now() -> String {
@@ -149,66 +149,83 @@ pub async fn run(
     let mut stop_reason: Option<String> = None;
     let mut interrupted: Option<i32> = None;
 
-    loop {
-        while stop_reason.is_none() && running.len() < workers {
-            let Some(node) = ready.pop() else { break };
-            let Node::Task { queue, index } = graph.nodes[node] else {
-                // A queue gate opens when its queue is done; it fails if anything failed.
-                let ok = ready.blocked_by(node).is_none();
-                ready.complete(node, ok);
-                continue;
-            };
-            let (q, task) = (&plan.queues[queue], &plan.queues[queue].tasks[index]);
-            if !selected[node] {
-                // Not part of this run (done, filtered out): satisfied for its dependents.
-                let ok = ready.blocked_by(node).is_none();
-                ready.complete(node, ok);
-            } else if let Some(reason) = ready.blocked_by(node) {
-                evidence.finish(node, skipped(q, task, reason.to_owned()));
-                ready.complete(node, false);
-            } else {
-                evidence.recorder.task_started(&task.id, &q.name, now());
-                let future = attempts::prepare(attempts::Start {
-                    task,
-                    queue: &q.name,
-                    hooks,
-                    manifest,
-                    registry,
-                    options,
-                    env: &env,
-                    cancel: &cancel_rx,
-                    events: &events,
-                });
-                running.spawn(async move { (node, future.await) });
-            }
-        }
-        if running.is_empty() && (ready.is_empty() || stop_reason.is_some()) {
-            break;
-        }
-        tokio::select! {
-            joined = running.join_next(), if !running.is_empty() => {
-                let Some(joined) = joined else { continue };
-                let (node, result) = joined.map_err(|e| std::io::Error::other(format!("a task worker failed: {e}")))?;
-                let ok = result.status.is_success();
-                if !ok && options.fail_fast && stop_reason.is_none() {
-                    stop_reason = Some(format!("not started: --fail-fast stopped the run after {} failed", result.task));
-                    let _ = cancel_tx.send(Cancel::Graceful(nix::sys::signal::Signal::SIGTERM as i32));
+    // An error in here (a worker that panicked) must not just drop the running tasks: the
+    // JoinSet's kill-on-drop reaches only their main processes.
+    let looped = async {
+        loop {
+            while stop_reason.is_none() && running.len() < workers {
+                let Some(node) = ready.pop() else { break };
+                let Node::Task { queue, index } = graph.nodes[node] else {
+                    // A queue gate opens when its queue is done; it fails if anything failed.
+                    let ok = ready.blocked_by(node).is_none();
+                    ready.complete(node, ok);
+                    continue;
+                };
+                let (q, task) = (&plan.queues[queue], &plan.queues[queue].tasks[index]);
+                if !selected[node] {
+                    // Not part of this run (done, filtered out): satisfied for its dependents.
+                    let ok = ready.blocked_by(node).is_none();
+                    ready.complete(node, ok);
+                } else if let Some(reason) = ready.blocked_by(node) {
+                    evidence.finish(node, skipped(q, task, reason.to_owned()));
+                    ready.complete(node, false);
+                } else {
+                    evidence.recorder.task_started(&task.id, &q.name, now());
+                    let future = attempts::prepare(attempts::Start {
+                        task,
+                        queue: &q.name,
+                        hooks,
+                        manifest,
+                        registry,
+                        options,
+                        env: &env,
+                        cancel: &cancel_rx,
+                        events: &events,
+                    });
+                    running.spawn(async move { (node, future.await) });
                 }
-                evidence.finish(node, result);
-                ready.complete(node, ok);
             }
-            signal = recv(&mut signals) => {
-                let Some(signal) = signal else { signals = None; continue };
-                // The first signal cancels gracefully; a second one kills at once.
-                let immediate = interrupted.is_some();
-                if !immediate {
-                    interrupted = Some(signal);
-                    stop_reason = Some(format!("not started: the run was interrupted by {}", crate::supervise::process::signal_name(signal)));
+            if running.is_empty() && (ready.is_empty() || stop_reason.is_some()) {
+                break;
+            }
+            tokio::select! {
+                joined = running.join_next(), if !running.is_empty() => {
+                    let Some(joined) = joined else { continue };
+                    let (node, result) = joined.map_err(|e| std::io::Error::other(format!("a task worker failed: {e}")))?;
+                    let ok = result.status.is_success();
+                    if !ok && options.fail_fast && stop_reason.is_none() {
+                        stop_reason = Some(format!("not started: --fail-fast stopped the run after {} failed", result.task));
+                        let _ = cancel_tx.send(Cancel::Graceful(nix::sys::signal::Signal::SIGTERM as i32));
+                    }
+                    evidence.finish(node, result);
+                    ready.complete(node, ok);
                 }
-                let _ = cancel_tx.send(if immediate { Cancel::Immediate } else { Cancel::Graceful(signal) });
-                let _ = events.send(Event::Interrupted { signal, immediate });
+                signal = recv(&mut signals) => {
+                    let Some(signal) = signal else { signals = None; continue };
+                    // The first signal cancels gracefully; a second one kills at once.
+                    let immediate = interrupted.is_some();
+                    if !immediate {
+                        interrupted = Some(signal);
+                        stop_reason = Some(format!("not started: the run was interrupted by {}", crate::supervise::process::signal_name(signal)));
+                    }
+                    let _ = cancel_tx.send(if immediate { Cancel::Immediate } else { Cancel::Graceful(signal) });
+                    let _ = events.send(Event::Interrupted { signal, immediate });
+                }
             }
         }
+        Ok::<(), std::io::Error>(())
+    }
+    .await;
+    if let Err(err) = looped {
+        let _ = cancel_tx.send(Cancel::Immediate);
+        while running.join_next().await.is_some() {}
+        record.status = RunStatus::Error;
+        record.ended = Some(now());
+        record.duration_ms = Some(started_at.elapsed().as_millis() as u64);
+        record.results = evidence.results.iter().flatten().cloned().collect();
+        record.counts = Counts::of(&record.results);
+        let _ = evidence.recorder.finish(&record);
+        return Err(err);
     }
 
     // Selected tasks that never started are skipped, with why.
@@ -240,10 +257,10 @@ pub async fn run(
     } = evidence;
     let results: Vec<TaskResult> = results.into_iter().flatten().collect();
     let failed = results.iter().any(|r| !r.status.is_success());
-    let (status, exit) = match interrupted {
-        Some(signal) => (RunStatus::Interrupted, ExitCode::Interrupted(signal)),
-        None if failed => (RunStatus::Error, ExitCode::TasksFailed),
-        None => (RunStatus::Ok, ExitCode::Success),
+    let (status, verdict) = match interrupted {
+        Some(signal) => (RunStatus::Interrupted, Verdict::Interrupted(signal)),
+        None if failed => (RunStatus::Error, Verdict::TasksFailed),
+        None => (RunStatus::Ok, Verdict::Passed),
     };
     record.status = status;
     record.ended = Some(now());
@@ -252,12 +269,8 @@ pub async fn run(
     record.counts = Counts::of(&results);
     record.results = results;
     let failure = recorder.finish(&record)?;
-    // Lost evidence outranks failed tasks: the run's record cannot be trusted whole.
-    let exit = match (failure, exit) {
-        (Some(_), ExitCode::Success | ExitCode::TasksFailed) => ExitCode::EvidenceIo,
-        (_, exit) => exit,
-    };
-    Ok(RunSummary { record, exit })
+    let verdict = verdict.with_evidence_lost(failure.is_some());
+    Ok(RunSummary { record, verdict })
 }
 
 /// Where finished tasks go: the recorder first (so a crash keeps them), then the display.
@@ -439,5 +452,92 @@ mod tests {
             .unwrap();
         assert!(reason.contains('B'), "the root cause is named: {reason}");
         assert_eq!(record.status, RunStatus::Error);
+    }
+
+    /// Panics on `B`; every other task waits until it is cancelled and notes how.
+    struct Crash {
+        seen: Arc<Mutex<Vec<Cancel>>>,
+    }
+
+    impl Agent for Crash {
+        fn name(&self) -> &'static str {
+            "rec"
+        }
+        fn run(&self, mut job: Job) -> BoxFuture<'_, Outcome> {
+            Box::pin(async move {
+                if job.task.id == "B" {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    panic!("a bug in a worker");
+                }
+                while *job.cancel.borrow() == Cancel::None {
+                    if job.cancel.changed().await.is_err() {
+                        break;
+                    }
+                }
+                self.seen.lock().unwrap().push(*job.cancel.borrow());
+                Outcome {
+                    status: TaskStatus::Cancelled,
+                    commands: vec![],
+                    reason: None,
+                }
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_worker_failure_cancels_running_tasks_and_finalises_run_json_as_error() {
+        let plan = plan(vec![queue("Q", vec![task("A", &[]), task("B", &[])])]);
+        let graph = Graph::new(&plan).unwrap();
+        let manifest = Manifest {
+            layers: vec![LayerRule {
+                name: "all".into(),
+                ids: ["A", "B"].map(String::from).to_vec(),
+                from: None,
+                to: None,
+                agent: Some("rec".into()),
+            }],
+            ..Manifest::default()
+        };
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut registry = Registry::builtin();
+        registry.register(Arc::new(Crash { seen: seen.clone() }));
+        let dir = tempfile::tempdir().unwrap();
+        let env = Arc::new(RunEnv {
+            root: dir.path().to_path_buf(),
+            tek_exe: "cargo-tek".into(),
+            run_dir: dir.path().to_path_buf(),
+            base_env: Default::default(),
+            default_timeout: None,
+            grace: std::time::Duration::from_millis(100),
+            dry_run: false,
+            cwd_bounds: crate::cwd::Bounds::canonical_root(dir.path().to_path_buf()),
+            color: None,
+        });
+        let options = RunOptions {
+            max_workers: 2,
+            ..RunOptions::default()
+        };
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let hooks = Hooks::default();
+        let inputs = Inputs {
+            plan: &plan,
+            graph: &graph,
+            hooks: &hooks,
+            manifest: &manifest,
+            registry: &registry,
+        };
+        let err = run(inputs, &options, env, "id".into(), tx, None)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("a task worker failed"), "{err}");
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [Cancel::Immediate],
+            "A was cancelled"
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("run.json")).unwrap()).unwrap();
+        assert_eq!(json["status"], "error", "{json}");
+        assert!(json["ended"].is_string(), "{json}");
     }
 }

@@ -99,7 +99,9 @@ fn no_tasks(src: &SourceFile, format: Format, ids: &IdPattern) -> SourceDiagnost
 }
 
 fn check_duplicates(src: &SourceFile, doc: &Document) -> Result<(), SourceDiagnostic> {
-    let mut seen = std::collections::HashMap::new();
+    let count = doc.queues.iter().map(|q| q.tasks.len()).sum();
+    let mut seen: rustc_hash::FxHashMap<&str, std::ops::Range<usize>> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(count, Default::default());
     for (_, task) in doc.tasks() {
         if let Some(first) = seen.insert(task.id.as_str(), task.range.clone()) {
             return Err(src.diagnostic(

@@ -84,6 +84,10 @@ pub fn queues(section: &[Block]) -> Vec<Queue> {
             }
         }
     }
+    // Grown by doubling; a 50,000-task plan keeps these for the whole command.
+    for queue in &mut queues {
+        queue.tasks.shrink_to_fit();
+    }
     queues
 }
 

@@ -10,7 +10,7 @@ use std::ops::Range;
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 use super::document::Document;
-use super::predecessor::{self, PredecessorTask, SECTION_PREFIX};
+use super::predecessor::{self, PredecessorReading, PredecessorTask, SECTION_PREFIX};
 use crate::source::{SourceDiagnostic, SourceFile};
 
 /// A task the predecessor would have planned and cargo-tek does not.
@@ -42,8 +42,19 @@ impl LegacyGap {
 
 /// The predecessor's tasks that `document` lacks, first occurrence of each id.
 pub fn find(src: &SourceFile, document: &Document) -> Vec<LegacyGap> {
-    let reading = predecessor::read(&src.text);
+    let text = &*src.text;
+    let reading = predecessor::read(text);
     if reading.tasks.is_empty() {
+        return Vec::new();
+    }
+    // The common case, both readings plan the same ids in the same order, needs no set.
+    let same = reading.tasks.len() == document.tasks().count()
+        && reading
+            .tasks
+            .iter()
+            .zip(document.tasks())
+            .all(|(p, (_, t))| text[p.id.clone()] == t.id);
+    if same {
         return Vec::new();
     }
     let planned: HashSet<&str> = document.tasks().map(|(_, t)| t.id.as_str()).collect();
@@ -51,7 +62,10 @@ pub fn find(src: &SourceFile, document: &Document) -> Vec<LegacyGap> {
     let missing: Vec<&PredecessorTask> = reading
         .tasks
         .iter()
-        .filter(|t| !planned.contains(t.id.as_str()) && reported.insert(t.id.as_str()))
+        .filter(|t| {
+            let id = &text[t.id.clone()];
+            !planned.contains(id) && reported.insert(id)
+        })
         .collect();
     if missing.is_empty() {
         return Vec::new();
@@ -62,9 +76,9 @@ pub fn find(src: &SourceFile, document: &Document) -> Vec<LegacyGap> {
     missing
         .into_iter()
         .map(|task| LegacyGap {
-            id: task.id.clone(),
+            id: text[task.id.clone()].to_owned(),
             range: task.range.clone(),
-            reason: map.reason(src, task, reading.section, &queues),
+            reason: map.reason(src, task, &reading, &queues),
         })
         .collect()
 }
@@ -153,7 +167,7 @@ impl MarkdownMap {
 
     fn container_reason(&self, src: &SourceFile, offset: usize) -> Option<String> {
         let (range, kind) = self.container(offset)?;
-        let line = src.line_col(range.start).0;
+        let line = src.line(range.start);
         Some(match kind {
             Container::HtmlComment => "is inside an HTML comment".to_owned(),
             Container::Html => format!("is inside an HTML block (from line {line})"),
@@ -170,9 +184,10 @@ impl MarkdownMap {
         &self,
         src: &SourceFile,
         task: &PredecessorTask,
-        predecessor_section: Option<usize>,
+        reading: &PredecessorReading,
         queues: &HashSet<&str>,
     ) -> String {
+        let predecessor_section = reading.section;
         if let Some(reason) = self.container_reason(src, task.range.start) {
             return reason;
         }
@@ -182,7 +197,7 @@ impl MarkdownMap {
             .position(|(_, _, text)| text.trim_start().starts_with(SECTION_PREFIX));
         match section {
             None => {
-                let line = predecessor_section.map_or(0, |o| src.line_col(o).0);
+                let line = predecessor_section.map_or(0, |o| src.line(o));
                 let why = predecessor_section
                     .and_then(|o| self.container_reason(src, o))
                     .map(|r| format!(" (it {r})"))
@@ -196,7 +211,7 @@ impl MarkdownMap {
                 if task.range.start < range.start {
                     return format!(
                         "is before the section heading Markdown reads (line {})",
-                        src.line_col(range.start).0
+                        src.line(range.start)
                     );
                 }
                 let end = self.headings[index + 1..]
@@ -209,21 +224,21 @@ impl MarkdownMap {
                         let written = src.text[end.clone()].lines().next().unwrap_or("").trim();
                         return format!(
                             "is after the heading `{written}` at line {}, which ends the section for Markdown",
-                            src.line_col(end.start).0
+                            src.line(end.start)
                         );
                     }
                 }
             }
         }
-        if !queues.contains(task.queue.as_str()) {
-            let line = src.line_col(task.queue_offset).0;
+        let (queue, queue_offset) = &reading.queues[task.queue];
+        if !queues.contains(queue.as_str()) {
+            let line = src.line(*queue_offset);
             let why = self
-                .container_reason(src, task.queue_offset)
+                .container_reason(src, *queue_offset)
                 .map(|r| format!(" (it {r})"))
                 .unwrap_or_default();
             return format!(
-                "belongs to `{}` (line {line}), which is not a queue for Markdown{why}",
-                task.queue
+                "belongs to `{queue}` (line {line}), which is not a queue for Markdown{why}"
             );
         }
         "is not in a `Tasks:` list item for Markdown".to_owned()

@@ -3,7 +3,7 @@
 //! leave its cgroup by `setsid`, `setpgid` or clearing its environment, so this is the
 //! one exact answer to "what did this command start"; `cgroup.kill` ends all of it.
 //!
-//! Layout: `<cargo-tek's cgroup>/tek-<pid>/<spawn number>`. cargo-tek itself stays where
+//! Layout: `<cargo-tek's cgroup>/tek-<pid>/<n>`. cargo-tek itself stays where
 //! it is; a command joins its group between fork and exec (see [`Group::procs_fd`]), so
 //! nothing it starts is ever outside. No controllers are enabled, so the "no internal
 //! processes" rule does not apply. `CARGO_TEK_NO_CGROUP=1` turns this off.
@@ -15,13 +15,20 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// `<cargo-tek's cgroup>/tek-<pid>`: the parent of this process's command groups.
+///
+/// Groups are reused: creating and removing a cgroup costs the kernel far more than a
+/// spawn (removal waits for RCU), so an empty group goes back to a free list and the
+/// tree is removed once, at the end of the run.
 #[derive(Debug)]
 pub struct Tree {
     dir: PathBuf,
+    free: Mutex<Vec<PathBuf>>,
+    made: AtomicU64,
 }
 
 /// One command's cgroup.
@@ -50,9 +57,7 @@ impl Tree {
             return None;
         }
         let own = own_cgroup_dir()?;
-        let tree = Tree {
-            dir: own.join(format!("tek-{}", std::process::id())),
-        };
+        let tree = Tree::at(own.join(format!("tek-{}", std::process::id())));
         std::fs::create_dir(&tree.dir).ok()?;
         Tree::reclaim_stale(&own);
         Some(tree)
@@ -69,31 +74,60 @@ impl Tree {
             if pid.parse::<u32>().is_err() || Path::new("/proc").join(pid).exists() {
                 continue;
             }
-            let stale = Tree { dir: entry.path() };
+            let stale = Tree::at(entry.path());
             stale.kill_all(Duration::from_secs(1));
         }
     }
 
-    /// A new group for one command.
-    pub fn group(&self, name: &str) -> std::io::Result<Group> {
-        let dir = self.dir.join(name);
-        if let Err(err) = std::fs::create_dir(&dir) {
-            // The tree is removed at the end of each run; a later run in the same process
-            // (tests run commands in-process) makes it again.
-            if err.kind() != std::io::ErrorKind::NotFound {
-                return Err(err);
-            }
-            std::fs::create_dir(&self.dir)?;
-            std::fs::create_dir(&dir)?;
+    fn at(dir: PathBuf) -> Tree {
+        Tree {
+            dir,
+            free: Mutex::new(Vec::new()),
+            made: AtomicU64::new(0),
         }
+    }
+
+    /// An empty group for one command: a released one, or a new one.
+    pub fn group(&self) -> std::io::Result<Group> {
+        let reused = self.free.lock().ok().and_then(|mut free| free.pop());
+        let dir = match reused {
+            Some(dir) => dir,
+            None => {
+                let dir = self
+                    .dir
+                    .join(self.made.fetch_add(1, Ordering::Relaxed).to_string());
+                if let Err(err) = std::fs::create_dir(&dir) {
+                    // The tree is removed at the end of each run; a later run in the same
+                    // process (tests run commands in-process) makes it again.
+                    if err.kind() != std::io::ErrorKind::NotFound {
+                        return Err(err);
+                    }
+                    std::fs::create_dir(&self.dir)?;
+                    std::fs::create_dir(&dir)?;
+                }
+                dir
+            }
+        };
         let procs = std::fs::OpenOptions::new()
             .write(true)
             .open(dir.join("cgroup.procs"))?;
         Ok(Group { dir, procs })
     }
 
+    /// Takes back a command's group; only an empty one is used again.
+    pub fn release(&self, group: Group) {
+        if !group.populated() {
+            if let Ok(mut free) = self.free.lock() {
+                free.push(group.dir);
+            }
+        }
+    }
+
     /// Kills everything in the tree, waits (at most `wait`) for it to empty, removes it.
     pub fn kill_all(&self, wait: Duration) {
+        if let Ok(mut free) = self.free.lock() {
+            free.clear();
+        }
         kill(&self.dir);
         let until = Instant::now() + wait;
         while populated(&self.dir) && Instant::now() < until {
@@ -138,11 +172,6 @@ impl Group {
     /// SIGKILLs every process in the group.
     pub fn kill(&self) {
         kill(&self.dir);
-    }
-
-    /// Removes the group once it is empty (a leftover is removed with the tree).
-    pub fn remove(&self) {
-        let _ = std::fs::remove_dir(&self.dir);
     }
 }
 
@@ -257,7 +286,7 @@ mod tests {
             // The fallback (process groups and markers) is what runs here.
             return;
         };
-        let group = tree.group(&format!("unit-{}", std::process::id())).unwrap();
+        let group = tree.group().unwrap();
         let fd = group.procs_fd();
         let mut command = std::process::Command::new("sh");
         command.args(["-c", "setsid sleep 30 & sleep 30"]);
@@ -283,6 +312,12 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(!group.populated());
-        group.remove();
+        let dir = group.dir.clone();
+        tree.release(group);
+        assert_eq!(
+            tree.group().unwrap().dir,
+            dir,
+            "an empty group is used again"
+        );
     }
 }

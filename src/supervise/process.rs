@@ -156,9 +156,9 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
         };
     };
     // Resolve the program against the child's own PATH ourselves: it is the PATH the
-    // task will see, the error names it, and std can then use posix_spawn instead of
-    // fork (it has to fork when it must search a PATH that differs from ours), which
-    // halves the cost of starting a short task.
+    // task will see, and the error names it. (std would then use posix_spawn instead of
+    // fork, but the parent-death signal and joining the cgroup need code between fork and
+    // exec, so on Linux it forks.)
     let resolved = match resolve_program(program, &spawn.cwd, &spawn.env) {
         Ok(path) => path,
         Err(message) => {
@@ -171,7 +171,7 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
     };
     let number = SPAWNS.fetch_add(1, Ordering::Relaxed);
     let mark = format!("{}.{number}", std::process::id());
-    let cgroup = cgroup::tree().and_then(|tree| tree.group(&number.to_string()).ok());
+    let cgroup = cgroup::tree().and_then(|tree| tree.group().ok());
     let mut command = tokio::process::Command::new(&resolved);
     command.arg0(program);
     command
@@ -267,18 +267,24 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
         Err(err) => exit.spawn_error = Some(format!("failed to wait for `{program}`: {err}")),
     }
     // Whatever is left dies now. A normal exit gets a short grace first, and survivors
-    // then mark the command as having leaked processes.
-    if !exit.timed_out && !exit.cancelled && scope.alive() {
+    // then mark the command as having leaked processes. The usual case — nothing left —
+    // costs one look.
+    let stopped = exit.timed_out || exit.cancelled;
+    let mut left = stopped || scope.alive();
+    if left && !stopped {
         let until = Instant::now() + LEAK_WAIT;
-        while scope.alive() && Instant::now() < until {
+        while left && Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(10)).await;
+            left = scope.alive();
         }
-        if scope.alive() {
+        if left {
             exit.leaked = true;
             exit.leaked_pids = scope.pids();
         }
     }
-    scope.kill(KILL_WAIT).await;
+    if left {
+        scope.kill(KILL_WAIT).await;
+    }
     exit.duration = started.elapsed();
     exit
 }

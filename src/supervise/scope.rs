@@ -84,16 +84,19 @@ impl Scope {
 }
 
 impl Drop for Scope {
-    /// A supervision dropped half-way (its task aborted) still ends what it started; after
-    /// [`Scope::kill`] this finds nothing.
+    /// A supervision dropped half-way (its task aborted) still ends what it started.
     fn drop(&mut self) {
-        let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGKILL);
-        subreaper::sweep(Some(&self.mark), Signal::SIGKILL);
-        if let Some(group) = &self.cgroup {
+        if self.group_alive() {
+            let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGKILL);
+            subreaper::sweep(Some(&self.mark), Signal::SIGKILL);
+        }
+        if let Some(group) = self.cgroup.take() {
             if group.populated() {
                 group.kill();
             }
-            group.remove();
+            if let Some(tree) = super::cgroup::existing_tree() {
+                tree.release(group);
+            }
         }
     }
 }

@@ -105,7 +105,7 @@ async fn run_then_report_posts_one_sticky_comment() {
     );
     let body = std::fs::read_to_string(&summary).unwrap();
     assert!(
-        body.contains("TASK&#45;2") && body.contains("cargo-tek: 1 failed (of 2 tasks)"),
+        body.contains("TASK&#45;2") && body.contains("1 task failed"),
         "{body}"
     );
     let posted = server.received_requests().await.unwrap();

@@ -394,19 +394,16 @@ fn an_unprivileged_task_finds_no_scrubbed_value_in_proc() {
     let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    // Run directories only (the runs directory also holds a `.gitignore`).
-    let runs: Vec<_> = std::fs::read_dir(root.join("runs"))
+    let run = std::fs::read_dir(root.join("runs"))
         .unwrap()
         .flatten()
-        .filter(|e| e.path().is_dir())
-        .collect();
+        .map(|e| e.path())
+        .find(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .expect("a run directory");
     for task in ["TASK-1", "TASK-2"] {
-        let log = std::fs::read_to_string(
-            runs[0]
-                .path()
-                .join(format!("logs/{task}/attempt1-cmd1.stdout.log")),
-        )
-        .unwrap();
+        let log =
+            std::fs::read_to_string(run.join(format!("logs/{task}/attempt1-cmd1.stdout.log")))
+                .unwrap();
         assert!(log.contains("found=0 "), "{task}: {log}");
         // cargo-tek is undumpable (its /proc files belong to root); the task is not.
         assert!(

@@ -279,7 +279,7 @@ fn rerun_failed_carries_state_forward_and_converges() {
     let ws = Workspace::new();
     ws.file(
         "sot.md",
-        "## Q\n- `TASK-1` passes\n- `TASK-2` passes\n- `TASK-3` fails once\n- `TASK-4` fails until fixed\n- `TASK-5` after 4 — after `TASK-4`\n",
+        "## Q\n- `TASK-1` passes\n- `TASK-2` passes\n- `TASK-3` fails once\n- `TASK-4` fails until fixed\n- `TASK-5` after 4 — after `TASK-4`\n- [x] `TASK-6` done already\n",
     );
     let hook = |id: &str, then: &str| {
         format!(r#""{id}": {{"commands": [{{"shell": "echo {id} >> ran.txt; {then}"}}]}}"#)
@@ -415,4 +415,33 @@ fn unreadable_run_directories_are_named_and_skipped() {
         .collect();
     real.sort();
     assert_eq!(ran(&run_json(real.last().unwrap())), ["TASK-1"]);
+}
+
+#[test]
+fn a_carried_failure_keeps_failing_the_rerun_and_shows_its_own_runs_log() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## A\n- `TASK-1` always fails\n## B\n- `TASK-2` fails once\n",
+    );
+    ws.file(
+        "config/hooks.json",
+        r#"{
+        "TASK-1": {"commands": [{"shell": "echo boom-from-the-first-run; exit 1"}]},
+        "TASK-2": {"commands": [{"shell": "test -f f2 || { touch f2; exit 1; }"}]}
+    }"#,
+    );
+    ws.tek(&["run"]).output().expect_code(2);
+    let first = run_json(&ws.latest_run())["run_id"].clone();
+    std::thread::sleep(Duration::from_millis(5));
+    // Queue B only: TASK-2 now passes, but TASK-1's failure is carried and still counts.
+    ws.tek(&["run", "--rerun-failed", "--queue", "B"])
+        .output()
+        .expect_code(2);
+    let run = run_json(&ws.latest_run());
+    assert_eq!(ran(&run), ["TASK-2"]);
+    assert_eq!(result(&run, "TASK-1")["carried_from"], first);
+    assert_eq!(run["status"], "error");
+    let md = ws.tek(&["report"]).output().expect_code(0).stdout();
+    assert!(md.contains("boom-from-the-first-run"), "{md}");
 }

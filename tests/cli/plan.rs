@@ -460,3 +460,25 @@ fn legacy_edge_cases_never_lose_a_task_silently() {
         .expect_code(0);
     assert!(!out.stderr().contains("predecessor"), "{}", out.stderr());
 }
+
+/// Cycle detection is linear and its message bounded: one cycle through 100,000 tasks.
+#[test]
+fn a_cycle_through_100k_tasks_is_reported_fast_and_short() {
+    let n = 100_000;
+    let mut sot = String::from("## Queue A — Ring\n");
+    for i in 0..n {
+        let before = (i + n - 1) % n;
+        sot.push_str(&format!("- `TASK-{i}` t — after `TASK-{before}`\n"));
+    }
+    let ws = Workspace::new();
+    ws.file("sot.md", sot);
+    for command in ["plan", "check"] {
+        let started = std::time::Instant::now();
+        let err = ws.tek(&[command]).output().expect_code(1).stderr();
+        // Debug build on a shared machine; a release build takes a fraction of this.
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert!(err.contains("dependency cycle: "), "{err}");
+        assert!(err.contains("(100000 tasks in the cycle)"), "{err}");
+        assert!(err.len() < 4096, "{} bytes: {err}", err.len());
+    }
+}

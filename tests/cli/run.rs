@@ -476,3 +476,24 @@ fn cargo_tek_holds_no_descriptor_of_a_running_tasks_logs() {
     );
     assert!(child.wait().unwrap().success());
 }
+
+/// Evidence that cannot be written is an I/O failure (3), not bad input (1).
+#[test]
+fn an_unwritable_runs_dir_exits_3() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` quick\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    ws.file("not-a-dir", "a file where the runs directory should be");
+    let out = ws
+        .tek(&["run", "--runs-dir", "not-a-dir/runs"])
+        .output()
+        .expect_code(3);
+    assert!(
+        out.stderr().contains("failed to create a run directory"),
+        "{}",
+        out.stderr()
+    );
+}

@@ -205,6 +205,14 @@ fn titles_ids_and_queue_names_are_escaped_for_the_terminal() {
     let plan = ws.tek(&["plan"]).output().expect_code(0).stdout();
     assert!(!plan.contains('\u{1b}'), "{plan:?}");
     assert!(plan.contains("\\u{1b}[2J"), "{plan}");
+    // An error whose snippet shows such a line escapes it too.
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` a \u{1b}[2J\n- `TASK-1` b \u{1b}[2J\n",
+    );
+    let err = ws.tek(&["plan"]).output().expect_code(1).stderr();
+    assert!(err.contains("duplicate task id"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
 }
 
 #[test]

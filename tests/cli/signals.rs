@@ -152,13 +152,29 @@ fn a_second_signal_kills_at_once() {
         .current_dir(ws.path())
         .env("TEK_SIGNAL_TEST", marker.split('=').nth(1).unwrap())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Two signals that arrive before cargo-tek wakes up are one signal to it (the kernel
+    // coalesces a pending signal), so the second is sent only once the first was seen.
+    let (seen_tx, seen) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("received: cancelling") {
+                let _ = seen_tx.send(());
+            }
+        }
+    });
     wait_for(&marker, 2);
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    seen.recv_timeout(Duration::from_secs(20))
+        .expect("cargo-tek reports the first signal");
     let started = Instant::now();
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let status = child.wait().unwrap();
@@ -223,6 +239,22 @@ fn kill_9_leaves_a_run_directory_that_reports() {
     assert!(out.stderr().contains("did not finish"), "{}", out.stderr());
     let md = ws.tek(&["report"]).output().expect_code(0).stdout();
     assert!(md.contains("This run did not finish"), "{md}");
+    // The killed run counts as a previous run: what it did not finish runs again.
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["true"]}]}, "TASK-2": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    ws.tek(&["run", "--rerun-failed"]).output().expect_code(0);
+    let rerun: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.latest_run().join("run.json")).unwrap()).unwrap();
+    let ran: Vec<_> = rerun["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "ok" && r["carried_from"].is_null())
+        .map(|r| r["task"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ran, ["TASK-2"], "{rerun}");
 }
 
 /// kill -9 at several moments: whatever the moment, the run directory parses and every
@@ -276,4 +308,112 @@ fn kill_9_at_random_moments_leaves_parsable_evidence() {
             );
         }
     }
+}
+
+/// Spawns `run --report ...` on a one-task plan; returns the child.
+fn spawn_run_report(
+    ws: &Workspace,
+    report: &str,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> std::process::Child {
+    ws.file("sot.md", "## Q\n- `TASK-1` quick\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    let mut cmd = crate::harness::command();
+    cmd.args(["tek", "run", "--report", report])
+        .current_dir(ws.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Sends `signal` and returns the exit code and how long the exit took.
+fn stop(
+    child: std::process::Child,
+    signal: nix::sys::signal::Signal,
+) -> (Option<i32>, Duration, String) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        started.elapsed(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// GitHub hangs while `run --report pr-comment` waits on it: SIGTERM ends it at once, 143.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_run_report_while_github_hangs() {
+    use wiremock::{matchers::any, Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(300)))
+        .mount(&server)
+        .await;
+    let ws = Workspace::new();
+    ws.file("event.json", r#"{"pull_request": {"number": 7}}"#);
+    let uri = server.uri();
+    let event = ws.join("event.json");
+    let env: Vec<(&str, &std::ffi::OsStr)> = vec![
+        ("GITHUB_TOKEN", "test-token".as_ref()),
+        ("GITHUB_REPOSITORY", "o/r".as_ref()),
+        ("GITHUB_API_URL", uri.as_ref()),
+        ("GITHUB_EVENT_PATH", event.as_os_str()),
+    ];
+    let child = spawn_run_report(&ws, "pr-comment", &env);
+    let until = Instant::now() + Duration::from_secs(20);
+    while server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(Instant::now() < until, "cargo-tek never called GitHub");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (code, took, stderr) =
+        tokio::task::spawn_blocking(move || stop(child, nix::sys::signal::Signal::SIGTERM))
+            .await
+            .unwrap();
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(stderr.contains("the report was not finished"), "{stderr}");
+}
+
+/// The job-summary file blocks (a FIFO nobody reads): SIGINT ends `run --report` at once.
+#[test]
+fn sigint_stops_run_report_on_a_blocking_job_summary() {
+    let ws = Workspace::new();
+    let fifo = ws.join("summary.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let child = spawn_run_report(
+        &ws,
+        "job-summary",
+        &[("GITHUB_STEP_SUMMARY", fifo.as_os_str())],
+    );
+    // Wait until the run is over and the report has started.
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let done = std::fs::read_dir(ws.join(crate::harness::RUNS))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("run.json")).ok())
+            .any(|j| j.contains("\"ended\""));
+        if done {
+            break;
+        }
+        assert!(Instant::now() < until, "the run did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, took, stderr) = stop(child, nix::sys::signal::Signal::SIGINT);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
 }
