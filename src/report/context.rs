@@ -104,6 +104,9 @@ pub struct Failure {
 
 /// How many failures render expanded; the rest are collapsed.
 pub const FAILURES_OPEN: usize = 3;
+/// How many failures get their cause extracted; later ones show their reason only (a
+/// comment has no room for more anyway).
+pub const CAUSES_READ: usize = 50;
 
 #[derive(Debug, Serialize)]
 pub struct LogTail {
@@ -219,7 +222,10 @@ pub fn build(
         .filter(|t| matches!(t.status, TaskStatus::Error | TaskStatus::Timeout))
         .enumerate()
         .map(|(i, t)| {
-            let cause = cause::read(&run.dir, Layout::of_schema(r.schema_version), t);
+            // Each cause reads up to a few hundred KiB of logs, at every detail level.
+            let cause = (i < CAUSES_READ)
+                .then(|| cause::read(&run.dir, Layout::of_schema(r.schema_version), t))
+                .flatten();
             Failure {
                 id: html_text(&clean(&t.task)),
                 title_html: html_text(&clean(&t.title)),

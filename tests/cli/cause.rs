@@ -172,3 +172,51 @@ fn a_failing_rust_workspace_shows_each_cause_without_a_click() {
         std::fs::write(keep, &md).unwrap();
     }
 }
+
+#[test]
+fn a_hostile_cause_is_escaped_and_masked_like_any_output() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` hostile\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"shell": "printf 'error: @octocat </details><img src=x> ghp_abcdefghijklmnopqrstuvwxyz0123456789 super-secret-value\\n --> ../../etc/passwd:1:1\\n' >&2; exit 1"}]}}"#,
+    );
+    let run = ws
+        .tek(&["run"])
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .expect_code(2);
+    // A path outside the workspace is never an annotation's file: sot.md is.
+    let stdout = run.stdout();
+    let error = stdout
+        .lines()
+        .find(|l| l.starts_with("::error "))
+        .expect("an annotation");
+    assert!(error.starts_with("::error file=sot.md,line=2,"), "{error}");
+    assert!(error.contains("(at ../../etc/passwd:1:1)"), "{error}");
+    let md = ws
+        .tek(&["report"])
+        .env("GITHUB_TOKEN", "super-secret-value")
+        .output()
+        .expect_code(0)
+        .stdout();
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("❌ <code>TASK"))
+        .expect("a failure line");
+    assert!(line.contains("&#64;\u{200B}octocat"), "{line}");
+    // The log tail below shows them fenced, as ever; the cause line has no fence.
+    for bad in [
+        "@octocat",
+        "<img",
+        "</details>",
+        "ghp_abc",
+        "super-secret-value",
+    ] {
+        assert!(!line.contains(bad), "{bad} in {line}");
+    }
+    for secret in ["ghp_abc", "super-secret-value"] {
+        assert!(!md.contains(secret), "{secret} in\n{md}");
+    }
+    assert!(line.contains("&#42;&#42;&#42;"), "masked: {line}");
+}
