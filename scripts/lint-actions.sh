@@ -55,6 +55,7 @@ run actionlint actionlint -no-color "${workflows[@]}"
 run zizmor zizmor --offline --no-progress --color never .
 run "check-jsonschema (action)" check-jsonschema --builtin-schema vendor.github-actions action.yml
 run "check-jsonschema (workflows)" check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}"
+run "check-jsonschema (dependabot)" check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 run shellcheck shellcheck "${scripts[@]}"
 
 if ((${#failed[@]})); then

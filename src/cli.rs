@@ -199,6 +199,12 @@ pub struct ReportArgs {
     /// Where to save the comment body when it cannot be posted [default: <run>/pr-comment.md]
     #[arg(long, value_name = "FILE")]
     pub save_comment: Option<PathBuf>,
+    /// Report that no task ran because cargo-tek stopped on bad input; FILE holds its error output
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["run", "runs_dir", "template"])]
+    pub config_error: Option<PathBuf>,
+    /// Exit code of the command that stopped, with --config-error [default: 1]
+    #[arg(long, value_name = "CODE", requires = "config_error")]
+    pub exit_code: Option<i32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

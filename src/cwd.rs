@@ -65,16 +65,12 @@ impl Bounds {
     }
 
     /// Bounds around a root that is already canonical, with nothing else allowed.
+    #[cfg(test)]
     pub fn canonical_root(root: PathBuf) -> Self {
         Self {
             root,
             allowed: Vec::new(),
         }
-    }
-
-    /// The workspace root, canonical.
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     /// Resolves `cwd` as written in hooks.json to the real directory a command runs in.

@@ -13,26 +13,26 @@
 // their size does not matter and boxing them would only add noise.
 #![allow(clippy::result_large_err)]
 
-pub mod agent;
-pub mod check;
-pub mod cli;
+pub(crate) mod agent;
+pub(crate) mod check;
+pub(crate) mod cli;
 pub mod commands;
-pub mod config;
-pub mod cwd;
-pub mod error;
-pub mod evidence;
-pub mod github;
-pub mod hookless;
-pub mod output;
-pub mod plan;
-pub mod preflight;
-pub mod project;
-pub mod report;
-pub mod runner;
-pub mod sot;
-pub mod source;
+pub(crate) mod config;
+pub(crate) mod cwd;
+pub(crate) mod error;
+pub(crate) mod evidence;
+pub(crate) mod github;
+pub(crate) mod hookless;
+pub(crate) mod output;
+pub(crate) mod plan;
+pub(crate) mod preflight;
+pub(crate) mod project;
+pub(crate) mod report;
+pub(crate) mod runner;
+pub(crate) mod sot;
+pub(crate) mod source;
 pub mod supervise;
-pub mod workspace;
+pub(crate) mod workspace;
 
 pub use commands::run_cli;
 pub use error::{Error, ExitCode};

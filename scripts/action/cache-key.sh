@@ -9,6 +9,9 @@
 #   TEK_INSTALL_ROOT    install root (default: $RUNNER_TOOL_CACHE/cargo-tek-action)
 #   TEK_BIN             when set, nothing is installed or cached (skip=true)
 #   RUNNER_OS, RUNNER_ARCH, ImageOS  runner identity, part of the key
+#   TEK_COMMAND, TEK_MAX_WORKERS, TEK_SOT, TEK_DRY_RUN, TEK_COMMENT,
+#   TEK_COMMENT_FAILURE, TEK_SUMMARY, TEK_WORKING_DIRECTORY, TEK_REPORT_KEY
+#                       the other inputs, only validated here (tek_validate_inputs)
 # Outputs (to $GITHUB_OUTPUT): key, root, skip
 #
 # The key is computed here rather than with hashFiles() because hashFiles only
@@ -16,6 +19,9 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
+# The action's first step: every input is checked here, before anything runs.
+tek_validate_inputs
 
 root=$(tek_default_install_root)
 

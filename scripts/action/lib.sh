@@ -216,3 +216,82 @@ tek_default_install_root() {
     printf '%s' "${HOME:-/tmp}/.cache/cargo-tek-action"
   fi
 }
+
+# tek_comment_mode VALUE: the 'comment' input resolved for this event: "true" or
+# "false". 'auto' comments on pull_request and pull_request_target events and
+# quietly skips every other event (a push has no pull request to comment on).
+tek_comment_mode() {
+  local value=$1
+  case "${value,,}" in
+    auto)
+      case "${GITHUB_EVENT_NAME:-}" in
+        pull_request | pull_request_target) printf 'true' ;;
+        *) printf 'false' ;;
+      esac
+      ;;
+    true | false) printf '%s' "${value,,}" ;;
+    *) tek_die "input 'comment' must be 'auto', 'true' or 'false', got '${value}'" ;;
+  esac
+}
+
+# tek_failure_policy VALUE: the 'comment-failure' input, "warn" or "fail".
+tek_failure_policy() {
+  local value=$1
+  case "${value,,}" in
+    warn | fail) printf '%s' "${value,,}" ;;
+    *) tek_die "input 'comment-failure' must be 'warn' or 'fail', got '${value}'" ;;
+  esac
+}
+
+# tek_validate_inputs: check every input of the action, from its TEK_* variable,
+# in the action's first step, so that a typo fails the job before anything is
+# installed or any task runs. Every problem is reported, as one ::error:: each,
+# then the step exits 1. The run and report steps check again for themselves:
+# they also run on their own, outside the action.
+tek_validate_inputs() {
+  local problems=() pair value
+  case "${TEK_COMMAND:-run}" in
+    plan | check | run) ;;
+    *) problems+=("input 'command' must be one of plan, check, run; got '${TEK_COMMAND}'") ;;
+  esac
+  value=${TEK_MAX_WORKERS:-}
+  if [[ -n $value ]] && ! tek_is_uint "$value"; then
+    problems+=("input 'max-workers' must be a positive integer, got '${value}'")
+  fi
+  for pair in "dry-run=${TEK_DRY_RUN:-false}" "summary=${TEK_SUMMARY:-true}" \
+    "install-from-source=${TEK_FROM_SOURCE:-false}"; do
+    case "${pair#*=}" in
+      [Tt][Rr][Uu][Ee] | [Ff][Aa][Ll][Ss][Ee]) ;;
+      *) problems+=("input '${pair%%=*}' must be 'true' or 'false', got '${pair#*=}'") ;;
+    esac
+  done
+  case "${TEK_COMMENT:-auto}" in
+    [Aa][Uu][Tt][Oo] | [Tt][Rr][Uu][Ee] | [Ff][Aa][Ll][Ss][Ee]) ;;
+    *) problems+=("input 'comment' must be 'auto', 'true' or 'false', got '${TEK_COMMENT}'") ;;
+  esac
+  case "${TEK_COMMENT_FAILURE:-warn}" in
+    [Ww][Aa][Rr][Nn] | [Ff][Aa][Ii][Ll]) ;;
+    *) problems+=("input 'comment-failure' must be 'warn' or 'fail', got '${TEK_COMMENT_FAILURE}'") ;;
+  esac
+  for pair in "sot=${TEK_SOT:-}" "working-directory=${TEK_WORKING_DIRECTORY:-.}" \
+    "report-key=${TEK_REPORT_KEY:-}"; do
+    if tek_has_control "$pair"; then
+      problems+=("input '${pair%%=*}' contains a control character")
+    fi
+  done
+  if [[ ${TEK_SOT:-} == -* ]]; then
+    problems+=("input 'sot' must be a path, not an option: '${TEK_SOT}'")
+  fi
+  if [[ ! -d ${TEK_WORKING_DIRECTORY:-.} ]]; then
+    problems+=("input 'working-directory' is not a directory: '${TEK_WORKING_DIRECTORY}'")
+  fi
+  value=${TEK_VERSION:-}
+  if [[ -n $value && ! $value =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$ ]]; then
+    problems+=("input 'version' must be empty or one exact version such as 0.1.0 (no ranges), got '${value}'")
+  fi
+  ((${#problems[@]} == 0)) && return 0
+  for value in "${problems[@]}"; do
+    tek_error "$value"
+  done
+  exit 1
+}

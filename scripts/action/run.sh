@@ -15,6 +15,8 @@
 #   exit-code    the exit code of cargo tek
 #   run-dir      absolute path of the run directory this run created ('' if none)
 #   report-path  where report.sh writes the Markdown report ('' if no run dir)
+#   error-log    when cargo tek made no run (bad input, or plan/check), the
+#                file holding its stderr, for report.sh ('' otherwise)
 #
 # Exit code: 0 once the outcome is recorded, even when tasks failed: finish.sh
 # propagates the failure after the report has been posted. Invalid inputs exit
@@ -41,6 +43,7 @@ invalid() {
   tek_set_output exit-code 1
   tek_set_output run-dir ""
   tek_set_output report-path ""
+  tek_set_output error-log ""
   tek_die "$1" 1
 }
 
@@ -127,11 +130,23 @@ trap 'forward INT' INT
 trap 'forward TERM' TERM
 trap 'forward HUP' HUP
 
+# cargo tek's stderr is shown live and also kept, so that a command stopped by
+# bad input can be published (report.sh --config-error) instead of leaving the
+# previous run's comment up. tee ignores the job's signals: it must outlive
+# cargo tek to copy its last words, and it ends at the end of its input.
+tmp_dir=${RUNNER_TEMP:-${TMPDIR:-/tmp}}
+error_log=$(mktemp "${tmp_dir%/}/cargo-tek-stderr.XXXXXX" 2>/dev/null || mktemp)
+tee_done="${error_log}.done"
+
 # A background job of a non-interactive shell starts with SIGINT and SIGQUIT
 # ignored; restore the defaults so cargo tek (and its tasks) see them.
 (
   trap - INT QUIT
-  exec "$bin" tek "${args[@]}"
+  exec "$bin" tek "${args[@]}" 2> >(
+    trap '' INT TERM HUP
+    tee -- "$error_log" >&2
+    : >"$tee_done"
+  )
 ) &
 child=$!
 code=""
@@ -147,6 +162,13 @@ while :; do
   break
 done
 trap - INT TERM HUP
+# Let tee copy what is still in the pipe (bounded: a task that kept the pipe
+# open past cargo tek's exit must not hang the step).
+for _ in {1..50}; do
+  [[ -e $tee_done ]] && break
+  sleep 0.1
+done
+rm -f -- "$tee_done"
 
 case "$code" in
   0) status=ok ;;
@@ -165,15 +187,25 @@ if [[ $command_name == run ]]; then
   fi
 fi
 
+# No run (bad input, or a plan/check): the report step publishes this output.
+if [[ -z $run_dir && ($status == error || $status == ok) ]]; then
+  tek_set_output error-log "$error_log"
+else
+  rm -f -- "$error_log"
+  tek_set_output error-log ""
+fi
 tek_set_output status "$status"
 tek_set_output exit-code "$code"
 tek_set_output run-dir "$run_dir"
 tek_set_output report-path "$report_path"
 
+# Notices, not errors: the last step (finish.sh) fails the action with the
+# ::error::, and an error annotation here would take one of the ten that
+# GitHub shows for this step from cargo tek's own.
 case "$status" in
   ok) echo "cargo tek ${command_name}: ok" >&2 ;;
-  failed) tek_error "cargo tek ${command_name}: tasks failed (exit ${code}); the action fails after the report" ;;
+  failed) tek_notice "cargo tek ${command_name}: tasks failed (exit ${code}); the action fails after the report" ;;
   interrupted) tek_warning "cargo tek ${command_name}: interrupted (exit ${code})" ;;
-  *) tek_error "cargo tek ${command_name}: error (exit ${code})" ;;
+  *) tek_notice "cargo tek ${command_name}: stopped with exit ${code}; the action fails after the report" ;;
 esac
 exit 0

@@ -39,8 +39,6 @@ pub trait Agent: Send + Sync {
 /// Settings shared by every job of a run.
 #[derive(Debug)]
 pub struct RunEnv {
-    /// The workspace root, canonical (symlinks resolved); cwds resolve inside it.
-    pub root: PathBuf,
     /// This binary, passed to tasks as `CARGO_TEK`.
     pub tek_exe: OsString,
     /// The run directory; logs go under `logs/`.

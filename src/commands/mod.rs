@@ -46,10 +46,12 @@ pub async fn run_cli(args: Vec<OsString>) -> i32 {
         Command::Report(args) => report::run(&ctx, args).await,
         Command::Schema(args) => schema::run(&ctx, args),
     };
-    match result {
+    let code = match result {
         Ok(code) => code.code(),
         Err(err) => report(&output, &err),
-    }
+    };
+    output.finish_annotations();
+    code
 }
 
 fn report(output: &Output, err: &Error) -> i32 {

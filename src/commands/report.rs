@@ -6,6 +6,7 @@ use crate::cli::{ReportArgs, ReportFormat};
 use crate::error::{Error, ExitCode};
 use crate::evidence::{load_run, run_dir, write_atomic};
 use crate::github::{self, GitHubContext, RetryPolicy};
+use crate::report::broken::{render_broken, Broken};
 use crate::report::limit::{Unit, JOB_SUMMARY_LIMIT, PR_COMMENT_LIMIT};
 use crate::report::{context::ci_url, render_within, Renderer, Request};
 
@@ -18,6 +19,9 @@ pub async fn run(ctx: &Context, args: ReportArgs) -> Result<ExitCode, Error> {
 /// Renders the run and sends it where asked. `after_run` means the run command called
 /// it, so nothing goes to stdout.
 pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Result<ExitCode, Error> {
+    if let Some(file) = &args.config_error {
+        return publish_broken(ctx, args, &ctx.cwd.join(file)).await;
+    }
     let workspace = ctx.workspace(args.runs_dir.clone());
     let run = match (&args.run, &workspace) {
         (Some(dir), _) => load_run(&ctx.cwd.join(dir)).map_err(Error::Evidence)?,
@@ -98,6 +102,70 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
         )?;
     }
 
+    let render = |marker: Option<String>, limit: usize, unit: Unit| {
+        render_within(&renderer, &request(marker, limit, unit)).map_err(Error::from)
+    };
+    deliver(ctx, args, &render, dir.join("pr-comment.md")).await
+}
+
+/// Renders the report of a command that stopped before any task ran (`--config-error`),
+/// and sends it where a run's report would go.
+async fn publish_broken(
+    ctx: &Context,
+    args: &ReportArgs,
+    file: &std::path::Path,
+) -> Result<ExitCode, Error> {
+    let env = crate::supervise::secrets::var;
+    let output = read_tail(file).map_err(Error::io(format!(
+        "failed to read the error output `{}`",
+        file.display()
+    )))?;
+    let token = env("GITHUB_TOKEN").filter(|t| !t.is_empty());
+    let secrets: Vec<&str> = token.iter().map(String::as_str).collect();
+    let broken = Broken {
+        output: &output,
+        exit_code: args.exit_code.unwrap_or(1),
+    };
+    let ci = ci_url(&env);
+    let render = |marker: Option<String>, limit: usize, unit: Unit| {
+        render_broken(&broken, marker, ci.clone(), &secrets, limit, unit).map_err(Error::from)
+    };
+    if args.out.is_some() || (!args.job_summary && !args.pr_comment && args.save_comment.is_none())
+    {
+        let body = render(None, usize::MAX, Unit::Bytes)?;
+        emit(
+            ctx,
+            args.out.as_ref().map(|o| ctx.cwd.join(o)),
+            &body,
+            false,
+        )?;
+    }
+    deliver(ctx, args, &render, file.with_file_name("pr-comment.md")).await
+}
+
+/// The last 64 KiB of `file`: the cause is at the end of the error output.
+fn read_tail(file: &std::path::Path) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    const MAX: u64 = 64 * 1024;
+    let mut f = std::fs::File::open(file)?;
+    let len = f.metadata()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(MAX)))?;
+    let mut bytes = Vec::new();
+    f.take(MAX).read_to_end(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+type Render<'a> = dyn Fn(Option<String>, usize, Unit) -> Result<String, Error> + Sync + 'a;
+
+/// Sends a rendered report to the job summary and the sticky comment, as `args` ask.
+/// `default_save` is where the comment body goes when it cannot be posted.
+async fn deliver(
+    ctx: &Context,
+    args: &ReportArgs,
+    render: &Render<'_>,
+    default_save: PathBuf,
+) -> Result<ExitCode, Error> {
+    let env = crate::supervise::secrets::var;
     if args.job_summary {
         match env("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
             Some(path) => {
@@ -107,7 +175,7 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
                     .map(|m| m.len() as usize)
                     .unwrap_or(0);
                 let room = JOB_SUMMARY_LIMIT.saturating_sub(used + 1);
-                let summary = render_within(&renderer, &request(None, room, Unit::Bytes))?;
+                let summary = render(None, room, Unit::Bytes)?;
                 // Off the runtime's threads: the file may block (a FIFO nobody reads), and
                 // a signal must still end the command.
                 let file = std::path::PathBuf::from(&path);
@@ -132,17 +200,14 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
 
     let marker = github::marker(&args.key);
     let comment_body = |limit: usize| {
-        render_within(
-            &renderer,
-            &request(Some(marker.clone()), limit, Unit::Chars),
-        )
-        .unwrap_or_else(|e| format!("{marker}\ncargo-tek could not render the report: {e}\n"))
+        render(Some(marker.clone()), limit, Unit::Chars)
+            .unwrap_or_else(|e| format!("{marker}\ncargo-tek could not render the report: {e}\n"))
     };
     let save_path = args
         .save_comment
         .as_ref()
         .map(|p| ctx.cwd.join(p))
-        .unwrap_or_else(|| dir.join("pr-comment.md"));
+        .unwrap_or(default_save);
     let save = |why: &str| -> Result<(), Error> {
         write_atomic(&save_path, comment_body(PR_COMMENT_LIMIT).as_bytes()).map_err(Error::io(
             format!(
@@ -169,6 +234,9 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
             }
             Err(e) => Err(e),
         };
+        if let Ok(outcome) = &result {
+            comment_outputs(outcome)?;
+        }
         match result {
             Ok(github::CommentOutcome::Created { url, .. }) => ctx.output.status("Commented", url),
             Ok(github::CommentOutcome::Updated { url, .. }) => ctx.output.status("Updated", url),
@@ -176,15 +244,16 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
                 "left the PR comment {url} as it is: a newer workflow run ({} attempt {}) wrote it",
                 by.run_id, by.attempt
             )),
-            Err(err)
-                if !args.strict
-                    && (err.is_permission_or_context()
-                        || matches!(
-                            err,
-                            github::GitHubError::NoRepository | github::GitHubError::Event { .. }
-                        )) =>
-            {
-                ctx.output.warn(format!("could not post the PR comment: {err}; a later privileged workflow can post the saved body"));
+            // Without --strict no failure to comment fails the command: an API outage
+            // must not turn a green build red. The body is kept for a later post.
+            Err(err) if !args.strict => {
+                let later = if err.is_permission_or_context() {
+                    "a later privileged workflow can post the saved body"
+                } else {
+                    "the build's result stands; the saved body can be posted later"
+                };
+                ctx.output
+                    .warn(format!("could not post the PR comment: {err}; {later}"));
                 save("not posted")?;
             }
             Err(err) => {
@@ -196,6 +265,25 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
         save("as asked")?;
     }
     Ok(ExitCode::Success)
+}
+
+/// Writes `comment-id` and `comment-url` to `$GITHUB_OUTPUT` when it is set, so the step
+/// that posted the comment can hand it on.
+fn comment_outputs(outcome: &github::CommentOutcome) -> Result<(), Error> {
+    let Some(path) = crate::supervise::secrets::var("GITHUB_OUTPUT").filter(|p| !p.is_empty())
+    else {
+        return Ok(());
+    };
+    let (github::CommentOutcome::Created { id, url }
+    | github::CommentOutcome::Updated { id, url }
+    | github::CommentOutcome::Superseded { id, url, .. }) = outcome;
+    github::append_step_outputs(
+        std::path::Path::new(&path),
+        &[("comment-id", &id.to_string()), ("comment-url", url)],
+    )
+    .map_err(Error::io(format!(
+        "failed to append to $GITHUB_OUTPUT (`{path}`)"
+    )))
 }
 
 fn emit(ctx: &Context, out: Option<PathBuf>, text: &str, after_run: bool) -> Result<(), Error> {

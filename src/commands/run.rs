@@ -146,10 +146,6 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         .or(config.manifest.grace_period.map(|d| d.0))
         .unwrap_or(DEFAULT_GRACE);
     let env = Arc::new(RunEnv {
-        root: workspace.root.canonicalize().map_err(Error::io(format!(
-            "failed to resolve the workspace root `{}`",
-            workspace.root.display()
-        )))?,
         tek_exe: std::env::current_exe()
             .map(Into::into)
             .unwrap_or_else(|_| "cargo-tek".into()),
@@ -275,6 +271,8 @@ async fn report_after_run(
         key: "cargo-tek".into(),
         strict: false,
         save_comment: None,
+        config_error: None,
+        exit_code: None,
     };
     let published = tokio::select! {
         published = super::report::publish(ctx, &report_args, true) => published.map(drop),

@@ -7,6 +7,8 @@ mod json;
 mod manifest;
 
 pub use duration::Duration;
-pub use hooks::{env_name_problem, Command, Hook, Hooks, MAX_RETRIES};
+pub use hooks::{Command, Hook, Hooks, MAX_RETRIES};
 pub use json::{key_range, load_json, HashMap, JsonError, KeyIndex};
-pub use manifest::{LayerRule, Manifest, QueueRule};
+#[cfg(test)]
+pub use manifest::LayerRule;
+pub use manifest::Manifest;

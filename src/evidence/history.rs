@@ -119,15 +119,6 @@ impl History {
             .map(|id| (*id).to_owned())
             .collect()
     }
-
-    /// Durations (ms) of the tasks, to weight scheduling.
-    pub fn durations(&self) -> HashMap<String, u64> {
-        self.state
-            .values()
-            .filter(|r| r.duration_ms > 0)
-            .map(|r| (r.task.clone(), r.duration_ms))
-            .collect()
-    }
 }
 
 #[cfg(test)]

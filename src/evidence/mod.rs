@@ -14,7 +14,7 @@ pub mod recorder;
 pub mod run_dir;
 
 pub use atomic::write_atomic;
-pub use load::{load_run, LoadedRun, NOT_RUN, RUN_JSON};
+pub use load::{load_run, LoadedRun, RUN_JSON};
 pub use record::{
     span_ms, CommandRecord, Counts, RunRecord, RunStatus, TaskResult, TaskStatus, ToolInfo,
     RUN_SCHEMA_VERSION,

@@ -70,11 +70,6 @@ impl Recorder {
         })
     }
 
-    /// The first evidence write that failed, if any.
-    pub fn failure(&self) -> Option<&str> {
-        self.failure.as_deref()
-    }
-
     fn failed(&mut self, what: String) -> String {
         self.failure.get_or_insert_with(|| what.clone());
         what

@@ -4,22 +4,23 @@
 //! creates our comment through the REST API ([`upsert_sticky_comment`]). octocrab is only the
 //! HTTP transport here: its own retries are switched off so that this module decides what is
 //! safe to repeat — a create is never blindly re-sent, because a lost response may hide a
-//! comment that was in fact posted. [`append_job_summary`] writes `GITHUB_STEP_SUMMARY`.
+//! comment that was in fact posted. [`append_job_summary`] writes `GITHUB_STEP_SUMMARY`, [`append_step_outputs`] `GITHUB_OUTPUT`.
 //! This module never prints, and the token never appears in errors or `Debug` output.
 
 mod client;
 mod comments;
 mod context;
 mod error;
+mod outputs;
 mod retry;
 mod stamp;
 mod summary;
 #[cfg(test)]
 mod tests;
 
-pub use comments::{marker, upsert_sticky_comment, CommentOutcome, MAX_COMMENT_CHARS};
+pub use comments::{marker, upsert_sticky_comment, CommentOutcome};
 pub use context::GitHubContext;
 pub use error::GitHubError;
+pub use outputs::append_step_outputs;
 pub use retry::RetryPolicy;
-pub use stamp::RunStamp;
 pub use summary::append_job_summary;

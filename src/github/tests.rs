@@ -12,6 +12,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate as Reply_};
 use super::client::Client;
 use super::comments::FALLBACK_LOGIN;
 use super::context::Secret;
+use super::stamp::RunStamp;
 use super::*;
 
 pub(super) const TOKEN: &str = "ghp_TopSecretTokenValue0123456789";

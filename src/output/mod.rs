@@ -1,15 +1,18 @@
 //! The only place that writes to the terminal: colour decisions, cargo-style status
 //! lines, warnings, and rendered diagnostics.
 
+mod annotate;
 mod run_display;
 mod text;
 
 use std::io::Write;
+use std::sync::Arc;
 
 use console::Style;
 
 use crate::cli::Color;
 
+pub use annotate::Kind as AnnotationKind;
 pub use run_display::RunDisplay;
 pub use text::{count, sanitize};
 
@@ -19,6 +22,9 @@ pub struct Output {
     colors: bool,
     quiet: bool,
     verbose: u8,
+    /// On GitHub Actions warnings become annotations, within GitHub's caps.
+    github: bool,
+    annotations: Arc<annotate::Budget>,
 }
 
 impl Output {
@@ -44,6 +50,8 @@ impl Output {
             colors,
             quiet,
             verbose,
+            github: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+            annotations: Arc::default(),
         }
     }
 
@@ -89,10 +97,39 @@ impl Output {
         let _ = writeln!(std::io::stderr(), "{text}");
     }
 
-    /// A warning on stderr.
+    /// A warning on stderr; on GitHub Actions a `::warning::` annotation while the step
+    /// has room for one.
     pub fn warn(&self, text: impl std::fmt::Display) {
+        if self.github {
+            let text = text.to_string();
+            if let Some(line) = self.annotation(AnnotationKind::Warning, "", &text) {
+                let _ = std::io::stderr().write_all(line.as_bytes());
+                return;
+            }
+            let label = Style::new().yellow().bold().apply_to("warning");
+            let _ = writeln!(std::io::stderr(), "{label}: {text}");
+            return;
+        }
         let label = Style::new().yellow().bold().apply_to("warning");
         let _ = writeln!(std::io::stderr(), "{label}: {text}");
+    }
+
+    /// The workflow command for an annotation (`properties` escaped, e.g.
+    /// `file=…,line=…`), or `None` once GitHub's cap for its kind is reached.
+    pub fn annotation(
+        &self,
+        kind: AnnotationKind,
+        properties: &str,
+        message: &str,
+    ) -> Option<String> {
+        self.annotations.line(kind, properties, message)
+    }
+
+    /// Names the annotations dropped at the cap, once, as a "+N more" notice.
+    pub fn finish_annotations(&self) {
+        if let Some(note) = self.annotations.overflow_note() {
+            let _ = std::io::stderr().write_all(note.as_bytes());
+        }
     }
 
     /// Data for the user (plans, reports) on stdout.
@@ -131,6 +168,21 @@ impl Output {
             style.apply_to(severity),
             rendered
         );
+        // On GitHub the problem also shows on the file itself, within the caps.
+        let kind = match severity {
+            "error" => AnnotationKind::Error,
+            "warning" => AnnotationKind::Warning,
+            _ => return,
+        };
+        if self.github {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            let workspace = std::env::var_os("GITHUB_WORKSPACE").map(std::path::PathBuf::from);
+            let (properties, message) =
+                annotate::located(&diagnostic.to_string(), &cwd, workspace.as_deref());
+            if let Some(line) = self.annotation(kind, &properties, &message) {
+                let _ = std::io::stderr().write_all(line.as_bytes());
+            }
+        }
     }
 
     /// Renders a diagnostic to text (colour per the settings).

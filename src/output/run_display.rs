@@ -270,6 +270,11 @@ impl RunDisplay {
                 }
                 _ => String::new(),
             };
+            let properties = format!(
+                "{location}title={}",
+                escape_property(&format!("cargo-tek {}", result.task))
+            );
+            // The cause first, with its snippet; the record's reason last.
             let reason = result.reason.as_deref().unwrap_or(result.status.as_str());
             let message = match &cause {
                 Some(c) => [c.one_line()]
@@ -280,11 +285,11 @@ impl RunDisplay {
                     .join("\n"),
                 None => reason.to_owned(),
             };
-            out.push_str(&format!(
-                "::error {location}title={}::{}\n",
-                escape_property(&format!("cargo-tek {}", result.task)),
-                escape_data(&format!("{} {message}", result.task)),
-            ));
+            let message = format!("{} {message}", result.task);
+            let kind = super::AnnotationKind::Error;
+            if let Some(line) = self.output.annotation(kind, &properties, &message) {
+                out.push_str(&line);
+            }
         }
         self.output.stdout(&out);
     }

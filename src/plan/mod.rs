@@ -7,8 +7,8 @@ mod model;
 mod view;
 
 pub use build::{build, route, Inputs, PlanError};
-pub use graph::{Graph, GraphError, Node};
+pub use graph::{Graph, Node};
 #[cfg(test)]
 pub(crate) use model::fixtures;
-pub use model::{HookSource, Plan, PlanQueue, PlanTask, Routing, PLAN_SCHEMA_VERSION};
+pub use model::{HookSource, Plan, PlanQueue, PlanTask};
 pub use view::{render_text, shell_words};

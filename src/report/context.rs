@@ -256,6 +256,14 @@ pub fn build(
         .collect();
     let signal = r.signal.as_deref().map(|s| inline(&clean(s)));
     let (emoji_run, headline) = match r.status {
+        // A dry run executed nothing, so it neither passed nor failed anything.
+        crate::evidence::RunStatus::Ok if r.dry_run => (
+            "⚪",
+            format!(
+                "plan only, nothing ran ({} task(s) planned)",
+                r.counts.total
+            ),
+        ),
         crate::evidence::RunStatus::Ok => match r.counts.noop {
             0 => ("✅", "all tasks passed".to_owned()),
             n if n == r.counts.total => ("⚪", format!("nothing ran: {n} not run (noop)")),

@@ -1,6 +1,7 @@
 //! Rendering evidence for reviewers: Markdown escaping, size limits, secret masking and
 //! the minijinja templates.
 
+pub mod broken;
 pub mod context;
 pub mod escape;
 pub mod limit;
@@ -10,4 +11,4 @@ mod tail;
 #[cfg(test)]
 mod hostile_run;
 
-pub use render::{render_within, Renderer, ReportError, Request, BUILTIN, DEFAULT_TEMPLATE};
+pub use render::{render_within, Renderer, ReportError, Request};

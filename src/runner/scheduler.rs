@@ -387,7 +387,6 @@ mod tests {
         }));
         let dir = tempfile::tempdir().unwrap();
         let env = Arc::new(RunEnv {
-            root: dir.path().to_path_buf(),
             tek_exe: "cargo-tek".into(),
             run_dir: dir.path().to_path_buf(),
             base_env: Default::default(),
@@ -503,7 +502,6 @@ mod tests {
         registry.register(Arc::new(Crash { seen: seen.clone() }));
         let dir = tempfile::tempdir().unwrap();
         let env = Arc::new(RunEnv {
-            root: dir.path().to_path_buf(),
             tek_exe: "cargo-tek".into(),
             run_dir: dir.path().to_path_buf(),
             base_env: Default::default(),

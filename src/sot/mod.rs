@@ -11,9 +11,7 @@ mod predecessor;
 mod robustness;
 mod suggest;
 
-pub use blocks::{blocks, Block, Segment, SegmentKind};
-pub use document::{parse, Document, Format, Queue, Task};
-pub use ids::{number as ids_number, IdPattern, DEFAULT_ID_PATTERN};
+pub use document::{parse, Document, Format, Task};
+pub use ids::{number as ids_number, IdPattern};
 pub use legacy::default_layer as legacy_layer;
-pub use legacy_gaps::LegacyGap;
 pub use suggest::closest;

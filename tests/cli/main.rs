@@ -1,6 +1,7 @@
 //! CLI tests: the real binary in temporary workspaces with a clean environment.
 
 mod action;
+mod action_honesty;
 mod cause;
 mod check;
 mod containment;
