@@ -140,6 +140,7 @@ mod tests {
             commands: vec![],
             line: None,
             carried_from: None,
+            started: None,
         }
     }
 

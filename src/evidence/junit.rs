@@ -138,6 +138,7 @@ mod tests {
             }],
             line: None,
             carried_from: None,
+            started: None,
         };
         let run = RunRecord {
             schema_version: 2,

@@ -219,6 +219,7 @@ fn unfinished(
         commands: Vec::new(),
         line,
         carried_from: None,
+        started: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod atomic;
 pub mod beneath;
+pub mod cause;
 pub mod history;
 pub mod journal;
 pub mod junit;
@@ -15,6 +16,6 @@ pub mod run_dir;
 pub use atomic::write_atomic;
 pub use load::{load_run, LoadedRun, RUN_JSON};
 pub use record::{
-    CommandRecord, Counts, RunRecord, RunStatus, TaskResult, TaskStatus, ToolInfo,
+    span_ms, CommandRecord, Counts, RunRecord, RunStatus, TaskResult, TaskStatus, ToolInfo,
     RUN_SCHEMA_VERSION,
 };

@@ -159,6 +159,10 @@ pub struct TaskResult {
     /// Not run this time: the task's last real result, from the run with this id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub carried_from: Option<String>,
+    /// When its first attempt started (RFC 3339, UTC): with `duration_ms`, a queue's
+    /// real span is known, not only its longest task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
 }
 
 impl TaskResult {
@@ -216,6 +220,38 @@ pub struct CommandRecord {
     pub continue_on_error: bool,
 }
 
+/// How long a group of tasks took from the first start to the last end, for the tasks
+/// that ran this time and say when they started; the longest task's time when that is
+/// longer or nothing says when it started (runs written before `started` existed).
+pub fn span_ms<'a>(tasks: impl Iterator<Item = &'a TaskResult>) -> u64 {
+    let mut longest = 0;
+    let mut first: Option<std::time::SystemTime> = None;
+    let mut last: Option<std::time::SystemTime> = None;
+    for t in tasks {
+        longest = longest.max(t.duration_ms);
+        if t.carried_from.is_some() {
+            continue;
+        }
+        let Some(start) = t
+            .started
+            .as_deref()
+            .and_then(|s| humantime::parse_rfc3339_weak(s).ok())
+        else {
+            continue;
+        };
+        let Some(end) = start.checked_add(std::time::Duration::from_millis(t.duration_ms)) else {
+            continue;
+        };
+        first = Some(first.map_or(start, |f| f.min(start)));
+        last = Some(last.map_or(end, |l| l.max(end)));
+    }
+    let span = match (first, last) {
+        (Some(f), Some(l)) => l.duration_since(f).map_or(0, |d| d.as_millis() as u64),
+        _ => 0,
+    };
+    span.max(longest)
+}
+
 impl RunRecord {
     /// The JSON Schema of run.json.
     pub fn json_schema() -> serde_json::Value {
@@ -237,5 +273,46 @@ mod tests {
         assert_eq!(run.status, RunStatus::Error);
         assert_eq!(run.results[0].commands[0].rc, Some(1));
         assert_eq!(Counts::of(&run.results).error, 1);
+        assert_eq!(span_ms(run.results.iter()), 0, "no times: no span");
+    }
+
+    #[test]
+    fn a_span_runs_from_the_first_start_to_the_last_end() {
+        let task = |started: Option<&str>, ms: u64, carried: bool| TaskResult {
+            task: "T".into(),
+            queue: "Q".into(),
+            agent: "shell".into(),
+            status: TaskStatus::Ok,
+            title: String::new(),
+            layer: String::new(),
+            reason: None,
+            attempts: 1,
+            duration_ms: ms,
+            commands: Vec::new(),
+            line: None,
+            carried_from: carried.then(|| "earlier".into()),
+            started: started.map(String::from),
+        };
+        // One after the other: 2s then 3s is 5s, not the longest task's 3s.
+        let serial = [
+            task(Some("2026-01-01T00:00:00.000Z"), 2000, false),
+            task(Some("2026-01-01T00:00:02.000Z"), 3000, false),
+        ];
+        assert_eq!(span_ms(serial.iter()), 5000);
+        // Overlapping: 0–4s and 1–2s is 4s.
+        let parallel = [
+            task(Some("2026-01-01T00:00:00.000Z"), 4000, false),
+            task(Some("2026-01-01T00:00:01.000Z"), 1000, false),
+        ];
+        assert_eq!(span_ms(parallel.iter()), 4000);
+        // A result carried from a week ago, or a time that does not parse, does not
+        // stretch the span; the longest task still bounds it from below.
+        let odd = [
+            task(Some("2026-01-01T00:00:00.000Z"), 1000, false),
+            task(Some("2025-12-24T00:00:00.000Z"), 1500, true),
+            task(Some("not a time"), 700, false),
+            task(None, 300, false),
+        ];
+        assert_eq!(span_ms(odd.iter()), 1500);
     }
 }

@@ -12,12 +12,14 @@ use console::Style;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{count, sanitize, Output};
-use crate::evidence::{logs, RunRecord, TaskResult, TaskStatus};
+use crate::evidence::{cause, logs, RunRecord, TaskResult, TaskStatus};
 use crate::runner::Event;
 
 /// Output forwarded per stream per command on GitHub Actions; the full logs stay in the
 /// run directory.
 const CI_LOG_LIMIT: usize = 1024 * 1024;
+/// Failed tasks whose cause the summary names.
+const CAUSES_SHOWN: usize = 10;
 /// Lines of the first failure's log shown at the end.
 const FAILURE_TAIL: usize = 4 * 1024;
 
@@ -249,20 +251,41 @@ impl RunDisplay {
             result.status,
             TaskStatus::Error | TaskStatus::Timeout | TaskStatus::Cancelled
         ) {
-            // Pointing at the task's line makes GitHub show the failure on sot.md itself.
-            let location = match (&self.source, result.line) {
-                (Some(file), Some(line)) => format!("file={},line={line},", escape_property(file)),
+            // The cause's source line when the output names one inside the workspace,
+            // else the task's line, so GitHub shows the failure on sot.md itself.
+            let cause = cause::read(&self.run_dir, logs::Layout::Raw, result);
+            let at_source = cause.as_ref().and_then(|c| {
+                let loc = c.location.as_ref()?;
+                let col = loc.col.map(|c| format!("col={c},")).unwrap_or_default();
+                Some(format!(
+                    "file={},line={},{col}",
+                    escape_property(c.source.as_ref()?),
+                    loc.line
+                ))
+            });
+            let location = match (at_source, &self.source, result.line) {
+                (Some(at), _, _) => at,
+                (None, Some(file), Some(line)) => {
+                    format!("file={},line={line},", escape_property(file))
+                }
                 _ => String::new(),
             };
             let properties = format!(
                 "{location}title={}",
                 escape_property(&format!("cargo-tek {}", result.task))
             );
-            let message = format!(
-                "{} {}",
-                result.task,
-                result.reason.as_deref().unwrap_or(result.status.as_str())
-            );
+            // The cause first, with its snippet; the record's reason last.
+            let reason = result.reason.as_deref().unwrap_or(result.status.as_str());
+            let message = match &cause {
+                Some(c) => [c.one_line()]
+                    .into_iter()
+                    .chain(c.detail.iter().cloned())
+                    .chain([reason.to_owned()])
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                None => reason.to_owned(),
+            };
+            let message = format!("{} {message}", result.task);
             let kind = super::AnnotationKind::Error;
             if let Some(line) = self.output.annotation(kind, &properties, &message) {
                 out.push_str(&line);
@@ -288,6 +311,7 @@ impl RunDisplay {
         } else {
             self.output.status("Summary", &summary);
         }
+        self.causes(record);
         self.queue_table(record);
         if self.mode != Mode::GitHub {
             if let Some(first) = record
@@ -324,7 +348,24 @@ impl RunDisplay {
 }
 
 impl RunDisplay {
-    /// One line per queue: passed/total, failures, and the longest task's time.
+    /// One line per failed task (the first [`CAUSES_SHOWN`]) with what its output says
+    /// went wrong; shown with -q too.
+    fn causes(&self, record: &RunRecord) {
+        let failed = record
+            .results
+            .iter()
+            .filter(|r| matches!(r.status, TaskStatus::Error | TaskStatus::Timeout));
+        for result in failed.take(CAUSES_SHOWN) {
+            if let Some(c) = cause::read(&self.run_dir, logs::Layout::Raw, result) {
+                self.output.status_error(
+                    "Cause",
+                    format!("{} {}", sanitize(&result.task), sanitize(&c.one_line())),
+                );
+            }
+        }
+    }
+
+    /// One line per queue: passed/total, failures, and its span (first start to last end).
     fn queue_table(&self, record: &RunRecord) {
         if self.output.is_quiet() || record.results.is_empty() {
             return;
@@ -353,7 +394,7 @@ impl RunDisplay {
                 .filter(|t| !t.status.is_success())
                 .map(|t| sanitize(&t.task))
                 .collect();
-            let longest = tasks.iter().map(|t| t.duration_ms).max().unwrap_or(0);
+            let longest = crate::evidence::span_ms(tasks.iter().copied());
             let mark = if failed.is_empty() {
                 Style::new().green().apply_to("✔")
             } else {

@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::escape::{code_block, html_text, inline, mask_secrets};
+use super::tail::quiet_tail;
+use crate::evidence::cause;
 use crate::evidence::logs::{self, Layout};
 use crate::evidence::{LoadedRun, TaskResult, TaskStatus};
 
@@ -42,6 +44,8 @@ pub struct RunInfo {
     pub incomplete: bool,
     pub signal: Option<String>,
     pub counts: crate::evidence::Counts,
+    /// The non-zero counts, e.g. "✅ 3 ok · ❌ 1 failed" (no markup from the run).
+    pub counts_line: String,
     /// Set for a `--rerun-failed` run.
     pub rerun: Option<RerunInfo>,
 }
@@ -88,8 +92,21 @@ pub struct Failure {
     pub title_html: String,
     pub reason_html: String,
     pub emoji: &'static str,
+    /// What went wrong, on one line (HTML-escaped), when the output tells: the first
+    /// compiler error, the panic message, the failing tests, the command that hung.
+    pub cause_html: Option<String>,
+    /// The lines that go with the cause (a diagnostic's snippet, `left:`/`right:`), fenced.
+    pub cause_block: Option<String>,
+    /// The first [`FAILURES_OPEN`] failures show their logs without a click.
+    pub open: bool,
     pub logs: Vec<LogTail>,
 }
+
+/// How many failures render expanded; the rest are collapsed.
+pub const FAILURES_OPEN: usize = 3;
+/// How many failures get their cause extracted; later ones show their reason only (a
+/// comment has no room for more anyway).
+pub const CAUSES_READ: usize = 50;
 
 #[derive(Debug, Serialize)]
 pub struct LogTail {
@@ -197,18 +214,32 @@ pub fn build(
         if not_run > 0 {
             q.summary.push_str(&format!(", {not_run} not run"));
         }
-        q.duration = duration(tasks.iter().map(|t| t.duration_ms).max().unwrap_or(0));
+        q.duration = duration(crate::evidence::span_ms(tasks.iter().copied()));
     }
     let failures = r
         .results
         .iter()
         .filter(|t| matches!(t.status, TaskStatus::Error | TaskStatus::Timeout))
-        .map(|t| Failure {
-            id: html_text(&clean(&t.task)),
-            title_html: html_text(&clean(&t.title)),
-            reason_html: html_text(&clean(t.reason.as_deref().unwrap_or(t.status.as_str()))),
-            emoji: emoji(t.status),
-            logs: logs_of(run, t, tail_bytes(detail), secrets),
+        .enumerate()
+        .map(|(i, t)| {
+            // Each cause reads up to a few hundred KiB of logs, at every detail level.
+            let cause = (i < CAUSES_READ)
+                .then(|| cause::read(&run.dir, Layout::of_schema(r.schema_version), t))
+                .flatten();
+            Failure {
+                id: html_text(&clean(&t.task)),
+                title_html: html_text(&clean(&t.title)),
+                reason_html: html_text(&clean(t.reason.as_deref().unwrap_or(t.status.as_str()))),
+                emoji: emoji(t.status),
+                cause_html: cause.as_ref().map(|c| html_text(&clean(&c.one_line()))),
+                // The snippet goes with the log tails when detail must shrink.
+                cause_block: cause
+                    .as_ref()
+                    .filter(|c| !c.detail.is_empty() && detail < 2)
+                    .map(|c| code_block(&clean(&c.detail.join("\n")), "text")),
+                open: i < FAILURES_OPEN,
+                logs: logs_of(run, t, tail_bytes(detail), secrets),
+            }
         })
         .collect();
     let others = r
@@ -223,7 +254,6 @@ pub fn build(
         .filter(|t| t.status == TaskStatus::Flaky)
         .map(task_info)
         .collect();
-    let failed = r.counts.error + r.counts.timeout;
     let signal = r.signal.as_deref().map(|s| inline(&clean(s)));
     let (emoji_run, headline) = match r.status {
         // A dry run executed nothing, so it neither passed nor failed anything.
@@ -245,23 +275,8 @@ pub fn build(
                 format!("{} passed, {n} not run (noop)", r.counts.total - n),
             ),
         },
-        crate::evidence::RunStatus::Error => (
-            "❌",
-            match failed {
-                // Only skipped or cancelled tasks: say so rather than "0 failed".
-                0 => format!(
-                    "{} did not pass",
-                    crate::output::count(
-                        r.counts
-                            .total
-                            .saturating_sub(r.counts.ok + r.counts.flaky + r.counts.noop),
-                        "task",
-                        "tasks"
-                    )
-                ),
-                n => format!("{} failed", crate::output::count(n, "task", "tasks")),
-            },
-        ),
+        // The words of the counts line, so the two never disagree.
+        crate::evidence::RunStatus::Error => ("❌", failed_headline(&r.counts)),
         crate::evidence::RunStatus::Interrupted => (
             "🚫",
             format!(
@@ -287,6 +302,7 @@ pub fn build(
             incomplete: run.incomplete,
             signal,
             counts: r.counts.clone(),
+            counts_line: counts_line(&r.counts),
             rerun: r.rerun_failed.then(|| {
                 let carried = r
                     .results
@@ -316,6 +332,55 @@ pub fn build(
     }
 }
 
+/// "1 task failed, 1 timed out, 2 skipped": the counts that did not pass, in the words
+/// of the counts line; "2 tasks did not pass" when none failed outright (only skipped or
+/// cancelled), never "0 failed".
+fn failed_headline(c: &crate::evidence::Counts) -> String {
+    let parts: Vec<(usize, &str)> = [
+        (c.error, "failed"),
+        (c.timeout, "timed out"),
+        (c.cancelled, "cancelled"),
+        (c.skipped, "skipped"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .collect();
+    if c.error + c.timeout == 0 {
+        let not_passed = c.total.saturating_sub(c.ok + c.flaky + c.noop);
+        return format!(
+            "{} did not pass",
+            crate::output::count(not_passed, "task", "tasks")
+        );
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, (n, what))| match i {
+            0 => format!("{} {what}", crate::output::count(*n, "task", "tasks")),
+            _ => format!("{n} {what}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The counts that are not zero, in a fixed order.
+fn counts_line(c: &crate::evidence::Counts) -> String {
+    [
+        (c.ok, "✅", "ok"),
+        (c.noop, "⚪", "not run"),
+        (c.flaky, "🟡", "flaky"),
+        (c.error, "❌", "failed"),
+        (c.timeout, "⏱️", "timed out"),
+        (c.skipped, "⏭️", "skipped"),
+        (c.cancelled, "🚫", "cancelled"),
+    ]
+    .iter()
+    .filter(|(n, _, _)| *n > 0)
+    .map(|(n, e, what)| format!("{e} {n} {what}"))
+    .collect::<Vec<_>>()
+    .join(" · ")
+}
+
 fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec<LogTail> {
     if max == 0 {
         return Vec::new();
@@ -337,7 +402,8 @@ fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec
             let Some((dir, rel)) = logs::locate(&run.dir, t.carried_from.as_deref(), log) else {
                 continue;
             };
-            let raw = logs::tail(dir, &rel, max, layout)
+            // Passing tests and build progress go first, so the cut keeps the cause.
+            let raw = quiet_tail(dir, &rel, max, layout)
                 .unwrap_or_else(|e| format!("(log not shown: {e})"));
             // Colour codes are noise in Markdown.
             let text = console::strip_ansi_codes(&raw).into_owned();

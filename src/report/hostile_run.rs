@@ -83,6 +83,7 @@ fn task(s: &[String], status: TaskStatus, carried: bool) -> TaskResult {
         commands: vec![command(s)],
         line: Some(1),
         carried_from: carried.then(|| s[13].clone()),
+        started: Some(s[13].clone()),
     }
 }
 
@@ -130,6 +131,7 @@ fn run(s: &[String], dir: &std::path::Path) -> LoadedRun {
 /// Tags the built-in template writes itself.
 const TEMPLATE_HTML: &[&str] = &[
     "<details>",
+    "<details open>",
     "</details>",
     "<summary>",
     "</summary>",

@@ -6,6 +6,7 @@ pub mod context;
 pub mod escape;
 pub mod limit;
 mod render;
+mod tail;
 
 #[cfg(test)]
 mod hostile_run;

@@ -168,7 +168,9 @@ mod tests {
                 let renderer = Renderer::new(templates, None).unwrap();
                 let body = render_within(&renderer, &request(&run, usize::MAX)).unwrap();
                 assert!(
-                    body.starts_with("<!-- m -->\n## ❌ cargo-tek: 1 task failed"),
+                    body.starts_with(
+                        "<!-- m -->\n## ❌ cargo-tek: 1 task failed, 1 cancelled, 1 skipped"
+                    ),
                     "{name}: {body}"
                 );
                 assert!(

@@ -76,6 +76,7 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
     let events = events.clone();
     async move {
         let started = Instant::now();
+        let started_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
         let (status, outcome, attempts) = match agent {
             Some(agent) => execute(agent, job.clone_for(1), attempts, &events).await,
             None => {
@@ -104,6 +105,7 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
             commands: outcome.commands,
             line: job.task.line,
             carried_from: None,
+            started: Some(started_at),
         }
     }
 }

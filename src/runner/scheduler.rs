@@ -312,6 +312,7 @@ fn skipped(queue: &PlanQueue, task: &PlanTask, reason: String) -> TaskResult {
         commands: Vec::new(),
         line: task.line,
         carried_from: None,
+        started: None,
     }
 }
 

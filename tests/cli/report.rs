@@ -46,6 +46,7 @@ fn hostile_titles_and_output_are_inert_and_tokens_masked() {
                     assert!(
                         [
                             "<details>",
+                            "<details open>",
                             "</details>",
                             "<summary>",
                             "</summary>",
