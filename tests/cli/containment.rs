@@ -319,8 +319,9 @@ fn cgroup_v2_writable() -> bool {
     ok
 }
 
-/// Values no task may see, unique to this test process.
-fn sentinels() -> Vec<(&'static str, String)> {
+/// Values no task may see, unique to this test process and to the test (`tag`): tests
+/// run in parallel, and one test's task may legitimately hold its own test's value.
+fn sentinels(tag: &str) -> Vec<(&'static str, String)> {
     let id = std::process::id();
     [
         "GITHUB_TOKEN",
@@ -330,13 +331,17 @@ fn sentinels() -> Vec<(&'static str, String)> {
     ]
     .into_iter()
     .enumerate()
-    .map(|(i, k)| (k, format!("tek-sentinel-{id}-{i}")))
+    .map(|(i, k)| (k, format!("tek-sentinel-{tag}-{id}-{i}")))
     .collect()
 }
 
 /// The task: reads every environment it can in /proc, its parent's by name too, and
 /// prints how often a sentinel turned up, and who owns its parent's and its own environ.
-const SNOOP: &str = r#"n=$( (cat /proc/[0-9]*/environ /proc/$PPID/environ /proc/$PPID/task/*/environ) 2>/dev/null | tr '\0' '\n' | grep -c tek-sentinel-); echo "found=$n parent-owner=$(stat -c %u /proc/$PPID/environ) own-owner=$(stat -c %u /proc/self/environ) parent=$(tr '\0' ' ' < /proc/$PPID/cmdline)"; sleep 0.5"#;
+fn snoop(tag: &str) -> String {
+    format!(
+        r#"n=$( (cat /proc/[0-9]*/environ /proc/$PPID/environ /proc/$PPID/task/*/environ) 2>/dev/null | tr '\0' '\n' | grep -c "tek-sentinel-{tag}-"); echo "found=$n parent-owner=$(stat -c %u /proc/$PPID/environ) own-owner=$(stat -c %u /proc/self/environ) parent=$(tr '\0' ' ' < /proc/$PPID/cmdline)"; sleep 0.5"#
+    )
+}
 
 /// As an unprivileged user, a task (same user as cargo-tek) finds no scrubbed value
 /// anywhere in /proc: not in cargo-tek's environ (re-executed without them), not in its
@@ -362,7 +367,7 @@ fn an_unprivileged_task_finds_no_scrubbed_value_in_proc() {
     std::fs::create_dir(root.join("config")).unwrap();
     std::fs::write(
         root.join("config/hooks.json"),
-        serde_json::json!({"Q": {"commands": [{"shell": SNOOP}]}}).to_string(),
+        serde_json::json!({"Q": {"commands": [{"shell": snoop("unprivileged")}]}}).to_string(),
     )
     .unwrap();
     for path in [root.to_path_buf(), root.join("config")] {
@@ -388,7 +393,7 @@ fn an_unprivileged_task_finds_no_scrubbed_value_in_proc() {
         .env("HOME", root)
         .env("CARGO_TEK_NO_CACHE", "1")
         .env("CARGO_TERM_COLOR", "never");
-    for (k, v) in sentinels() {
+    for (k, v) in sentinels("unprivileged") {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
@@ -425,19 +430,21 @@ fn scrubbed_values_leave_the_environ_block_but_still_serve_pass_env_and_the_repo
     let ws = Workspace::new();
     ws.file(
         "sot.md",
-        "## Q\n- `TASK-1` snoops\n- `TASK-2` may write GITHUB_ENV\n",
+        // TASK-2 holds a scrubbed value it was given (pass_env): it must not run while
+        // TASK-1 snoops, or TASK-1 would rightly find it.
+        "## Q\n- `TASK-1` snoops\n- `TASK-2` may write GITHUB_ENV — after `TASK-1`\n",
     );
     ws.file(
         "config/hooks.json",
         serde_json::json!({
-            "TASK-1": {"commands": [{"shell": format!("{SNOOP}; env | grep -c '^GITHUB_\\(ENV\\|STEP_SUMMARY\\|OUTPUT\\)=' || true")}]},
+            "TASK-1": {"commands": [{"shell": format!("{}; env | grep -c '^GITHUB_\\(ENV\\|STEP_SUMMARY\\|OUTPUT\\)=' || true", snoop("reexec"))}]},
             "TASK-2": {"commands": [{"shell": "echo \"env=$GITHUB_ENV\""}], "pass_env": ["GITHUB_ENV"]}
         })
         .to_string(),
     );
     let summary = ws.join("summary.md");
     let mut run = ws.tek(&["run", "--report", "job-summary"]);
-    for (k, v) in sentinels() {
+    for (k, v) in sentinels("reexec") {
         run = run.env(k, v);
     }
     run.env("GITHUB_STEP_SUMMARY", &summary)
@@ -453,7 +460,7 @@ fn scrubbed_values_leave_the_environ_block_but_still_serve_pass_env_and_the_repo
         "no GITHUB_ENV/OUTPUT/STEP_SUMMARY: {log}"
     );
     let log = std::fs::read_to_string(dir.join("logs/TASK-2/attempt1-cmd1.stdout.log")).unwrap();
-    let github_env = &sentinels()[3].1;
+    let github_env = &sentinels("reexec")[3].1;
     assert!(log.contains(&format!("env={github_env}")), "{log}");
     let body = std::fs::read_to_string(&summary).unwrap();
     assert!(body.contains("all tasks passed"), "{body}");
