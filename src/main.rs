@@ -8,6 +8,13 @@ fn main() {
     // Before any thread exists: `run` re-executes itself without the scrubbed variables,
     // so that no task can read them from this process's /proc/<pid>/environ.
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // The run's watchdog is this binary too (see supervise::watchdog).
+    if args
+        .get(1)
+        .is_some_and(|a| a == cargo_tek::supervise::watchdog::ARG)
+    {
+        std::process::exit(cargo_tek::supervise::watchdog::serve(&args));
+    }
     cargo_tek::supervise::secrets::isolate(cargo_tek::commands::starts_tasks(&args));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

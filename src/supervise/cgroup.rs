@@ -115,6 +115,11 @@ impl Tree {
     }
 
     /// Takes back a command's group; only an empty one is used again.
+    /// The tree's directory (the watchdog kills it whole after an abrupt end).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn release(&self, group: Group) {
         if !group.populated() {
             if let Ok(mut free) = self.free.lock() {

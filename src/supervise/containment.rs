@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use super::{cgroup, subreaper};
+use super::{cgroup, subreaper, watchdog};
 
 /// Held for the length of a run; [`Containment::finish`] (or dropping it) kills leftovers.
 #[derive(Debug)]
@@ -19,6 +19,8 @@ impl Containment {
     /// Makes cargo-tek the subreaper of its tasks' orphans (Linux).
     pub fn start() -> Self {
         subreaper::enable();
+        // Best effort: without a watchdog, only an abrupt death of cargo-tek is uncovered.
+        let _ = watchdog::start(cgroup::tree().map(cgroup::Tree::dir));
         Self { finished: false }
     }
 
@@ -26,6 +28,7 @@ impl Containment {
     /// how many processes were killed.
     pub fn finish(&mut self) -> usize {
         self.finished = true;
+        watchdog::stop();
         let mut killed = std::collections::BTreeSet::new();
         let until = Instant::now() + Duration::from_secs(2);
         loop {

@@ -11,6 +11,7 @@ pub mod secrets;
 pub mod signals;
 pub mod spawner;
 pub mod subreaper;
+pub mod watchdog;
 
 pub use containment::Containment;
 pub use process::Cancel;

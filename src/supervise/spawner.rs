@@ -1,13 +1,12 @@
 //! Spawning every command from one long-lived thread, and knowing which children are ours.
 //!
-//! A command gets a parent-death signal (`PR_SET_PDEATHSIG`, SIGKILL) so that a `kill -9`
-//! of cargo-tek does not leave it running. The kernel sends that signal when the *thread*
-//! that forked the child exits, not the process: spawned from a tokio worker, a command
-//! would be killed whenever tokio retires that thread (after `block_in_place`, or a
-//! blocking-pool thread going idle). So every spawn happens on one dedicated thread that
-//! lives as long as the process.
+//! Spawns happen on one dedicated thread that lives as long as the process. Anything
+//! tied to the spawning *thread* (a parent-death signal, which the kernel sends when the
+//! thread that forked the child exits) then holds for the whole run, never for a tokio
+//! worker that the runtime retires. (cargo-tek now leaves that job to the run's
+//! watchdog, see [`super::watchdog`], so that spawns can be `posix_spawn`.)
 //!
-//! The same thread keeps the set of direct children tokio waits for ([`Children`]): the
+//! The thread keeps the set of direct children tokio waits for ([`Children`]): the
 //! orphan sweep (see [`super::subreaper`]) must never reap one of those, or tokio would
 //! lose its exit status. Spawning and registering happen under the lock the sweep takes.
 
