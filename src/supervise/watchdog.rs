@@ -117,6 +117,9 @@ pub fn serve(args: &[std::ffi::OsString]) -> i32 {
         // SAFETY: setting a signal to "ignore" installs no handler code.
         let _ = unsafe { signal(sig, SigHandler::SigIgn) };
     }
+    // A task (same user) could otherwise open /proc/<watchdog>/fd/0 and drain the pipe.
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_dumpable(false);
     let cgroup_dir = args.get(2).map(PathBuf::from);
     let mut groups = HashSet::new();
     let mut stdin = std::io::stdin().lock();
