@@ -21,59 +21,137 @@ use super::Context;
 /// Default time between SIGTERM and SIGKILL.
 const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
+/// What a run starts from: the workspace, the plan (from `--plan` or sot.md), its graph,
+/// the config, and the name of the file the plan came from.
+struct Loaded {
+    workspace: crate::workspace::Workspace,
+    plan: Plan,
+    graph: Graph,
+    config: Config,
+    source: String,
+}
+
+/// The tasks to run, and what the previous runs say about them.
+struct Chosen {
+    selection: runner::Selection,
+    durations: HashMap<String, u64>,
+    carried: HashMap<String, crate::evidence::TaskResult>,
+}
+
 pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
-    let (workspace, plan, graph, config, source) = match &args.plan {
-        Some(path) => {
-            let workspace = ctx.workspace(args.runs_dir.clone())?;
-            let path = ctx.cwd.join(path);
-            let src = SourceFile::read(&path, workspace.display(&path))
-                .map_err(crate::project::LoadError::from)?;
-            let plan: Plan = load_json(
-                &src,
-                "a plan file comes from `cargo tek plan --out plan.json`",
-            )
-            .map_err(crate::project::LoadError::from)?;
-            let graph = Graph::new(&plan).map_err(|source| {
-                crate::project::LoadError::from(PlanError::Graph {
-                    file: src.name.clone(),
-                    source,
-                })
-            })?;
-            let config = Config::load(&workspace)?;
-            (workspace, plan, graph, config, src.name)
+    let loaded = load(ctx, &args)?;
+    let chosen = choose(ctx, &args, &loaded)?;
+    refuse_accidental_noops(ctx, &args, &loaded, &chosen.selection)?;
+    let cwd_bounds = crate::project::cwd_bounds(
+        &loaded.workspace.root,
+        &loaded.config.manifest,
+        loaded.config.manifest_source.as_ref(),
+    )?;
+    let (run_id, dir) =
+        run_dir::create(&loaded.workspace.runs_dir).map_err(|source| Error::EvidenceIo {
+            context: format!(
+                "failed to create a run directory under `{}`",
+                loaded.workspace.runs_dir.display()
+            ),
+            source,
+        })?;
+    let env = Arc::new(run_env(ctx, &args, &loaded.config, cwd_bounds, &dir));
+    let options = run_options(&args, chosen, loaded.source.clone());
+    if let crate::supervise::secrets::Isolation::Failed(why) = crate::supervise::secrets::outcome()
+    {
+        ctx.output.warn(format!(
+            "scrubbed variables stay readable in this process's /proc environment: {why}"
+        ));
+    }
+    let signals =
+        crate::supervise::signals::listen().map_err(Error::io("failed to listen for signals"))?;
+    // Signals stay handled after the tasks: the report step listens from now on too.
+    let report_signals = if args.report.is_empty() {
+        None
+    } else {
+        Some(
+            crate::supervise::signals::listen()
+                .map_err(Error::io("failed to listen for signals"))?,
+        )
+    };
+    let summary = execute(ctx, loaded, options, env, run_id, &dir, signals).await?;
+    match report_signals {
+        Some(signals) => {
+            report_after_run(ctx, &args, &dir, exit_code(summary.verdict), signals).await
         }
-        None => {
-            let Project {
-                workspace,
-                plan,
-                graph,
+        // A dry run fails like a real one when a task could not start.
+        None => Ok(exit_code(summary.verdict)),
+    }
+}
+
+/// The plan: from `--plan` (queues, tasks and dependencies; commands still come from
+/// hooks.json), else planned from sot.md on the fly.
+fn load(ctx: &Context, args: &RunArgs) -> Result<Loaded, Error> {
+    let Some(path) = &args.plan else {
+        let Project {
+            workspace,
+            plan,
+            graph,
+            hooks,
+            manifest,
+            manifest_source,
+            sot,
+            ..
+        } = ctx.project(args.runs_dir.clone())?;
+        return Ok(Loaded {
+            workspace,
+            plan,
+            graph,
+            config: Config {
                 hooks,
                 manifest,
                 manifest_source,
-                sot,
-                ..
-            } = ctx.project(args.runs_dir.clone())?;
-            (
-                workspace,
-                plan,
-                graph,
-                Config {
-                    hooks,
-                    manifest,
-                    manifest_source,
-                },
-                sot.name,
-            )
-        }
+            },
+            source: sot.name,
+        });
     };
+    let workspace = ctx.workspace(args.runs_dir.clone())?;
+    let path = ctx.cwd.join(path);
+    let src = SourceFile::read(&path, workspace.display(&path))
+        .map_err(crate::project::LoadError::from)?;
+    let plan: Plan = load_json(
+        &src,
+        "a plan file comes from `cargo tek plan --out plan.json`",
+    )
+    .map_err(crate::project::LoadError::from)?;
+    let graph = Graph::new(&plan).map_err(|source| {
+        crate::project::LoadError::from(PlanError::Graph {
+            file: src.name.clone(),
+            source,
+        })
+    })?;
+    let config = Config::load(&workspace)?;
+    Ok(Loaded {
+        workspace,
+        plan,
+        graph,
+        config,
+        source: src.name,
+    })
+}
 
+/// The selection (ids, queues, `--with-deps`, done tasks, `--rerun-failed`), with the
+/// durations of the newest run for scheduling and the results carried forward.
+fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Error> {
+    let Loaded {
+        workspace,
+        plan,
+        graph,
+        source,
+        ..
+    } = loaded;
     let request = runner::selection::Request {
         ids: args.ids.iter().chain(&args.only).cloned().collect(),
         queues: args.queue.clone(),
         with_deps: args.with_deps,
         include_done: args.include_done,
     };
-    let mut selection = runner::selection::resolve(&plan, &graph, &request)
+    let mut selection = runner::selection::resolve(plan, graph, &request)
         .map_err(|e| Error::Usage(format!("{e} (in {source})")))?;
 
     // The newest run gives durations (for scheduling); with --rerun-failed, the state
@@ -86,7 +164,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         .map(|r| (r.task.clone(), r.duration_ms))
         .collect();
     let (rerun, carried) = if args.rerun_failed {
-        let (again, carried) = rerun_selection(ctx, &plan, &workspace.runs_dir, args.include_done);
+        let (again, carried) = rerun_selection(ctx, plan, &workspace.runs_dir, args.include_done);
         (Some(again), carried)
     } else {
         warn_unreadable(ctx, &unreadable);
@@ -108,8 +186,27 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             ),
         );
     }
-    // Nothing may pass by running nothing: a run where no task has a hook is refused,
-    // and hookless tasks are named (not only with -v).
+    Ok(Chosen {
+        selection,
+        durations,
+        carried,
+    })
+}
+
+/// Nothing may pass by running nothing: a run where no task has a hook is refused, and
+/// hookless tasks are named (not only with -v).
+fn refuse_accidental_noops(
+    ctx: &Context,
+    args: &RunArgs,
+    loaded: &Loaded,
+    selection: &runner::Selection,
+) -> Result<(), Error> {
+    let Loaded {
+        workspace,
+        plan,
+        config,
+        ..
+    } = loaded;
     let coverage = crate::hookless::Coverage::of(
         plan.queues.iter().flat_map(|q| {
             q.tasks
@@ -127,29 +224,28 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
     if !coverage.unasked.is_empty() {
         ctx.output.warn(coverage.warning());
     }
-    let cwd_bounds = crate::project::cwd_bounds(
-        &workspace.root,
-        &config.manifest,
-        config.manifest_source.as_ref(),
-    )?;
-    let (run_id, dir) =
-        run_dir::create(&workspace.runs_dir).map_err(|source| Error::EvidenceIo {
-            context: format!(
-                "failed to create a run directory under `{}`",
-                workspace.runs_dir.display()
-            ),
-            source,
-        })?;
+    Ok(())
+}
+
+/// What every job of the run shares: this binary, the run directory, the scrubbed
+/// environment, the default timeout and grace period, the cwd bounds and the colour.
+fn run_env(
+    ctx: &Context,
+    args: &RunArgs,
+    config: &Config,
+    cwd_bounds: crate::cwd::Bounds,
+    dir: &std::path::Path,
+) -> RunEnv {
     let grace = args
         .grace_period
         .map(|d| d.0)
         .or(config.manifest.grace_period.map(|d| d.0))
         .unwrap_or(DEFAULT_GRACE);
-    let env = Arc::new(RunEnv {
+    RunEnv {
         tek_exe: std::env::current_exe()
             .map(Into::into)
             .unwrap_or_else(|_| "cargo-tek".into()),
-        run_dir: dir.clone(),
+        run_dir: dir.to_path_buf(),
         base_env: crate::supervise::env::BaseEnv::new(crate::supervise::secrets::vars_os()),
         default_timeout: args.timeout.map(|d| d.0),
         grace,
@@ -160,18 +256,22 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             crate::cli::Color::Always => "always",
             crate::cli::Color::Never => "never",
         }),
-    });
-    let options = RunOptions {
+    }
+}
+
+/// The scheduler's options: workers, failure policy, retries, the selection and history.
+fn run_options(args: &RunArgs, chosen: Chosen, source: String) -> RunOptions {
+    RunOptions {
         max_workers: args
             .max_workers
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         fail_fast: args.fail_fast && !args.keep_going,
         retries: args.retries,
-        selection,
-        durations,
+        selection: chosen.selection,
+        durations: chosen.durations,
         source: Some(source),
-        carried,
+        carried: chosen.carried,
         // The tokens were moved out of the environment before any task started (see
         // `supervise::secrets`); they are still masked wherever evidence might hold them.
         secrets: [
@@ -184,24 +284,20 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         .filter_map(crate::supervise::secrets::var)
         .filter(|t| !t.is_empty())
         .collect(),
-    };
-    if let crate::supervise::secrets::Isolation::Failed(why) = crate::supervise::secrets::outcome()
-    {
-        ctx.output.warn(format!(
-            "scrubbed variables stay readable in this process's /proc environment: {why}"
-        ));
     }
-    let signals =
-        crate::supervise::signals::listen().map_err(Error::io("failed to listen for signals"))?;
-    // Signals stay handled after the tasks: the report step listens from now on too.
-    let report_signals = if args.report.is_empty() {
-        None
-    } else {
-        Some(
-            crate::supervise::signals::listen()
-                .map_err(Error::io("failed to listen for signals"))?,
-        )
-    };
+}
+
+/// Runs the scheduler under containment, with the display fed by its events, and prints
+/// the summary.
+async fn execute(
+    ctx: &Context,
+    loaded: Loaded,
+    options: RunOptions,
+    env: Arc<RunEnv>,
+    run_id: String,
+    dir: &std::path::Path,
+    signals: tokio::sync::mpsc::UnboundedReceiver<i32>,
+) -> Result<runner::RunSummary, Error> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut display = RunDisplay::new(ctx.output.clone());
     let printer = tokio::spawn(async move {
@@ -213,6 +309,12 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
     // The scheduler runs on a runtime worker, beside the tasks it starts, rather than on
     // the thread blocked in `block_on`: otherwise every finished task wakes this thread
     // and every start wakes a worker (about 5% of spawn1000).
+    let Loaded {
+        plan,
+        graph,
+        config,
+        ..
+    } = loaded;
     let shared = Arc::new((plan, graph, config, Registry::builtin()));
     let mut containment = crate::supervise::Containment::start();
     let scheduler = tokio::spawn({
@@ -236,14 +338,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         source,
     })?;
     display.finish(&summary.record);
-
-    match report_signals {
-        Some(signals) => {
-            report_after_run(ctx, &args, &dir, exit_code(summary.verdict), signals).await
-        }
-        // A dry run fails like a real one when a task could not start.
-        None => Ok(exit_code(summary.verdict)),
-    }
+    Ok(summary)
 }
 
 /// `run --report`: publishes like `report` would, while SIGINT/SIGTERM/SIGHUP end it at

@@ -10,7 +10,7 @@ mod verdict;
 
 pub use crate::supervise::Cancel;
 pub use events::Event;
-pub use scheduler::{run, Inputs, RunOptions};
+pub use scheduler::{run, Inputs, RunOptions, RunSummary};
 pub use verdict::Verdict;
 
 /// Bundles what the scheduler needs from the workspace.
