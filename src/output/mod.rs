@@ -4,6 +4,7 @@
 mod annotate;
 mod run_display;
 mod text;
+mod workflow;
 
 use std::io::Write;
 use std::sync::Arc;

@@ -1,7 +1,6 @@
 //! Turning runner events into terminal output: a live progress bar on a TTY, one plain
-//! line per event elsewhere, and on GitHub Actions a collapsible group per task with
-//! `::error` annotations and the task's output fenced by `::stop-commands::` so a task
-//! cannot inject workflow commands.
+//! line per event elsewhere, and on GitHub Actions a collapsible group per task (written
+//! by [`super::workflow`]).
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -15,9 +14,6 @@ use super::{count, sanitize, Output};
 use crate::evidence::{cause, logs, RunRecord, TaskResult, TaskStatus};
 use crate::runner::Event;
 
-/// Output forwarded per stream per command on GitHub Actions; the full logs stay in the
-/// run directory.
-const CI_LOG_LIMIT: usize = 1024 * 1024;
 /// Failed tasks whose cause the summary names.
 const CAUSES_SHOWN: usize = 10;
 /// Lines of the first failure's log shown at the end.
@@ -214,84 +210,16 @@ impl RunDisplay {
             }
         }
         if self.mode == Mode::GitHub {
-            self.github_group(result, verb);
+            super::workflow::task_group(
+                &self.output,
+                &self.run_dir,
+                self.source.as_deref(),
+                result,
+                verb,
+            );
         } else {
             self.line(verb, &what, style);
         }
-    }
-
-    fn github_group(&self, result: &TaskResult, verb: &str) {
-        let mut out = String::new();
-        out.push_str(&format!(
-            "::group::{verb} {} {}\n",
-            escape_data(&sanitize(&result.task)),
-            escape_data(&sanitize(&result.title))
-        ));
-        let token = random_token();
-        out.push_str(&format!("::stop-commands::{token}\n"));
-        self.output.stdout(&out);
-        out.clear();
-        for command in &result.commands {
-            let argv = crate::plan::shell_words(&command.cmd);
-            self.output.stdout(&format!("$ {argv}\n"));
-            for log in command.log.iter().chain(command.stderr_log.iter()) {
-                let text = logs::tail(&self.run_dir, log, CI_LOG_LIMIT, logs::Layout::Raw)
-                    .unwrap_or_else(|e| format!("({e})"));
-                self.output.stdout(&text);
-                if !text.is_empty() && !text.ends_with('\n') {
-                    self.output.stdout("\n");
-                }
-            }
-        }
-        if let Some(reason) = &result.reason {
-            out.push_str(&format!("{reason}\n"));
-        }
-        out.push_str(&format!("::{token}::\n::endgroup::\n"));
-        if matches!(
-            result.status,
-            TaskStatus::Error | TaskStatus::Timeout | TaskStatus::Cancelled
-        ) {
-            // The cause's source line when the output names one inside the workspace,
-            // else the task's line, so GitHub shows the failure on sot.md itself.
-            let cause = cause::read(&self.run_dir, logs::Layout::Raw, result);
-            let at_source = cause.as_ref().and_then(|c| {
-                let loc = c.location.as_ref()?;
-                let col = loc.col.map(|c| format!("col={c},")).unwrap_or_default();
-                Some(format!(
-                    "file={},line={},{col}",
-                    escape_property(c.source.as_ref()?),
-                    loc.line
-                ))
-            });
-            let location = match (at_source, &self.source, result.line) {
-                (Some(at), _, _) => at,
-                (None, Some(file), Some(line)) => {
-                    format!("file={},line={line},", escape_property(file))
-                }
-                _ => String::new(),
-            };
-            let properties = format!(
-                "{location}title={}",
-                escape_property(&format!("cargo-tek {}", result.task))
-            );
-            // The cause first, with its snippet; the record's reason last.
-            let reason = result.reason.as_deref().unwrap_or(result.status.as_str());
-            let message = match &cause {
-                Some(c) => [c.one_line()]
-                    .into_iter()
-                    .chain(c.detail.iter().cloned())
-                    .chain([reason.to_owned()])
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                None => reason.to_owned(),
-            };
-            let message = format!("{} {message}", result.task);
-            let kind = super::AnnotationKind::Error;
-            if let Some(line) = self.output.annotation(kind, &properties, &message) {
-                out.push_str(&line);
-            }
-        }
-        self.output.stdout(&out);
     }
 
     /// Ends the display: the summary, and the first failure's log tail.
@@ -451,31 +379,6 @@ fn summary_line(record: &RunRecord) -> String {
     } else {
         format!("{head}: {}", parts.join(", "))
     }
-}
-
-/// Escapes workflow command data (`%`, CR, LF).
-fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Escapes workflow command properties (data escapes plus `:` and `,`).
-fn escape_property(text: &str) -> String {
-    escape_data(text).replace(':', "%3A").replace(',', "%2C")
-}
-
-/// An unguessable token for `::stop-commands::`.
-fn random_token() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        bytes.copy_from_slice(&nanos.to_le_bytes());
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The live line beside the progress bar: failures, skips (when any), and up to six
