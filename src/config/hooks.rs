@@ -262,6 +262,14 @@ mod tests {
         )
     }
 
+    /// The diagnostic of a hooks.json that must be refused.
+    fn refused(text: &str) -> crate::source::SourceDiagnostic {
+        match load(text) {
+            Err(JsonError::Invalid(d)) => d,
+            other => panic!("{text} was not refused: {other:?}"),
+        }
+    }
+
     #[test]
     fn predecessor_format_loads() {
         let h = load(r#"{"TASK-001": {"commands": [{"cmd": ["echo", "hi"], "cwd": "crates/a"}]},
@@ -277,11 +285,7 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_rejected_with_position() {
-        let Err(JsonError::Invalid(d)) =
-            load("{\n \"TASK-1\": {\"commands\": [], \"comands\": 1}\n}")
-        else {
-            panic!()
-        };
+        let d = refused("{\n \"TASK-1\": {\"commands\": [], \"comands\": 1}\n}");
         assert!(
             d.message.contains("unknown field `comands`"),
             "{}",
@@ -296,15 +300,9 @@ mod tests {
 
     #[test]
     fn a_command_needs_exactly_one_of_cmd_and_shell() {
-        let Err(JsonError::Invalid(d)) = load("{\"T\": {\"commands\": [{\"cwd\": \".\"}]}}") else {
-            panic!()
-        };
+        let d = refused("{\"T\": {\"commands\": [{\"cwd\": \".\"}]}}");
         assert!(d.message.contains("neither `cmd` nor `shell`"));
-        let Err(JsonError::Invalid(d)) =
-            load("{\"T\": {\"commands\": [{\"cmd\": [\"a\"], \"shell\": \"b\"}]}}")
-        else {
-            panic!()
-        };
+        let d = refused("{\"T\": {\"commands\": [{\"cmd\": [\"a\"], \"shell\": \"b\"}]}}");
         assert!(d.message.contains("both"));
         let h = load("{\"T\": {\"commands\": [{\"shell\": \"echo $HOME\"}]}}").unwrap();
         assert_eq!(
@@ -315,11 +313,7 @@ mod tests {
 
     #[test]
     fn a_string_cmd_says_to_use_an_array_or_shell() {
-        let Err(JsonError::Invalid(d)) =
-            load("{\n  \"T\": {\"commands\": [{\"cmd\": \"cargo build\"}]}\n}")
-        else {
-            panic!()
-        };
+        let d = refused("{\n  \"T\": {\"commands\": [{\"cmd\": \"cargo build\"}]}\n}");
         assert!(
             d.message
                 .contains(r#"write it as an argv array, ["cargo", "build"]"#),
@@ -358,11 +352,9 @@ mod tests {
                 "more than the 100",
             ),
         ] {
-            let Err(JsonError::Invalid(d)) = load(&format!(
+            let d = refused(&format!(
                 "{{\n\"X\": {{\"commands\": []}},\n\"T\": {hook}}}"
-            )) else {
-                panic!("{hook}")
-            };
+            ));
             assert!(d.message.contains(expected), "{hook}: {}", d.message);
             assert_eq!(d.location, "config/hooks.json:3:1", "{hook}");
         }

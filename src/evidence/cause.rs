@@ -216,34 +216,27 @@ pub fn extract(result: &TaskResult, texts: &[&str]) -> Option<Cause> {
     Some(cause)
 }
 
-static DIAGNOSTIC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^error(\[E\d{4}\])?: \S").expect("the diagnostic pattern is a valid regex")
-});
-static ARROW: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*--> (.+?):(\d+):(\d+)$").expect("the arrow pattern is a valid regex")
-});
-static PANIC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^thread '([^']*)'(?: \(\d+\))? panicked at (.*)$")
-        .expect("the panic pattern is a valid regex")
-});
-static AT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(.+?):(\d+):(\d+):?$").expect("the location pattern is a valid regex")
-});
-static OLD_PANIC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^'(.*)', (.+?):(\d+):(\d+)$").expect("the old panic pattern is a valid regex")
-});
+/// Compiles one of the literal patterns below; an invalid one is a bug the tests catch.
+fn pattern(re: &str) -> Regex {
+    Regex::new(re).expect("the patterns of cause.rs are valid regexes")
+}
+
+static DIAGNOSTIC: LazyLock<Regex> = LazyLock::new(|| pattern(r"^error(\[E\d{4}\])?: \S"));
+static ARROW: LazyLock<Regex> = LazyLock::new(|| pattern(r"^\s*--> (.+?):(\d+):(\d+)$"));
+static PANIC: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^thread '([^']*)'(?: \(\d+\))? panicked at (.*)$"));
+static AT: LazyLock<Regex> = LazyLock::new(|| pattern(r"^(.+?):(\d+):(\d+):?$"));
+static OLD_PANIC: LazyLock<Regex> = LazyLock::new(|| pattern(r"^'(.*)', (.+?):(\d+):(\d+)$"));
 static NEXTEST_FAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:TRY \d+ )?(?:FAIL|SIGSEGV|SIGABRT|SIGKILL|ABORT|TIMEOUT) \[[^\]]*\](?: \(\s*\d+/\d+\))? (.+)$")
-        .expect("the nextest pattern is a valid regex")
+    pattern(
+        r"^(?:TRY \d+ )?(?:FAIL|SIGSEGV|SIGABRT|SIGKILL|ABORT|TIMEOUT) \[[^\]]*\](?: \(\s*\d+/\d+\))? (.+)$",
+    )
 });
-static HUNG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^test (\S+) has been running for over").expect("the hung pattern is a valid regex")
-});
+static HUNG: LazyLock<Regex> = LazyLock::new(|| pattern(r"^test (\S+) has been running for over"));
 static ERRORISH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    pattern(
         r"(?i)^(error|fatal|panic|failed|failure)\b|\berror:|\bERR!|\bFAILED\b|\bfatal:|^Traceback|Exception\b|\bE\d{3,4}\b",
     )
-    .expect("the error-like pattern is a valid regex")
 });
 
 /// cargo's closing lines that repeat rather than explain a failure.

@@ -124,7 +124,7 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{Counts, RunStatus};
+    use crate::evidence::RunStatus;
 
     fn result(task: &str, status: TaskStatus) -> TaskResult {
         TaskResult {
@@ -146,21 +146,12 @@ mod tests {
 
     fn write(runs: &Path, id: &str, plan: &str, dry_run: bool, results: Vec<TaskResult>) {
         let record = RunRecord {
-            schema_version: 2,
-            status: RunStatus::Error,
-            started: "2026-01-01T00:00:00Z".into(),
             ended: Some("2026-01-01T00:00:01Z".into()),
             duration_ms: Some(1000),
-            run_id: id.into(),
-            tool: None,
-            source: None,
             dry_run,
             plan_id: Some(plan.into()),
-            rerun_failed: false,
-            max_workers: None,
-            signal: None,
-            counts: Counts::default(),
             results,
+            ..RunRecord::empty(id.into(), RunStatus::Error, "2026-01-01T00:00:00Z".into())
         };
         let dir = runs.join(id);
         std::fs::create_dir_all(&dir).unwrap();

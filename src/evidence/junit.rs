@@ -98,7 +98,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{CommandRecord, Counts, RunStatus, TaskResult};
+    use crate::evidence::{CommandRecord, RunStatus, TaskResult};
 
     #[test]
     fn secrets_are_masked_as_in_the_report() {
@@ -141,21 +141,8 @@ mod tests {
             started: None,
         };
         let run = RunRecord {
-            schema_version: 2,
-            status: RunStatus::Error,
-            started: String::new(),
-            ended: None,
-            duration_ms: None,
-            run_id: "r".into(),
-            tool: None,
-            source: None,
-            dry_run: false,
-            plan_id: None,
-            rerun_failed: false,
-            max_workers: None,
-            signal: None,
-            counts: Counts::default(),
             results: vec![result],
+            ..RunRecord::empty("r".into(), RunStatus::Error, String::new())
         };
         let xml = render(&run, dir.path(), &["s3cr3t-value"]).unwrap();
         assert!(!xml.contains("s3cr3t") && !xml.contains("ghp_"), "{xml}");

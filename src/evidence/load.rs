@@ -68,23 +68,8 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
 /// cancelled, planned ones that never started as not run; the duration up to the last
 /// entry.
 fn rebuild(dir: &Path, record: Option<RunRecord>, entries: Vec<Entry>) -> LoadedRun {
-    let mut record = record.unwrap_or(RunRecord {
-        schema_version: super::RUN_SCHEMA_VERSION,
-        status: RunStatus::Running,
-        started: String::new(),
-        ended: None,
-        duration_ms: None,
-        run_id: String::new(),
-        tool: None,
-        source: None,
-        dry_run: false,
-        plan_id: None,
-        rerun_failed: false,
-        max_workers: None,
-        signal: None,
-        counts: Counts::default(),
-        results: Vec::new(),
-    });
+    let mut record = record
+        .unwrap_or_else(|| RunRecord::empty(String::new(), RunStatus::Running, String::new()));
     let mut finished: HashMap<String, TaskResult> = HashMap::new();
     let mut started: HashMap<String, String> = HashMap::new();
     let mut order: Vec<String> = Vec::new();

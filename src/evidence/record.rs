@@ -253,6 +253,27 @@ pub fn span_ms<'a>(tasks: impl Iterator<Item = &'a TaskResult>) -> u64 {
 }
 
 impl RunRecord {
+    /// A record of the current schema with nothing in it yet: no results, no end.
+    pub fn empty(run_id: String, status: RunStatus, started: String) -> Self {
+        Self {
+            schema_version: RUN_SCHEMA_VERSION,
+            status,
+            started,
+            ended: None,
+            duration_ms: None,
+            run_id,
+            tool: None,
+            source: None,
+            dry_run: false,
+            plan_id: None,
+            rerun_failed: false,
+            max_workers: None,
+            signal: None,
+            counts: Counts::default(),
+            results: Vec::new(),
+        }
+    }
+
     /// The JSON Schema of run.json.
     pub fn json_schema() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(RunRecord)).unwrap_or_default()

@@ -219,26 +219,13 @@ fn disk_full(dir: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::Counts;
 
     fn record(dir: &Path) -> RunRecord {
-        RunRecord {
-            schema_version: 2,
-            status: crate::evidence::RunStatus::Running,
-            started: "2026-01-01T00:00:00Z".into(),
-            ended: None,
-            duration_ms: None,
-            run_id: dir.file_name().unwrap().to_string_lossy().into_owned(),
-            tool: None,
-            source: None,
-            dry_run: false,
-            plan_id: None,
-            rerun_failed: false,
-            max_workers: None,
-            signal: None,
-            counts: Counts::default(),
-            results: vec![],
-        }
+        RunRecord::empty(
+            dir.file_name().unwrap().to_string_lossy().into_owned(),
+            crate::evidence::RunStatus::Running,
+            "2026-01-01T00:00:00Z".into(),
+        )
     }
 
     #[test]

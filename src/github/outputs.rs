@@ -1,6 +1,5 @@
 //! Step outputs: appending `name=value` lines to the `GITHUB_OUTPUT` file.
 
-use std::io::Write;
 use std::path::Path;
 
 /// Appends each `(name, value)` pair to the step-output file as `name=value`. A name or
@@ -17,12 +16,7 @@ pub fn append_step_outputs(path: &Path, pairs: &[(&str, &str)]) -> std::io::Resu
         }
         text.push_str(&format!("{name}={value}\n"));
     }
-    // One write call, like the job summary: steps may share the file.
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?
-        .write_all(text.as_bytes())
+    super::summary::append_once(path, &text)
 }
 
 #[cfg(test)]

@@ -9,7 +9,12 @@ pub fn append_job_summary(path: &Path, body: &str) -> std::io::Result<()> {
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    // One write call, so concurrent steps appending to the same file don't interleave mid-body.
+    append_once(path, &text)
+}
+
+/// Appends `text` to `path` (creating it) in one write call, so that steps appending to
+/// the same GitHub file (the job summary, step outputs) never interleave mid-text.
+pub(super) fn append_once(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -325,6 +325,41 @@ mod tests {
     use crate::config::LayerRule;
     use crate::plan::fixtures::{plan, queue, task};
 
+    /// The run settings of a scheduler test: everything in `dir`, a short grace period.
+    fn test_env(dir: &std::path::Path) -> Arc<RunEnv> {
+        Arc::new(RunEnv {
+            tek_exe: "cargo-tek".into(),
+            run_dir: dir.to_path_buf(),
+            base_env: Default::default(),
+            default_timeout: None,
+            grace: std::time::Duration::from_millis(100),
+            dry_run: false,
+            cwd_bounds: crate::cwd::Bounds::canonical_root(dir.to_path_buf()),
+            color: None,
+        })
+    }
+
+    /// Runs `plan` with no hooks (tasks are routed to agents by `manifest`).
+    async fn run_with(
+        plan: &Plan,
+        graph: &Graph,
+        manifest: &Manifest,
+        registry: &Registry,
+        env: Arc<RunEnv>,
+        options: &RunOptions,
+    ) -> std::io::Result<RunSummary> {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let hooks = Hooks::default();
+        let inputs = Inputs {
+            plan,
+            graph,
+            hooks: &hooks,
+            manifest,
+            registry,
+        };
+        run(inputs, options, env, "id".into(), tx, None).await
+    }
+
     /// Records the order tasks start in; fails the ids it is told to.
     struct Recorder {
         order: Arc<Mutex<Vec<String>>>,
@@ -386,31 +421,13 @@ mod tests {
             fail,
         }));
         let dir = tempfile::tempdir().unwrap();
-        let env = Arc::new(RunEnv {
-            tek_exe: "cargo-tek".into(),
-            run_dir: dir.path().to_path_buf(),
-            base_env: Default::default(),
-            default_timeout: None,
-            grace: std::time::Duration::from_millis(100),
-            dry_run: false,
-            cwd_bounds: crate::cwd::Bounds::canonical_root(dir.path().to_path_buf()),
-            color: None,
-        });
+        let env = test_env(dir.path());
         let options = RunOptions {
             max_workers: 1,
             durations: durations.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             ..RunOptions::default()
         };
-        let (tx, _rx) = mpsc::unbounded_channel();
-        let hooks = Hooks::default();
-        let inputs = Inputs {
-            plan: &plan,
-            graph: &graph,
-            hooks: &hooks,
-            manifest: &manifest,
-            registry: &registry,
-        };
-        let summary = run(inputs, &options, env, "id".into(), tx, None)
+        let summary = run_with(&plan, &graph, &manifest, &registry, env, &options)
             .await
             .unwrap();
         let order = recorded.lock().unwrap().clone();
@@ -501,30 +518,12 @@ mod tests {
         let mut registry = Registry::builtin();
         registry.register(Arc::new(Crash { seen: seen.clone() }));
         let dir = tempfile::tempdir().unwrap();
-        let env = Arc::new(RunEnv {
-            tek_exe: "cargo-tek".into(),
-            run_dir: dir.path().to_path_buf(),
-            base_env: Default::default(),
-            default_timeout: None,
-            grace: std::time::Duration::from_millis(100),
-            dry_run: false,
-            cwd_bounds: crate::cwd::Bounds::canonical_root(dir.path().to_path_buf()),
-            color: None,
-        });
+        let env = test_env(dir.path());
         let options = RunOptions {
             max_workers: 2,
             ..RunOptions::default()
         };
-        let (tx, _rx) = mpsc::unbounded_channel();
-        let hooks = Hooks::default();
-        let inputs = Inputs {
-            plan: &plan,
-            graph: &graph,
-            hooks: &hooks,
-            manifest: &manifest,
-            registry: &registry,
-        };
-        let err = run(inputs, &options, env, "id".into(), tx, None)
+        let err = run_with(&plan, &graph, &manifest, &registry, env, &options)
             .await
             .unwrap_err();
         assert!(err.to_string().contains("a task worker failed"), "{err}");

@@ -3,9 +3,6 @@
 
 use std::process::Command;
 
-use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
 use crate::harness::{Workspace, BIN};
 
 fn script(name: &str) -> String {
@@ -18,29 +15,7 @@ fn outputs(file: &std::path::Path) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_then_report_posts_one_sticky_comment() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/user"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"login": "tek-bot", "id": 1, "type": "Bot"})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/o/r/issues/7/comments"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/o/r/issues/7/comments"))
-        .and(header("authorization", "Bearer test-token-value"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({
-            "id": 99, "html_url": "https://github.example/o/r/pull/7#issuecomment-99", "body": "x",
-            "user": {"login": "tek-bot", "id": 1, "type": "Bot"}})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = crate::action_honesty::github().await;
 
     let ws = Workspace::new();
     ws.file("sot.md", "## Q\n- `TASK-1` passes\n- `TASK-2` fails\n");
@@ -109,10 +84,12 @@ async fn run_then_report_posts_one_sticky_comment() {
         "{body}"
     );
     let posted = server.received_requests().await.unwrap();
-    let post = posted
+    let posts: Vec<_> = posted
         .iter()
-        .find(|r| r.method.as_str() == "POST")
-        .expect("a comment was created");
+        .filter(|r| r.method.as_str() == "POST")
+        .collect();
+    assert_eq!(posts.len(), 1, "one comment is created");
+    let post = posts[0];
     let sent: serde_json::Value = serde_json::from_slice(&post.body).unwrap();
     assert!(sent["body"]
         .as_str()

@@ -69,7 +69,7 @@ fn outputs(ws: &Workspace) -> std::collections::BTreeMap<String, String> {
 }
 
 /// A GitHub stand-in where PR 7 has no comment yet and a create succeeds.
-async fn github() -> MockServer {
+pub(crate) async fn github() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/user"))

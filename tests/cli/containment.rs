@@ -131,6 +131,20 @@ fn hooks(task1: &str, timeout: Option<&str>) -> String {
     )
 }
 
+/// A workspace whose one task runs every escape, then hangs in `<sleep> <main>`: the
+/// escapes' needles, and `main`, the unique duration that marks the main process.
+fn escapes_then_hang(sleep: &str) -> (Workspace, Vec<String>, String) {
+    let ws = Workspace::new();
+    let (lines, needles) = escapes();
+    let main = unique();
+    ws.file("sot.md", "## Q\n- `TASK-1` escapes then hangs\n");
+    ws.file(
+        "config/hooks.json",
+        hooks(&format!("{}\n{sleep} {main}", lines.join("\n")), None),
+    );
+    (ws, needles, main)
+}
+
 /// The escapes, then `sleep 1` so that they have time to get away, run in both modes:
 /// with cgroups where this machine has them, and with the fallback (process groups,
 /// subreaper and markers).
@@ -225,14 +239,7 @@ fn spawn_run(ws: &Workspace, env: &[(&str, &str)]) -> std::process::Child {
 #[test]
 fn escapes_die_with_a_cancel() {
     each_mode(|env| {
-        let ws = Workspace::new();
-        let (lines, needles) = escapes();
-        let main = unique();
-        ws.file("sot.md", "## Q\n- `TASK-1` escapes then hangs\n");
-        ws.file(
-            "config/hooks.json",
-            hooks(&format!("{}\nsleep {main}", lines.join("\n")), None),
-        );
+        let (ws, needles, main) = escapes_then_hang("sleep");
         let mut child = spawn_run(&ws, env);
         assert!(wait_until(
             || !survivors(&main).is_empty(),
@@ -251,23 +258,13 @@ fn escapes_die_with_a_cancel() {
     });
 }
 
-/// `kill -9` of cargo-tek: the commands' main processes die with it (parent-death
-/// signal). What they started outside their process group is beyond a dead process's
-/// reach; with cgroups, the next run in the same cgroup kills it.
+/// `kill -9` of cargo-tek: the run's watchdog kills the commands' process groups (and,
+/// with cgroups, every command cgroup). Without cgroups, what left its process group
+/// survives; with them, nothing does, and the next run finds nothing left.
 #[test]
 fn kill_9_takes_the_main_processes_along() {
     each_mode(|env| {
-        let ws = Workspace::new();
-        let (lines, needles) = escapes();
-        let main = unique();
-        ws.file("sot.md", "## Q\n- `TASK-1` escapes then hangs\n");
-        ws.file(
-            "config/hooks.json",
-            format!(
-                r#"{{"TASK-1": {{"commands": [{{"shell": {}}}]}}}}"#,
-                serde_json::to_string(&format!("{}\nexec sleep {main}", lines.join("\n"))).unwrap()
-            ),
-        );
+        let (ws, needles, main) = escapes_then_hang("exec sleep");
         let mut child = spawn_run(&ws, env);
         assert!(wait_until(
             || !survivors(&main).is_empty() && needles.iter().all(|n| !survivors(n).is_empty()),

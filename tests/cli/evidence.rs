@@ -6,20 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{command, Workspace, BIN, RUNS};
-
-fn run_json(dir: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap()
-}
-
-fn result<'a>(run: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    run["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["task"] == id)
-        .unwrap_or_else(|| panic!("{id} in {run}"))
-}
+use crate::harness::{command, result, run_json_in, Workspace, BIN, RUNS};
 
 /// Ids of the tasks a run really ran (not carried forward).
 fn ran(run: &serde_json::Value) -> Vec<String> {
@@ -51,7 +38,7 @@ fn logs_hold_exactly_the_childs_bytes_and_printed_paths_work_from_here() {
     .output()
     .expect_code(2);
     let dir = ws.latest_run();
-    let run = run_json(&dir);
+    let run = run_json_in(&dir);
     let t1 = result(&run, "TASK-1");
     let log =
         |key: &str| std::fs::read(dir.join(t1["commands"][0][key].as_str().unwrap())).unwrap();
@@ -94,7 +81,7 @@ fn ids_that_look_alike_never_share_or_escape_a_log_folder() {
     ws.file("config/hooks.json", format!("{{{}}}", hooks.join(",")));
     ws.tek(&["run"]).output().expect_code(0);
     let dir = ws.latest_run();
-    let run = run_json(&dir);
+    let run = run_json_in(&dir);
     let mut folders = Vec::new();
     for id in ["X/1", "X_1", "..", "%2F"] {
         let rel = result(&run, id)["commands"][0]["log"]
@@ -135,14 +122,14 @@ fn a_hook_running_cargo_clean_keeps_the_evidence_and_the_history() {
     ws.tek(&["run", "-j", "1"]).output().expect_code(2);
     assert!(!ws.join("target/debug").exists(), "cargo clean ran");
     let dir = ws.latest_run();
-    let run = run_json(&dir);
+    let run = run_json_in(&dir);
     assert_eq!(run["status"], "error");
     assert_eq!(result(&run, "TASK-1")["status"], "ok");
     assert_eq!(result(&run, "TASK-2")["status"], "error");
     assert!(dir.join("junit.xml").is_file() && dir.join("events.jsonl").is_file());
     std::thread::sleep(Duration::from_millis(5));
     ws.tek(&["run", "--rerun-failed"]).output().expect_code(0);
-    let run = run_json(&ws.latest_run());
+    let run = run_json_in(&ws.latest_run());
     assert_eq!(ran(&run), ["TASK-2", "TASK-3"], "the history survived");
 }
 
@@ -246,7 +233,7 @@ fn run_on_a_full_disk(ws: &Workspace) -> Option<(i32, serde_json::Value, String)
         .trim()
         .parse()
         .unwrap();
-    let run = run_json(&out_dir);
+    let run = run_json_in(&out_dir);
     let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
     Some((code, run, report))
 }
@@ -308,7 +295,7 @@ fn rerun_failed_carries_state_forward_and_converges() {
     let pause = || std::thread::sleep(Duration::from_millis(5));
     ws.tek(&["run"]).output().expect_code(2);
     assert_eq!(ran_txt(), ["TASK-1", "TASK-2", "TASK-3", "TASK-4"]);
-    let first = run_json(&ws.latest_run())["run_id"].clone();
+    let first = run_json_in(&ws.latest_run())["run_id"].clone();
     pause();
     // A dry run does not count: the failing tasks still need a rerun.
     ws.tek(&["run", "--dry-run"]).output().expect_code(0);
@@ -325,14 +312,14 @@ fn rerun_failed_carries_state_forward_and_converges() {
         "{}",
         out.stderr()
     );
-    let third = run_json(&ws.latest_run());
+    let third = run_json_in(&ws.latest_run());
     assert_eq!(third["rerun_failed"], true);
     assert_eq!(ran(&third), ["TASK-4", "TASK-5"]);
     ws.file("fix4", "");
     pause();
     ws.tek(&["run", "--rerun-failed"]).output().expect_code(0);
     assert_eq!(ran_txt(), ["TASK-4", "TASK-5"]);
-    let run = run_json(&ws.latest_run());
+    let run = run_json_in(&ws.latest_run());
     assert_eq!(run["status"], "ok");
     assert_eq!(run["counts"]["total"], 5);
     assert_eq!(run["counts"]["ok"], 5);
@@ -350,7 +337,7 @@ fn rerun_failed_carries_state_forward_and_converges() {
     // Nothing left: nothing runs, and the state stays green.
     ws.tek(&["run", "--rerun-failed"]).output().expect_code(0);
     assert!(ran_txt().is_empty());
-    assert_eq!(run_json(&ws.latest_run())["counts"]["ok"], 5);
+    assert_eq!(run_json_in(&ws.latest_run())["counts"]["ok"], 5);
 }
 
 #[test]
@@ -370,7 +357,7 @@ fn rerun_failed_ignores_runs_of_another_plan() {
         "{}",
         out.stderr()
     );
-    assert_eq!(ran(&run_json(&ws.latest_run())).len(), 3);
+    assert_eq!(ran(&run_json_in(&ws.latest_run())).len(), 3);
 }
 
 #[test]
@@ -394,7 +381,7 @@ fn unreadable_run_directories_are_named_and_skipped() {
         .output()
         .expect_code(0);
     let run: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
-    assert_eq!(run["run_id"], run_json(&good)["run_id"]);
+    assert_eq!(run["run_id"], run_json_in(&good)["run_id"]);
     for dir in [&empty, &broken] {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         assert!(out.stderr().contains(&name), "{name}: {}", out.stderr());
@@ -414,7 +401,7 @@ fn unreadable_run_directories_are_named_and_skipped() {
         })
         .collect();
     real.sort();
-    assert_eq!(ran(&run_json(real.last().unwrap())), ["TASK-1"]);
+    assert_eq!(ran(&run_json_in(real.last().unwrap())), ["TASK-1"]);
 }
 
 #[test]
@@ -432,13 +419,13 @@ fn a_carried_failure_keeps_failing_the_rerun_and_shows_its_own_runs_log() {
     }"#,
     );
     ws.tek(&["run"]).output().expect_code(2);
-    let first = run_json(&ws.latest_run())["run_id"].clone();
+    let first = run_json_in(&ws.latest_run())["run_id"].clone();
     std::thread::sleep(Duration::from_millis(5));
     // Queue B only: TASK-2 now passes, but TASK-1's failure is carried and still counts.
     ws.tek(&["run", "--rerun-failed", "--queue", "B"])
         .output()
         .expect_code(2);
-    let run = run_json(&ws.latest_run());
+    let run = run_json_in(&ws.latest_run());
     assert_eq!(ran(&run), ["TASK-2"]);
     assert_eq!(result(&run, "TASK-1")["carried_from"], first);
     assert_eq!(run["status"], "error");

@@ -4,20 +4,7 @@
 
 use std::time::Instant;
 
-use crate::harness::Workspace;
-
-fn run_json(ws: &Workspace) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(ws.latest_run().join("run.json")).unwrap()).unwrap()
-}
-
-fn result<'a>(run: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    run["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["task"] == id)
-        .unwrap_or_else(|| panic!("{id} not in {run}"))
-}
+use crate::harness::{result, run_json, Workspace};
 
 fn two_tasks() -> Workspace {
     let ws = Workspace::new();

@@ -133,3 +133,23 @@ impl Result_ {
         self
     }
 }
+
+/// The run.json of the workspace's newest run.
+pub fn run_json(ws: &Workspace) -> serde_json::Value {
+    run_json_in(&ws.latest_run())
+}
+
+/// The run.json of the run directory `dir`.
+pub fn run_json_in(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap()
+}
+
+/// Task `id`'s entry in a run.json's results.
+pub fn result<'a>(run: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["task"] == id)
+        .unwrap_or_else(|| panic!("{id} not in {run}"))
+}

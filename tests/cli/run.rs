@@ -2,20 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::Workspace;
-
-fn run_json(ws: &Workspace) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(ws.latest_run().join("run.json")).unwrap()).unwrap()
-}
-
-fn result<'a>(run: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    run["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["task"] == id)
-        .unwrap_or_else(|| panic!("{id} not in {run}"))
-}
+use crate::harness::{result, run_json, Workspace};
 
 #[test]
 fn dependency_order_failures_skip_dependents_and_exit_2() {
