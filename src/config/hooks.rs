@@ -262,6 +262,14 @@ mod tests {
         )
     }
 
+    /// Asserts that the diagnostic says each of `parts` and points at `location`.
+    fn says(d: &crate::source::SourceDiagnostic, parts: &[&str], location: &str) {
+        for part in parts {
+            assert!(d.message.contains(part), "{part:?} in {}", d.message);
+        }
+        assert!(d.location.starts_with(location), "{}", d.location);
+    }
+
     /// The diagnostic of a hooks.json that must be refused.
     fn refused(text: &str) -> crate::source::SourceDiagnostic {
         match load(text) {
@@ -286,16 +294,7 @@ mod tests {
     #[test]
     fn unknown_fields_are_rejected_with_position() {
         let d = refused("{\n \"TASK-1\": {\"commands\": [], \"comands\": 1}\n}");
-        assert!(
-            d.message.contains("unknown field `comands`"),
-            "{}",
-            d.message
-        );
-        assert!(
-            d.location.starts_with("config/hooks.json:2:"),
-            "{}",
-            d.location
-        );
+        says(&d, &["unknown field `comands`"], "config/hooks.json:2:");
     }
 
     #[test]
@@ -314,21 +313,13 @@ mod tests {
     #[test]
     fn a_string_cmd_says_to_use_an_array_or_shell() {
         let d = refused("{\n  \"T\": {\"commands\": [{\"cmd\": \"cargo build\"}]}\n}");
-        assert!(
-            d.message
-                .contains(r#"write it as an argv array, ["cargo", "build"]"#),
-            "{}",
-            d.message
-        );
-        assert!(
-            d.message.contains(r#""shell": "cargo build""#),
-            "{}",
-            d.message
-        );
-        assert!(
-            d.location.starts_with("config/hooks.json:2:"),
-            "{}",
-            d.location
+        says(
+            &d,
+            &[
+                r#"write it as an argv array, ["cargo", "build"]"#,
+                r#""shell": "cargo build""#,
+            ],
+            "config/hooks.json:2:",
         );
     }
 

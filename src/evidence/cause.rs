@@ -261,38 +261,27 @@ fn timeout(c: &CommandRecord) -> Option<Cause> {
     }
     let ms = c.timeout_ms.unwrap_or(c.duration_ms);
     let after = humantime::format_duration(Duration::from_secs(ms.div_ceil(1000)));
-    Some(Cause {
-        kind: Kind::Timeout,
-        summary: cut(&format!(
+    Some(plain(
+        Kind::Timeout,
+        cut(&format!(
             "`{}` hung: killed after {after} (its time limit)",
             crate::plan::shell_words(&c.cmd)
         )),
-        detail: Vec::new(),
-        location: None,
-        source: None,
-        tests: Vec::new(),
-        more_tests: 0,
-        command: None,
-    })
+    ))
 }
 
 fn spawn(c: &CommandRecord) -> Option<Cause> {
     let error = c.error.as_deref()?;
-    Some(Cause {
-        kind: Kind::Spawn,
-        summary: cut(&format!(
+    Some(plain(
+        Kind::Spawn,
+        cut(&format!(
             "`{}` could not start: {error}",
             crate::plan::shell_words(&c.cmd)
         )),
-        detail: Vec::new(),
-        location: None,
-        source: None,
-        tests: Vec::new(),
-        more_tests: 0,
-        command: None,
-    })
+    ))
 }
 
+/// A cause that is only a summary line.
 fn plain(kind: Kind, summary: String) -> Cause {
     Cause {
         kind,
