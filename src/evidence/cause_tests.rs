@@ -47,6 +47,8 @@ fn failed(commands: Vec<CommandRecord>) -> TaskResult {
         line: Some(3),
         carried_from: None,
         started: None,
+        wait_ms: 0,
+        cargo: None,
     }
 }
 

@@ -141,6 +141,8 @@ mod tests {
             line: None,
             carried_from: None,
             started: None,
+            wait_ms: 0,
+            cargo: None,
         }
     }
 

@@ -139,6 +139,8 @@ mod tests {
             line: None,
             carried_from: None,
             started: None,
+            wait_ms: 0,
+            cargo: None,
         };
         let run = RunRecord {
             results: vec![result],

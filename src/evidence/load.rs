@@ -205,6 +205,8 @@ fn unfinished(
         line,
         carried_from: None,
         started: None,
+        wait_ms: 0,
+        cargo: None,
     }
 }
 

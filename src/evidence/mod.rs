@@ -1,8 +1,10 @@
 //! Evidence of a run: run.json, the journal, per-task logs and JUnit, written so that a
 //! crash at any moment leaves a readable run directory.
 
+pub mod affected;
 mod atomic;
 pub mod beneath;
+pub mod cargo;
 pub mod cause;
 pub mod history;
 pub mod journal;
@@ -12,6 +14,7 @@ pub mod logs;
 mod record;
 pub mod recorder;
 pub mod run_dir;
+pub mod shard;
 
 pub use atomic::write_atomic;
 pub use load::{load_run, LoadedRun, RUN_JSON};

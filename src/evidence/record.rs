@@ -4,6 +4,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::affected::AffectedStamp;
+use super::cargo::CargoEvidence;
+use super::shard::ShardStamp;
+
 /// Version of the run.json this build writes. 2: logs hold the child's bytes only (no
 /// header line), `plan_id`, `rerun_failed` and per result `carried_from`.
 pub const RUN_SCHEMA_VERSION: u32 = 2;
@@ -41,6 +45,12 @@ pub struct RunRecord {
     /// The signal that interrupted the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal: Option<String>,
+    /// Which shard of which plan this run was (`--shard K/N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardStamp>,
+    /// How an `--affected` run chose its tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affected: Option<AffectedStamp>,
     #[serde(default)]
     pub counts: Counts,
     pub results: Vec<TaskResult>,
@@ -163,6 +173,17 @@ pub struct TaskResult {
     /// real span is known, not only its longest task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<String>,
+    /// Milliseconds the task waited, once ready, for a shared resource (a cargo target
+    /// directory, or one config names): not part of `duration_ms`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub wait_ms: u64,
+    /// What cargo said, when the cargo agent ran the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cargo: Option<CargoEvidence>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl TaskResult {
@@ -269,6 +290,8 @@ impl RunRecord {
             rerun_failed: false,
             max_workers: None,
             signal: None,
+            shard: None,
+            affected: None,
             counts: Counts::default(),
             results: Vec::new(),
         }
@@ -313,6 +336,8 @@ mod tests {
             line: None,
             carried_from: carried.then(|| "earlier".into()),
             started: started.map(String::from),
+            wait_ms: 0,
+            cargo: None,
         };
         // One after the other: 2s then 3s is 5s, not the longest task's 3s.
         let serial = [

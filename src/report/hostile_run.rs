@@ -84,6 +84,8 @@ fn task(s: &[String], status: TaskStatus, carried: bool) -> TaskResult {
         line: Some(1),
         carried_from: carried.then(|| s[13].clone()),
         started: Some(s[13].clone()),
+        wait_ms: 0,
+        cargo: None,
     }
 }
 
@@ -120,6 +122,8 @@ fn run(s: &[String], dir: &std::path::Path) -> LoadedRun {
             rerun_failed: true,
             max_workers: Some(1),
             signal: Some(s[21].clone()),
+            shard: None,
+            affected: None,
             counts: Counts::of(&results),
             results,
         },

@@ -106,6 +106,8 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
             line: job.task.line,
             carried_from: None,
             started: Some(started_at),
+            wait_ms: 0,
+            cargo: None,
         }
     }
 }

@@ -27,7 +27,7 @@ pub enum Event {
         reason: String,
     },
     /// A task is done (or skipped).
-    TaskFinished { result: TaskResult },
+    TaskFinished { result: Box<TaskResult> },
     /// A signal arrived; tasks are being cancelled.
     Interrupted { signal: i32, immediate: bool },
 }

@@ -110,6 +110,8 @@ pub async fn run(
         rerun_failed: options.selection.rerun.is_some(),
         max_workers: Some(workers),
         signal: None,
+        shard: None,
+        affected: None,
         counts: Counts::default(),
         results: Vec::new(),
     };
@@ -285,7 +287,7 @@ impl Evidence {
     fn finish(&mut self, node: usize, mut result: TaskResult) {
         self.recorder.task_finished(&mut result, now());
         let _ = self.events.send(Event::TaskFinished {
-            result: result.clone(),
+            result: Box::new(result.clone()),
         });
         self.results[node] = Some(result);
     }
@@ -313,6 +315,8 @@ fn skipped(queue: &PlanQueue, task: &PlanTask, reason: String) -> TaskResult {
         line: task.line,
         carried_from: None,
         started: None,
+        wait_ms: 0,
+        cargo: None,
     }
 }
 

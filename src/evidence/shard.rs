@@ -1,0 +1,16 @@
+//! Which shard of which plan a run was, so that shards of one plan can be merged and a
+//! missing one named.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A run of one shard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ShardStamp {
+    /// 1-based.
+    pub index: u32,
+    pub total: u32,
+    /// Hash of the plan (and the sot.md, hooks.json and manifest.json it came from)
+    /// that every shard of one run shares.
+    pub plan_hash: String,
+}
