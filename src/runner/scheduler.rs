@@ -40,6 +40,8 @@ pub struct RunOptions {
     pub carried: HashMap<String, TaskResult>,
     /// Values masked in junit.xml (the GitHub token).
     pub secrets: Vec<String>,
+    /// The CI job and matrix leg, for run.json.
+    pub leg: Option<crate::evidence::leg::LegStamp>,
 }
 
 /// The finished run.
@@ -112,6 +114,8 @@ pub async fn run(
         signal: None,
         shard: None,
         affected: None,
+        leg: options.leg.clone(),
+        merge: None,
         counts: Counts::default(),
         results: Vec::new(),
     };
