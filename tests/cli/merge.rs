@@ -425,3 +425,95 @@ async fn the_action_merges_downloaded_shards_and_comments_once() {
         "{err}"
     );
 }
+
+/// The Action's publish mode for fork PRs: the artifacts of the CI run (shards, with
+/// the PR number and head beside them) are verified against the API, merged, and
+/// posted once, linking to the CI run's failed job rather than to this run.
+#[tokio::test]
+async fn publish_mode_verifies_merges_and_links_the_ci_runs_job() {
+    use crate::action_honesty::{github, output, outputs, step};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let ws = workspace();
+    let one = run_shard(&ws, "r1", &["TASK-1", "TASK-2"], 2);
+    let two = run_shard(&ws, "r2", &["TASK-4"], 0);
+    stamp(&one, 1, 2, "sha256:plan-a");
+    stamp(&two, 2, 2, "sha256:plan-a");
+    let artifacts = ws.join("artifacts");
+    upload(&one, &artifacts, "runs");
+    upload(&two, &artifacts, "runs");
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    ws.file("artifacts/runs/pr-number", "7\n");
+    ws.file("artifacts/runs/head-sha", format!("{sha}\n"));
+
+    let server = github().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/pulls/7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "head": {"sha": sha}, "base": {"repo": {"full_name": "o/r"}}})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/actions/runs/555/attempts/2/jobs"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"jobs": [
+            {"name": "tek shard 1/2", "conclusion": "failure", "html_url": "https://github.com/o/r/actions/runs/555/job/91"},
+            {"name": "tek shard 2/2", "conclusion": "success", "html_url": "https://github.com/o/r/actions/runs/555/job/92"}
+        ]})))
+        .mount(&server)
+        .await;
+
+    let mut verify = step(&ws, "verify-artifact.sh", &server.uri(), "workflow_run");
+    verify
+        .env("TEK_ARTIFACT_DIR", artifacts.join("runs"))
+        .env("TEK_EXPECTED_HEAD_SHA", sha)
+        .env("TEK_CI_RUN_ID", "555")
+        .env("TEK_CI_RUN_ATTEMPT", "2")
+        .env("GITHUB_TOKEN", "t");
+    let verified = output(verify).await;
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let out = outputs(&ws);
+    assert_eq!(out["post"], "true");
+    assert_eq!(
+        out["ci-url"],
+        "https://github.com/o/r/actions/runs/555/job/91"
+    );
+
+    let mut merge = step(&ws, "run.sh", &server.uri(), "workflow_run");
+    merge
+        .env("TEK_COMMAND", "merge")
+        .env("TEK_MERGE_PATH", &out["run-dir"]);
+    assert!(output(merge).await.status.success());
+    let out = outputs(&ws);
+    let mut report = step(&ws, "report.sh", &server.uri(), "workflow_run");
+    report
+        .env("TEK_RUN_DIR", &out["run-dir"])
+        .env("TEK_COMMENT", "true")
+        .env("TEK_PR", &out["pr"])
+        .env("TEK_CI_URL", &out["ci-url"])
+        .env("TEK_CI_RUN_ID", "555")
+        .env("TEK_CI_RUN_ATTEMPT", "2")
+        .env("GITHUB_TOKEN", "t");
+    let reported = output(report).await;
+    assert!(
+        reported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reported.stderr)
+    );
+    let requests = server.received_requests().await.unwrap();
+    let posts: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .collect();
+    assert_eq!(posts.len(), 1);
+    let sent: serde_json::Value = serde_json::from_slice(&posts[0].body).unwrap();
+    let body = sent["body"].as_str().unwrap();
+    assert!(
+        body.contains("(https://github.com/o/r/actions/runs/555/job/91)"),
+        "{body}"
+    );
+    assert!(body.contains("Merged from 2 of 2 shards"), "{body}");
+}
