@@ -496,6 +496,14 @@ fn classify(
                 out.everything.get_or_insert(everything(&rule));
                 continue;
             }
+            // The rest (workspace dependencies) is measured by determinator, through
+            // the package graphs; a root package is changed itself.
+            if let Some(root) = packages.iter().find(|(m, _)| m.dir.is_empty()) {
+                out.seeds
+                    .entry(root.0.name.clone())
+                    .or_insert_with(|| path.clone());
+            }
+            continue;
         }
         match graph::owner(packages, &path) {
             Some(member) => {
