@@ -244,25 +244,7 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         if let Some(what) = redefined.get(&task.id) {
             reasons.push(Reason::Definition { what: what.clone() });
         }
-        match &cover.crates {
-            Crates::Everything => reasons.push(Reason::AlwaysRuns {
-                why: cover.source.clone(),
-            }),
-            Crates::All => {
-                if let Some(name) = crates.keys().next() {
-                    reasons.push(Reason::Crate {
-                        chain: chain(&crates, name),
-                    });
-                }
-            }
-            Crates::Some(names) => {
-                if let Some(name) = names.iter().find(|n| crates.contains_key(*n)) {
-                    reasons.push(Reason::Crate {
-                        chain: chain(&crates, name),
-                    });
-                }
-            }
-        }
+        reasons.extend(crate_reason(&cover, &crates));
         for pattern in &cover.paths {
             let Ok(glob) = rules::glob(pattern) else {
                 continue;
@@ -321,6 +303,30 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         crates,
         tasks,
     })
+}
+
+/// Why a task runs because of the crates it covers, if it does: any affected crate for
+/// a task over all crates, one of its own for a task over some.
+pub(crate) fn crate_reason(
+    cover: &TaskCover,
+    crates: &BTreeMap<String, CrateCause>,
+) -> Option<Reason> {
+    match &cover.crates {
+        Crates::Everything => Some(Reason::AlwaysRuns {
+            why: cover.source.clone(),
+        }),
+        Crates::All => crates.keys().next().map(|name| Reason::Crate {
+            chain: chain(crates, name),
+        }),
+        Crates::Some(names) => {
+            names
+                .iter()
+                .find(|n| crates.contains_key(*n))
+                .map(|name| Reason::Crate {
+                    chain: chain(crates, name),
+                })
+        }
+    }
 }
 
 fn unusable_warning(base: &str, why: &Unusable) -> String {
@@ -664,6 +670,61 @@ fn add_dependencies(inputs: &Inputs<'_>, tasks: &mut [TaskDecision]) {
             task.run = true;
             task.skip = None;
             task.reasons.push(Reason::DependencyOf { task: via });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn name(i: u8) -> String {
+        format!("c{i:02}")
+    }
+
+    proptest! {
+        /// Whatever the graph, a task that covers a crate the change affects — directly
+        /// or through any chain of dependencies — is selected, and its chain starts at
+        /// the path that changed and ends at a crate the task covers.
+        #[test]
+        fn a_covered_affected_crate_always_selects_the_task(
+            edges in proptest::collection::vec((0u8..20, 0u8..20), 0..40),
+            changed in 0u8..20,
+            covered in proptest::collection::btree_set(0u8..20, 1..5),
+        ) {
+            // Causes as graph::affected builds them: a walk from the changed crate
+            // over "depends on" edges (a, b): a depends on b.
+            let mut crates = BTreeMap::new();
+            crates.insert(name(changed), CrateCause::Path { path: format!("crates/{}/src/lib.rs", name(changed)) });
+            let mut frontier = vec![changed];
+            while let Some(n) = frontier.pop() {
+                for &(a, b) in &edges {
+                    if b == n && !crates.contains_key(&name(a)) {
+                        crates.insert(name(a), CrateCause::DependsOn { name: name(n) });
+                        frontier.push(a);
+                    }
+                }
+            }
+            let cover = TaskCover {
+                crates: Crates::Some(covered.iter().map(|&i| name(i)).collect()),
+                paths: Vec::new(),
+                source: "declared".into(),
+            };
+            let hit = covered.iter().any(|&i| crates.contains_key(&name(i)));
+            let reason = crate_reason(&cover, &crates);
+            if hit {
+                let Some(Reason::Crate { chain }) = reason else {
+                    panic!("a covered affected crate did not select the task");
+                };
+                prop_assert!(chain.first().unwrap().starts_with("crates/"));
+                prop_assert!(covered.iter().any(|&i| chain.last() == Some(&name(i))));
+            } else {
+                prop_assert!(reason.is_none());
+            }
+            // A task over all crates runs whenever anything is affected.
+            let all = TaskCover { crates: Crates::All, ..cover };
+            prop_assert!(crate_reason(&all, &crates).is_some());
         }
     }
 }

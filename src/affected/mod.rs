@@ -13,8 +13,10 @@ mod git;
 mod graph;
 mod rules;
 mod select;
+mod validate;
 
 pub use covers::Crates;
 pub use decide::{decide, Decision, Inputs, Reason};
 pub use rules::AffectedRules;
 pub use select::select;
+pub use validate::{validate as validate_covers, Known};

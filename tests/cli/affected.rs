@@ -580,3 +580,28 @@ fn bench_affected_corpus() {
     }
     println!("{}", lines.join("\n"));
 }
+
+#[test]
+fn check_names_unknown_covered_crates_and_globs_that_match_nothing() {
+    let ws = corpus();
+    let hooks = std::fs::read_to_string(ws.join("config/hooks.json")).unwrap();
+    ws.file(
+        "config/hooks.json",
+        hooks.replace("\"docs/**\"", "\"doc/**\"").replace(
+            "\"covers\": {\n      \"paths\": [\n        \"release/**\"",
+            "\"covers\": {\n      \"crates\": [\"c4\"],\n      \"paths\": [\n        \"release/**\"",
+        ),
+    );
+    let out = ws.tek(&["check"]).output().expect_code(1);
+    let err = out.stderr();
+    assert!(
+        err.contains("`covers` glob `doc/**` matches no tracked file"),
+        "{err}"
+    );
+    assert!(err.contains("hooks.json:"), "{err}");
+    // release/** matches nothing either, and c4 is not a member (c04 is).
+    assert!(
+        err.contains("crate `c4`, which is not a workspace member"),
+        "{err}"
+    );
+}
