@@ -61,7 +61,7 @@ esac
 case "${affected,,}" in
   auto)
     case "${GITHUB_EVENT_NAME:-}" in
-      pull_request | pull_request_target) affected=true ;;
+      pull_request | pull_request_target) affected=auto-pr ;;
       *) affected=false ;;
     esac
     ;;
@@ -103,8 +103,13 @@ newest_run_dir() {
 if [[ $command_name == run ]]; then
   [[ -n $max_workers ]] && args+=(--max-workers "$max_workers")
   [[ $dry_run == true ]] && args+=(--dry-run)
-  # The base comes from GITHUB_BASE_REF (origin/<base>), else origin/HEAD.
-  [[ $affected == true ]] && args+=(--affected)
+  # The base comes from GITHUB_BASE_REF (origin/<base>), else origin/HEAD. 'auto'
+  # outside a git checkout runs everything; an explicit 'true' lets cargo tek refuse.
+  if [[ $affected == auto-pr ]] && ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    tek_warning "input 'affected' is auto but '${workdir}' is not a git checkout; every task runs"
+    affected=false
+  fi
+  [[ $affected == true || $affected == auto-pr ]] && args+=(--affected)
   if [[ -z $runs_dir ]]; then
     # The tool's own default, made explicit so the directory searched below is
     # the one the run writes to: <workspace root>/.tek/runs.

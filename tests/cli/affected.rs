@@ -552,6 +552,7 @@ fn explain_shows_the_chain_from_path_to_task() {
 /// the time `cargo tek affected` takes. Prints a table (`--nocapture`); see
 /// BENCHMARKS.md and bench/affected.sh.
 #[test]
+#[allow(clippy::disallowed_macros)] // the table is the bench's output
 fn bench_affected_corpus() {
     let base = corpus();
     let mut lines = vec![
@@ -604,4 +605,80 @@ fn check_names_unknown_covered_crates_and_globs_that_match_nothing() {
         err.contains("crate `c4`, which is not a workspace member"),
         "{err}"
     );
+}
+
+/// The Action's run step on a pull request: `affected: auto` passes `--affected`, and
+/// the base is `origin/$GITHUB_BASE_REF`.
+fn action_run(ws: &Workspace, event: &str, affected: &str) -> std::process::Output {
+    // The runner's files live outside the checkout, as on GitHub: inside, they would
+    // be untracked changes that no crate claims.
+    let runner = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/action/run.sh"
+    ));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("GITHUB_") || key.starts_with("TEK_") || key.starts_with("RUNNER_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(ws.path())
+        .env_remove("CARGO_TARGET_DIR")
+        .env("CARGO_TEK_CACHE_DIR", ws.join("target/tek-cache"))
+        .env("TEK_BIN", super::harness::BIN)
+        .env("TEK_COMMAND", "run")
+        .env("TEK_DRY_RUN", "true")
+        .env("TEK_AFFECTED", affected)
+        .env("RUNNER_TEMP", runner.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", runner.path().join("gh-output"))
+        .env("GITHUB_EVENT_NAME", event)
+        // GitHub sets it on pull request events only.
+        .env(
+            "GITHUB_BASE_REF",
+            if event == "pull_request" { "main" } else { "" },
+        );
+    cmd.output().unwrap()
+}
+
+#[test]
+fn the_action_runs_affected_tasks_on_pull_requests_only_by_default() {
+    let ws = corpus();
+    let url = ws.path().display().to_string();
+    git(ws.path(), &["remote", "add", "origin", &url]);
+    git(ws.path(), &["fetch", "-q", "origin"]);
+    edit(&ws, "crates/c20/src/lib.rs", "pub fn more() {}\n");
+    commit(&ws);
+
+    let out = action_run(&ws, "pull_request", "auto");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = run_json(&ws);
+    assert_eq!(run["affected"]["base"], "origin/main");
+    assert_eq!(run["affected"]["selected"], 2);
+
+    let out = action_run(&ws, "push", "auto");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(run_json(&ws)["affected"].is_null());
+
+    let out = action_run(&ws, "push", "true");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Outside a pull request the base is origin/HEAD, which a fetch of a local path
+    // does not set: everything runs, with the warning.
+    let run = run_json(&ws);
+    assert_eq!(run["affected"]["base"], "origin/HEAD");
+    assert_eq!(run["affected"]["selected"], 23);
 }
