@@ -158,6 +158,36 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         .iter()
         .map(|p| ws_of(p).unwrap_or_else(|| p.clone()))
         .collect();
+    // A toolchain or workflow change decides everything: no package graph needed.
+    let manifest_rel = inputs
+        .manifest_path
+        .strip_prefix(&root)
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned());
+    let early = repo_paths.iter().find_map(|p| {
+        let ws = ws_of(p);
+        match rules.classify(p, ws.as_deref()) {
+            Some(RuleMatch::Everything(rule)) => Some(Reason::Everything {
+                path: ws.unwrap_or_else(|| p.clone()),
+                rule,
+            }),
+            _ if ws.is_some() && ws == manifest_rel => Some(Reason::Everything {
+                path: ws.unwrap_or_default(),
+                rule: "cargo-tek's manifest.json applies to every task".into(),
+            }),
+            _ => None,
+        }
+    });
+    if let Some(reason) = early {
+        return Ok(everything(
+            inputs,
+            base,
+            Some(merge_base),
+            shown,
+            reason,
+            None,
+        ));
+    }
 
     let new_graph = match graph::load(&root.join("Cargo.toml")) {
         Ok(g) => g,
