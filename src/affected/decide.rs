@@ -43,6 +43,10 @@ pub enum AffectedError {
     Git(#[from] git::GitError),
     #[error("invalid [workspace.metadata.tek.affected]: {0}")]
     Rules(String),
+    #[error(
+        "the base `{0}` looks like an option; name a branch, tag or commit (e.g. origin/main)"
+    )]
+    Base(String),
 }
 
 /// Why a task runs.
@@ -129,6 +133,10 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         .clone()
         .filter(|b| !b.is_empty())
         .unwrap_or_else(|| git::default_base(inputs.github_base_ref.as_deref()));
+    // It is handed to git as an argument: it must never be read as an option.
+    if base.starts_with('-') {
+        return Err(AffectedError::Base(base));
+    }
     let merge_base = match repo.merge_base(&base)? {
         Ok(mb) => mb,
         Err(why) => {

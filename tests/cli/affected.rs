@@ -682,3 +682,47 @@ fn the_action_runs_affected_tasks_on_pull_requests_only_by_default() {
     assert_eq!(run["affected"]["base"], "origin/HEAD");
     assert_eq!(run["affected"]["selected"], 23);
 }
+
+#[test]
+fn affected_deps_skip_takes_unaffected_dependencies_as_passed() {
+    let ws = corpus();
+    ws.file("release/notes.txt", "1.0\n");
+    commit(&ws);
+    ws.tek(&[
+        "run",
+        "--affected=base",
+        "--affected-deps",
+        "skip",
+        "--dry-run",
+    ])
+    .output()
+    .expect_code(0);
+    let run = run_json(&ws);
+    let ran: Vec<&str> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["reason"] != "unaffected")
+        .map(|r| r["task"].as_str().unwrap())
+        .collect();
+    // TASK-023 waits for TASK-004, which is recorded as unaffected instead of run.
+    assert_eq!(ran, ["TASK-023"]);
+    assert_eq!(
+        super::harness::result(&run, "TASK-004")["reason"],
+        "unaffected"
+    );
+}
+
+#[test]
+fn a_base_that_looks_like_an_option_is_refused() {
+    let ws = corpus();
+    let out = ws
+        .tek(&["affected", "--", "--output=/tmp/x"])
+        .output()
+        .expect_code(1);
+    assert!(
+        out.stderr().contains("looks like an option"),
+        "{}",
+        out.stderr()
+    );
+}
