@@ -464,9 +464,16 @@ fn run_affected_records_unaffected_tasks_as_skipped_and_composes_with_queue() {
     let ws = corpus();
     edit(&ws, "crates/c20/src/lib.rs", "pub fn more() {}\n");
     commit(&ws);
-    ws.tek(&["run", "--affected", "base", "--dry-run"])
+    let out = ws
+        .tek(&["run", "--affected", "base", "--dry-run"])
         .output()
         .expect_code(0);
+    let terminal = out.stdout() + &out.stderr();
+    assert!(
+        terminal.contains("Affected 2 of 23 tasks by the change since base"),
+        "{terminal}"
+    );
+    assert!(terminal.contains("21 unaffected"), "{terminal}");
     let run = run_json(&ws);
     assert_eq!(run["affected"]["base"], "base");
     assert_eq!(run["affected"]["selected"], 2);
@@ -724,5 +731,27 @@ fn a_base_that_looks_like_an_option_is_refused() {
         out.stderr().contains("looks like an option"),
         "{}",
         out.stderr()
+    );
+}
+
+#[test]
+fn a_change_that_affects_nothing_passes_and_says_so() {
+    let ws = corpus();
+    edit(&ws, ".gitignore", "*.tmp\n");
+    commit(&ws);
+    let out = ws
+        .tek(&["run", "--affected", "base"])
+        .output()
+        .expect_code(0);
+    let terminal = out.stdout() + &out.stderr();
+    assert!(terminal.contains("23 unaffected"), "{terminal}");
+    assert!(!terminal.contains("✘"), "{terminal}");
+    let report = ws.tek(&["report"]).output().expect_code(0);
+    assert!(
+        report
+            .stdout()
+            .contains("no task is affected by the change"),
+        "{}",
+        report.stdout()
     );
 }
