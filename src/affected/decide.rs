@@ -514,7 +514,7 @@ fn classify(
         }
         let Some(path) = ws_path.clone() else {
             out.everything
-                .get_or_insert(everything("outside the workspace"));
+                .get_or_insert(everything("outside the workspace, and no `ignore` glob of [workspace.metadata.tek.affected] (relative to the repository there) matches it"));
             continue;
         };
         if Some(&path) == files.manifest.as_ref() {

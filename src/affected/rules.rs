@@ -118,13 +118,16 @@ impl Rules {
     }
 
     /// The rule `path` matches, if any: `repo_path` is relative to the repository,
-    /// `ws_path` to the workspace root (`None` outside it). "Everything" rules win over
+    /// `ws_path` to the workspace root (`None` outside it, where globs match
+    /// `repo_path`). "Everything" rules win over
     /// ignores, so an ignore can never hide a toolchain change.
     pub fn classify(&self, repo_path: &str, ws_path: Option<&str>) -> Option<RuleMatch> {
         if self.workflows.is_match(repo_path) {
             return Some(RuleMatch::Everything("a workflow file".into()));
         }
-        let path = ws_path?;
+        // Outside the workspace (a Rust workspace in a subdirectory of a larger
+        // repository) the user's globs see the path relative to the repository.
+        let path = ws_path.unwrap_or(repo_path);
         if let Some((label, _)) = self.everything.iter().find(|(_, g)| g.is_match(path)) {
             return Some(RuleMatch::Everything(label.clone()));
         }
@@ -158,6 +161,20 @@ mod tests {
             rules.classify("notes.txt", Some("notes.txt")),
             Some(RuleMatch::Ignored(_))
         ));
+    }
+
+    #[test]
+    fn outside_the_workspace_globs_match_the_repository_path() {
+        let rules = Rules::new(&AffectedRules {
+            ignore: vec!["web/**".into()],
+            everything: vec![],
+        })
+        .unwrap();
+        assert!(matches!(
+            rules.classify("web/app.js", None),
+            Some(RuleMatch::Ignored(_))
+        ));
+        assert_eq!(rules.classify("ops/deploy.sh", None), None);
     }
 
     #[test]

@@ -755,3 +755,55 @@ fn a_change_that_affects_nothing_passes_and_says_so() {
         report.stdout()
     );
 }
+
+#[test]
+fn a_workspace_in_a_subdirectory_sees_paths_outside_it() {
+    let ws = Workspace::new();
+    std::fs::remove_dir_all(ws.join("src")).unwrap();
+    std::fs::remove_file(ws.join("Cargo.toml")).unwrap();
+    ws.file(
+        "rust/Cargo.toml",
+        "[workspace]\nmembers = [\"core\"]\nresolver = \"2\"\n\n[workspace.metadata.tek.affected]\nignore = [\"web/**\"]\n",
+    );
+    ws.file(
+        "rust/core/Cargo.toml",
+        "[package]\nname = \"core\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    ws.file("rust/core/src/lib.rs", "");
+    ws.file("rust/sot.md", "## Q\n- [ ] `TASK-001` core\n");
+    ws.file(
+        "rust/config/hooks.json",
+        r#"{"TASK-001": {"commands": [{"cmd": ["cargo", "test", "-p", "core"]}]}}"#,
+    );
+    ws.file("web/app.js", "1\n");
+    ws.file("ops/deploy.sh", "1\n");
+    ws.file(".gitignore", "target/\n.tek/\n");
+    git(ws.path(), &["init", "-q", "-b", "main"]);
+    git(ws.path(), &["add", "-A"]);
+    git(ws.path(), &["commit", "-qm", "base"]);
+    git(ws.path(), &["branch", "base"]);
+
+    edit(&ws, "web/app.js", "2\n");
+    commit(&ws);
+    let run = |ws: &Workspace| {
+        ws.tek(&["--manifest-path", "rust/Cargo.toml", "affected", "base"])
+            .output()
+            .expect_code(0)
+            .stdout()
+    };
+    let out = run(&ws);
+    assert!(out.contains("skip  TASK-001"), "{out}");
+    edit(&ws, "rust/core/src/lib.rs", "pub fn f() {}\n");
+    commit(&ws);
+    let out = run(&ws);
+    assert!(
+        out.contains("run   TASK-001  core/src/lib.rs → core"),
+        "{out}"
+    );
+    edit(&ws, "ops/deploy.sh", "2\n");
+    let out = run(&ws);
+    assert!(
+        out.contains("ops/deploy.sh changed: outside the workspace"),
+        "{out}"
+    );
+}
