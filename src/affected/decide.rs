@@ -2,18 +2,18 @@
 //! why. Never prints; the caller shows the [`Decision`] (see `output::affected`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::Serialize;
-
-use super::covers::{self, Crates, TaskCover};
+use super::covers;
+use super::definition::redefined;
+use super::explain::{crate_reason, skip_reason, Decision, Reason, TaskDecision};
 use super::git::{self, Repo, Unusable};
-use super::graph::{self, CrateCause};
+use super::graph;
+use super::paths::{classify, SpecialFiles};
 use super::rules::{self, AffectedRules, RuleMatch, Rules};
 use crate::config::Hooks;
 use crate::plan::{Graph, Node, Plan};
 use crate::sot::IdPattern;
-use crate::source::SourceFile;
 
 /// What the decision starts from.
 pub struct Inputs<'a> {
@@ -47,80 +47,6 @@ pub enum AffectedError {
         "the base `{0}` looks like an option; name a branch, tag or commit (e.g. origin/main)"
     )]
     Base(String),
-}
-
-/// Why a task runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum Reason {
-    /// A changed path affects every task.
-    Everything { path: String, rule: String },
-    /// The change could not be measured.
-    Fallback { why: String },
-    /// Its own definition changed (its hooks.json entry, its line in sot.md).
-    Definition { what: String },
-    /// A crate it covers is affected: the chain from the cause to that crate.
-    Crate { chain: Vec<String> },
-    /// A changed path matches one of its `covers.paths`.
-    Path { path: String, glob: String },
-    /// What it covers could not be inferred.
-    AlwaysRuns { why: String },
-    /// A task that runs waits for it.
-    DependencyOf { task: String },
-}
-
-/// One task's verdict.
-#[derive(Debug, Clone, Serialize)]
-pub struct TaskDecision {
-    pub id: String,
-    pub queue: String,
-    pub run: bool,
-    /// Why it runs (empty when it does not).
-    pub reasons: Vec<Reason>,
-    /// Why it does not run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skip: Option<String>,
-    pub cover: TaskCover,
-}
-
-/// The whole decision.
-#[derive(Debug, Clone, Serialize)]
-pub struct Decision {
-    pub base: String,
-    pub merge_base: Option<String>,
-    /// Changed paths, relative to the workspace root (to the repository when outside).
-    pub changed_paths: Vec<String>,
-    /// Why every task runs, when one does.
-    pub everything: Option<Reason>,
-    /// A warning for the user (a shallow clone, a missing base), with the fix.
-    pub warning: Option<String>,
-    /// Affected crates and why.
-    pub crates: BTreeMap<String, CrateCause>,
-    pub tasks: Vec<TaskDecision>,
-}
-
-impl Decision {
-    /// The ids of the tasks that run.
-    pub fn selected(&self) -> BTreeSet<String> {
-        self.tasks
-            .iter()
-            .filter(|t| t.run)
-            .map(|t| t.id.clone())
-            .collect()
-    }
-}
-
-/// What a look at the changed paths found.
-#[derive(Default)]
-struct Classified {
-    everything: Option<Reason>,
-    seeds: BTreeMap<String, String>,
-    /// Paths no crate owns, to be claimed by a task's glob or else run everything.
-    loose: Vec<String>,
-    /// Paths inside a crate, which tasks' globs may match too.
-    owned: Vec<String>,
-    hooks_changed: bool,
-    sot_changed: bool,
 }
 
 /// Decides which tasks run.
@@ -343,30 +269,6 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
     })
 }
 
-/// Why a task runs because of the crates it covers, if it does: any affected crate for
-/// a task over all crates, one of its own for a task over some.
-pub(crate) fn crate_reason(
-    cover: &TaskCover,
-    crates: &BTreeMap<String, CrateCause>,
-) -> Option<Reason> {
-    match &cover.crates {
-        Crates::Everything => Some(Reason::AlwaysRuns {
-            why: cover.source.clone(),
-        }),
-        Crates::All => crates.keys().next().map(|name| Reason::Crate {
-            chain: chain(crates, name),
-        }),
-        Crates::Some(names) => {
-            names
-                .iter()
-                .find(|n| crates.contains_key(*n))
-                .map(|name| Reason::Crate {
-                    chain: chain(crates, name),
-                })
-        }
-    }
-}
-
 fn unusable_warning(base: &str, why: &Unusable) -> String {
     match why {
         Unusable::Shallow => format!(
@@ -380,56 +282,6 @@ fn unusable_warning(base: &str, why: &Unusable) -> String {
             "`{base}` and HEAD have no common history, so the change cannot be measured; every task runs"
         ),
     }
-}
-
-fn skip_reason(cover: &TaskCover) -> String {
-    match &cover.crates {
-        Crates::Some(names) if names.is_empty() && cover.paths.is_empty() => {
-            "covers nothing that changed".into()
-        }
-        Crates::Some(names) if names.is_empty() => {
-            format!("no changed path matches {}", cover.paths.join(", "))
-        }
-        Crates::Some(names) => {
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let mut s = format!("{} not affected", names.join(", "));
-            if !cover.paths.is_empty() {
-                s.push_str(&format!(
-                    "; no changed path matches {}",
-                    cover.paths.join(", ")
-                ));
-            }
-            s
-        }
-        _ => "no crate is affected".into(),
-    }
-}
-
-/// The chain that affects `name`: the changed path (or dependency change), then each
-/// crate down to `name`.
-fn chain(crates: &BTreeMap<String, CrateCause>, name: &str) -> Vec<String> {
-    let mut out = vec![name.to_owned()];
-    let mut current = name.to_owned();
-    // Bounded by the number of crates: a cycle in dev-dependencies cannot loop it.
-    for _ in 0..=crates.len() {
-        match crates.get(&current) {
-            Some(CrateCause::DependsOn { name }) => {
-                out.push(name.clone());
-                current = name.clone();
-            }
-            Some(CrateCause::Path { path }) => {
-                out.push(path.clone());
-                break;
-            }
-            Some(CrateCause::Dependencies { detail }) => {
-                out.push(detail.clone());
-                break;
-            }
-            None => break,
-        }
-    }
-    out.reverse();
-    out
 }
 
 fn everything(
@@ -478,200 +330,6 @@ fn old_graph(
     graph::load(&tree.join(prefix).join("Cargo.toml"))
 }
 
-/// Paths of cargo-tek's own files, relative to the workspace root.
-struct SpecialFiles {
-    sot: Option<String>,
-    hooks: Option<String>,
-    manifest: Option<String>,
-}
-
-fn classify(
-    repo: &Repo,
-    merge_base: &str,
-    prefix: &Path,
-    repo_paths: &[String],
-    rules: &Rules,
-    packages: &[(covers::Member, bool)],
-    files: &SpecialFiles,
-) -> Classified {
-    let mut out = Classified::default();
-    for repo_path in repo_paths {
-        let ws_path = Path::new(repo_path)
-            .strip_prefix(prefix)
-            .ok()
-            .map(|p| p.to_string_lossy().into_owned());
-        let everything = |rule: &str| Reason::Everything {
-            path: ws_path.clone().unwrap_or_else(|| repo_path.clone()),
-            rule: rule.to_owned(),
-        };
-        match rules.classify(repo_path, ws_path.as_deref()) {
-            Some(RuleMatch::Everything(rule)) => {
-                out.everything.get_or_insert(everything(&rule));
-                continue;
-            }
-            Some(RuleMatch::Ignored(_)) => continue,
-            None => {}
-        }
-        let Some(path) = ws_path.clone() else {
-            out.everything
-                .get_or_insert(everything("outside the workspace, and no `ignore` glob of [workspace.metadata.tek.affected] (relative to the repository there) matches it"));
-            continue;
-        };
-        if Some(&path) == files.manifest.as_ref() {
-            out.everything.get_or_insert(everything(
-                "cargo-tek's manifest.json applies to every task",
-            ));
-            continue;
-        }
-        if Some(&path) == files.hooks.as_ref() {
-            out.hooks_changed = true;
-            continue;
-        }
-        if Some(&path) == files.sot.as_ref() {
-            out.sot_changed = true;
-            continue;
-        }
-        if path == "Cargo.lock" {
-            // determinator compares the dependency graphs of both commits.
-            continue;
-        }
-        if path == "Cargo.toml" {
-            if let Some(rule) = root_manifest_change(repo, merge_base, repo_path, prefix) {
-                out.everything.get_or_insert(everything(&rule));
-                continue;
-            }
-            // The rest (workspace dependencies) is measured by determinator, through
-            // the package graphs; a root package is changed itself.
-            if let Some(root) = packages.iter().find(|(m, _)| m.dir.is_empty()) {
-                out.seeds
-                    .entry(root.0.name.clone())
-                    .or_insert_with(|| path.clone());
-            }
-            continue;
-        }
-        match graph::owner(packages, &path) {
-            Some(member) => {
-                out.seeds
-                    .entry(member.name.clone())
-                    .or_insert_with(|| path.clone());
-                out.owned.push(path);
-            }
-            None => out.loose.push(path),
-        }
-    }
-    out
-}
-
-/// Whether a change to the root Cargo.toml reaches beyond what determinator measures:
-/// anything in `[workspace]` but its `dependencies`, or a table that is not the root
-/// package's (`[profile]`, `[patch]`, `[replace]`). Returns the rule that fired.
-fn root_manifest_change(
-    repo: &Repo,
-    merge_base: &str,
-    repo_path: &str,
-    prefix: &Path,
-) -> Option<String> {
-    let old = repo.show(merge_base, repo_path);
-    let new = std::fs::read(repo.top.join(prefix).join("Cargo.toml")).ok();
-    let parse =
-        |b: Option<Vec<u8>>| -> Option<toml::Table> { String::from_utf8(b?).ok()?.parse().ok() };
-    let (Some(mut old), Some(mut new)) = (parse(old), parse(new)) else {
-        return Some("the root Cargo.toml (added, removed or unreadable)".into());
-    };
-    const PACKAGE_TABLES: &[&str] = &[
-        "package",
-        "dependencies",
-        "dev-dependencies",
-        "build-dependencies",
-        "target",
-        "lib",
-        "bin",
-        "test",
-        "bench",
-        "example",
-        "features",
-        "badges",
-        "lints",
-    ];
-    for table in [&mut old, &mut new] {
-        for key in PACKAGE_TABLES {
-            table.remove(*key);
-        }
-        if let Some(toml::Value::Table(ws)) = table.get_mut("workspace") {
-            ws.remove("dependencies");
-        }
-    }
-    (old != new).then(|| "the root Cargo.toml's [workspace] (or [profile], [patch]) changed".into())
-}
-
-/// Tasks whose own definition changed: their effective hooks.json entry, or their line
-/// in sot.md (title, done mark, dependencies, queue). A file that cannot be read at the
-/// base counts as a change to every task it defines.
-fn redefined(
-    inputs: &Inputs<'_>,
-    repo: &Repo,
-    merge_base: &str,
-    prefix: &Path,
-    files: &SpecialFiles,
-    classified: &Classified,
-) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    let at_base = |rel: &Option<String>| -> Option<Vec<u8>> {
-        let rel = rel.as_ref()?;
-        repo.show(merge_base, &prefix.join(rel).to_string_lossy())
-    };
-    if classified.hooks_changed {
-        let name = files.hooks.clone().unwrap_or_else(|| "hooks.json".into());
-        let old = at_base(&files.hooks)
-            .and_then(|b| SourceFile::from_bytes(&PathBuf::from(&name), name.clone(), b).ok())
-            .and_then(|src| Hooks::load(src).ok());
-        for (queue, task) in inputs.plan.tasks() {
-            let now = inputs.hooks.get(&task.id).or(inputs.hooks.get(&queue.name));
-            let before = old.as_ref().map(|h| h.get(&task.id).or(h.get(&queue.name)));
-            if before != Some(now) {
-                out.insert(task.id.clone(), format!("its entry in {name} changed"));
-            }
-        }
-    }
-    if classified.sot_changed {
-        let name = files.sot.clone().unwrap_or_else(|| "sot.md".into());
-        let old = at_base(&files.sot)
-            .and_then(|b| SourceFile::from_bytes(&PathBuf::from(&name), name.clone(), b).ok())
-            .and_then(|src| crate::sot::parse(&src, inputs.ids).ok());
-        let before: HashMap<&str, (String, String, bool, Vec<String>)> = old
-            .as_ref()
-            .map(|doc| {
-                doc.tasks()
-                    .map(|(q, t)| {
-                        (
-                            t.id.as_str(),
-                            (
-                                q.name.clone(),
-                                t.title.clone(),
-                                t.done,
-                                t.after.iter().map(|(a, _)| a.clone()).collect(),
-                            ),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (queue, task) in inputs.plan.tasks() {
-            let now = (
-                queue.name.clone(),
-                task.title.clone(),
-                task.done,
-                task.after.clone(),
-            );
-            if before.get(task.id.as_str()) != Some(&now) {
-                out.entry(task.id.clone())
-                    .or_insert_with(|| format!("its line in {name} changed"));
-            }
-        }
-    }
-    out
-}
-
 /// Everything a running task waits for runs too.
 fn add_dependencies(inputs: &Inputs<'_>, tasks: &mut [TaskDecision]) {
     let graph = inputs.graph;
@@ -708,61 +366,6 @@ fn add_dependencies(inputs: &Inputs<'_>, tasks: &mut [TaskDecision]) {
             task.run = true;
             task.skip = None;
             task.reasons.push(Reason::DependencyOf { task: via });
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn name(i: u8) -> String {
-        format!("c{i:02}")
-    }
-
-    proptest! {
-        /// Whatever the graph, a task that covers a crate the change affects — directly
-        /// or through any chain of dependencies — is selected, and its chain starts at
-        /// the path that changed and ends at a crate the task covers.
-        #[test]
-        fn a_covered_affected_crate_always_selects_the_task(
-            edges in proptest::collection::vec((0u8..20, 0u8..20), 0..40),
-            changed in 0u8..20,
-            covered in proptest::collection::btree_set(0u8..20, 1..5),
-        ) {
-            // Causes as graph::affected builds them: a walk from the changed crate
-            // over "depends on" edges (a, b): a depends on b.
-            let mut crates = BTreeMap::new();
-            crates.insert(name(changed), CrateCause::Path { path: format!("crates/{}/src/lib.rs", name(changed)) });
-            let mut frontier = vec![changed];
-            while let Some(n) = frontier.pop() {
-                for &(a, b) in &edges {
-                    if b == n && !crates.contains_key(&name(a)) {
-                        crates.insert(name(a), CrateCause::DependsOn { name: name(n) });
-                        frontier.push(a);
-                    }
-                }
-            }
-            let cover = TaskCover {
-                crates: Crates::Some(covered.iter().map(|&i| name(i)).collect()),
-                paths: Vec::new(),
-                source: "declared".into(),
-            };
-            let hit = covered.iter().any(|&i| crates.contains_key(&name(i)));
-            let reason = crate_reason(&cover, &crates);
-            if hit {
-                let Some(Reason::Crate { chain }) = reason else {
-                    panic!("a covered affected crate did not select the task");
-                };
-                prop_assert!(chain.first().unwrap().starts_with("crates/"));
-                prop_assert!(covered.iter().any(|&i| chain.last() == Some(&name(i))));
-            } else {
-                prop_assert!(reason.is_none());
-            }
-            // A task over all crates runs whenever anything is affected.
-            let all = TaskCover { crates: Crates::All, ..cover };
-            prop_assert!(crate_reason(&all, &crates).is_some());
         }
     }
 }

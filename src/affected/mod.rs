@@ -9,14 +9,18 @@
 
 mod covers;
 mod decide;
+mod definition;
+mod explain;
 mod git;
 mod graph;
+mod paths;
 mod rules;
 mod select;
 mod validate;
 
 pub use covers::Crates;
-pub use decide::{decide, Decision, Inputs, Reason};
+pub use decide::{decide, Inputs};
+pub use explain::{Decision, Reason};
 pub use rules::AffectedRules;
 pub use select::select;
 pub use validate::{validate as validate_covers, Known};
