@@ -37,6 +37,9 @@ pub struct Hook {
     /// The agent that runs this hook (default `shell`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// What the task reads, for `--affected` (inferred from the commands when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers: Option<super::Covers>,
 }
 
 /// One command: an argv array, or a script for `sh -c` when asked for explicitly.
