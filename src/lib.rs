@@ -14,6 +14,7 @@
 #![allow(clippy::result_large_err)]
 
 pub(crate) mod agent;
+pub(crate) mod cargo;
 pub(crate) mod check;
 pub(crate) mod cli;
 pub mod commands;

@@ -1,0 +1,8 @@
+//! Understanding the cargo commands a task runs: which subcommand an argv is, cargo's
+//! JSON messages turned into findings and a human log, libtest's and nextest's output
+//! turned into one outcome per test, and the new-warnings gate against a baseline run.
+//! The cargo agent (`agent/cargo.rs`) drives these; they do no process work themselves.
+
+// Until the cargo agent and the scheduler's test-binary runs use it.
+#[allow(dead_code)]
+pub(crate) mod libtest;
