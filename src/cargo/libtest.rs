@@ -29,6 +29,8 @@ static RESULT: LazyLock<Regex> = LazyLock::new(|| {
         r"^test (.+?)(?: - should panic)? \.\.\. (ok|FAILED|ignored|bench:)(.*?)(?: <([0-9.]+)s>)?$",
     )
 });
+/// `--quiet` (terse) output names only the failures.
+static TERSE_FAILED: LazyLock<Regex> = LazyLock::new(|| pattern(r"^(\S+) --- FAILED$"));
 static SECTION: LazyLock<Regex> = LazyLock::new(|| pattern(r"^---- (.+?) std(?:out|err) ----$"));
 static PANIC: LazyLock<Regex> =
     LazyLock::new(|| pattern(r"^thread '([^']*)'(?: \(\d+\))? panicked at (.*)$"));
@@ -67,6 +69,7 @@ impl Parser {
     pub(crate) fn line(&mut self, raw: &str) {
         let stripped = console::strip_ansi_codes(raw);
         let line = stripped.trim_end();
+        let terse = TERSE_FAILED.captures(line);
         if let Some(c) = RESULT.captures(line) {
             self.close_section();
             let status = match &c[2] {
@@ -84,6 +87,17 @@ impl Parser {
                 binary: self.binary.clone(),
                 status: status.to_owned(),
                 duration_ms,
+                ..TestOutcome::default()
+            });
+            return;
+        }
+        if let Some(c) = terse {
+            self.close_section();
+            self.outcomes.push(TestOutcome {
+                name: c[1].to_owned(),
+                package: self.package.clone(),
+                binary: self.binary.clone(),
+                status: "failed".to_owned(),
                 ..TestOutcome::default()
             });
             return;
@@ -124,10 +138,13 @@ impl Parser {
         outcome.message = failure.message;
         outcome.file = failure.file;
         outcome.line = failure.line;
+        outcome.column = failure.column;
     }
 }
 
-/// Reads a whole text of libtest output.
+/// Reads a whole text of libtest output (a test binary run directly).
+// For the scheduler's test binaries run outside cargo; until then the tests use it.
+#[allow(dead_code)]
 pub(crate) fn parse(text: &str, package: &str, binary: &str) -> Vec<TestOutcome> {
     let mut parser = Parser::new(package, binary);
     text.lines().for_each(|l| parser.line(l));
@@ -139,6 +156,7 @@ struct Failure {
     message: Option<String>,
     file: Option<String>,
     line: Option<u32>,
+    column: Option<u32>,
 }
 
 /// The panic in a failure section, else what the test printed last (a test returning
@@ -154,6 +172,7 @@ fn failure(lines: &[String]) -> Failure {
                 message: Some(old[1].to_owned()),
                 file: Some(old[2].to_owned()),
                 line: old[3].parse().ok(),
+                column: old[4].parse().ok(),
             };
         }
         let at = AT.captures(rest);
@@ -171,6 +190,7 @@ fn failure(lines: &[String]) -> Failure {
             message: (!message.is_empty()).then(|| message.join("\n")),
             file: at.as_ref().map(|c| c[1].to_owned()),
             line: at.as_ref().and_then(|c| c[2].parse().ok()),
+            column: at.as_ref().and_then(|c| c[3].parse().ok()),
         };
     }
     let printed: Vec<&str> = lines
@@ -254,7 +274,7 @@ test result: FAILED. 3 passed; 2 failed; 2 ignored; 0 measured; 0 filtered out; 
             Some("assertion `left == right` failed\n  left: 1\n right: 2")
         );
         assert_eq!(failed.file.as_deref(), Some("crates/alpha/src/lib.rs"));
-        assert_eq!(failed.line, Some(12));
+        assert_eq!((failed.line, failed.column), (Some(12), Some(9)));
         assert_eq!(tests[5].message.as_deref(), Some("Error: \"no such file\""));
         assert_eq!(tests[5].file, None);
         assert_eq!(tests[0].message, None);
@@ -292,5 +312,15 @@ test result: FAILED. 3 passed; 2 failed; 2 ignored; 0 measured; 0 filtered out; 
         assert_eq!(tests[1].message.as_deref(), Some("gone"));
         assert_eq!(tests[1].file.as_deref(), Some("src/lib.rs"));
         assert!(parse("", "", "").is_empty());
+        let terse = parse(
+            "running 2 tests\n. 1/2\nt::b --- FAILED\n\nfailures:\n\n---- t::b stdout ----\nthread 't::b' panicked at src/lib.rs:2:1:\nno\n",
+            "",
+            "",
+        );
+        assert_eq!(terse.len(), 1, "--quiet names only the failures");
+        assert_eq!(
+            (terse[0].status.as_str(), terse[0].message.as_deref()),
+            ("failed", Some("no"))
+        );
     }
 }

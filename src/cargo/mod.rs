@@ -3,6 +3,8 @@
 //! turned into one outcome per test, and the new-warnings gate against a baseline run.
 //! The cargo agent (`agent/cargo.rs`) drives these; they do no process work themselves.
 
-// Until the cargo agent and the scheduler's test-binary runs use it.
-#[allow(dead_code)]
+pub(crate) mod baseline;
+pub(crate) mod command;
+pub(crate) mod findings;
 pub(crate) mod libtest;
+pub(crate) mod messages;

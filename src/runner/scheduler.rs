@@ -340,6 +340,7 @@ mod tests {
             dry_run: false,
             cwd_bounds: crate::cwd::Bounds::canonical_root(dir.to_path_buf()),
             color: None,
+            baselines: Default::default(),
         })
     }
 
@@ -386,6 +387,7 @@ mod tests {
                     status,
                     commands: vec![],
                     reason: None,
+                    cargo: None,
                 }
             })
         }
@@ -499,6 +501,7 @@ mod tests {
                     status: TaskStatus::Cancelled,
                     commands: vec![],
                     reason: None,
+                    cargo: None,
                 }
             })
         }
