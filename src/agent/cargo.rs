@@ -82,7 +82,7 @@ async fn run(job: Job) -> Outcome {
         }
         evidence.gate = Some(verdict);
     }
-    outcome.cargo = Some(evidence);
+    outcome.cargo = Some(Box::new(evidence));
     outcome
 }
 

@@ -96,5 +96,5 @@ pub struct Outcome {
     pub commands: Vec<CommandRecord>,
     pub reason: Option<String>,
     /// What cargo said, when the cargo agent ran the task.
-    pub cargo: Option<crate::evidence::cargo::CargoEvidence>,
+    pub cargo: Option<Box<crate::evidence::cargo::CargoEvidence>>,
 }

@@ -134,10 +134,7 @@ mod tests {
         assert_eq!(c.detail, [" --> crates/b/src/lib.rs:2:5", "  |"]);
         evidence.findings.clear();
         let c = cause(&evidence).unwrap();
-        assert_eq!(
-            c.summary,
-            "`tests::compares` panicked: assertion failed"
-        );
+        assert_eq!(c.summary, "`tests::compares` panicked: assertion failed");
         assert_eq!(c.detail, [" left: 1"]);
         assert_eq!(c.source, None, "an absolute path is no annotation's file");
         evidence.tests.clear();

@@ -151,7 +151,7 @@ pub fn read(run_dir: &Path, layout: Layout, result: &TaskResult) -> Option<Cause
     }
     // What the cargo agent recorded is exact; the logs are the fallback.
     if result.status == TaskStatus::Error {
-        if let Some(mut cause) = result.cargo.as_ref().and_then(super::cargo_cause::cause) {
+        if let Some(mut cause) = result.cargo.as_deref().and_then(super::cargo_cause::cause) {
             cause.command = result.culprit();
             return Some(cause);
         }
