@@ -1,6 +1,8 @@
 //! The `cargo` agent: runs a hook's commands exactly as `shell` does (same supervision,
 //! same logs), and for the cargo commands it understands reads what cargo said. build,
-//! check, clippy, doc and test get `--message-format=json-diagnostic-rendered-ansi`;
+//! check, clippy, doc and test get `--message-format=json-diagnostic-rendered-ansi`,
+//! `cargo nextest run` its libtest-json events (and a hook with `"nextest": true` has
+//! its `cargo test` run by nextest when installed);
 //! their stdout and stderr go, in order, into one file (`…cmdN.cargo.log`), from which
 //! the command's log gets the human-readable text and run.json the findings and one
 //! outcome per test. A hook with `fail_on_new_warnings` fails on warnings its baseline
@@ -9,6 +11,7 @@
 //! Chosen for a hook whose commands run cargo, unless the hook (or its queue or layer)
 //! names another agent.
 
+use std::ffi::OsString;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -17,6 +20,7 @@ use super::{Agent, BoxFuture, Job, Outcome};
 use crate::cargo::command::{self, Kind};
 use crate::cargo::findings::Places;
 use crate::cargo::messages::{self, Reading};
+use crate::cargo::nextest;
 use crate::evidence::cargo::CargoEvidence;
 use crate::evidence::{beneath, logs, CommandRecord, TaskStatus};
 
@@ -47,6 +51,7 @@ async fn run(job: Job) -> Outcome {
     let mut reader = Reader {
         warnings: gate || hook.as_ref().is_some_and(|h| h.warnings),
         color: env.color == Some("always"),
+        nextest: hook.as_ref().is_some_and(|h| h.nextest) && which::which("cargo-nextest").is_ok(),
         root: env.cwd_bounds.root().to_path_buf(),
         kind: Kind::Other,
         pending: None,
@@ -90,6 +95,8 @@ async fn run(job: Job) -> Outcome {
 struct Reader {
     warnings: bool,
     color: bool,
+    /// The hook prefers nextest and it is installed.
+    nextest: bool,
     root: PathBuf,
     /// The kind of the command about to run.
     kind: Kind,
@@ -101,9 +108,20 @@ struct Reader {
 
 impl Around for Reader {
     fn argv(&mut self, argv: Vec<String>) -> Vec<String> {
+        let argv = match self.nextest.then(|| command::as_nextest(&argv)).flatten() {
+            Some(nextest) => nextest,
+            None => argv,
+        };
         let (kind, spawned) = command::prepare(&argv);
         self.kind = kind;
         spawned
+    }
+
+    fn env(&self) -> Vec<(&'static str, OsString)> {
+        match self.kind {
+            Kind::Nextest => vec![(nextest::ENABLE.0, nextest::ENABLE.1.into())],
+            _ => Vec::new(),
+        }
     }
 
     fn streams(

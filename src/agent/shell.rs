@@ -51,6 +51,10 @@ pub(super) struct Streams {
 pub(super) trait Around: Send {
     /// The argv to spawn for the next command (given as the hook wrote it).
     fn argv(&mut self, argv: Vec<String>) -> Vec<String>;
+    /// Variables the next command gets on top of the task's environment.
+    fn env(&self) -> Vec<(&'static str, OsString)> {
+        Vec::new()
+    }
     /// Creates the files the command's output goes to; `dir` is where it runs,
     /// `out`/`err` are its log paths.
     fn streams(
@@ -204,6 +208,7 @@ pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
         if let Some(color) = env.color {
             extra.push(("CARGO_TERM_COLOR", color.into()));
         }
+        extra.extend(around.env());
         let spawn = process::Spawn {
             argv,
             cwd: dir,

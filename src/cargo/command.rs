@@ -7,6 +7,8 @@ pub(crate) enum Kind {
     Compile,
     /// `cargo test` (including `--no-run`): diagnostics, then libtest's output.
     Test,
+    /// `cargo nextest run`: diagnostics, then nextest's libtest-json events.
+    Nextest,
     /// Any other cargo command (fmt, run, …): run as the shell agent would.
     Other,
 }
@@ -48,6 +50,9 @@ pub(crate) fn prepare(argv: &[String]) -> (Kind, Vec<String>) {
     let kind = match sub {
         "build" | "b" | "check" | "c" | "clippy" | "doc" | "d" | "rustc" => Kind::Compile,
         "test" | "t" => Kind::Test,
+        "nextest" if argv.get(at + 1).is_some_and(|w| w == "run" || w == "r") => {
+            return (Kind::Nextest, nextest_argv(argv, at + 1));
+        }
         _ => return (Kind::Other, argv.to_vec()),
     };
     let own_args = argv[at + 1..].iter().take_while(|a| *a != "--");
@@ -57,6 +62,34 @@ pub(crate) fn prepare(argv: &[String]) -> (Kind, Vec<String>) {
     let mut spawned = argv.to_vec();
     spawned.insert(at + 1, MESSAGE_FORMAT.to_owned());
     (kind, spawned)
+}
+
+/// `cargo nextest run` with nextest's JSON test events, unless the command chose a
+/// format itself (then it is read as text).
+fn nextest_argv(argv: &[String], run_at: usize) -> Vec<String> {
+    let own_args = argv[run_at + 1..].iter().take_while(|a| *a != "--");
+    if own_args.clone().any(|a| a.contains("message-format")) {
+        return argv.to_vec();
+    }
+    let mut spawned = argv[..=run_at].to_vec();
+    spawned.extend(super::nextest::FORMAT.iter().map(|s| s.to_string()));
+    spawned.extend_from_slice(&argv[run_at + 1..]);
+    spawned
+}
+
+/// `cargo test …` as `cargo nextest run …`, for a hook that prefers nextest: only when
+/// nothing in it is libtest-only (doctests, `--no-run`, benches).
+pub(crate) fn as_nextest(argv: &[String]) -> Option<Vec<String>> {
+    let (at, sub) = argv.first().filter(|p| is_cargo(p)).and(subcommand(argv))?;
+    let own_args = || argv[at + 1..].iter().take_while(|a| *a != "--");
+    let libtest_only = ["--doc", "--no-run", "--benches", "--bench", "--all-targets"];
+    if !matches!(sub, "test" | "t") || own_args().any(|a| libtest_only.contains(&a.as_str())) {
+        return None;
+    }
+    let mut spawned = argv[..at].to_vec();
+    spawned.extend(["nextest".to_owned(), "run".to_owned()]);
+    spawned.extend_from_slice(&argv[at + 1..]);
+    Some(spawned)
 }
 
 #[cfg(test)]
@@ -80,6 +113,24 @@ mod tests {
         let (kind, spawned) = prepare(&argv("/usr/bin/cargo t -- --message-format x"));
         assert_eq!(kind, Kind::Test);
         assert_eq!(spawned[2], MESSAGE_FORMAT);
+    }
+
+    #[test]
+    fn nextest_gets_its_json_events_and_cargo_test_may_become_nextest() {
+        let (kind, spawned) = prepare(&argv("cargo nextest run -p a -- x"));
+        assert_eq!(kind, Kind::Nextest);
+        assert_eq!(
+            spawned.join(" "),
+            "cargo nextest run --message-format libtest-json-plus --cargo-message-format json-diagnostic-rendered-ansi -p a -- x"
+        );
+        assert_eq!(
+            as_nextest(&argv("cargo +stable test -p a -- x"))
+                .unwrap()
+                .join(" "),
+            "cargo +stable nextest run -p a -- x"
+        );
+        assert_eq!(as_nextest(&argv("cargo test --doc")), None);
+        assert_eq!(as_nextest(&argv("cargo build")), None);
     }
 
     #[test]

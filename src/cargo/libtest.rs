@@ -143,8 +143,6 @@ impl Parser {
 }
 
 /// Reads a whole text of libtest output (a test binary run directly).
-// For the scheduler's test binaries run outside cargo; until then the tests use it.
-#[allow(dead_code)]
 pub(crate) fn parse(text: &str, package: &str, binary: &str) -> Vec<TestOutcome> {
     let mut parser = Parser::new(package, binary);
     text.lines().for_each(|l| parser.line(l));

@@ -75,7 +75,18 @@ pub(crate) fn read(
         }
         let line = String::from_utf8_lossy(&bytes);
         let line = line.trim_end_matches(['\n', '\r']);
-        let message = if line.starts_with('{') {
+        let json = line.starts_with('{');
+        if json && how.kind == Kind::Nextest {
+            if let Some(test) = super::nextest::outcome(line) {
+                said.tests.push(test);
+                continue;
+            }
+            // Suite and start events: nextest's own output on stderr says it for people.
+            if line.contains("\"type\":\"") && !line.contains("\"reason\":") {
+                continue;
+            }
+        }
+        let message = if json {
             serde_json::from_str::<Message>(line).ok()
         } else {
             None
@@ -119,7 +130,7 @@ pub(crate) fn read(
             }
         }
     }
-    said.tests = tests.finish();
+    said.tests.extend(tests.finish());
     // `--quiet` hides cargo's `Running` lines; with one test binary there is no doubt.
     let only = (binaries.len() == 1)
         .then(|| binaries.values().next())

@@ -8,3 +8,4 @@ pub(crate) mod command;
 pub(crate) mod findings;
 pub(crate) mod libtest;
 pub(crate) mod messages;
+pub(crate) mod nextest;

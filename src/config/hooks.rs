@@ -45,6 +45,10 @@ pub struct Hook {
     /// (records warnings too).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fail_on_new_warnings: bool,
+    /// cargo agent: run `cargo test` commands as `cargo nextest run` when cargo-nextest
+    /// is installed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nextest: bool,
 }
 
 /// One command: an argv array, or a script for `sh -c` when asked for explicitly.

@@ -294,3 +294,53 @@ fn new_warnings_fail_against_the_baseline_and_old_ones_do_not() {
         .output()
         .expect_code(0);
 }
+
+#[test]
+fn a_hook_preferring_nextest_gets_per_test_results_from_it_when_installed() {
+    let ws = Workspace::new();
+    ws.file(
+        "rust/Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n",
+    );
+    member(&ws, "alpha", ALPHA);
+    ws.file("sot.md", "## Checks\n- `TASK-1` alpha's tests\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"nextest": true, "commands": [{"cmd": ["cargo", "test", "--offline", "-p", "alpha"], "cwd": "rust"}]}}"#,
+    );
+    ws.tek(&["run"]).output().expect_code(2);
+    let json = run_json(&ws);
+    let t1 = result(&json, "TASK-1");
+    // Without cargo-nextest the command runs as written and libtest's output is read.
+    let installed = which::which("cargo-nextest").is_ok();
+    assert_eq!(t1["commands"][0]["cmd"][1] == "nextest", installed, "{t1}");
+    let tests = t1["cargo"]["tests"].as_array().unwrap();
+    let compares = tests
+        .iter()
+        .find(|t| t["name"] == "tests::compares")
+        .unwrap_or_else(|| panic!("{tests:?}"));
+    assert_eq!(compares["status"], "failed");
+    assert_eq!(
+        (&compares["package"], &compares["binary"]),
+        (&"alpha".into(), &"lib".into())
+    );
+    assert!(compares["message"]
+        .as_str()
+        .unwrap()
+        .contains("one and one"));
+    assert_eq!(compares["file"], "rust/crates/alpha/src/lib.rs");
+    assert_eq!(
+        tests.iter().filter(|t| t["status"] == "passed").count(),
+        1,
+        "{tests:?}"
+    );
+    let log = std::fs::read_to_string(
+        ws.latest_run()
+            .join(t1["commands"][0]["log"].as_str().unwrap()),
+    )
+    .unwrap();
+    assert!(
+        !log.contains("\"type\":\"test\""),
+        "events are not shown as text:\n{log}"
+    );
+}
