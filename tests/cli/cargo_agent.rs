@@ -344,3 +344,31 @@ fn a_hook_preferring_nextest_gets_per_test_results_from_it_when_installed() {
         "events are not shown as text:\n{log}"
     );
 }
+
+#[test]
+fn check_warns_when_cargo_options_cannot_apply() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Checks\n- `TASK-1` a script\n- `TASK-2` opted out\n- `TASK-3` fine\n",
+    );
+    ws.file(
+        "config/hooks.json",
+        r#"{
+  "TASK-1": {"fail_on_new_warnings": true, "commands": [{"shell": "cargo build"}]},
+  "TASK-2": {"agent": "shell", "nextest": true, "commands": [{"cmd": ["cargo", "test"]}]},
+  "TASK-3": {"warnings": true, "commands": [{"cmd": ["cargo", "build"]}]}
+}"#,
+    );
+    let check = ws.tek(&["check"]).output().expect_code(0);
+    let stderr = check.stderr();
+    for key in ["TASK-1", "TASK-2"] {
+        assert!(
+            stderr.contains(&format!(
+                "hook `{key}` sets options of the cargo agent, which does not run it"
+            )),
+            "{key}: {stderr}"
+        );
+    }
+    assert!(!stderr.contains("hook `TASK-3` sets options"), "{stderr}");
+}
