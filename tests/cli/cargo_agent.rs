@@ -52,7 +52,7 @@ fn fixture() -> Workspace {
     member(
         &ws,
         "beta",
-        "pub fn broken() -> u32 {\n    \"not a number\"\n}\n",
+        "pub fn broken() -> u32 {\n    \"not a number\"\n}\n\npub fn also() -> i32 {\n    \"x\"\n}\n",
     );
     member(
         &ws,
@@ -205,6 +205,8 @@ fn findings_tests_annotations_junit_and_report_come_from_cargo() {
         "expected `u32`, found `&str`",
         "&#96;tests&#58;&#58;compares&#96; panicked&#58; assertion &#96;left &#61;&#61; right&#96; failed&#58; one and one",
         "equal expressions as operands",
+        // The second error of beta, listed below the first.
+        "\n- error&#91;E0308&#93;&#58; mismatched types &#40;at rust&#47;crates&#47;beta&#47;src&#47;lib&#46;rs&#58;6&#41;\n",
     ] {
         assert!(md.contains(needle), "{needle} in\n{md}");
     }
