@@ -49,6 +49,9 @@ pub struct Hook {
     /// is installed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub nextest: bool,
+    /// What the task reads, for `--affected` (inferred from the commands when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers: Option<super::Covers>,
 }
 
 /// One command: an argv array, or a script for `sh -c` when asked for explicitly.

@@ -40,6 +40,8 @@ pub struct RunOptions {
     pub carried: HashMap<String, TaskResult>,
     /// Values masked in junit.xml (the GitHub token).
     pub secrets: Vec<String>,
+    /// `--affected`: the base, for run.json (the tasks are in `selection.affected`).
+    pub affected: Option<crate::evidence::AffectedStamp>,
 }
 
 /// The finished run.
@@ -111,7 +113,7 @@ pub async fn run(
         max_workers: Some(workers),
         signal: None,
         shard: None,
-        affected: None,
+        affected: options.affected.clone(),
         counts: Counts::default(),
         results: Vec::new(),
     };
@@ -254,11 +256,28 @@ pub async fn run(
         }
     }
 
+    // Tasks the change does not affect (--affected): skipped, reason `unaffected`, in
+    // the journal and run.json, but not as events: the display shows them in one line.
+    for (node, &is_selected) in selected.iter().enumerate() {
+        if let (false, None, Node::Task { queue, index }) =
+            (is_selected, &evidence.results[node], graph.nodes[node])
+        {
+            let (q, t) = (&plan.queues[queue], &plan.queues[queue].tasks[index]);
+            if options.selection.unaffected(q, t) {
+                let result = skipped(q, t, crate::evidence::UNAFFECTED.to_owned());
+                evidence.recorder.task_carried(&result);
+                evidence.results[node] = Some(result);
+            }
+        }
+    }
+
     let Evidence {
         recorder, results, ..
     } = evidence;
     let results: Vec<TaskResult> = results.into_iter().flatten().collect();
-    let failed = results.iter().any(|r| !r.status.is_success());
+    let failed = results
+        .iter()
+        .any(|r| !r.status.is_success() && !crate::evidence::is_unaffected(r));
     let (status, verdict) = match interrupted {
         Some(signal) => (RunStatus::Interrupted, Verdict::Interrupted(signal)),
         None if failed => (RunStatus::Error, Verdict::TasksFailed),
