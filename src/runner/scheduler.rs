@@ -359,6 +359,7 @@ mod tests {
             dry_run: false,
             cwd_bounds: crate::cwd::Bounds::canonical_root(dir.to_path_buf()),
             color: None,
+            baselines: Default::default(),
         })
     }
 
@@ -405,6 +406,7 @@ mod tests {
                     status,
                     commands: vec![],
                     reason: None,
+                    cargo: None,
                 }
             })
         }
@@ -518,6 +520,7 @@ mod tests {
                     status: TaskStatus::Cancelled,
                     commands: vec![],
                     reason: None,
+                    cargo: None,
                 }
             })
         }
