@@ -363,6 +363,7 @@ mod tests {
             dry_run: false,
             cwd_bounds: crate::cwd::Bounds::canonical_root(dir.to_path_buf()),
             color: None,
+            baselines: Default::default(),
         })
     }
 
@@ -409,6 +410,7 @@ mod tests {
                     status,
                     commands: vec![],
                     reason: None,
+                    cargo: None,
                 }
             })
         }
@@ -522,6 +524,7 @@ mod tests {
                     status: TaskStatus::Cancelled,
                     commands: vec![],
                     reason: None,
+                    cargo: None,
                 }
             })
         }
