@@ -6,6 +6,7 @@ mod plan;
 mod report;
 mod run;
 mod schema;
+mod shard;
 
 use std::ffi::OsString;
 

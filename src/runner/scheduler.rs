@@ -40,6 +40,8 @@ pub struct RunOptions {
     pub carried: HashMap<String, TaskResult>,
     /// Values masked in junit.xml (the GitHub token).
     pub secrets: Vec<String>,
+    /// `--shard K/N`: which shard of which plan this run is, for run.json.
+    pub shard: Option<crate::evidence::shard::ShardStamp>,
 }
 
 /// The finished run.
@@ -110,7 +112,7 @@ pub async fn run(
         rerun_failed: options.selection.rerun.is_some(),
         max_workers: Some(workers),
         signal: None,
-        shard: None,
+        shard: options.shard.clone(),
         affected: None,
         counts: Counts::default(),
         results: Vec::new(),
