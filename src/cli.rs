@@ -103,7 +103,8 @@ pub struct PlanArgs {
 pub enum PlanFormat {
     Text,
     Json,
-    /// The shards as a GitHub Actions matrix: {"include": [{"shard": "1/4", ...}]}
+    // The shards as a GitHub Actions matrix (no doc comment: it would switch clap to
+    // the long help layout).
     Matrix,
 }
 

@@ -207,13 +207,17 @@ fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Erro
         .filter(|r| r.duration_ms > 0)
         .map(|r| (r.task.clone(), r.duration_ms))
         .collect();
-    let (rerun, carried) = if args.rerun_failed {
+    let (rerun, mut carried) = if args.rerun_failed {
         let (again, carried) = rerun_selection(ctx, plan, &workspace.runs_dir, args.include_done);
         (Some(again), carried)
     } else {
         warn_unreadable(ctx, &unreadable);
         (None, HashMap::new())
     };
+    // A shard's run.json holds its own tasks only: the merge adds up the shards.
+    if let Some(ids) = &selection.shard {
+        carried.retain(|id, _| ids.contains(id));
+    }
 
     selection.rerun = rerun;
     let done = plan

@@ -14,6 +14,9 @@ use crate::evidence::{load_run, RunRecord, TaskStatus, RUN_JSON};
 /// The weight of a task when no duration was ever recorded: all tasks equal.
 pub const COUNT_WEIGHT_MS: u64 = 1_000;
 
+/// Larger files are refused rather than read into memory (50,000 tasks write ~30 MB).
+const MAX_FILE: u64 = 1 << 30;
+
 /// Recorded durations, by task.
 #[derive(Debug, Clone, Default)]
 pub struct Durations {
@@ -118,6 +121,12 @@ fn read_record(file: &Path) -> Result<RunRecord, DurationsError> {
             )));
         }
         return load_run(file).map(|run| run.record).map_err(error);
+    }
+    if meta.len() > MAX_FILE {
+        return Err(error(format!(
+            "is {} bytes; a run.json is at most {MAX_FILE}",
+            meta.len()
+        )));
     }
     let text = std::fs::read(file).map_err(|e| error(format!("cannot be read: {e}")))?;
     serde_json::from_slice(&text).map_err(|e| {

@@ -142,7 +142,7 @@ pub fn groups(dag: &Dag) -> Vec<Group> {
     let mut index_of_root = vec![usize::MAX; n];
     let mut groups: Vec<Group> = Vec::new();
     let mut smallest: Vec<Option<usize>> = Vec::new();
-    for node in 0..n {
+    for (node, &finished) in finish.iter().enumerate() {
         let root = find(&mut parent, node);
         if index_of_root[root] == usize::MAX {
             index_of_root[root] = groups.len();
@@ -158,7 +158,7 @@ pub fn groups(dag: &Dag) -> Vec<Group> {
         let g = index_of_root[root];
         let group = &mut groups[g];
         group.nodes.push(node);
-        group.chain = group.chain.max(finish[node]);
+        group.chain = group.chain.max(finished);
         group.work += dag.weights[node];
         group.runs |= dag.runs.get(node).copied().unwrap_or(false);
         if !dag.keys[node].is_empty() && smallest[g].is_none_or(|s| dag.keys[node] < dag.keys[s]) {

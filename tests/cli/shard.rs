@@ -418,3 +418,44 @@ fn without_a_plan_every_job_splits_the_same_way() {
     }
     assert_eq!(all.len(), 6);
 }
+
+#[test]
+fn a_shard_rerun_carries_only_its_own_tasks() {
+    let ws = ws();
+    ws.file(
+        "config/hooks.json",
+        r#"{"Queue A — Build": {"commands": [{"cmd": ["true"]}]},
+            "Queue B — Quality gates": {"commands": [{"cmd": ["true"]}]},
+            "Queue C — Checks": {"commands": [{"cmd": ["false"]}]}}"#,
+    );
+    ws.tek(&["plan", "--shards", "2", "--out", "plan.json"])
+        .output()
+        .expect_code(0);
+    // A whole run first: every task has a state to carry.
+    ws.tek(&["run", "--plan", "plan.json"])
+        .output()
+        .expect_code(2);
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.join("plan.json")).unwrap()).unwrap();
+    for k in 1..=2usize {
+        let own: BTreeSet<String> = plan["shards"]["shards"][k - 1]["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect();
+        let out = ws
+            .tek(&[
+                "run",
+                "--plan",
+                "plan.json",
+                "--shard",
+                &format!("{k}/2"),
+                "--rerun-failed",
+            ])
+            .output();
+        let fails = own.iter().any(|id| id.starts_with("TASK-02"));
+        assert_eq!(out.code(), if fails { 2 } else { 0 }, "{}", out.stderr());
+        assert_eq!(ran(&ws.latest_run()), own, "shard {k}");
+    }
+}
