@@ -171,8 +171,8 @@ pub struct RunArgs {
     /// Run only shard K of N: from --plan's shard layout, else split sot.md in place
     #[arg(long, value_name = "K/N")]
     pub shard: Option<crate::plan::sharding::ShardSpec>,
-    /// With --shard and no --plan: weigh tasks by these earlier runs, as `plan --durations`
-    #[arg(long, value_name = "FILE", num_args = 1.., requires = "shard", conflicts_with = "plan")]
+    /// With --shard and no --plan: weigh tasks by this earlier run, as `plan --durations` (repeatable)
+    #[arg(long, value_name = "FILE", requires = "shard", conflicts_with = "plan")]
     pub durations: Vec<PathBuf>,
     /// After the run, publish reports: pr-comment, job-summary
     #[arg(long, value_delimiter = ',', value_enum, value_name = "KIND,...")]

@@ -192,6 +192,18 @@ fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Erro
                         .map_or_else(String::new, |s| shards.layout.estimate(s))
                 ),
             );
+            let outside: Vec<&str> = request
+                .ids
+                .iter()
+                .filter(|id| !ids.contains(*id))
+                .map(String::as_str)
+                .collect();
+            if !outside.is_empty() {
+                ctx.output.warn(format!(
+                    "not in shard {spec}, so not run here: {}",
+                    outside.join(", ")
+                ));
+            }
             selection.shard = Some(ids);
             Some(stamp)
         }

@@ -122,6 +122,11 @@ fn read_record(file: &Path) -> Result<RunRecord, DurationsError> {
         }
         return load_run(file).map(|run| run.record).map_err(error);
     }
+    if !meta.is_file() {
+        return Err(error(
+            "is not a regular file; give a run.json or a run directory".into(),
+        ));
+    }
     if meta.len() > MAX_FILE {
         return Err(error(format!(
             "is {} bytes; a run.json is at most {MAX_FILE}",
@@ -198,6 +203,8 @@ mod tests {
         let err = Durations::read(&[dir.path().to_path_buf()]);
         // The directory holds a run.json now, but it is broken: still an error.
         assert!(err.is_err());
+        let err = Durations::read(&[PathBuf::from("/dev/zero")]).unwrap_err();
+        assert!(err.why.contains("not a regular file"), "{err}");
         let empty = tempfile::tempdir().unwrap();
         let err = Durations::read(&[empty.path().to_path_buf()]).unwrap_err();
         assert!(err.why.contains("without run.json"), "{err}");

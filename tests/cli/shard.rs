@@ -305,6 +305,22 @@ fn a_shard_composes_with_queue_and_only() {
         ran(&ws.latest_run()),
         BTreeSet::from(["TASK-012".to_owned()])
     );
+    let err = ws
+        .tek(&[
+            "run",
+            "--plan",
+            "plan.json",
+            "--shard",
+            &format!("{k}/4"),
+            "TASK-020",
+        ])
+        .output()
+        .expect_code(0)
+        .stderr();
+    assert!(
+        err.contains(&format!("not in shard {k}/4, so not run here: TASK-020")),
+        "{err}"
+    );
 }
 
 #[test]
