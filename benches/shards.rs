@@ -264,6 +264,39 @@ fn simulation(tasks: &[Task]) {
         }
     }
     println!();
+    stability(tasks);
+}
+
+/// How many tasks change shard when sot.md gains one task (a 30 s check).
+fn stability(tasks: &[Task]) {
+    println!("Adding one 30 s independent task: tasks that move to another shard\n");
+    for n in [2usize, 4, 8] {
+        let before = split(&dag(tasks), n, WORKERS);
+        let mut more: Vec<Task> = tasks
+            .iter()
+            .map(|t| Task {
+                id: t.id.clone(),
+                queue: t.queue.clone(),
+                after: t.after.clone(),
+                ms: t.ms,
+            })
+            .collect();
+        more.push(Task {
+            id: format!("TASK-{:03}", tasks.len() + 1),
+            queue: "Checks".into(),
+            after: vec![],
+            ms: 30_000,
+        });
+        let after = split(&dag(&more), n, WORKERS);
+        let shard_of = |a: &cargo_tek::shard_split::Assignment, t: usize| {
+            a.shards.iter().position(|s| s.contains(&t))
+        };
+        let moved = (0..tasks.len())
+            .filter(|&t| shard_of(&before, t) != shard_of(&after, t))
+            .count();
+        println!("- N = {n}: {moved} of {} tasks moved", tasks.len());
+    }
+    println!();
 }
 
 /// Writes the plan as a workspace whose tasks sleep, scaled by `scale`.
