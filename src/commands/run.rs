@@ -34,6 +34,7 @@ struct Loaded {
 /// The tasks to run, and what the previous runs say about them.
 struct Chosen {
     selection: runner::Selection,
+    affected: Option<crate::evidence::AffectedStamp>,
     durations: HashMap<String, u64>,
     carried: HashMap<String, crate::evidence::TaskResult>,
     shard: Option<crate::evidence::shard::ShardStamp>,
@@ -48,6 +49,13 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         &loaded.config.manifest,
         loaded.config.manifest_source.as_ref(),
     )?;
+    // Read before this run's directory exists, which would otherwise be the newest.
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(crate::cargo::baseline::Baselines::given)
+        .transpose()
+        .map_err(Error::Usage)?;
     let (run_id, dir) =
         run_dir::create(&loaded.workspace.runs_dir).map_err(|source| Error::EvidenceIo {
             context: format!(
@@ -56,7 +64,17 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             ),
             source,
         })?;
-    let env = Arc::new(run_env(ctx, &args, &loaded.config, cwd_bounds, &dir));
+    let baselines = baseline.unwrap_or_else(|| {
+        crate::cargo::baseline::Baselines::earlier(&loaded.workspace.runs_dir, &dir)
+    });
+    let env = Arc::new(run_env(
+        ctx,
+        &args,
+        &loaded.config,
+        cwd_bounds,
+        baselines,
+        &dir,
+    ));
     let options = run_options(&args, chosen, loaded.source.clone());
     if let crate::supervise::secrets::Isolation::Failed(why) = crate::supervise::secrets::outcome()
     {
@@ -232,6 +250,14 @@ fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Erro
     }
 
     selection.rerun = rerun;
+    let affected = match &args.affected {
+        Some(base) => {
+            let (ids, stamp) = affected(ctx, args, loaded, base)?;
+            selection.affected = Some(ids);
+            Some(stamp)
+        }
+        None => None,
+    };
     let done = plan
         .tasks()
         .filter(|(q, t)| t.done && !selection.include_done && selection.wanted(q, t))
@@ -248,10 +274,56 @@ fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Erro
     }
     Ok(Chosen {
         selection,
+        affected,
         durations,
         carried,
         shard,
     })
+}
+
+/// `--affected [BASE]`: the tasks the change affects, and the stamp for run.json.
+fn affected(
+    ctx: &Context,
+    args: &RunArgs,
+    loaded: &Loaded,
+    base: &str,
+) -> Result<(HashSet<String>, crate::evidence::AffectedStamp), Error> {
+    let decision = super::affected::decide(
+        ctx,
+        &super::affected::Subject {
+            workspace: &loaded.workspace,
+            plan: &loaded.plan,
+            graph: &loaded.graph,
+            hooks: &loaded.config.hooks,
+            manifest: &loaded.config.manifest,
+        },
+        Some(base.to_owned()).filter(|b| !b.is_empty()),
+        args.affected_deps.unwrap_or(crate::cli::AffectedDeps::Run),
+    )?;
+    let ids = crate::affected::select(&decision);
+    let total = decision.tasks.len();
+    ctx.output.status(
+        "Affected",
+        format!(
+            "{} of {} by the change since {} ({}); the other {} are recorded as skipped, unaffected",
+            ids.len(),
+            crate::output::count(total, "task", "tasks"),
+            decision.base,
+            crate::output::count(decision.changed_paths.len(), "changed path", "changed paths"),
+            total - ids.len()
+        ),
+    );
+    let stamp = crate::evidence::AffectedStamp {
+        base: decision.base.clone(),
+        merge_base: decision.merge_base.clone(),
+        changed_paths: decision.changed_paths.len(),
+        everything: decision
+            .everything
+            .as_ref()
+            .map(crate::output::affected_reason),
+        selected: ids.len(),
+    };
+    Ok((ids, stamp))
 }
 
 /// Nothing may pass by running nothing: a run where no task has a hook is refused, and
@@ -289,12 +361,14 @@ fn refuse_accidental_noops(
 }
 
 /// What every job of the run shares: this binary, the run directory, the scrubbed
-/// environment, the default timeout and grace period, the cwd bounds and the colour.
+/// environment, the default timeout and grace period, the cwd bounds, the colour and
+/// the warnings baseline.
 fn run_env(
     ctx: &Context,
     args: &RunArgs,
     config: &Config,
     cwd_bounds: crate::cwd::Bounds,
+    baselines: crate::cargo::baseline::Baselines,
     dir: &std::path::Path,
 ) -> RunEnv {
     let grace = args
@@ -317,6 +391,7 @@ fn run_env(
             crate::cli::Color::Always => "always",
             crate::cli::Color::Never => "never",
         }),
+        baselines,
     }
 }
 
@@ -330,6 +405,7 @@ fn run_options(args: &RunArgs, chosen: Chosen, source: String) -> RunOptions {
         fail_fast: args.fail_fast && !args.keep_going,
         retries: args.retries,
         selection: chosen.selection,
+        affected: chosen.affected,
         durations: chosen.durations,
         source: Some(source),
         carried: chosen.carried,
@@ -361,7 +437,7 @@ async fn execute(
     signals: tokio::sync::mpsc::UnboundedReceiver<i32>,
 ) -> Result<runner::RunSummary, Error> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut display = RunDisplay::new(ctx.output.clone());
+    let mut display = RunDisplay::new(ctx.output.clone()).at_root(env.cwd_bounds.root());
     let printer = tokio::spawn(async move {
         while let Some(event) = rx.recv().await {
             display.event(event);

@@ -5,6 +5,7 @@ pub mod affected;
 mod atomic;
 pub mod beneath;
 pub mod cargo;
+pub mod cargo_cause;
 pub mod cause;
 pub mod history;
 pub mod journal;
@@ -16,6 +17,7 @@ pub mod recorder;
 pub mod run_dir;
 pub mod shard;
 
+pub use affected::{is_unaffected, AffectedStamp, UNAFFECTED};
 pub use atomic::write_atomic;
 pub use load::{load_run, LoadedRun, RUN_JSON};
 pub use record::{

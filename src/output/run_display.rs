@@ -36,6 +36,8 @@ pub struct RunDisplay {
     run_dir: PathBuf,
     /// The planned file, for annotations that point at a task's line.
     source: Option<String>,
+    /// The workspace root, for annotations on source files (see [`Self::at_root`]).
+    root: Option<PathBuf>,
     total: usize,
     done: usize,
     failed: usize,
@@ -60,11 +62,19 @@ impl RunDisplay {
             running: BTreeSet::new(),
             run_dir: PathBuf::new(),
             source: None,
+            root: None,
             total: 0,
             done: 0,
             failed: 0,
             skipped: 0,
         }
+    }
+
+    /// Where the workspace is: annotations name source files relative to the
+    /// repository, which may hold the workspace in a subdirectory.
+    pub fn at_root(mut self, root: &std::path::Path) -> Self {
+        self.root = Some(root.to_path_buf());
+        self
     }
 
     /// Handles one event.
@@ -213,7 +223,7 @@ impl RunDisplay {
             super::workflow::task_group(
                 &self.output,
                 &self.run_dir,
-                self.source.as_deref(),
+                (self.source.as_deref(), self.root.as_deref()),
                 result,
                 verb,
             );
@@ -231,7 +241,7 @@ impl RunDisplay {
         if record.counts.error
             + record.counts.timeout
             + record.counts.cancelled
-            + record.counts.skipped
+            + (record.counts.skipped - unaffected(record))
             > 0
             || record.signal.is_some()
         {
@@ -317,9 +327,13 @@ impl RunDisplay {
                 .filter(|t| t.status == TaskStatus::Noop)
                 .count();
             let passed = tasks.iter().filter(|t| t.status.is_success()).count() - not_run;
+            let left_out = tasks
+                .iter()
+                .filter(|t| crate::evidence::is_unaffected(t))
+                .count();
             let failed: Vec<std::borrow::Cow<'_, str>> = tasks
                 .iter()
-                .filter(|t| !t.status.is_success())
+                .filter(|t| !t.status.is_success() && !crate::evidence::is_unaffected(t))
                 .map(|t| sanitize(&t.task))
                 .collect();
             let longest = crate::evidence::span_ms(tasks.iter().copied());
@@ -336,6 +350,9 @@ impl RunDisplay {
             );
             if not_run > 0 {
                 line.push_str(&format!(", {not_run} not run"));
+            }
+            if left_out > 0 {
+                line.push_str(&format!(", {left_out} unaffected"));
             }
             if !failed.is_empty() {
                 let shown: Vec<&str> = failed.iter().map(|f| f.as_ref()).take(5).collect();
@@ -357,8 +374,18 @@ impl RunDisplay {
 
 /// The closing line: how many tasks, how long, and only the counts that are not zero,
 /// in words that agree with the numbers ("1 task … 1 failed").
+/// How many tasks `--affected` left out (skipped, `unaffected`).
+fn unaffected(record: &RunRecord) -> usize {
+    record
+        .results
+        .iter()
+        .filter(|r| crate::evidence::is_unaffected(r))
+        .count()
+}
+
 fn summary_line(record: &RunRecord) -> String {
     let c = &record.counts;
+    let left_out = unaffected(record);
     let secs = Duration::from_millis(record.duration_ms.unwrap_or(0)).as_secs_f64();
     let parts: Vec<String> = [
         (c.ok, "passed"),
@@ -367,7 +394,8 @@ fn summary_line(record: &RunRecord) -> String {
         (c.error, "failed"),
         (c.timeout, "timed out"),
         (c.cancelled, "cancelled"),
-        (c.skipped, "skipped"),
+        (c.skipped - left_out, "skipped"),
+        (left_out, "unaffected"),
     ]
     .iter()
     .filter(|(n, _)| *n > 0)

@@ -25,6 +25,8 @@ pub struct ReportContext {
     pub failures: Vec<Failure>,
     pub others: Vec<TaskInfo>,
     pub flaky: Vec<TaskInfo>,
+    /// `--affected`: the tasks the change did not reach, shown in one collapsed line.
+    pub unaffected: Option<UnaffectedInfo>,
     pub ci_url: Option<String>,
     /// 0 = everything; each level drops detail to fit size limits.
     pub detail: u8,
@@ -49,6 +51,21 @@ pub struct RunInfo {
     /// Set for a `--rerun-failed` run.
     pub rerun: Option<RerunInfo>,
 }
+
+/// The tasks an `--affected` run left out.
+#[derive(Debug, Serialize)]
+pub struct UnaffectedInfo {
+    pub count: usize,
+    /// The base compared with (escaped).
+    pub base: String,
+    /// The first [`UNAFFECTED_IDS_SHOWN`] ids (escaped).
+    pub ids: Vec<String>,
+    /// How many more there are.
+    pub more: usize,
+}
+
+/// How many unaffected ids the report names.
+const UNAFFECTED_IDS_SHOWN: usize = 30;
 
 /// What a `--rerun-failed` run ran, and what it carried forward.
 #[derive(Debug, Serialize)]
@@ -97,9 +114,77 @@ pub struct Failure {
     pub cause_html: Option<String>,
     /// The lines that go with the cause (a diagnostic's snippet, `left:`/`right:`), fenced.
     pub cause_block: Option<String>,
+    /// What else the cargo agent recorded, HTML-escaped, one line each: the other
+    /// compiler errors, then every failing test with its panic message, then new
+    /// warnings; at most [`MORE_SHOWN`], the rest counted on a last line.
+    pub more_html: Vec<String>,
     /// The first [`FAILURES_OPEN`] failures show their logs without a click.
     pub open: bool,
     pub logs: Vec<LogTail>,
+}
+
+/// Lines of [`Failure::more_html`] shown per failure.
+pub const MORE_SHOWN: usize = 10;
+
+/// The findings and failing tests of a cargo task beyond its cause, one plain line each.
+fn more_of(t: &crate::evidence::TaskResult, cause: Option<&cause::Cause>) -> Vec<String> {
+    use crate::evidence::cargo_cause::headline;
+    let Some(cargo) = t.cargo.as_ref().filter(|_| t.status == TaskStatus::Error) else {
+        return Vec::new();
+    };
+    let at = |file: &Option<String>, line: Option<u32>| match (file, line) {
+        (Some(file), Some(line)) => format!(" (at {file}:{line})"),
+        _ => String::new(),
+    };
+    // The cause is the first error, else the first failing test, else the first new
+    // warning (see `cargo_cause`): it is on the failure line already.
+    let errors: Vec<_> = cargo
+        .findings
+        .iter()
+        .filter(|f| f.level.starts_with("error"))
+        .collect();
+    let failed: Vec<_> = cargo
+        .tests
+        .iter()
+        .filter(|t| t.status == "failed")
+        .collect();
+    let new: Vec<_> = cargo.findings.iter().filter(|f| f.new).collect();
+    let skip = usize::from(cause.is_some());
+    let (skip_errors, skip_tests, skip_new) = match (errors.is_empty(), failed.is_empty()) {
+        (false, _) => (skip, 0, 0),
+        (true, false) => (0, skip, 0),
+        (true, true) => (0, 0, skip),
+    };
+    let mut lines: Vec<String> = errors
+        .iter()
+        .skip(skip_errors)
+        .map(|f| format!("{}{}", headline(f), at(&f.file, f.line)))
+        .chain(failed.iter().skip(skip_tests).map(|t| {
+            let message = t.message.as_deref().unwrap_or("failed");
+            let binary = if t.package.is_empty() {
+                String::new()
+            } else {
+                format!(" (in {}/{})", t.package, t.binary)
+            };
+            format!(
+                "`{}`{binary} panicked: {}{}",
+                t.name,
+                message.lines().next().unwrap_or(""),
+                at(&t.file, t.line)
+            )
+        }))
+        .chain(
+            new.iter()
+                .skip(skip_new)
+                .map(|f| format!("{}{}", headline(f), at(&f.file, f.line))),
+        )
+        .collect();
+    let more = lines.len().saturating_sub(MORE_SHOWN);
+    lines.truncate(MORE_SHOWN);
+    if more > 0 {
+        lines.push(format!("… and {more} more in run.json"));
+    }
+    lines
 }
 
 /// How many failures render expanded; the rest are collapsed.
@@ -187,6 +272,7 @@ pub fn build(
         let tasks: Vec<&TaskResult> = r.results.iter().filter(|t| &t.queue == name).collect();
         let worst = tasks
             .iter()
+            .filter(|t| !crate::evidence::is_unaffected(t))
             .map(|t| t.status)
             .filter(|s| !s.is_success())
             .min_by_key(|s| match s {
@@ -214,6 +300,13 @@ pub fn build(
         if not_run > 0 {
             q.summary.push_str(&format!(", {not_run} not run"));
         }
+        let unaffected = tasks
+            .iter()
+            .filter(|t| crate::evidence::is_unaffected(t))
+            .count();
+        if unaffected > 0 {
+            q.summary.push_str(&format!(", {unaffected} unaffected"));
+        }
         q.duration = duration(crate::evidence::span_ms(tasks.iter().copied()));
     }
     let failures = r
@@ -237,6 +330,10 @@ pub fn build(
                     .as_ref()
                     .filter(|c| !c.detail.is_empty() && detail < 2)
                     .map(|c| code_block(&clean(&c.detail.join("\n")), "text")),
+                more_html: more_of(t, cause.as_ref())
+                    .into_iter()
+                    .map(|l| html_text(&clean(&l)))
+                    .collect(),
                 open: i < FAILURES_OPEN,
                 logs: logs_of(run, t, tail_bytes(detail), secrets),
             }
@@ -246,6 +343,7 @@ pub fn build(
         .results
         .iter()
         .filter(|t| matches!(t.status, TaskStatus::Skipped | TaskStatus::Cancelled))
+        .filter(|t| !crate::evidence::is_unaffected(t))
         .map(task_info)
         .collect();
     let flaky = r
@@ -255,6 +353,27 @@ pub fn build(
         .map(task_info)
         .collect();
     let signal = r.signal.as_deref().map(|s| inline(&clean(s)));
+    let unaffected_ids: Vec<&TaskResult> = r
+        .results
+        .iter()
+        .filter(|t| crate::evidence::is_unaffected(t))
+        .collect();
+    // Unaffected tasks are told apart from skips that matter (a failed dependency).
+    let mut counts = r.counts.clone();
+    counts.skipped = counts.skipped.saturating_sub(unaffected_ids.len());
+    counts.total = counts.total.saturating_sub(unaffected_ids.len());
+    let unaffected = (!unaffected_ids.is_empty()).then(|| UnaffectedInfo {
+        count: unaffected_ids.len(),
+        base: inline(&clean(
+            r.affected.as_ref().map_or("the base", |a| a.base.as_str()),
+        )),
+        ids: unaffected_ids
+            .iter()
+            .take(UNAFFECTED_IDS_SHOWN)
+            .map(|t| inline(&clean(&t.task)))
+            .collect(),
+        more: unaffected_ids.len().saturating_sub(UNAFFECTED_IDS_SHOWN),
+    });
     let (emoji_run, headline) = match r.status {
         // A dry run executed nothing, so it neither passed nor failed anything.
         crate::evidence::RunStatus::Ok if r.dry_run => (
@@ -267,16 +386,20 @@ pub fn build(
                 }
             ),
         ),
-        crate::evidence::RunStatus::Ok => match r.counts.noop {
+        crate::evidence::RunStatus::Ok if counts.total == 0 && unaffected.is_some() => {
+            ("✅", "no task is affected by the change".to_owned())
+        }
+        crate::evidence::RunStatus::Ok => match counts.noop {
+            0 if unaffected.is_some() => ("✅", "all affected tasks passed".to_owned()),
             0 => ("✅", "all tasks passed".to_owned()),
-            n if n == r.counts.total => ("⚪", format!("nothing ran: {n} not run (noop)")),
+            n if n == counts.total => ("⚪", format!("nothing ran: {n} not run (noop)")),
             n => (
                 "✅",
-                format!("{} passed, {n} not run (noop)", r.counts.total - n),
+                format!("{} passed, {n} not run (noop)", counts.total - n),
             ),
         },
         // The words of the counts line, so the two never disagree.
-        crate::evidence::RunStatus::Error => ("❌", failed_headline(&r.counts)),
+        crate::evidence::RunStatus::Error => ("❌", failed_headline(&counts)),
         crate::evidence::RunStatus::Interrupted => (
             "🚫",
             format!(
@@ -301,8 +424,8 @@ pub fn build(
             dry_run: r.dry_run,
             incomplete: run.incomplete,
             signal,
+            counts_line: counts_line(&counts),
             counts: r.counts.clone(),
-            counts_line: counts_line(&r.counts),
             rerun: r.rerun_failed.then(|| {
                 let carried = r
                     .results
@@ -326,6 +449,7 @@ pub fn build(
         failures,
         others,
         flaky,
+        unaffected,
         ci_url,
         detail,
         note: None,

@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub secrets: Vec<String>,
     /// `--shard K/N`: which shard of which plan this run is, for run.json.
     pub shard: Option<crate::evidence::shard::ShardStamp>,
+    /// `--affected`: the base, for run.json (the tasks are in `selection.affected`).
+    pub affected: Option<crate::evidence::AffectedStamp>,
 }
 
 /// The finished run.
@@ -113,7 +115,7 @@ pub async fn run(
         max_workers: Some(workers),
         signal: None,
         shard: options.shard.clone(),
-        affected: None,
+        affected: options.affected.clone(),
         counts: Counts::default(),
         results: Vec::new(),
     };
@@ -256,11 +258,28 @@ pub async fn run(
         }
     }
 
+    // Tasks the change does not affect (--affected): skipped, reason `unaffected`, in
+    // the journal and run.json, but not as events: the display shows them in one line.
+    for (node, &is_selected) in selected.iter().enumerate() {
+        if let (false, None, Node::Task { queue, index }) =
+            (is_selected, &evidence.results[node], graph.nodes[node])
+        {
+            let (q, t) = (&plan.queues[queue], &plan.queues[queue].tasks[index]);
+            if options.selection.unaffected(q, t) {
+                let result = skipped(q, t, crate::evidence::UNAFFECTED.to_owned());
+                evidence.recorder.task_carried(&result);
+                evidence.results[node] = Some(result);
+            }
+        }
+    }
+
     let Evidence {
         recorder, results, ..
     } = evidence;
     let results: Vec<TaskResult> = results.into_iter().flatten().collect();
-    let failed = results.iter().any(|r| !r.status.is_success());
+    let failed = results
+        .iter()
+        .any(|r| !r.status.is_success() && !crate::evidence::is_unaffected(r));
     let (status, verdict) = match interrupted {
         Some(signal) => (RunStatus::Interrupted, Verdict::Interrupted(signal)),
         None if failed => (RunStatus::Error, Verdict::TasksFailed),
@@ -342,6 +361,7 @@ mod tests {
             dry_run: false,
             cwd_bounds: crate::cwd::Bounds::canonical_root(dir.to_path_buf()),
             color: None,
+            baselines: Default::default(),
         })
     }
 
@@ -388,6 +408,7 @@ mod tests {
                     status,
                     commands: vec![],
                     reason: None,
+                    cargo: None,
                 }
             })
         }
@@ -501,6 +522,7 @@ mod tests {
                     status: TaskStatus::Cancelled,
                     commands: vec![],
                     reason: None,
+                    cargo: None,
                 }
             })
         }

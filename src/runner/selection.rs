@@ -21,6 +21,9 @@ pub struct Selection {
     pub rerun: Option<HashSet<String>>,
     /// `--shard K/N`: the ids of that shard.
     pub shard: Option<HashSet<String>>,
+    /// `--affected`: the ids the change affects (see `affected::select`). The tasks it
+    /// leaves out are recorded as skipped, `unaffected`.
+    pub affected: Option<HashSet<String>>,
 }
 
 impl Selection {
@@ -37,6 +40,21 @@ impl Selection {
             && (self.queues.is_empty() || self.queues.contains(&queue.name))
             && self.rerun.as_ref().is_none_or(|r| r.contains(&task.id))
             && self.shard.as_ref().is_none_or(|s| s.contains(&task.id))
+            && self.affected.as_ref().is_none_or(|a| a.contains(&task.id))
+    }
+
+    /// Whether `task` is left out only because the change does not affect it: the tasks
+    /// recorded as skipped with reason `unaffected`.
+    pub fn unaffected(&self, queue: &PlanQueue, task: &PlanTask) -> bool {
+        self.affected
+            .as_ref()
+            .is_some_and(|a| !a.contains(&task.id))
+            && (self.include_done || !task.done)
+            && Selection {
+                affected: None,
+                ..self.clone()
+            }
+            .wanted(queue, task)
     }
 }
 
@@ -141,6 +159,7 @@ pub fn resolve(plan: &Plan, graph: &Graph, request: &Request) -> Result<Selectio
         include_done: request.include_done,
         rerun: None,
         shard: None,
+        affected: None,
     };
     if request.with_deps && !(selection.only.is_empty() && selection.queues.is_empty()) {
         selection.only = with_dependencies(plan, graph, &selection);

@@ -2,6 +2,8 @@
 
 mod action;
 mod action_honesty;
+mod affected;
+mod cargo_agent;
 mod cause;
 mod check;
 mod containment;
