@@ -113,15 +113,30 @@ pub struct PlanArgs {
     /// Write the JSON plan to FILE
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Output format on stdout [default: text, or json with --out]
+    /// Output format on stdout [default: text, or json with --out]; matrix needs --shards
     #[arg(long, value_enum)]
     pub format: Option<PlanFormat>,
+    /// Split the plan over N CI jobs (1-256) that no dependency crosses
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=crate::plan::sharding::MAX_SHARDS as i64))]
+    pub shards: Option<u32>,
+    /// Weigh tasks by these earlier runs (run.json files or run directories; median per task)
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "shards")]
+    pub durations: Vec<PathBuf>,
+    /// Workers each shard's job will run with [default: number of CPUs]
+    #[arg(long, short = 'j', value_name = "N", requires = "shards", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_workers: Option<u16>,
+    /// Also write the matrix to $GITHUB_OUTPUT as NAME=<json>
+    #[arg(long, value_name = "NAME", requires = "shards")]
+    pub github_output: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
     Text,
     Json,
+    // The shards as a GitHub Actions matrix (no doc comment: it would switch clap to
+    // the long help layout).
+    Matrix,
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +199,12 @@ pub struct RunArgs {
     /// Time between SIGTERM and SIGKILL when cancelling [default: 5s]
     #[arg(long, value_name = "DURATION")]
     pub grace_period: Option<crate::config::Duration>,
+    /// Run only shard K of N: from --plan's shard layout, else split sot.md in place
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::plan::sharding::ShardSpec>,
+    /// With --shard and no --plan: weigh tasks by this earlier run, as `plan --durations` (repeatable)
+    #[arg(long, value_name = "FILE", requires = "shard", conflicts_with = "plan")]
+    pub durations: Vec<PathBuf>,
     /// Run only the tasks the change since BASE's merge base affects [default BASE: origin/$GITHUB_BASE_REF, else origin/HEAD]
     #[arg(long, value_name = "BASE", num_args = 0..=1, default_missing_value = "")]
     pub affected: Option<String>,

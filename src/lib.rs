@@ -37,4 +37,8 @@ pub mod supervise;
 pub(crate) mod workspace;
 
 pub use commands::run_cli;
+
 pub use error::{Error, ExitCode};
+/// The shard-splitting algorithm, for `benches/shards.rs`; not a stable API.
+#[doc(hidden)]
+pub use plan::shard as shard_split;

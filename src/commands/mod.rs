@@ -8,6 +8,7 @@ mod report;
 mod report_merge;
 mod run;
 mod schema;
+mod shard;
 
 use std::ffi::OsString;
 

@@ -13,8 +13,30 @@ use super::Context;
 pub fn run(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Error> {
     // The process ends right after this command; freeing a 50,000-task project piece by
     // piece costs about a sixth of the planning time and gains nothing.
-    let project = ManuallyDrop::new(ctx.project(None)?);
+    let mut project = ManuallyDrop::new(ctx.project(None)?);
+    if args.format == Some(PlanFormat::Matrix) && args.shards.is_none() {
+        return Err(Error::Usage(
+            "--format matrix needs --shards N: the matrix lists the shards".into(),
+        ));
+    }
+    if let Some(shards) = args.shards {
+        let project = &mut *project;
+        super::shard::split(
+            ctx,
+            &project.workspace,
+            &mut project.plan,
+            &project.graph,
+            super::shard::Split {
+                shards,
+                durations: &args.durations,
+                workers: args.max_workers,
+            },
+        )?;
+    }
     let plan = &project.plan;
+    if let (Some(name), Some(shards)) = (&args.github_output, &plan.shards) {
+        github_output(name, &shards.layout.matrix())?;
+    }
     if let Some(out) = &args.out {
         let path = ctx.cwd.join(out);
         write_json_atomic(&path, plan)
@@ -33,10 +55,36 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Error> {
     match args.format {
         Some(PlanFormat::Json) => ctx.output.stdout_with(|w| write_json(w, plan)),
         Some(PlanFormat::Text) => ctx.output.stdout(&render_text(plan)),
+        Some(PlanFormat::Matrix) => {
+            if let Some(shards) = &plan.shards {
+                ctx.output.stdout(&format!("{}\n", shards.layout.matrix()));
+            }
+        }
         None if args.out.is_none() => ctx.output.stdout(&render_text(plan)),
         None => {}
     }
     Ok(ExitCode::Success)
+}
+
+/// `--github-output NAME`: the matrix as a step output, for
+/// `fromJSON(needs.<job>.outputs.NAME)`.
+fn github_output(name: &str, matrix: &str) -> Result<(), Error> {
+    let Some(path) = crate::supervise::secrets::var("GITHUB_OUTPUT").filter(|p| !p.is_empty())
+    else {
+        return Err(Error::Usage(format!(
+            "--github-output {name}: $GITHUB_OUTPUT is not set (outside GitHub Actions, drop the flag and read the matrix from stdout with --format matrix)"
+        )));
+    };
+    crate::github::append_step_outputs(Path::new(&path), &[(name, matrix)]).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            Error::Usage(format!("--github-output: {e}"))
+        } else {
+            Error::Io {
+                context: format!("failed to append to $GITHUB_OUTPUT (`{path}`)"),
+                source: e,
+            }
+        }
+    })
 }
 
 /// The plan as pretty JSON, streamed: a 50,000-task plan is 17 MB of text that need

@@ -37,6 +37,7 @@ struct Chosen {
     affected: Option<crate::evidence::AffectedStamp>,
     durations: HashMap<String, u64>,
     carried: HashMap<String, crate::evidence::TaskResult>,
+    shard: Option<crate::evidence::shard::ShardStamp>,
 }
 
 pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
@@ -116,6 +117,21 @@ fn load(ctx: &Context, args: &RunArgs) -> Result<Loaded, Error> {
             sot,
             ..
         } = ctx.project(args.runs_dir.clone())?;
+        let mut plan = plan;
+        if let Some(spec) = args.shard {
+            // Every job of the matrix splits the same inputs the same way.
+            super::shard::split(
+                ctx,
+                &workspace,
+                &mut plan,
+                &graph,
+                super::shard::Split {
+                    shards: spec.total,
+                    durations: &args.durations,
+                    workers: args.max_workers,
+                },
+            )?;
+        }
         return Ok(Loaded {
             workspace,
             plan,
@@ -171,6 +187,46 @@ fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Erro
     };
     let mut selection = runner::selection::resolve(plan, graph, &request)
         .map_err(|e| Error::Usage(format!("{e} (in {source})")))?;
+    let shard = match args.shard {
+        Some(spec) => {
+            let shards = match &args.plan {
+                Some(_) => super::shard::verify(workspace, plan, source)?,
+                None => plan
+                    .shards
+                    .as_ref()
+                    .ok_or_else(|| Error::Internal("the plan was not split".into()))?,
+            };
+            let (ids, stamp) = super::shard::select(shards, spec)?;
+            ctx.output.status(
+                "Shard",
+                format!(
+                    "{spec} of plan {}: {} (estimate {})",
+                    stamp.plan_hash,
+                    crate::output::count(ids.len(), "task", "tasks"),
+                    shards
+                        .layout
+                        .shards
+                        .get(spec.index as usize - 1)
+                        .map_or_else(String::new, |s| shards.layout.estimate(s))
+                ),
+            );
+            let outside: Vec<&str> = request
+                .ids
+                .iter()
+                .filter(|id| !ids.contains(*id))
+                .map(String::as_str)
+                .collect();
+            if !outside.is_empty() {
+                ctx.output.warn(format!(
+                    "not in shard {spec}, so not run here: {}",
+                    outside.join(", ")
+                ));
+            }
+            selection.shard = Some(ids);
+            Some(stamp)
+        }
+        None => None,
+    };
 
     // The newest run gives durations (for scheduling); with --rerun-failed, the state
     // carried forward across runs of this plan gives the tasks to run again.
@@ -181,13 +237,17 @@ fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Erro
         .filter(|r| r.duration_ms > 0)
         .map(|r| (r.task.clone(), r.duration_ms))
         .collect();
-    let (rerun, carried) = if args.rerun_failed {
+    let (rerun, mut carried) = if args.rerun_failed {
         let (again, carried) = rerun_selection(ctx, plan, &workspace.runs_dir, args.include_done);
         (Some(again), carried)
     } else {
         warn_unreadable(ctx, &unreadable);
         (None, HashMap::new())
     };
+    // A shard's run.json holds its own tasks only: the merge adds up the shards.
+    if let Some(ids) = &selection.shard {
+        carried.retain(|id, _| ids.contains(id));
+    }
 
     selection.rerun = rerun;
     let affected = match &args.affected {
@@ -217,6 +277,7 @@ fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Erro
         affected,
         durations,
         carried,
+        shard,
     })
 }
 
@@ -348,6 +409,7 @@ fn run_options(args: &RunArgs, chosen: Chosen, source: String) -> RunOptions {
         durations: chosen.durations,
         source: Some(source),
         carried: chosen.carried,
+        shard: chosen.shard,
         // The tokens were moved out of the environment before any task started (see
         // `supervise::secrets`); they are still masked wherever evidence might hold them.
         secrets: [

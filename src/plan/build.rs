@@ -77,6 +77,7 @@ pub fn build(inputs: &Inputs<'_>) -> Result<(Plan, Graph), PlanError> {
         generated_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         format: Some(document.format),
         queues,
+        shards: None,
     };
     match Graph::new(&plan) {
         Ok(graph) => Ok((plan, graph)),

@@ -2,8 +2,12 @@
 //! versioned JSON (a superset of the predecessor's `plan.json`).
 
 mod build;
+pub mod durations;
+pub mod fingerprint;
 mod graph;
 mod model;
+pub mod shard;
+pub mod sharding;
 mod view;
 
 pub use build::{build, route, Inputs, PlanError};

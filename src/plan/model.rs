@@ -26,6 +26,9 @@ pub struct Plan {
     pub format: Option<Format>,
     /// Queues in document order.
     pub queues: Vec<PlanQueue>,
+    /// The split over CI jobs (`plan --shards N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<super::sharding::ShardPlan>,
 }
 
 /// A queue.
@@ -135,6 +138,7 @@ pub(crate) mod fixtures {
             generated_at: "t".into(),
             format: None,
             queues,
+            shards: None,
         }
     }
 }

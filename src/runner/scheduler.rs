@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub secrets: Vec<String>,
     /// The CI job and matrix leg, for run.json.
     pub leg: Option<crate::evidence::leg::LegStamp>,
+    /// `--shard K/N`: which shard of which plan this run is, for run.json.
+    pub shard: Option<crate::evidence::shard::ShardStamp>,
     /// `--affected`: the base, for run.json (the tasks are in `selection.affected`).
     pub affected: Option<crate::evidence::AffectedStamp>,
 }
@@ -114,7 +116,7 @@ pub async fn run(
         rerun_failed: options.selection.rerun.is_some(),
         max_workers: Some(workers),
         signal: None,
-        shard: None,
+        shard: options.shard.clone(),
         affected: options.affected.clone(),
         leg: options.leg.clone(),
         merge: None,

@@ -19,6 +19,8 @@ pub struct Selection {
     pub include_done: bool,
     /// `--rerun-failed`: the ids that need another run.
     pub rerun: Option<HashSet<String>>,
+    /// `--shard K/N`: the ids of that shard.
+    pub shard: Option<HashSet<String>>,
     /// `--affected`: the ids the change affects (see `affected::select`). The tasks it
     /// leaves out are recorded as skipped, `unaffected`.
     pub affected: Option<HashSet<String>>,
@@ -37,6 +39,7 @@ impl Selection {
         (self.only.is_empty() || self.only.contains(&task.id))
             && (self.queues.is_empty() || self.queues.contains(&queue.name))
             && self.rerun.as_ref().is_none_or(|r| r.contains(&task.id))
+            && self.shard.as_ref().is_none_or(|s| s.contains(&task.id))
             && self.affected.as_ref().is_none_or(|a| a.contains(&task.id))
     }
 
@@ -155,6 +158,7 @@ pub fn resolve(plan: &Plan, graph: &Graph, request: &Request) -> Result<Selectio
         queues,
         include_done: request.include_done,
         rerun: None,
+        shard: None,
         affected: None,
     };
     if request.with_deps && !(selection.only.is_empty() && selection.queues.is_empty()) {

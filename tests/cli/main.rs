@@ -17,4 +17,5 @@ mod plan;
 mod report;
 mod run;
 mod selection;
+mod shard;
 mod signals;

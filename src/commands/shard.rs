@@ -1,0 +1,155 @@
+//! Sharding glue for `plan --shards` and `run --shard`: reading durations, hashing the
+//! inputs, and checking that a plan's shards belong to this checkout.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use crate::error::Error;
+use crate::evidence::shard::ShardStamp;
+use crate::plan::durations::{Basis, Durations};
+use crate::plan::fingerprint::{plan_hash, InputHashes};
+use crate::plan::sharding::{self, human, ShardPlan, ShardSpec};
+use crate::plan::{Graph, Plan};
+use crate::workspace::Workspace;
+
+use super::Context;
+
+/// How to split.
+pub struct Split<'a> {
+    pub shards: u32,
+    pub durations: &'a [PathBuf],
+    pub workers: Option<u16>,
+}
+
+/// Splits `plan` into shards (recorded in `plan.shards`) and says how well they balance.
+pub fn split(
+    ctx: &Context,
+    workspace: &Workspace,
+    plan: &mut Plan,
+    graph: &Graph,
+    how: Split<'_>,
+) -> Result<(), Error> {
+    let files: Vec<PathBuf> = how.durations.iter().map(|f| ctx.cwd.join(f)).collect();
+    let durations = Durations::read(&files).map_err(|e| Error::Usage(e.to_string()))?;
+    let inputs = input_hashes(workspace)?;
+    let workers = how
+        .workers
+        .map(u32::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
+    sharding::shard(
+        plan,
+        graph,
+        sharding::Request {
+            shards: how.shards,
+            workers,
+            durations: &durations,
+            durations_from: files.iter().map(|f| workspace.display(f)).collect(),
+            inputs,
+        },
+    );
+    if let Some(shards) = &plan.shards {
+        report(ctx, plan, shards);
+    }
+    Ok(())
+}
+
+/// The status line: how many shards, the longest against the lower bound.
+fn report(ctx: &Context, plan: &Plan, shards: &ShardPlan) {
+    let layout = &shards.layout;
+    let tasks = plan.tasks().count();
+    let reduced = if layout.total < layout.requested {
+        format!(
+            " ({} asked for: only {})",
+            layout.requested,
+            crate::output::count(
+                layout.total as usize,
+                "independent group of tasks",
+                "independent groups of tasks"
+            )
+        )
+    } else {
+        String::new()
+    };
+    let balance = match layout.basis {
+        Basis::Count => {
+            "no durations recorded (give --durations with earlier run.json files): balanced by task count".to_owned()
+        }
+        Basis::Durations => {
+            let ratio = if layout.lower_bound_ms == 0 {
+                1.0
+            } else {
+                layout.makespan_ms as f64 / layout.lower_bound_ms as f64
+            };
+            format!(
+                "longest {}, lower bound {} ({ratio:.2}×) on {} workers each; {} of {tasks} tasks timed before",
+                human(layout.makespan_ms),
+                human(layout.lower_bound_ms),
+                layout.workers,
+                layout.recorded
+            )
+        }
+    };
+    ctx.output.status(
+        "Sharded",
+        format!(
+            "{} into {}{reduced}: {balance}",
+            crate::output::count(tasks, "task", "tasks"),
+            crate::output::count(layout.total as usize, "shard", "shards"),
+        ),
+    );
+}
+
+fn input_hashes(workspace: &Workspace) -> Result<InputHashes, Error> {
+    InputHashes::of(
+        &workspace.sot,
+        &workspace.hooks_path(),
+        &workspace.manifest_path(),
+    )
+    .map_err(Error::io("failed to read the plan's inputs to hash them"))
+}
+
+/// Checks that `plan` (read from `file`) has shards, was not edited since, and was made
+/// from this checkout's sot.md, hooks.json and manifest.json.
+pub fn verify<'a>(
+    workspace: &Workspace,
+    plan: &'a Plan,
+    file: &str,
+) -> Result<&'a ShardPlan, Error> {
+    let Some(shards) = &plan.shards else {
+        return Err(Error::Usage(format!(
+            "--shard: `{file}` has no shards; write it with `cargo tek plan --shards N --out {file}`, or drop --plan to split sot.md in place"
+        )));
+    };
+    let now = plan_hash(plan);
+    if now != shards.plan_hash {
+        return Err(Error::Usage(format!(
+            "--shard: `{file}` was changed after it was planned (its plan hash is {}, its content hashes to {now}); plan again with `cargo tek plan --shards N --out {file}`",
+            shards.plan_hash
+        )));
+    }
+    let changed = shards.layout.inputs.changed(&input_hashes(workspace)?);
+    if !changed.is_empty() {
+        let list: Vec<String> = changed
+            .iter()
+            .map(|c| format!("{} (planned {}, now {})", c.file, c.planned, c.now))
+            .collect();
+        return Err(Error::Usage(format!(
+            "--shard: `{file}` does not match this checkout: {} changed since it was planned; plan and run every shard from the same commit (the commit changed under the matrix?)",
+            list.join(", ")
+        )));
+    }
+    Ok(shards)
+}
+
+/// The ids shard `spec` runs, and the stamp its run.json carries.
+pub fn select(shards: &ShardPlan, spec: ShardSpec) -> Result<(HashSet<String>, ShardStamp), Error> {
+    let tasks = shards.layout.tasks(spec).map_err(Error::Usage)?;
+    Ok((
+        tasks.iter().cloned().collect(),
+        ShardStamp {
+            index: spec.index,
+            total: spec.total,
+            plan_hash: shards.plan_hash.clone(),
+        },
+    ))
+}

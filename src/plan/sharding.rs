@@ -1,0 +1,369 @@
+//! A plan's shard layout, as written to plan.json: which tasks each of N CI jobs runs,
+//! the estimates, the lower bound, and the hashes every job checks. Built from the plan
+//! and its graph with [`super::shard::split`]; shown as a GitHub Actions matrix.
+
+use std::fmt;
+use std::str::FromStr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::durations::{Basis, Durations};
+use super::fingerprint::{plan_hash, InputHashes};
+use super::shard::{split, Dag};
+use super::{Graph, Node, Plan};
+
+/// The GitHub Actions matrix limit.
+pub const MAX_SHARDS: u32 = 256;
+
+/// The shard section of plan.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShardPlan {
+    /// Hash of the whole plan (without `generated_at` and this field): every shard's
+    /// run.json carries it, so that shards of different plans are never merged.
+    pub plan_hash: String,
+    #[serde(flatten)]
+    pub layout: ShardLayout,
+}
+
+/// Everything about the split that the plan hash covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShardLayout {
+    /// Shards asked for (`--shards`).
+    pub requested: u32,
+    /// Shards made: fewer than asked when there are fewer independent groups.
+    pub total: u32,
+    /// Workers per job the estimates assume.
+    pub workers: u32,
+    /// Whether recorded durations or task counts weigh the tasks.
+    pub basis: Basis,
+    /// The `--durations` files read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub durations_from: Vec<String>,
+    /// Tasks with a recorded duration; the others got the median.
+    pub recorded: usize,
+    /// Hashes of sot.md, hooks.json and manifest.json as planned.
+    pub inputs: InputHashes,
+    /// No split into `total` shards can finish sooner, ms.
+    pub lower_bound_ms: u64,
+    /// The longest shard's estimate, ms.
+    pub makespan_ms: u64,
+    pub shards: Vec<Shard>,
+}
+
+/// One shard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Shard {
+    /// 1-based.
+    pub index: u32,
+    /// Estimated time on `workers` workers, ms.
+    pub estimate_ms: u64,
+    /// Its tasks, in plan order.
+    pub tasks: Vec<String>,
+}
+
+/// What to split and how.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub shards: u32,
+    pub workers: u32,
+    pub durations: &'a Durations,
+    pub durations_from: Vec<String>,
+    pub inputs: InputHashes,
+}
+
+/// Puts a shard layout into `plan` and stamps the plan hash.
+pub fn shard(plan: &mut Plan, graph: &Graph, request: Request<'_>) {
+    let task_ids = graph.nodes.iter().filter_map(|node| match *node {
+        Node::Task { queue, index } => Some(plan.queues[queue].tasks[index].id.as_str()),
+        Node::QueueDone(_) => None,
+    });
+    let (task_weights, basis) = request.durations.weights(task_ids);
+    let recorded = match basis {
+        Basis::Durations => request
+            .durations
+            .recorded(plan.tasks().map(|(_, t)| t.id.as_str())),
+        Basis::Count => 0,
+    };
+    let mut weights = task_weights.into_iter();
+    let mut dag = Dag::default();
+    for (n, node) in graph.nodes.iter().enumerate() {
+        match *node {
+            Node::Task { queue, index } => {
+                let task = &plan.queues[queue].tasks[index];
+                let weight = weights.next().unwrap_or(0);
+                // Done tasks are skipped at run time: they cost nothing.
+                dag.weights.push(if task.done { 0 } else { weight });
+                dag.keys.push(task.id.clone());
+                dag.runs.push(!task.done);
+                dag.prerequisites.push(graph.prerequisites[n].clone());
+            }
+            Node::QueueDone(_) => {
+                dag.weights.push(0);
+                dag.keys.push(String::new());
+                dag.runs.push(false);
+                // A gate nobody waits for joins nothing: tasks of one queue are
+                // independent unless the queue is serial or another queue waits for it.
+                dag.prerequisites.push(if graph.dependents[n].is_empty() {
+                    Vec::new()
+                } else {
+                    graph.prerequisites[n].clone()
+                });
+            }
+        }
+    }
+    let assignment = split(&dag, request.shards as usize, request.workers as usize);
+    let shards = assignment
+        .shards
+        .iter()
+        .zip(&assignment.loads)
+        .enumerate()
+        .map(|(i, (nodes, &load))| Shard {
+            index: i as u32 + 1,
+            estimate_ms: load,
+            tasks: nodes.iter().map(|&n| dag.keys[n].clone()).collect(),
+        })
+        .collect();
+    plan.shards = Some(ShardPlan {
+        plan_hash: String::new(),
+        layout: ShardLayout {
+            requested: request.shards,
+            total: assignment.shards.len() as u32,
+            workers: request.workers,
+            basis,
+            durations_from: request.durations_from,
+            recorded,
+            inputs: request.inputs,
+            lower_bound_ms: assignment.lower_bound,
+            makespan_ms: assignment.makespan(),
+            shards,
+        },
+    });
+    let hash = plan_hash(plan);
+    if let Some(shards) = &mut plan.shards {
+        shards.plan_hash = hash;
+    }
+}
+
+impl ShardLayout {
+    /// The GitHub Actions matrix: `{"include": [{"shard": "1/4", "tasks": 12,
+    /// "estimate": "3m10s"}, ...]}`, one line, for `fromJSON(...)`.
+    pub fn matrix(&self) -> String {
+        #[derive(Serialize)]
+        struct Entry {
+            shard: String,
+            tasks: usize,
+            estimate: String,
+        }
+        let include: Vec<Entry> = self
+            .shards
+            .iter()
+            .map(|s| Entry {
+                shard: format!("{}/{}", s.index, self.total),
+                tasks: s.tasks.len(),
+                estimate: self.estimate(s),
+            })
+            .collect();
+        #[derive(Serialize)]
+        struct Matrix {
+            include: Vec<Entry>,
+        }
+        serde_json::to_string(&Matrix { include }).unwrap_or_default()
+    }
+
+    /// A shard's estimate for people: `unknown` when no durations were recorded.
+    pub fn estimate(&self, shard: &Shard) -> String {
+        match self.basis {
+            Basis::Durations => human(shard.estimate_ms),
+            Basis::Count => "unknown".to_owned(),
+        }
+    }
+
+    /// The tasks of shard `spec`, or why the plan has no such shard.
+    pub fn tasks(&self, spec: ShardSpec) -> Result<&[String], String> {
+        if spec.total != self.total {
+            let reduced = if self.total < self.requested {
+                format!(
+                    " ({} were asked for; the plan has only {})",
+                    self.requested,
+                    groups(self.total)
+                )
+            } else {
+                String::new()
+            };
+            return Err(format!(
+                "--shard {spec}: the plan has {}{reduced}; use --shard K/{} as its matrix says",
+                if self.total == 1 {
+                    "1 shard".to_owned()
+                } else {
+                    format!("{} shards", self.total)
+                },
+                self.total
+            ));
+        }
+        self.shards
+            .iter()
+            .find(|s| s.index == spec.index)
+            .map(|s| s.tasks.as_slice())
+            .ok_or_else(|| format!("--shard {spec}: the plan has no shard {}", spec.index))
+    }
+}
+
+fn groups(n: u32) -> String {
+    if n == 1 {
+        "1 independent group of tasks".into()
+    } else {
+        format!("{n} independent groups of tasks")
+    }
+}
+
+/// A duration as a matrix shows it: `3m10s`, `1h05m`, `42s`.
+pub fn human(ms: u64) -> String {
+    let secs = ms.div_ceil(1000);
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m:02}m")
+    } else if m > 0 {
+        format!("{m}m{s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// `--shard K/N`: the K-th of N shards, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardSpec {
+    pub index: u32,
+    pub total: u32,
+}
+
+impl fmt::Display for ShardSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.total)
+    }
+}
+
+impl FromStr for ShardSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "`{s}` is not a shard: write K/N with 1 ≤ K ≤ N ≤ {MAX_SHARDS}, e.g. 2/4 for the second of four shards (in a workflow: --shard ${{{{ matrix.shard }}}})"
+            )
+        };
+        let (k, n) = s.trim().split_once('/').ok_or_else(bad)?;
+        let index: u32 = k.trim().parse().map_err(|_| bad())?;
+        let total: u32 = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || index > total || total > MAX_SHARDS {
+            return Err(bad());
+        }
+        Ok(Self { index, total })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixtures::{plan, queue, task};
+
+    fn inputs() -> InputHashes {
+        InputHashes {
+            sot: "s".into(),
+            hooks: "h".into(),
+            manifest: "m".into(),
+        }
+    }
+
+    fn sharded(p: &mut Plan, n: u32) {
+        let g = Graph::new(p).unwrap();
+        shard(
+            p,
+            &g,
+            Request {
+                shards: n,
+                workers: 2,
+                durations: &Durations::default(),
+                durations_from: vec![],
+                inputs: inputs(),
+            },
+        );
+    }
+
+    #[test]
+    fn shard_specs_parse_and_bad_ones_say_what_to_write() {
+        assert_eq!(
+            "2/4".parse::<ShardSpec>(),
+            Ok(ShardSpec { index: 2, total: 4 })
+        );
+        for bad in ["0/4", "5/4", "2", "a/b", "1/257", "", "2/4/8"] {
+            let err = bad.parse::<ShardSpec>().unwrap_err();
+            assert!(err.contains("write K/N"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn queues_that_wait_for_queues_stay_together_and_unrelated_queues_split() {
+        let mut b = queue("B", vec![task("B1", &[]), task("B2", &[])]);
+        b.after = vec!["A".into()];
+        let mut p = plan(vec![
+            queue("A", vec![task("A1", &[]), task("A2", &[])]),
+            b,
+            queue("C", vec![task("C1", &[]), task("C2", &[]), task("C3", &[])]),
+        ]);
+        sharded(&mut p, 8);
+        let layout = &p.shards.as_ref().unwrap().layout;
+        // A+B is one group; C's three tasks are independent: 4 groups.
+        assert_eq!(layout.total, 4);
+        assert_eq!(layout.requested, 8);
+        let with_a = layout
+            .shards
+            .iter()
+            .find(|s| s.tasks.contains(&"A1".to_owned()))
+            .unwrap();
+        assert_eq!(with_a.tasks, ["A1", "A2", "B1", "B2"]);
+        assert_eq!(layout.basis, Basis::Count);
+    }
+
+    #[test]
+    fn the_matrix_has_one_entry_per_shard_and_nothing_to_run_is_one_entry() {
+        let mut p = plan(vec![queue("Q", vec![task("A", &[]), task("B", &[])])]);
+        sharded(&mut p, 2);
+        let layout = &p.shards.as_ref().unwrap().layout;
+        assert_eq!(
+            layout.matrix(),
+            r#"{"include":[{"shard":"1/2","tasks":1,"estimate":"unknown"},{"shard":"2/2","tasks":1,"estimate":"unknown"}]}"#
+        );
+        let mut done = plan(vec![queue("Q", vec![task("A", &[])])]);
+        done.queues[0].tasks[0].done = true;
+        sharded(&mut done, 4);
+        let m: serde_json::Value =
+            serde_json::from_str(&done.shards.as_ref().unwrap().layout.matrix()).unwrap();
+        assert_eq!(m["include"].as_array().unwrap().len(), 1);
+        assert_eq!(m["include"][0]["shard"], "1/1");
+    }
+
+    #[test]
+    fn the_plan_hash_covers_the_layout_and_a_wrong_total_is_explained() {
+        let mut p = plan(vec![queue("Q", vec![task("A", &[]), task("B", &[])])]);
+        sharded(&mut p, 2);
+        let hash = p.shards.as_ref().unwrap().plan_hash.clone();
+        assert_eq!(hash, plan_hash(&p));
+        let mut q = p.clone();
+        q.shards.as_mut().unwrap().layout.shards[0]
+            .tasks
+            .push("B".into());
+        assert_ne!(hash, plan_hash(&q));
+        let layout = &p.shards.as_ref().unwrap().layout;
+        let err = layout.tasks(ShardSpec { index: 1, total: 3 }).unwrap_err();
+        assert!(err.contains("use --shard K/2"), "{err}");
+    }
+
+    #[test]
+    fn durations_read_like_a_matrix_shows_them() {
+        assert_eq!(human(190_000), "3m10s");
+        assert_eq!(human(400), "1s");
+        assert_eq!(human(0), "0s");
+        assert_eq!(human(3_900_000), "1h05m");
+    }
+}
