@@ -37,6 +37,11 @@ pub struct Hook {
     /// The agent that runs this hook (default `shell`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// Shared things this task holds while it runs (a database, a port): tasks naming the
+    /// same resource run at most its capacity (manifest.json `resources`, default 1) at a
+    /// time. Cargo target directories are claimed without being named here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 
 /// One command: an argv array, or a script for `sh -c` when asked for explicitly.

@@ -20,6 +20,8 @@ pub enum Event {
         title: String,
         attempt: u32,
     },
+    /// A ready task waits for a resource another task holds (said once per task).
+    TaskWaiting { task: String, on: String },
     /// A failed attempt will be retried.
     TaskRetrying {
         task: String,

@@ -41,6 +41,11 @@ impl<'a> ReadyQueue<'a> {
         self.heap.pop().map(|(_, Reverse(node))| node)
     }
 
+    /// Puts a popped node back, as ready as before (it waits for a resource).
+    pub fn requeue(&mut self, node: usize) {
+        self.heap.push((self.priority[node], Reverse(node)));
+    }
+
     /// Whether nothing is ready.
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()

@@ -11,7 +11,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::attempts;
+use super::claims;
 use super::ready::ReadyQueue;
+use super::resources::{Pool, Resource};
 use super::verdict::Verdict;
 use super::{Cancel, Event, Selection};
 use crate::agent::{Registry, RunEnv};
@@ -40,6 +42,8 @@ pub struct RunOptions {
     pub carried: HashMap<String, TaskResult>,
     /// Values masked in junit.xml (the GitHub token).
     pub secrets: Vec<String>,
+    /// The workspace root and target dir, to find the cargo target dir a task claims.
+    pub claims: claims::Context,
 }
 
 /// The finished run.
@@ -146,6 +150,11 @@ pub async fn run(
     });
 
     let mut ready = ReadyQueue::new(plan, graph, &options.durations);
+    let mut pool = Pool::new(manifest.resources.iter().map(|(name, &n)| (name, n)));
+    // What each running node holds, and since when each parked node has been ready.
+    let mut held: Vec<Vec<Resource>> = vec![Vec::new(); graph.nodes.len()];
+    let mut parked_since: Vec<Option<Instant>> = vec![None; graph.nodes.len()];
+    let mut waited_ms: Vec<u64> = vec![0; graph.nodes.len()];
     let (cancel_tx, cancel_rx) = watch::channel(Cancel::None);
     let mut running: JoinSet<(usize, TaskResult)> = JoinSet::new();
     let mut stop_reason: Option<String> = None;
@@ -155,6 +164,8 @@ pub async fn run(
     // JoinSet's kill-on-drop reaches only their main processes.
     let looped = async {
         loop {
+            // Ready tasks whose resources are taken: they hold no worker while they wait.
+            let mut parked = Vec::new();
             while stop_reason.is_none() && running.len() < workers {
                 let Some(node) = ready.pop() else { break };
                 let Node::Task { queue, index } = graph.nodes[node] else {
@@ -172,6 +183,25 @@ pub async fn run(
                     evidence.finish(node, skipped(q, task, reason.to_owned()));
                     ready.complete(node, false);
                 } else {
+                    let claims = if env.dry_run {
+                        Vec::new()
+                    } else {
+                        task_claims(task, &q.name, hooks, manifest, &options.claims)
+                    };
+                    if let Err(busy) = pool.try_acquire(&claims) {
+                        if parked_since[node].is_none() {
+                            parked_since[node] = Some(Instant::now());
+                            let _ = events.send(Event::TaskWaiting {
+                                task: task.id.clone(),
+                                on: busy.to_string(),
+                            });
+                        }
+                        parked.push(node);
+                        continue;
+                    }
+                    held[node] = claims;
+                    waited_ms[node] = parked_since[node]
+                        .map_or(0, |since| since.elapsed().as_millis() as u64);
                     evidence.recorder.task_started(&task.id, &q.name, now());
                     let future = attempts::prepare(attempts::Start {
                         task,
@@ -187,13 +217,18 @@ pub async fn run(
                     running.spawn(async move { (node, future.await) });
                 }
             }
+            for node in parked {
+                ready.requeue(node);
+            }
             if running.is_empty() && (ready.is_empty() || stop_reason.is_some()) {
                 break;
             }
             tokio::select! {
                 joined = running.join_next(), if !running.is_empty() => {
                     let Some(joined) = joined else { continue };
-                    let (node, result) = joined.map_err(|e| std::io::Error::other(format!("a task worker failed: {e}")))?;
+                    let (node, mut result) = joined.map_err(|e| std::io::Error::other(format!("a task worker failed: {e}")))?;
+                    pool.release(&std::mem::take(&mut held[node]));
+                    result.wait_ms = waited_ms[node];
                     let ok = result.status.is_success();
                     if !ok && options.fail_fast && stop_reason.is_none() {
                         stop_reason = Some(format!("not started: --fail-fast stopped the run after {} failed", result.task));
@@ -230,6 +265,7 @@ pub async fn run(
         return Err(err);
     }
 
+    debug_assert!(pool.is_idle(), "every resource was given back");
     // Selected tasks that never started are skipped, with why.
     for (node, &is_selected) in selected.iter().enumerate() {
         if let (true, None, Node::Task { queue, index }) =
@@ -291,6 +327,23 @@ impl Evidence {
         });
         self.results[node] = Some(result);
     }
+}
+
+/// What `task` must hold while it runs (see [`claims`]).
+fn task_claims(
+    task: &PlanTask,
+    queue: &str,
+    hooks: &Hooks,
+    manifest: &Manifest,
+    context: &claims::Context,
+) -> Vec<Resource> {
+    match crate::plan::route(&task.id, queue, hooks, manifest).hook {
+        crate::plan::HookSource::Task => hooks.get(&task.id),
+        crate::plan::HookSource::Queue => hooks.get(queue),
+        crate::plan::HookSource::None => None,
+    }
+    .map(|hook| claims::of_hook(hook, context))
+    .unwrap_or_default()
 }
 
 async fn recv(signals: &mut Option<mpsc::UnboundedReceiver<i32>>) -> Option<i32> {

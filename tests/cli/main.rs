@@ -15,3 +15,4 @@ mod report;
 mod run;
 mod selection;
 mod signals;
+mod target_dir;
