@@ -17,6 +17,7 @@ pub(crate) mod agent;
 pub(crate) mod check;
 pub(crate) mod cli;
 pub mod commands;
+pub(crate) mod compile_once;
 pub(crate) mod config;
 pub(crate) mod cwd;
 pub(crate) mod error;

@@ -126,6 +126,18 @@ impl RunDisplay {
                     self.line("Waiting", &what, Style::new().dim());
                 }
             }
+            Event::SharedStepFinished {
+                what,
+                ok,
+                duration_ms,
+            } => {
+                let secs = Duration::from_millis(duration_ms).as_secs_f64();
+                let (verb, style) = match ok {
+                    true => ("Finished", Style::new().green().bold()),
+                    false => ("Failed", Style::new().red().bold()),
+                };
+                self.line(verb, &format!("{what} [{secs:.2}s]"), style);
+            }
             Event::TaskRetrying {
                 task,
                 attempt,

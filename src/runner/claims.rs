@@ -115,7 +115,7 @@ fn subcommand(args: &[String]) -> Option<usize> {
 
 /// `a/./b/../c` as `a/c`, and through symlinks when the directory exists, so that two
 /// spellings of one directory are one resource.
-fn normalize(path: &Path) -> PathBuf {
+pub fn normalize(path: &Path) -> PathBuf {
     if let Ok(real) = path.canonicalize() {
         return real;
     }

@@ -4,6 +4,7 @@
 mod attempts;
 pub mod claims;
 mod events;
+mod once;
 mod ready;
 pub mod resources;
 #[cfg(test)]

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use super::attempts;
 use super::claims;
+use super::once::{Once, Step};
 use super::ready::ReadyQueue;
 use super::resources::{Pool, Resource};
 use super::verdict::Verdict;
@@ -156,7 +157,13 @@ pub async fn run(
     let mut parked_since: Vec<Option<Instant>> = vec![None; graph.nodes.len()];
     let mut waited_ms: Vec<u64> = vec![0; graph.nodes.len()];
     let (cancel_tx, cancel_rx) = watch::channel(Cancel::None);
-    let mut running: JoinSet<(usize, TaskResult)> = JoinSet::new();
+    let mut running: JoinSet<Finished> = JoinSet::new();
+    let mut once = Once::new(
+        (plan, graph, hooks, manifest),
+        &selected,
+        &options.claims,
+        env.dry_run,
+    );
     let mut stop_reason: Option<String> = None;
     let mut interrupted: Option<i32> = None;
 
@@ -183,20 +190,44 @@ pub async fn run(
                     evidence.finish(node, skipped(q, task, reason.to_owned()));
                     ready.complete(node, false);
                 } else {
-                    let claims = if env.dry_run {
-                        Vec::new()
-                    } else {
-                        task_claims(task, &q.name, hooks, manifest, &options.claims)
-                    };
-                    if let Err(busy) = pool.try_acquire(&claims) {
+                    let mut park = |on: String, parked: &mut Vec<usize>| {
                         if parked_since[node].is_none() {
                             parked_since[node] = Some(Instant::now());
                             let _ = events.send(Event::TaskWaiting {
                                 task: task.id.clone(),
-                                on: busy.to_string(),
+                                on,
                             });
                         }
                         parked.push(node);
+                    };
+                    let hook = match once.step(node, &mut pool, &env, &cancel_rx) {
+                        Step::AsConfigured => None,
+                        Step::Run(hook) => Some(hook),
+                        Step::Wait { compile } => {
+                            if let Some(compile) = compile {
+                                running.spawn(async move { Finished::Compile(compile.await) });
+                            }
+                            park(once.waits_for(), &mut parked);
+                            continue;
+                        }
+                        Step::Fail(reason, record) => {
+                            let mut result = skipped(q, task, reason);
+                            result.status = TaskStatus::Error;
+                            result.commands.push(*record);
+                            result.wait_ms = parked_since[node]
+                                .map_or(0, |since| since.elapsed().as_millis() as u64);
+                            evidence.finish(node, result);
+                            ready.complete(node, false);
+                            continue;
+                        }
+                    };
+                    let claims = match &hook {
+                        _ if env.dry_run => Vec::new(),
+                        Some(hook) => claims::of_hook(hook, &options.claims),
+                        None => task_claims(task, &q.name, hooks, manifest, &options.claims),
+                    };
+                    if let Err(busy) = pool.try_acquire(&claims) {
+                        park(busy.to_string(), &mut parked);
                         continue;
                     }
                     held[node] = claims;
@@ -213,8 +244,9 @@ pub async fn run(
                         env: &env,
                         cancel: &cancel_rx,
                         events: &events,
+                        hook,
                     });
-                    running.spawn(async move { (node, future.await) });
+                    running.spawn(async move { Finished::Task(node, future.await) });
                 }
             }
             for node in parked {
@@ -226,7 +258,18 @@ pub async fn run(
             tokio::select! {
                 joined = running.join_next(), if !running.is_empty() => {
                     let Some(joined) = joined else { continue };
-                    let (node, mut result) = joined.map_err(|e| std::io::Error::other(format!("a task worker failed: {e}")))?;
+                    let (node, mut result) = match joined.map_err(|e| std::io::Error::other(format!("a task worker failed: {e}")))? {
+                        Finished::Task(node, result) => (node, result),
+                        Finished::Compile(compiled) => {
+                            let _ = events.send(Event::SharedStepFinished {
+                                what: "the workspace test compile".into(),
+                                ok: compiled.result.is_ok(),
+                                duration_ms: compiled.record.duration_ms,
+                            });
+                            once.finished(compiled, &mut pool);
+                            continue;
+                        }
+                    };
                     pool.release(&std::mem::take(&mut held[node]));
                     result.wait_ms = waited_ms[node];
                     let ok = result.status.is_success();
@@ -309,6 +352,12 @@ pub async fn run(
     let failure = recorder.finish(&record)?;
     let verdict = verdict.with_evidence_lost(failure.is_some());
     Ok(RunSummary { record, verdict })
+}
+
+/// What a worker hands back: a task's result, or the shared compile's.
+enum Finished {
+    Task(usize, TaskResult),
+    Compile(crate::compile_once::Compiled),
 }
 
 /// Where finished tasks go: the recorder first (so a crash keeps them), then the display.

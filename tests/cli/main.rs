@@ -4,6 +4,7 @@ mod action;
 mod action_honesty;
 mod cause;
 mod check;
+mod compile_once;
 mod containment;
 mod evidence;
 mod gate;
