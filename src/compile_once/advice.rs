@@ -15,14 +15,20 @@ pub struct Advice {
     pub help: String,
 }
 
-/// Whether `hook` runs `cargo test` at all.
-fn runs_cargo_test(hook: &Hook) -> bool {
+/// Whether `hook` runs `cargo test -p` for tests other than doctests: a hook meant to
+/// be split. (`cargo test --workspace`, and `--doc`, which compile once leaves to a
+/// task of its own, are fine as they are.)
+fn tests_packages(hook: &Hook) -> bool {
     hook.commands.iter().any(|c| {
         let argv = c.argv();
         let words: Vec<&str> = argv.iter().flat_map(|a| a.split_whitespace()).collect();
-        words
+        let cargo_test = words
             .windows(2)
-            .any(|w| w[0].ends_with("cargo") && matches!(w[1], "test" | "t"))
+            .any(|w| w[0].ends_with("cargo") && matches!(w[1], "test" | "t"));
+        let package = words
+            .iter()
+            .any(|w| w.starts_with("-p") || w.starts_with("--package"));
+        cargo_test && package && !words.contains(&"--doc")
     })
 }
 
@@ -55,7 +61,7 @@ pub fn advise(hooks: &Hooks, compile_once: bool) -> Vec<Advice> {
     }
     let mut advice: Vec<Advice> = hooks
         .iter()
-        .filter(|(_, hook)| runs_cargo_test(hook))
+        .filter(|(_, hook)| tests_packages(hook))
         .filter_map(|(key, hook)| {
             let why = super::split(hook).err()?;
             Some(Advice {
@@ -96,7 +102,9 @@ mod tests {
         "A": {"commands": [{"cmd": ["cargo", "test", "-p", "a"]}]},
         "B": {"commands": [{"cmd": ["cargo", "test", "-p", "b"]}]},
         "C": {"commands": [{"cmd": ["cargo", "test", "-p", "c", "--features", "x"]}]},
-        "D": {"commands": [{"cmd": ["cargo", "fmt"]}]}
+        "D": {"commands": [{"cmd": ["cargo", "fmt"]}]},
+        "E": {"commands": [{"cmd": ["cargo", "test", "--workspace", "--doc"]}]},
+        "F": {"commands": [{"cmd": ["cargo", "test", "--workspace"]}]}
     }"#;
 
     #[test]

@@ -98,6 +98,11 @@ impl Once {
         }
     }
 
+    /// Whether `node` is a split task.
+    pub fn is_split(&self, node: usize) -> bool {
+        self.splits.contains_key(&node)
+    }
+
     /// What the ready `node` does now.
     pub fn step(
         &mut self,

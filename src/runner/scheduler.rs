@@ -150,7 +150,6 @@ pub async fn run(
         workers,
     });
 
-    let mut ready = ReadyQueue::new(plan, graph, &options.durations);
     let mut pool = Pool::new(manifest.resources.iter().map(|(name, &n)| (name, n)));
     // What each running node holds, and since when each parked node has been ready.
     let mut held: Vec<Vec<Resource>> = vec![Vec::new(); graph.nodes.len()];
@@ -164,6 +163,9 @@ pub async fn run(
         &options.claims,
         env.dry_run,
     );
+    // The shared compile unblocks every split task: it goes before other cargo work.
+    let mut ready =
+        ReadyQueue::with_first(plan, graph, &options.durations, &|node| once.is_split(node));
     let mut stop_reason: Option<String> = None;
     let mut interrupted: Option<i32> = None;
 
