@@ -19,6 +19,7 @@ pub struct ReadyQueue<'a> {
 
 impl<'a> ReadyQueue<'a> {
     /// Starts with every node that has no prerequisites ready.
+    #[cfg(test)]
     pub fn new(plan: &'a Plan, graph: &'a Graph, durations: &HashMap<String, u64>) -> Self {
         Self::with_first(plan, graph, durations, &|_| false)
     }
