@@ -5,6 +5,8 @@
 pub mod cgroup;
 pub mod containment;
 pub mod env;
+#[cfg(target_os = "linux")]
+pub mod launch;
 pub mod process;
 pub mod scope;
 pub mod secrets;

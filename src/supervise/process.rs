@@ -5,8 +5,10 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::os::unix::process::ExitStatusExt;
+#[cfg(not(target_os = "linux"))]
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
+#[cfg(not(target_os = "linux"))]
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -14,6 +16,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use tokio::sync::watch;
 
+#[cfg(target_os = "linux")]
+use super::launch::{self, Status};
 use super::scope::Scope;
 use super::{cgroup, spawner, subreaper, watchdog};
 
@@ -128,16 +132,6 @@ fn resolve_program(
 /// Numbers the spawns of this process, for markers and cgroup names.
 static SPAWNS: AtomicU64 = AtomicU64::new(0);
 
-/// Runs in the child between fork and exec, so only async-signal-safe calls: joining the
-/// command's cgroup before the command can start anything.
-fn join_cgroup(procs: i32) -> std::io::Result<()> {
-    // SAFETY: the descriptor is the group's open cgroup.procs, alive in the parent until
-    // the spawn returns, and so open here too.
-    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(procs) };
-    nix::unistd::write(fd, b"0")?;
-    Ok(())
-}
-
 /// Runs one command to completion under supervision.
 pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
     let started = Instant::now();
@@ -148,10 +142,9 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
         };
     };
     // Resolve the program against the child's own PATH ourselves: it is the PATH the
-    // task will see, and the error names it. std then starts it with posix_spawn, unless
-    // it must join a cgroup first: that needs code between fork and exec, so with cgroups
-    // it forks (exact attribution, about 0.75 ms more per command). No parent-death
-    // signal is set here: the run's watchdog stands in for it (see `watchdog`).
+    // task will see, and the error names it. It then starts the way posix_spawn does,
+    // joining its cgroup on the way (see `launch`). No parent-death signal is set here:
+    // the run's watchdog stands in for it (see `watchdog`).
     let resolved = match resolve_program(program, &spawn.cwd, &spawn.env) {
         Ok(path) => path,
         Err(message) => {
@@ -165,29 +158,19 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
     let number = SPAWNS.fetch_add(1, Ordering::Relaxed);
     let mark = format!("{}.{number}", std::process::id());
     let cgroup = cgroup::tree().and_then(|tree| tree.group().ok());
-    let mut command = tokio::process::Command::new(&resolved);
-    command.arg0(program);
-    command
-        .args(&spawn.argv[1..])
-        .current_dir(&spawn.cwd)
-        .env_clear()
-        .envs(spawn.env.iter().map(|(k, v)| (k, v)))
-        .env(subreaper::MARK, &mark)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(spawn.stdout))
-        .stderr(Stdio::from(spawn.stderr))
-        .process_group(0)
-        .kill_on_drop(true);
-    if let Some(procs) = cgroup.as_ref().map(cgroup::Group::procs_fd) {
-        // SAFETY: join_cgroup makes only async-signal-safe calls.
-        unsafe {
-            command.pre_exec(move || join_cgroup(procs));
-        }
-    }
-    // The spawner drops the command right after spawning: the child has its own copies
-    // of the log files and /dev/null, and we should not hold three descriptors per task.
-    let spawned = spawner::spawn(command).await;
-    let mut child = match spawned {
+    let mut env = spawn.env;
+    env.push((subreaper::MARK.into(), mark.clone().into()));
+    let started_child = start(
+        &resolved,
+        &spawn.argv,
+        &spawn.cwd,
+        &env,
+        spawn.stdout,
+        spawn.stderr,
+        cgroup.as_ref().map(cgroup::Group::procs_fd),
+    )
+    .await;
+    let mut child = match started_child {
         Ok(child) => child,
         Err(err) => {
             return Exit {
@@ -200,12 +183,7 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
             }
         }
     };
-    let Some(pid) = child.id() else {
-        return Exit {
-            spawn_error: Some("the child exited before it could be supervised".into()),
-            ..Exit::default()
-        };
-    };
+    let pid = child.id();
     watchdog::track(pid as i32);
     let scope = Scope::new(pid as i32, mark, cgroup);
 
@@ -251,10 +229,8 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
     };
     spawner::forget(pid);
     match status {
-        Ok(status) => {
-            exit.rc = status.code();
-            exit.signal = status.signal();
-        }
+        Ok(Status::Exited(code)) => exit.rc = Some(code),
+        Ok(Status::Signaled(signal)) => exit.signal = Some(signal),
         Err(err) => exit.spawn_error = Some(format!("failed to wait for `{program}`: {err}")),
     }
     // Whatever is left dies now. A normal exit gets a short grace first, and survivors
@@ -279,6 +255,90 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
     watchdog::untrack(pid as i32);
     exit.duration = started.elapsed();
     exit
+}
+
+/// Starts the command: a vfork-style clone on Linux (see [`super::launch`]), std's
+/// spawn through the spawner thread elsewhere.
+#[cfg(target_os = "linux")]
+async fn start(
+    program: &std::path::Path,
+    argv: &[String],
+    cwd: &std::path::Path,
+    env: &[(OsString, OsString)],
+    stdout: File,
+    stderr: File,
+    cgroup_procs: Option<i32>,
+) -> std::io::Result<launch::Child> {
+    launch::start(launch::Command {
+        program,
+        argv,
+        cwd,
+        env,
+        stdout,
+        stderr,
+        cgroup_procs,
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn start(
+    program: &std::path::Path,
+    argv: &[String],
+    cwd: &std::path::Path,
+    env: &[(OsString, OsString)],
+    stdout: File,
+    stderr: File,
+    _cgroup_procs: Option<i32>,
+) -> std::io::Result<OtherChild> {
+    let mut command = tokio::process::Command::new(program);
+    command.arg0(&argv[0]);
+    command
+        .args(&argv[1..])
+        .current_dir(cwd)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::from(stderr))
+        .process_group(0)
+        .kill_on_drop(true);
+    // The spawner drops the command right after spawning: the child has its own copies
+    // of the log files and /dev/null, and we should not hold three descriptors per task.
+    let child = spawner::spawn(command).await?;
+    match child.id() {
+        Some(pid) => Ok(OtherChild { child, pid }),
+        None => Err(std::io::Error::other(
+            "the child exited before it could be supervised",
+        )),
+    }
+}
+
+/// std's child, with the interface of [`launch::Child`].
+#[cfg(not(target_os = "linux"))]
+struct OtherChild {
+    child: tokio::process::Child,
+    pid: u32,
+}
+
+#[cfg(not(target_os = "linux"))]
+enum Status {
+    Exited(i32),
+    Signaled(i32),
+}
+
+#[cfg(not(target_os = "linux"))]
+impl OtherChild {
+    fn id(&self) -> u32 {
+        self.pid
+    }
+
+    async fn wait(&mut self) -> std::io::Result<Status> {
+        let status = self.child.wait().await?;
+        Ok(match (status.code(), status.signal()) {
+            (Some(code), _) => Status::Exited(code),
+            (None, signal) => Status::Signaled(signal.unwrap_or(0)),
+        })
+    }
 }
 
 async fn sleep_until(at: Option<tokio::time::Instant>) {

@@ -34,6 +34,11 @@ impl Children {
     pub fn is_live(&self, pid: u32) -> bool {
         self.live.contains(&pid)
     }
+
+    /// Registers a main process started elsewhere (see [`super::launch`]).
+    pub fn insert(&mut self, pid: u32) {
+        self.live.insert(pid);
+    }
 }
 
 static CHILDREN: LazyLock<Mutex<Children>> = LazyLock::new(Default::default);

@@ -79,32 +79,25 @@ mod imp {
             .filter_map(|e| e.file_name().to_str()?.parse().ok())
     }
 
-    /// Our direct children: every thread's `children` file, or a scan of /proc where the
-    /// kernel lacks those files.
+    /// Our direct children that can be orphans. The kernel hands an orphan to the first
+    /// live thread of the subreaper, which is our main thread for the whole run, so its
+    /// one `children` file lists every orphan: reading it is what a command's end costs
+    /// when nothing was left (one read, not one per thread). Where the kernel lacks
+    /// those files, a scan of /proc.
     fn children() -> Vec<u32> {
-        let mut found = Vec::new();
-        let mut missing = false;
-        for task in std::fs::read_dir("/proc/self/task")
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            match std::fs::read_to_string(task.path().join("children")) {
-                Ok(list) => found.extend(
-                    list.split_ascii_whitespace()
-                        .filter_map(|p| p.parse::<u32>().ok()),
-                ),
-                Err(_) => missing = true,
-            }
-        }
-        if missing {
-            let me = std::process::id() as i32;
-            found = pids()
+        let me = std::process::id();
+        let mut found = match std::fs::read_to_string(format!("/proc/self/task/{me}/children")) {
+            Ok(list) => list
+                .split_ascii_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok())
+                .collect(),
+            Err(_) => pids()
                 .filter(|pid| {
-                    stat(&Path::new("/proc").join(pid.to_string())).is_some_and(|s| s.ppid == me)
+                    stat(&Path::new("/proc").join(pid.to_string()))
+                        .is_some_and(|s| s.ppid == me as i32)
                 })
-                .collect();
-        }
+                .collect::<Vec<_>>(),
+        };
         found.sort_unstable();
         found.dedup();
         found
