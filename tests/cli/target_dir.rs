@@ -96,6 +96,9 @@ fn a_parallel_cargo_run_never_blocks_on_the_target_dir_lock() {
     assert!(stderr.contains("Waiting"), "{stderr}");
     assert!(stderr.contains("for cargo target dir"), "{stderr}");
     assert!(stderr.contains("waiting for shared resources"), "{stderr}");
+    // The report shows the wait beside the duration.
+    let report = ws.tek(&["report"]).output().expect_code(0).stdout();
+    assert!(report.contains(" waiting) |"), "{report}");
 }
 
 #[test]
