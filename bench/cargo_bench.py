@@ -35,10 +35,14 @@ def hooks(name):
 
 
 def configure(variant):
-    """Writes sot.md and config/ for `variant` into the workspace."""
-    config = ws / "config"
-    shutil.rmtree(config, ignore_errors=True)
-    config.mkdir()
+    """Writes sot.md and config/ for `variant`, outside the workspace: ripgrep's build
+    script declares no inputs, so cargo reruns it (and rebuilds ripgrep) whenever any
+    file of the root package changes, and a file written there (sot.md, a run
+    directory) would make every later cargo command rebuild ripgrep."""
+    base = out / "cargo-config" / variant
+    config = base / "config"
+    shutil.rmtree(base, ignore_errors=True)
+    config.mkdir(parents=True)
     sot = (here / "cargo-ws/sot.md").read_text()
     if variant == "c2":
         sot += "- `TASK-020` Doctests — after `TASK-001`\n"
@@ -46,7 +50,8 @@ def configure(variant):
         shutil.copy(here / "cargo-ws/config/manifest.compile-once.json", config / "manifest.json")
     else:
         shutil.copy(here / "cargo-ws/config/hooks.json", config / "hooks.json")
-    (ws / "sot.md").write_text(sot)
+    (base / "sot.md").write_text(sot)
+    return base
 
 
 def lock_waits(path):
@@ -56,10 +61,11 @@ def lock_waits(path):
 
 
 def run(variant, temp, workers):
-    target = targets / variant
+    # c1 runs b's commands, so it shares b's target dir (and its warmth).
+    target = targets / ("b" if variant == "c1" else variant)
     if temp == "cold":
         shutil.rmtree(target, ignore_errors=True)
-    configure(variant)
+    base = configure(variant)
     name = f"cargo-{variant}-{temp}-w{workers}"
     locklog = out / f"{name}.locks"
     locklog.unlink(missing_ok=True)
@@ -90,11 +96,14 @@ def run(variant, temp, workers):
         result["tasks"] = {k: round(v, 2) for k, v in durations.items()}
     else:
         binary = baseline if variant == "b" else tek
-        cmd = nice + [binary, "tek", "run", "--max-workers", str(workers), "-q"]
+        runs_dir = out / "cargo-runs"
+        cmd = nice + [binary, "tek", "run", "--max-workers", str(workers), "-q",
+                      "--sot", str(base / "sot.md"), "--config", str(base / "config"),
+                      "--runs-dir", str(runs_dir)]
         rc = subprocess.run(cmd, cwd=ws, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL).returncode
         result["wall_s"] = time.monotonic() - start
-        runs = sorted(p for p in (ws / ".tek/runs").iterdir() if p.is_dir() and not p.name.startswith("."))
+        runs = sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
         record = json.loads((runs[-1] / "run.json").read_text())
         results = record["results"]
         result["rc"] = rc
