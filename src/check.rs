@@ -132,6 +132,12 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
 
     if let Some(src) = &project.hooks.source {
         let mut locate = Locator::new(src);
+        // Only read when a hook declares `covers`: it asks cargo and git.
+        let known = project
+            .hooks
+            .iter()
+            .any(|(_, h)| h.covers.is_some())
+            .then(|| crate::affected::Known::read(&project.workspace.root));
         let mut preflight = Preflight::new(settings.bounds, settings.path.clone());
         for (key, hook) in project.hooks.iter() {
             if !ids.contains(key) && !queues.contains(key) {
@@ -161,6 +167,17 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
                         Some(format!("known agents: {}", agents.join(", "))),
                     )
                 });
+            }
+            if let (Some(covers), Some(known)) = (&hook.covers, &known) {
+                for (problem, help) in crate::affected::validate_covers(covers, known) {
+                    findings.add(Severity::Error, || {
+                        src.diagnostic(
+                            format!("hook `{key}`: {problem}"),
+                            vec![(locate.key(key), "in this hook".into())],
+                            Some(help),
+                        )
+                    });
+                }
             }
             for (i, command) in hook.commands.iter().enumerate() {
                 if let Err(problem) = preflight.command(hook, command) {

@@ -75,6 +75,37 @@ pub enum Command {
     Report(ReportArgs),
     /// Print the JSON Schema of a file cargo-tek writes
     Schema(SchemaArgs),
+    /// Say which tasks the change since BASE affects, and why, without running them
+    #[command(after_help = EXIT_CODES)]
+    Affected(AffectedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AffectedArgs {
+    /// Compare with BASE's merge base [default: origin/$GITHUB_BASE_REF, else origin/HEAD]
+    #[arg(value_name = "BASE")]
+    pub base: Option<String>,
+    /// Show the chain behind each decision and what each task covers
+    #[arg(long)]
+    pub explain: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: AffectedFormat,
+    /// Whether the tasks a running task waits for run too (run), or count as passed when unaffected (skip) [default: run]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub affected_deps: Option<AffectedDeps>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AffectedFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AffectedDeps {
+    Run,
+    Skip,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +184,12 @@ pub struct RunArgs {
     /// Time between SIGTERM and SIGKILL when cancelling [default: 5s]
     #[arg(long, value_name = "DURATION")]
     pub grace_period: Option<crate::config::Duration>,
+    /// Run only the tasks the change since BASE's merge base affects [default BASE: origin/$GITHUB_BASE_REF, else origin/HEAD]
+    #[arg(long, value_name = "BASE", num_args = 0..=1, default_missing_value = "")]
+    pub affected: Option<String>,
+    /// With --affected: the tasks a running task waits for run too (run), or count as passed when unaffected (skip) [default: run]
+    #[arg(long, value_enum, value_name = "MODE", requires = "affected")]
+    pub affected_deps: Option<AffectedDeps>,
     /// After the run, publish reports: pr-comment, job-summary
     #[arg(long, value_delimiter = ',', value_enum, value_name = "KIND,...")]
     pub report: Vec<ReportKind>,

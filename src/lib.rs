@@ -13,6 +13,7 @@
 // their size does not matter and boxing them would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub(crate) mod affected;
 pub(crate) mod agent;
 pub(crate) mod check;
 pub(crate) mod cli;

@@ -17,6 +17,8 @@ pub struct TekMetadata {
     pub config: Option<PathBuf>,
     pub runs_dir: Option<PathBuf>,
     pub templates: Option<PathBuf>,
+    #[serde(default)]
+    pub affected: crate::affected::AffectedRules,
 }
 
 /// The resolved workspace layout.
@@ -39,6 +41,8 @@ pub struct Workspace {
     pub templates_dir: PathBuf,
     /// Whether a Cargo workspace was found (false when planning a bare `--sot`).
     pub is_cargo: bool,
+    /// `[workspace.metadata.tek.affected]`: path rules for `--affected`.
+    pub affected: crate::affected::AffectedRules,
 }
 
 /// Failure to find the workspace.
@@ -50,7 +54,7 @@ pub enum WorkspaceError {
     ))]
     NotFound { searched: String, message: String },
     #[error("invalid [workspace.metadata.tek] in `{manifest}`: {message}")]
-    #[diagnostic(help("allowed keys: sot, config, runs-dir, templates"))]
+    #[diagnostic(help("allowed keys: sot, config, runs-dir, templates, affected"))]
     Metadata { manifest: String, message: String },
 }
 
@@ -181,6 +185,7 @@ impl Workspace {
             root,
             target_dir,
             is_cargo,
+            affected: tek.affected,
         }
     }
 

@@ -258,6 +258,10 @@ tek_validate_inputs() {
   if [[ -n $value ]] && ! tek_is_uint "$value"; then
     problems+=("input 'max-workers' must be a positive integer, got '${value}'")
   fi
+  case "${TEK_AFFECTED:-auto}" in
+    [Aa][Uu][Tt][Oo] | [Tt][Rr][Uu][Ee] | [Ff][Aa][Ll][Ss][Ee]) ;;
+    *) problems+=("input 'affected' must be 'auto', 'true' or 'false', got '${TEK_AFFECTED}'") ;;
+  esac
   for pair in "dry-run=${TEK_DRY_RUN:-false}" "summary=${TEK_SUMMARY:-true}" \
     "install-from-source=${TEK_FROM_SOURCE:-false}"; do
     case "${pair#*=}" in

@@ -7,6 +7,8 @@
 #   TEK_MAX_WORKERS       '' or a positive integer (run only)
 #   TEK_SOT               '' or path of the source-of-truth Markdown file
 #   TEK_DRY_RUN           true | false (default: false; run only)
+#   TEK_AFFECTED          auto | true | false (default: auto = --affected on
+#                         pull_request and pull_request_target events; run only)
 #   TEK_WORKING_DIRECTORY directory to run in (default: .)
 #   TEK_RUNS_DIR          '' = the tool's default (<workspace root>/.tek/runs), else
 #                         passed as --runs-dir (run only)
@@ -33,6 +35,7 @@ command_name=${TEK_COMMAND:-run}
 max_workers=${TEK_MAX_WORKERS:-}
 sot=${TEK_SOT:-}
 dry_run=${TEK_DRY_RUN:-false}
+affected=${TEK_AFFECTED:-auto}
 workdir=${TEK_WORKING_DIRECTORY:-.}
 runs_dir=${TEK_RUNS_DIR:-}
 
@@ -54,6 +57,16 @@ esac
 case "${dry_run,,}" in
   true | false) dry_run=${dry_run,,} ;;
   *) invalid "input 'dry-run' must be 'true' or 'false', got '${dry_run}'" ;;
+esac
+case "${affected,,}" in
+  auto)
+    case "${GITHUB_EVENT_NAME:-}" in
+      pull_request | pull_request_target) affected=auto-pr ;;
+      *) affected=false ;;
+    esac
+    ;;
+  true | false) affected=${affected,,} ;;
+  *) invalid "input 'affected' must be 'auto', 'true' or 'false', got '${affected}'" ;;
 esac
 if [[ -n $max_workers ]] && ! tek_is_uint "$max_workers"; then
   invalid "input 'max-workers' must be a positive integer, got '${max_workers}'"
@@ -90,6 +103,13 @@ newest_run_dir() {
 if [[ $command_name == run ]]; then
   [[ -n $max_workers ]] && args+=(--max-workers "$max_workers")
   [[ $dry_run == true ]] && args+=(--dry-run)
+  # The base comes from GITHUB_BASE_REF (origin/<base>), else origin/HEAD. 'auto'
+  # outside a git checkout runs everything; an explicit 'true' lets cargo tek refuse.
+  if [[ $affected == auto-pr ]] && ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    tek_warning "input 'affected' is auto but '${workdir}' is not a git checkout; every task runs"
+    affected=false
+  fi
+  [[ $affected == true || $affected == auto-pr ]] && args+=(--affected)
   if [[ -z $runs_dir ]]; then
     # The tool's own default, made explicit so the directory searched below is
     # the one the run writes to: <workspace root>/.tek/runs.

@@ -1,5 +1,6 @@
 //! One file per subcommand: glue between the CLI, the library and the output.
 
+mod affected;
 mod check;
 mod context;
 mod plan;
@@ -45,6 +46,7 @@ pub async fn run_cli(args: Vec<OsString>) -> i32 {
         Command::Run(args) => run::run(&ctx, args).await,
         Command::Report(args) => report::run(&ctx, args).await,
         Command::Schema(args) => schema::run(&ctx, args),
+        Command::Affected(args) => affected::run(&ctx, args),
     };
     let code = match result {
         Ok(code) => code.code(),

@@ -34,6 +34,7 @@ struct Loaded {
 /// The tasks to run, and what the previous runs say about them.
 struct Chosen {
     selection: runner::Selection,
+    affected: Option<crate::evidence::AffectedStamp>,
     durations: HashMap<String, u64>,
     carried: HashMap<String, crate::evidence::TaskResult>,
 }
@@ -180,6 +181,14 @@ fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Erro
     };
 
     selection.rerun = rerun;
+    let affected = match &args.affected {
+        Some(base) => {
+            let (ids, stamp) = affected(ctx, args, loaded, base)?;
+            selection.affected = Some(ids);
+            Some(stamp)
+        }
+        None => None,
+    };
     let done = plan
         .tasks()
         .filter(|(q, t)| t.done && !selection.include_done && selection.wanted(q, t))
@@ -196,9 +205,55 @@ fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Erro
     }
     Ok(Chosen {
         selection,
+        affected,
         durations,
         carried,
     })
+}
+
+/// `--affected [BASE]`: the tasks the change affects, and the stamp for run.json.
+fn affected(
+    ctx: &Context,
+    args: &RunArgs,
+    loaded: &Loaded,
+    base: &str,
+) -> Result<(HashSet<String>, crate::evidence::AffectedStamp), Error> {
+    let decision = super::affected::decide(
+        ctx,
+        &super::affected::Subject {
+            workspace: &loaded.workspace,
+            plan: &loaded.plan,
+            graph: &loaded.graph,
+            hooks: &loaded.config.hooks,
+            manifest: &loaded.config.manifest,
+        },
+        Some(base.to_owned()).filter(|b| !b.is_empty()),
+        args.affected_deps.unwrap_or(crate::cli::AffectedDeps::Run),
+    )?;
+    let ids = crate::affected::select(&decision);
+    let total = decision.tasks.len();
+    ctx.output.status(
+        "Affected",
+        format!(
+            "{} of {} by the change since {} ({}); the other {} are recorded as skipped, unaffected",
+            ids.len(),
+            crate::output::count(total, "task", "tasks"),
+            decision.base,
+            crate::output::count(decision.changed_paths.len(), "changed path", "changed paths"),
+            total - ids.len()
+        ),
+    );
+    let stamp = crate::evidence::AffectedStamp {
+        base: decision.base.clone(),
+        merge_base: decision.merge_base.clone(),
+        changed_paths: decision.changed_paths.len(),
+        everything: decision
+            .everything
+            .as_ref()
+            .map(crate::output::affected_reason),
+        selected: ids.len(),
+    };
+    Ok((ids, stamp))
 }
 
 /// Nothing may pass by running nothing: a run where no task has a hook is refused, and
@@ -277,6 +332,7 @@ fn run_options(args: &RunArgs, chosen: Chosen, source: String) -> RunOptions {
         fail_fast: args.fail_fast && !args.keep_going,
         retries: args.retries,
         selection: chosen.selection,
+        affected: chosen.affected,
         durations: chosen.durations,
         source: Some(source),
         carried: chosen.carried,

@@ -42,6 +42,9 @@ pub struct Hook {
     /// time. Cargo target directories are claimed without being named here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// What the task reads, for `--affected` (inferred from the commands when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers: Option<super::Covers>,
 }
 
 /// One command: an argv array, or a script for `sh -c` when asked for explicitly.

@@ -1,11 +1,13 @@
 //! The workspace's configuration: `config/hooks.json` (which commands a task or queue
 //! runs) and `config/manifest.json` (layers, agents, queue ordering).
 
+mod covers;
 mod duration;
 mod hooks;
 mod json;
 mod manifest;
 
+pub use covers::Covers;
 pub use duration::Duration;
 pub use hooks::{Command, Hook, Hooks, MAX_RETRIES};
 pub use json::{key_range, load_json, HashMap, JsonError, KeyIndex};

@@ -16,6 +16,7 @@ pub mod recorder;
 pub mod run_dir;
 pub mod shard;
 
+pub use affected::{is_unaffected, AffectedStamp, UNAFFECTED};
 pub use atomic::write_atomic;
 pub use load::{load_run, LoadedRun, RUN_JSON};
 pub use record::{

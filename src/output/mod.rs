@@ -1,6 +1,7 @@
 //! The only place that writes to the terminal: colour decisions, cargo-style status
 //! lines, warnings, and rendered diagnostics.
 
+mod affected;
 mod annotate;
 mod run_display;
 mod text;
@@ -13,6 +14,7 @@ use console::Style;
 
 use crate::cli::Color;
 
+pub use affected::{reason_text as affected_reason, render_affected};
 pub use annotate::Kind as AnnotationKind;
 pub use run_display::RunDisplay;
 pub use text::{count, sanitize};

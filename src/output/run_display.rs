@@ -254,7 +254,7 @@ impl RunDisplay {
         if record.counts.error
             + record.counts.timeout
             + record.counts.cancelled
-            + record.counts.skipped
+            + (record.counts.skipped - unaffected(record))
             > 0
             || record.signal.is_some()
         {
@@ -340,9 +340,13 @@ impl RunDisplay {
                 .filter(|t| t.status == TaskStatus::Noop)
                 .count();
             let passed = tasks.iter().filter(|t| t.status.is_success()).count() - not_run;
+            let left_out = tasks
+                .iter()
+                .filter(|t| crate::evidence::is_unaffected(t))
+                .count();
             let failed: Vec<std::borrow::Cow<'_, str>> = tasks
                 .iter()
-                .filter(|t| !t.status.is_success())
+                .filter(|t| !t.status.is_success() && !crate::evidence::is_unaffected(t))
                 .map(|t| sanitize(&t.task))
                 .collect();
             let longest = crate::evidence::span_ms(tasks.iter().copied());
@@ -359,6 +363,9 @@ impl RunDisplay {
             );
             if not_run > 0 {
                 line.push_str(&format!(", {not_run} not run"));
+            }
+            if left_out > 0 {
+                line.push_str(&format!(", {left_out} unaffected"));
             }
             if !failed.is_empty() {
                 let shown: Vec<&str> = failed.iter().map(|f| f.as_ref()).take(5).collect();
@@ -380,8 +387,18 @@ impl RunDisplay {
 
 /// The closing line: how many tasks, how long, and only the counts that are not zero,
 /// in words that agree with the numbers ("1 task … 1 failed").
+/// How many tasks `--affected` left out (skipped, `unaffected`).
+fn unaffected(record: &RunRecord) -> usize {
+    record
+        .results
+        .iter()
+        .filter(|r| crate::evidence::is_unaffected(r))
+        .count()
+}
+
 fn summary_line(record: &RunRecord) -> String {
     let c = &record.counts;
+    let left_out = unaffected(record);
     let secs = Duration::from_millis(record.duration_ms.unwrap_or(0)).as_secs_f64();
     let parts: Vec<String> = [
         (c.ok, "passed"),
@@ -390,7 +407,8 @@ fn summary_line(record: &RunRecord) -> String {
         (c.error, "failed"),
         (c.timeout, "timed out"),
         (c.cancelled, "cancelled"),
-        (c.skipped, "skipped"),
+        (c.skipped - left_out, "skipped"),
+        (left_out, "unaffected"),
     ]
     .iter()
     .filter(|(n, _)| *n > 0)

@@ -25,6 +25,8 @@ pub struct ReportContext {
     pub failures: Vec<Failure>,
     pub others: Vec<TaskInfo>,
     pub flaky: Vec<TaskInfo>,
+    /// `--affected`: the tasks the change did not reach, shown in one collapsed line.
+    pub unaffected: Option<UnaffectedInfo>,
     pub ci_url: Option<String>,
     /// 0 = everything; each level drops detail to fit size limits.
     pub detail: u8,
@@ -49,6 +51,21 @@ pub struct RunInfo {
     /// Set for a `--rerun-failed` run.
     pub rerun: Option<RerunInfo>,
 }
+
+/// The tasks an `--affected` run left out.
+#[derive(Debug, Serialize)]
+pub struct UnaffectedInfo {
+    pub count: usize,
+    /// The base compared with (escaped).
+    pub base: String,
+    /// The first [`UNAFFECTED_IDS_SHOWN`] ids (escaped).
+    pub ids: Vec<String>,
+    /// How many more there are.
+    pub more: usize,
+}
+
+/// How many unaffected ids the report names.
+const UNAFFECTED_IDS_SHOWN: usize = 30;
 
 /// What a `--rerun-failed` run ran, and what it carried forward.
 #[derive(Debug, Serialize)]
@@ -193,6 +210,7 @@ pub fn build(
         let tasks: Vec<&TaskResult> = r.results.iter().filter(|t| &t.queue == name).collect();
         let worst = tasks
             .iter()
+            .filter(|t| !crate::evidence::is_unaffected(t))
             .map(|t| t.status)
             .filter(|s| !s.is_success())
             .min_by_key(|s| match s {
@@ -219,6 +237,13 @@ pub fn build(
         q.summary = format!("{passed}/{} passed", tasks.len());
         if not_run > 0 {
             q.summary.push_str(&format!(", {not_run} not run"));
+        }
+        let unaffected = tasks
+            .iter()
+            .filter(|t| crate::evidence::is_unaffected(t))
+            .count();
+        if unaffected > 0 {
+            q.summary.push_str(&format!(", {unaffected} unaffected"));
         }
         q.duration = duration(crate::evidence::span_ms(tasks.iter().copied()));
     }
@@ -252,6 +277,7 @@ pub fn build(
         .results
         .iter()
         .filter(|t| matches!(t.status, TaskStatus::Skipped | TaskStatus::Cancelled))
+        .filter(|t| !crate::evidence::is_unaffected(t))
         .map(task_info)
         .collect();
     let flaky = r
@@ -261,6 +287,27 @@ pub fn build(
         .map(task_info)
         .collect();
     let signal = r.signal.as_deref().map(|s| inline(&clean(s)));
+    let unaffected_ids: Vec<&TaskResult> = r
+        .results
+        .iter()
+        .filter(|t| crate::evidence::is_unaffected(t))
+        .collect();
+    // Unaffected tasks are told apart from skips that matter (a failed dependency).
+    let mut counts = r.counts.clone();
+    counts.skipped = counts.skipped.saturating_sub(unaffected_ids.len());
+    counts.total = counts.total.saturating_sub(unaffected_ids.len());
+    let unaffected = (!unaffected_ids.is_empty()).then(|| UnaffectedInfo {
+        count: unaffected_ids.len(),
+        base: inline(&clean(
+            r.affected.as_ref().map_or("the base", |a| a.base.as_str()),
+        )),
+        ids: unaffected_ids
+            .iter()
+            .take(UNAFFECTED_IDS_SHOWN)
+            .map(|t| inline(&clean(&t.task)))
+            .collect(),
+        more: unaffected_ids.len().saturating_sub(UNAFFECTED_IDS_SHOWN),
+    });
     let (emoji_run, headline) = match r.status {
         // A dry run executed nothing, so it neither passed nor failed anything.
         crate::evidence::RunStatus::Ok if r.dry_run => (
@@ -273,16 +320,20 @@ pub fn build(
                 }
             ),
         ),
-        crate::evidence::RunStatus::Ok => match r.counts.noop {
+        crate::evidence::RunStatus::Ok if counts.total == 0 && unaffected.is_some() => {
+            ("✅", "no task is affected by the change".to_owned())
+        }
+        crate::evidence::RunStatus::Ok => match counts.noop {
+            0 if unaffected.is_some() => ("✅", "all affected tasks passed".to_owned()),
             0 => ("✅", "all tasks passed".to_owned()),
-            n if n == r.counts.total => ("⚪", format!("nothing ran: {n} not run (noop)")),
+            n if n == counts.total => ("⚪", format!("nothing ran: {n} not run (noop)")),
             n => (
                 "✅",
-                format!("{} passed, {n} not run (noop)", r.counts.total - n),
+                format!("{} passed, {n} not run (noop)", counts.total - n),
             ),
         },
         // The words of the counts line, so the two never disagree.
-        crate::evidence::RunStatus::Error => ("❌", failed_headline(&r.counts)),
+        crate::evidence::RunStatus::Error => ("❌", failed_headline(&counts)),
         crate::evidence::RunStatus::Interrupted => (
             "🚫",
             format!(
@@ -307,8 +358,8 @@ pub fn build(
             dry_run: r.dry_run,
             incomplete: run.incomplete,
             signal,
+            counts_line: counts_line(&counts),
             counts: r.counts.clone(),
-            counts_line: counts_line(&r.counts),
             rerun: r.rerun_failed.then(|| {
                 let carried = r
                     .results
@@ -332,6 +383,7 @@ pub fn build(
         failures,
         others,
         flaky,
+        unaffected,
         ci_url,
         detail,
         note: None,

@@ -20,7 +20,7 @@ use crate::supervise::Cancel;
 enum State {
     Idle,
     Running,
-    Done(Compiled),
+    Done(Box<Compiled>),
 }
 
 /// What a ready task should do now.
@@ -144,7 +144,7 @@ impl Once {
     /// The compile ended: its target dir is free again.
     pub fn finished(&mut self, compiled: Compiled, pool: &mut Pool) {
         pool.release(&self.claims);
-        self.state = State::Done(compiled);
+        self.state = State::Done(Box::new(compiled));
     }
 
     /// What a waiting task waits for, for the display.

@@ -45,6 +45,8 @@ pub struct RunOptions {
     pub secrets: Vec<String>,
     /// The workspace root and target dir, to find the cargo target dir a task claims.
     pub claims: claims::Context,
+    /// `--affected`: the base, for run.json (the tasks are in `selection.affected`).
+    pub affected: Option<crate::evidence::AffectedStamp>,
 }
 
 /// The finished run.
@@ -116,7 +118,7 @@ pub async fn run(
         max_workers: Some(workers),
         signal: None,
         shard: None,
-        affected: None,
+        affected: options.affected.clone(),
         counts: Counts::default(),
         results: Vec::new(),
     };
@@ -335,11 +337,28 @@ pub async fn run(
         }
     }
 
+    // Tasks the change does not affect (--affected): skipped, reason `unaffected`, in
+    // the journal and run.json, but not as events: the display shows them in one line.
+    for (node, &is_selected) in selected.iter().enumerate() {
+        if let (false, None, Node::Task { queue, index }) =
+            (is_selected, &evidence.results[node], graph.nodes[node])
+        {
+            let (q, t) = (&plan.queues[queue], &plan.queues[queue].tasks[index]);
+            if options.selection.unaffected(q, t) {
+                let result = skipped(q, t, crate::evidence::UNAFFECTED.to_owned());
+                evidence.recorder.task_carried(&result);
+                evidence.results[node] = Some(result);
+            }
+        }
+    }
+
     let Evidence {
         recorder, results, ..
     } = evidence;
     let results: Vec<TaskResult> = results.into_iter().flatten().collect();
-    let failed = results.iter().any(|r| !r.status.is_success());
+    let failed = results
+        .iter()
+        .any(|r| !r.status.is_success() && !crate::evidence::is_unaffected(r));
     let (status, verdict) = match interrupted {
         Some(signal) => (RunStatus::Interrupted, Verdict::Interrupted(signal)),
         None if failed => (RunStatus::Error, Verdict::TasksFailed),

@@ -19,6 +19,9 @@ pub struct Selection {
     pub include_done: bool,
     /// `--rerun-failed`: the ids that need another run.
     pub rerun: Option<HashSet<String>>,
+    /// `--affected`: the ids the change affects (see `affected::select`). The tasks it
+    /// leaves out are recorded as skipped, `unaffected`.
+    pub affected: Option<HashSet<String>>,
 }
 
 impl Selection {
@@ -34,6 +37,21 @@ impl Selection {
         (self.only.is_empty() || self.only.contains(&task.id))
             && (self.queues.is_empty() || self.queues.contains(&queue.name))
             && self.rerun.as_ref().is_none_or(|r| r.contains(&task.id))
+            && self.affected.as_ref().is_none_or(|a| a.contains(&task.id))
+    }
+
+    /// Whether `task` is left out only because the change does not affect it: the tasks
+    /// recorded as skipped with reason `unaffected`.
+    pub fn unaffected(&self, queue: &PlanQueue, task: &PlanTask) -> bool {
+        self.affected
+            .as_ref()
+            .is_some_and(|a| !a.contains(&task.id))
+            && (self.include_done || !task.done)
+            && Selection {
+                affected: None,
+                ..self.clone()
+            }
+            .wanted(queue, task)
     }
 }
 
@@ -137,6 +155,7 @@ pub fn resolve(plan: &Plan, graph: &Graph, request: &Request) -> Result<Selectio
         queues,
         include_done: request.include_done,
         rerun: None,
+        affected: None,
     };
     if request.with_deps && !(selection.only.is_empty() && selection.queues.is_empty()) {
         selection.only = with_dependencies(plan, graph, &selection);

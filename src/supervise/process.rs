@@ -259,7 +259,6 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
 
 /// Starts the command: a vfork-style clone on Linux (see [`super::launch`]), std's
 /// spawn through the spawner thread elsewhere.
-#[cfg(target_os = "linux")]
 async fn start(
     program: &std::path::Path,
     argv: &[String],
@@ -268,8 +267,9 @@ async fn start(
     stdout: File,
     stderr: File,
     cgroup_procs: Option<i32>,
-) -> std::io::Result<launch::Child> {
-    launch::start(launch::Command {
+) -> std::io::Result<Started> {
+    #[cfg(target_os = "linux")]
+    return launch::start(launch::Command {
         program,
         argv,
         cwd,
@@ -277,41 +277,39 @@ async fn start(
         stdout,
         stderr,
         cgroup_procs,
-    })
-}
-
-#[cfg(not(target_os = "linux"))]
-async fn start(
-    program: &std::path::Path,
-    argv: &[String],
-    cwd: &std::path::Path,
-    env: &[(OsString, OsString)],
-    stdout: File,
-    stderr: File,
-    _cgroup_procs: Option<i32>,
-) -> std::io::Result<OtherChild> {
-    let mut command = tokio::process::Command::new(program);
-    command.arg0(&argv[0]);
-    command
-        .args(&argv[1..])
-        .current_dir(cwd)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(stdout))
-        .stderr(Stdio::from(stderr))
-        .process_group(0)
-        .kill_on_drop(true);
-    // The spawner drops the command right after spawning: the child has its own copies
-    // of the log files and /dev/null, and we should not hold three descriptors per task.
-    let child = spawner::spawn(command).await?;
-    match child.id() {
-        Some(pid) => Ok(OtherChild { child, pid }),
-        None => Err(std::io::Error::other(
-            "the child exited before it could be supervised",
-        )),
+    });
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = cgroup_procs;
+        let mut command = tokio::process::Command::new(program);
+        command.arg0(&argv[0]);
+        command
+            .args(&argv[1..])
+            .current_dir(cwd)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(stdout))
+            .stderr(Stdio::from(stderr))
+            .process_group(0)
+            .kill_on_drop(true);
+        // The spawner drops the command right after spawning: the child has its own
+        // copies of the log files and /dev/null, and we should not hold three
+        // descriptors per task.
+        let child = spawner::spawn(command).await?;
+        match child.id() {
+            Some(pid) => Ok(OtherChild { child, pid }),
+            None => Err(std::io::Error::other(
+                "the child exited before it could be supervised",
+            )),
+        }
     }
 }
+
+#[cfg(target_os = "linux")]
+type Started = launch::Child;
+#[cfg(not(target_os = "linux"))]
+type Started = OtherChild;
 
 /// std's child, with the interface of [`launch::Child`].
 #[cfg(not(target_os = "linux"))]

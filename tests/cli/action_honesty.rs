@@ -349,6 +349,7 @@ fn every_input_is_checked_in_the_first_step() {
         .env("TEK_COMMENT_FAILURE", "ignore")
         .env("TEK_MAX_WORKERS", "0")
         .env("TEK_COMMAND", "build")
+        .env("TEK_AFFECTED", "sometimes")
         .env("TEK_WORKING_DIRECTORY", "missing");
     let out = key.output().unwrap();
     let err = stderr(&out);
@@ -359,6 +360,7 @@ fn every_input_is_checked_in_the_first_step() {
         "::error::input 'max-workers' must be a positive integer",
         "::error::input 'command' must be one of plan, check, run",
         "::error::input 'working-directory' is not a directory",
+        "::error::input 'affected' must be 'auto', 'true' or 'false', got 'sometimes'",
     ] {
         assert!(err.contains(what), "{what}: {err}");
     }

@@ -2,6 +2,7 @@
 
 mod action;
 mod action_honesty;
+mod affected;
 mod cause;
 mod check;
 mod compile_once;

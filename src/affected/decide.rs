@@ -1,0 +1,371 @@
+//! The decision: from the base and the changed paths to, for every task, run or skip and
+//! why. Never prints; the caller shows the [`Decision`] (see `output::affected`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use super::covers;
+use super::definition::redefined;
+use super::explain::{crate_reason, skip_reason, Decision, Reason, TaskDecision};
+use super::git::{self, Repo, Unusable};
+use super::graph;
+use super::paths::{classify, SpecialFiles};
+use super::rules::{self, AffectedRules, RuleMatch, Rules};
+use crate::config::Hooks;
+use crate::plan::{Graph, Node, Plan};
+use crate::sot::IdPattern;
+
+/// What the decision starts from.
+pub struct Inputs<'a> {
+    /// The workspace root.
+    pub root: &'a Path,
+    pub plan: &'a Plan,
+    pub graph: &'a Graph,
+    pub hooks: &'a Hooks,
+    pub ids: &'a IdPattern,
+    /// sot.md, hooks.json and manifest.json (absolute).
+    pub sot: &'a Path,
+    pub hooks_path: &'a Path,
+    pub manifest_path: &'a Path,
+    pub rules: &'a AffectedRules,
+    /// The base asked for, else the default (`GITHUB_BASE_REF` or `origin/HEAD`).
+    pub base: Option<String>,
+    pub github_base_ref: Option<String>,
+    /// Whether the tasks a running task waits for run too (`--affected-deps=run`), or
+    /// count as passed when unaffected (`skip`).
+    pub run_dependencies: bool,
+}
+
+/// An error that stops the decision (everything else runs everything, with a warning).
+#[derive(Debug, thiserror::Error)]
+pub enum AffectedError {
+    #[error("--affected needs a git repository: {0}")]
+    Git(#[from] git::GitError),
+    #[error("invalid [workspace.metadata.tek.affected]: {0}")]
+    Rules(String),
+    #[error(
+        "the base `{0}` looks like an option; name a branch, tag or commit (e.g. origin/main)"
+    )]
+    Base(String),
+}
+
+/// Decides which tasks run.
+pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
+    let rules = Rules::new(inputs.rules).map_err(AffectedError::Rules)?;
+    let root = std::fs::canonicalize(inputs.root).unwrap_or_else(|_| inputs.root.to_path_buf());
+    let repo = Repo::open(&root)?;
+    let base = inputs
+        .base
+        .clone()
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| git::default_base(inputs.github_base_ref.as_deref()));
+    // It is handed to git as an argument: it must never be read as an option.
+    if base.starts_with('-') {
+        return Err(AffectedError::Base(base));
+    }
+    let merge_base = match repo.merge_base(&base)? {
+        Ok(mb) => mb,
+        Err(why) => {
+            let warning = unusable_warning(&base, &why);
+            return Ok(everything(
+                inputs,
+                base,
+                None,
+                Vec::new(),
+                Reason::Fallback {
+                    why: warning.clone(),
+                },
+                Some(warning),
+            ));
+        }
+    };
+    let prefix = root
+        .strip_prefix(&repo.top)
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
+    let repo_paths = repo.changed_paths(&merge_base)?;
+    let ws_of = |p: &str| -> Option<String> {
+        let rel = Path::new(p).strip_prefix(&prefix).ok()?;
+        Some(rel.to_string_lossy().into_owned())
+    };
+    let shown: Vec<String> = repo_paths
+        .iter()
+        .map(|p| ws_of(p).unwrap_or_else(|| p.clone()))
+        .collect();
+    // A toolchain or workflow change decides everything: no package graph needed.
+    let manifest_rel = inputs
+        .manifest_path
+        .strip_prefix(&root)
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned());
+    let early = repo_paths.iter().find_map(|p| {
+        let ws = ws_of(p);
+        match rules.classify(p, ws.as_deref()) {
+            Some(RuleMatch::Everything(rule)) => Some(Reason::Everything {
+                path: ws.unwrap_or_else(|| p.clone()),
+                rule,
+            }),
+            _ if ws.is_some() && ws == manifest_rel => Some(Reason::Everything {
+                path: ws.unwrap_or_default(),
+                rule: "cargo-tek's manifest.json applies to every task".into(),
+            }),
+            _ => None,
+        }
+    });
+    if let Some(reason) = early {
+        return Ok(everything(
+            inputs,
+            base,
+            Some(merge_base),
+            shown,
+            reason,
+            None,
+        ));
+    }
+
+    let new_graph = match graph::load(&root.join("Cargo.toml")) {
+        Ok(g) => g,
+        Err(e) => {
+            let why = format!("the package graph could not be read ({e}); every task runs");
+            return Ok(everything(
+                inputs,
+                base,
+                Some(merge_base),
+                shown,
+                Reason::Fallback { why: why.clone() },
+                Some(why),
+            ));
+        }
+    };
+    let manifests_changed = shown
+        .iter()
+        .any(|p| p.ends_with("Cargo.toml") || p.ends_with("Cargo.lock"));
+    let old_graph = if manifests_changed {
+        match old_graph(&repo, &merge_base, &prefix) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                let why = format!(
+                    "the package graph at the base could not be read ({e}); every task runs"
+                );
+                return Ok(everything(
+                    inputs,
+                    base,
+                    Some(merge_base),
+                    shown,
+                    Reason::Fallback { why: why.clone() },
+                    Some(why),
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    let packages = graph::local_packages(&new_graph, &root);
+    let rel = |p: &Path| {
+        p.strip_prefix(&root)
+            .map(|r| r.to_string_lossy().into_owned())
+            .ok()
+    };
+    let files = SpecialFiles {
+        sot: rel(inputs.sot),
+        hooks: rel(inputs.hooks_path),
+        manifest: rel(inputs.manifest_path),
+    };
+    let classified = classify(
+        &repo,
+        &merge_base,
+        &prefix,
+        &repo_paths,
+        &rules,
+        &packages,
+        &files,
+    );
+    let base_info = (base, merge_base.clone(), shown);
+    if let Some(reason) = classified.everything.clone() {
+        return Ok(everything(
+            inputs,
+            base_info.0,
+            Some(base_info.1),
+            base_info.2,
+            reason,
+            None,
+        ));
+    }
+    let old = old_graph.as_ref().unwrap_or(&new_graph);
+    let crates = graph::affected(old, &new_graph, &classified.seeds);
+    let members: Vec<covers::Member> = packages
+        .iter()
+        .filter(|(_, ws)| *ws)
+        .map(|(m, _)| m.clone())
+        .collect();
+
+    let redefined = redefined(inputs, &repo, &merge_base, &prefix, &files, &classified);
+    let mut tasks = Vec::new();
+    let mut claimed: BTreeSet<&str> = BTreeSet::new();
+    for (queue, task) in inputs.plan.tasks() {
+        let cover = covers::of(&task.id, &queue.name, inputs.hooks, &members);
+        let mut reasons = Vec::new();
+        if let Some(what) = redefined.get(&task.id) {
+            reasons.push(Reason::Definition { what: what.clone() });
+        }
+        reasons.extend(crate_reason(&cover, &crates));
+        for pattern in &cover.paths {
+            let Ok(glob) = rules::glob(pattern) else {
+                continue;
+            };
+            let matcher = glob.compile_matcher();
+            for path in classified.loose.iter().chain(&classified.owned) {
+                if matcher.is_match(path) {
+                    claimed.insert(path);
+                    if !reasons.iter().any(|r| matches!(r, Reason::Path { .. })) {
+                        reasons.push(Reason::Path {
+                            path: path.clone(),
+                            glob: pattern.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        let skip = reasons.is_empty().then(|| skip_reason(&cover));
+        tasks.push(TaskDecision {
+            id: task.id.clone(),
+            queue: queue.name.clone(),
+            run: !reasons.is_empty(),
+            reasons,
+            skip,
+            cover,
+        });
+    }
+    // A path that nothing claims could affect anything.
+    if let Some(path) = classified
+        .loose
+        .iter()
+        .find(|p| !claimed.contains(p.as_str()))
+    {
+        let reason = Reason::Everything {
+            path: path.clone(),
+            rule: "no crate, no task's `covers.paths` and no rule claims it".into(),
+        };
+        return Ok(everything(
+            inputs,
+            base_info.0,
+            Some(base_info.1),
+            base_info.2,
+            reason,
+            None,
+        ));
+    }
+    if inputs.run_dependencies {
+        add_dependencies(inputs, &mut tasks);
+    }
+    Ok(Decision {
+        base: base_info.0,
+        merge_base: Some(base_info.1),
+        changed_paths: base_info.2,
+        everything: None,
+        warning: None,
+        crates,
+        tasks,
+    })
+}
+
+fn unusable_warning(base: &str, why: &Unusable) -> String {
+    match why {
+        Unusable::Shallow => format!(
+            "the clone is shallow and `{base}` shares no history with HEAD in it, so the change cannot be measured; every task runs. Fix: check out with `fetch-depth: 0` (actions/checkout), or fetch the base and enough history (`git fetch --unshallow origin`)"
+        ),
+        Unusable::Missing => format!(
+            "the base `{base}` does not exist in this clone, so the change cannot be measured; every task runs. Fix: fetch it (`git fetch origin {}`), or name another base (`--affected BASE`)",
+            base.strip_prefix("origin/").unwrap_or(base)
+        ),
+        Unusable::Unrelated => format!(
+            "`{base}` and HEAD have no common history, so the change cannot be measured; every task runs"
+        ),
+    }
+}
+
+fn everything(
+    inputs: &Inputs<'_>,
+    base: String,
+    merge_base: Option<String>,
+    changed: Vec<String>,
+    reason: Reason,
+    warning: Option<String>,
+) -> Decision {
+    let members = Vec::new();
+    let tasks = inputs
+        .plan
+        .tasks()
+        .map(|(q, t)| TaskDecision {
+            id: t.id.clone(),
+            queue: q.name.clone(),
+            run: true,
+            reasons: vec![reason.clone()],
+            skip: None,
+            cover: covers::of(&t.id, &q.name, inputs.hooks, &members),
+        })
+        .collect();
+    Decision {
+        base,
+        merge_base,
+        changed_paths: changed,
+        everything: Some(reason),
+        warning,
+        crates: BTreeMap::new(),
+        tasks,
+    }
+}
+
+/// The package graph at the base, read from a throw-away checkout of its tree.
+fn old_graph(
+    repo: &Repo,
+    commit: &str,
+    prefix: &Path,
+) -> Result<guppy::graph::PackageGraph, String> {
+    let dir =
+        tempfile::tempdir().map_err(|e| format!("failed to create a temporary directory: {e}"))?;
+    let tree = dir.path().join("tree");
+    repo.checkout_into(commit, &tree)
+        .map_err(|e| e.to_string())?;
+    graph::load(&tree.join(prefix).join("Cargo.toml"))
+}
+
+/// Everything a running task waits for runs too.
+fn add_dependencies(inputs: &Inputs<'_>, tasks: &mut [TaskDecision]) {
+    let graph = inputs.graph;
+    let index: HashMap<&str, usize> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.id.as_str(), i))
+        .collect();
+    let mut stack: Vec<(usize, String)> = tasks
+        .iter()
+        .filter(|t| t.run)
+        .filter_map(|t| graph.task_index.get(&t.id).map(|&n| (n, t.id.clone())))
+        .collect();
+    let mut seen = vec![false; graph.nodes.len()];
+    let mut added: Vec<(usize, String)> = Vec::new();
+    while let Some((n, via)) = stack.pop() {
+        for &p in &graph.prerequisites[n] {
+            if seen[p] {
+                continue;
+            }
+            seen[p] = true;
+            if let Node::Task { queue, index: i } = graph.nodes[p] {
+                let id = &inputs.plan.queues[queue].tasks[i].id;
+                if let Some(&t) = index.get(id.as_str()) {
+                    added.push((t, via.clone()));
+                }
+            }
+            stack.push((p, via.clone()));
+        }
+    }
+    for (t, via) in added {
+        let task = &mut tasks[t];
+        if !task.run {
+            task.run = true;
+            task.skip = None;
+            task.reasons.push(Reason::DependencyOf { task: via });
+        }
+    }
+}

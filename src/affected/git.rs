@@ -1,0 +1,184 @@
+//! What changed, according to git: the base and its merge base with HEAD, the changed
+//! paths (committed, uncommitted and untracked), and files as they were at the base.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A git repository holding the workspace.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    /// The repository's top level.
+    pub top: PathBuf,
+}
+
+/// Git could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("`{dir}` is not inside a git repository: {message}")]
+    NotARepo { dir: String, message: String },
+    #[error("failed to run `git {args}`: {message}")]
+    Failed { args: String, message: String },
+}
+
+/// Why the base could not be used, so that everything runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unusable {
+    /// The base ref does not exist here.
+    Missing,
+    /// The clone is shallow and the base shares no history with HEAD in it.
+    Shallow,
+    /// The base exists but has no common history with HEAD.
+    Unrelated,
+}
+
+impl Repo {
+    /// The repository around `dir`.
+    pub fn open(dir: &Path) -> Result<Self, GitError> {
+        let out = Command::new("git")
+            .args(["rev-parse", "--show-toplevel"])
+            .current_dir(dir)
+            .output()
+            .map_err(|e| GitError::NotARepo {
+                dir: dir.display().to_string(),
+                message: format!("git could not be started ({e})"),
+            })?;
+        if !out.status.success() {
+            return Err(GitError::NotARepo {
+                dir: dir.display().to_string(),
+                message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            });
+        }
+        let top = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        // The top level as git prints it may differ from `dir` through symlinks; keep
+        // the canonical form so paths can be compared.
+        let top = std::fs::canonicalize(&top).unwrap_or_else(|_| PathBuf::from(top));
+        Ok(Self { top })
+    }
+
+    fn git(&self, args: &[&str]) -> Result<std::process::Output, GitError> {
+        Command::new("git")
+            .args(args)
+            .current_dir(&self.top)
+            .output()
+            .map_err(|e| GitError::Failed {
+                args: args.join(" "),
+                message: e.to_string(),
+            })
+    }
+
+    fn git_ok(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
+        let out = self.git(args)?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(GitError::Failed {
+                args: args.join(" "),
+                message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            })
+        }
+    }
+
+    /// Whether the clone is shallow (history cut off).
+    pub fn is_shallow(&self) -> bool {
+        self.git(&["rev-parse", "--is-shallow-repository"])
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "true")
+            .unwrap_or(false)
+    }
+
+    /// The merge base of `base` and HEAD, or why there is none.
+    pub fn merge_base(&self, base: &str) -> Result<Result<String, Unusable>, GitError> {
+        let spec = format!("{base}^{{commit}}");
+        let exists = self.git(&["rev-parse", "--verify", "--quiet", &spec])?;
+        if !exists.status.success() {
+            return Ok(Err(if self.is_shallow() {
+                Unusable::Shallow
+            } else {
+                Unusable::Missing
+            }));
+        }
+        let out = self.git(&["merge-base", base, "HEAD"])?;
+        if out.status.success() {
+            return Ok(Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned()));
+        }
+        Ok(Err(if self.is_shallow() {
+            Unusable::Shallow
+        } else {
+            Unusable::Unrelated
+        }))
+    }
+
+    /// Paths (relative to the top level, `/`-separated) that differ between `commit`
+    /// and the work tree, plus untracked files that are not ignored. A rename is a
+    /// delete plus an add.
+    pub fn changed_paths(&self, commit: &str) -> Result<Vec<String>, GitError> {
+        let diff = self.git_ok(&["diff", "-z", "--name-only", "--no-renames", commit, "--"])?;
+        let untracked = self.git_ok(&["ls-files", "-z", "--others", "--exclude-standard"])?;
+        let mut paths: Vec<String> = diff
+            .split(|b| *b == 0)
+            .chain(untracked.split(|b| *b == 0))
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect();
+        paths.sort();
+        paths.dedup();
+        Ok(paths)
+    }
+
+    /// A file's bytes at `commit`, or `None` when it did not exist there.
+    pub fn show(&self, commit: &str, path: &str) -> Option<Vec<u8>> {
+        let out = self.git(&["show", &format!("{commit}:{path}")]).ok()?;
+        out.status.success().then_some(out.stdout)
+    }
+
+    /// Writes the tree of `commit` into `dest` (a fresh directory), through a
+    /// throw-away index so neither the work tree nor the repository's worktree list is
+    /// touched.
+    pub fn checkout_into(&self, commit: &str, dest: &Path) -> Result<(), GitError> {
+        let index = dest.with_extension("index");
+        let run = |args: &[&str]| -> Result<(), GitError> {
+            let out = Command::new("git")
+                .args(args)
+                .current_dir(&self.top)
+                .env("GIT_INDEX_FILE", &index)
+                .output()
+                .map_err(|e| GitError::Failed {
+                    args: args.join(" "),
+                    message: e.to_string(),
+                })?;
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(GitError::Failed {
+                    args: args.join(" "),
+                    message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+                })
+            }
+        };
+        run(&["read-tree", commit])?;
+        let prefix = format!("{}/", dest.display());
+        let result = run(&["checkout-index", "-a", "-f", &format!("--prefix={prefix}")]);
+        let _ = std::fs::remove_file(&index);
+        result
+    }
+}
+
+/// The base to compare against when none is given: the pull request's base branch
+/// (`GITHUB_BASE_REF`) on origin, else origin's default branch.
+pub fn default_base(github_base_ref: Option<&str>) -> String {
+    match github_base_ref.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(branch) => format!("origin/{branch}"),
+        None => "origin/HEAD".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_base_is_the_pull_requests_target_else_origin_head() {
+        assert_eq!(default_base(Some("main")), "origin/main");
+        assert_eq!(default_base(Some("")), "origin/HEAD");
+        assert_eq!(default_base(None), "origin/HEAD");
+    }
+}

@@ -1,0 +1,26 @@
+//! Affected runs: which tasks a change can affect, and why. Changed paths come from
+//! git (against the merge base), changed crates from the package graphs of both commits
+//! (`determinator`), and each task's reach from its `covers` (declared or inferred).
+//! Nothing here prints: `output::affected` shows a [`Decision`].
+//!
+//! Composition: the decision becomes a filter over the task set
+//! ([`crate::runner::Selection::affected`], see [`select`]), applied with `--only` and
+//! `--queue`; sharding plans its shards over the tasks the selection includes.
+
+mod covers;
+mod decide;
+mod definition;
+mod explain;
+mod git;
+mod graph;
+mod paths;
+mod rules;
+mod select;
+mod validate;
+
+pub use covers::Crates;
+pub use decide::{decide, Inputs};
+pub use explain::{Decision, Reason};
+pub use rules::AffectedRules;
+pub use select::select;
+pub use validate::{validate as validate_covers, Known};
