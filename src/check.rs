@@ -168,6 +168,20 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
                     )
                 });
             }
+            let cargo_options = hook.warnings || hook.fail_on_new_warnings || hook.nextest;
+            let on_cargo = match hook.agent.as_deref() {
+                Some(agent) => agent == "cargo",
+                None => crate::agent::cargo_suits(hook),
+            };
+            if cargo_options && !on_cargo {
+                findings.add(Severity::Warning, || {
+                    src.diagnostic(
+                        format!("hook `{key}` sets options of the cargo agent, which does not run it: they have no effect"),
+                        vec![(locate.key(key), "in this hook".into())],
+                        Some("`warnings`, `fail_on_new_warnings` and `nextest` apply to hooks run by the cargo agent: a hook with a `cmd` whose program is `cargo`, or `\"agent\": \"cargo\"`".into()),
+                    )
+                });
+            }
             if let (Some(covers), Some(known)) = (&hook.covers, &known) {
                 for (problem, help) in crate::affected::validate_covers(covers, known) {
                     findings.add(Severity::Error, || {

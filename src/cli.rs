@@ -193,6 +193,10 @@ pub struct RunArgs {
     /// After the run, publish reports: pr-comment, job-summary
     #[arg(long, value_delimiter = ',', value_enum, value_name = "KIND,...")]
     pub report: Vec<ReportKind>,
+    /// The run (or runs directory, newest run) whose warnings `fail_on_new_warnings`
+    /// hooks compare with [default: the newest earlier run that recorded them]
+    #[arg(long, value_name = "DIR")]
+    pub baseline: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

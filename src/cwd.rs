@@ -73,6 +73,11 @@ impl Bounds {
         }
     }
 
+    /// The workspace root, symlinks resolved.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// Resolves `cwd` as written in hooks.json to the real directory a command runs in.
     /// Refuses absolute paths and `..` that climbs out unless their real path is in an
     /// allowed directory, real paths (symlinks followed) outside every bound, and

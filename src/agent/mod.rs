@@ -1,6 +1,8 @@
-//! Agents run a task: `shell` runs its hook's commands, `noop` records a stub. New agents
+//! Agents run a task: `shell` runs its hook's commands, `cargo` does so and reads what
+//! cargo says, `noop` records a stub. New agents
 //! are a file implementing [`Agent`] and a line in [`Registry::builtin`].
 
+mod cargo;
 mod limits;
 mod noop;
 mod registry;
@@ -21,6 +23,8 @@ use crate::plan::{HookSource, PlanTask};
 use crate::supervise::env::BaseEnv;
 use crate::supervise::Cancel;
 
+pub(crate) use cargo::suits as cargo_suits;
+pub use cargo::CargoAgent;
 pub use noop::NoopAgent;
 pub use registry::Registry;
 pub use shell::ShellAgent;
@@ -54,6 +58,8 @@ pub struct RunEnv {
     /// `--color` as given to cargo-tek, passed on to child cargo commands as
     /// `CARGO_TERM_COLOR` (None: the task inherits whatever the environment says).
     pub color: Option<&'static str>,
+    /// What `fail_on_new_warnings` hooks compare with.
+    pub baselines: crate::cargo::baseline::Baselines,
 }
 
 /// One attempt of one task.
@@ -89,4 +95,6 @@ pub struct Outcome {
     pub status: TaskStatus,
     pub commands: Vec<CommandRecord>,
     pub reason: Option<String>,
+    /// What cargo said, when the cargo agent ran the task.
+    pub cargo: Option<Box<crate::evidence::cargo::CargoEvidence>>,
 }

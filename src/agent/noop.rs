@@ -23,6 +23,7 @@ impl Agent for NoopAgent {
                 status: TaskStatus::Noop,
                 commands: Vec::new(),
                 reason: Some(reason),
+                cargo: None,
             }
         })
     }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{Agent, NoopAgent, ShellAgent};
+use super::{Agent, CargoAgent, NoopAgent, ShellAgent};
 
 /// The agents a run may use.
 #[derive(Clone)]
@@ -18,6 +18,7 @@ impl Registry {
             agents: BTreeMap::new(),
         };
         registry.register(Arc::new(ShellAgent));
+        registry.register(Arc::new(CargoAgent));
         registry.register(Arc::new(NoopAgent));
         registry
     }

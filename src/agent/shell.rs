@@ -3,6 +3,8 @@
 //! says `continue_on_error`.
 
 use std::ffi::OsString;
+use std::fs::File;
+use std::path::Path;
 use std::time::Duration;
 
 use super::limits::TaskClock;
@@ -30,16 +32,77 @@ impl Agent for ShellAgent {
     }
 
     fn run(&self, job: Job) -> BoxFuture<'_, Outcome> {
-        Box::pin(run(job))
+        Box::pin(async move { run(job, &mut Plain).await })
     }
 }
 
-async fn run(mut job: Job) -> Outcome {
+/// Where a command's output goes: the files the child writes, and the logs run.json
+/// names (relative to the run directory).
+pub(super) struct Streams {
+    pub stdout: File,
+    pub stderr: File,
+    pub log: Option<String>,
+    pub stderr_log: Option<String>,
+}
+
+/// What another agent adds around each command it runs the way `shell` does, so that
+/// supervision (process group, environment, limits, logs written by the child) stays
+/// in one place.
+pub(super) trait Around: Send {
+    /// The argv to spawn for the next command (given as the hook wrote it).
+    fn argv(&mut self, argv: Vec<String>) -> Vec<String>;
+    /// Variables the next command gets on top of the task's environment.
+    fn env(&self) -> Vec<(&'static str, OsString)> {
+        Vec::new()
+    }
+    /// Creates the files the command's output goes to; `dir` is where it runs,
+    /// `out`/`err` are its log paths.
+    fn streams(
+        &mut self,
+        run_dir: &Path,
+        dir: &Path,
+        out: &str,
+        err: &str,
+    ) -> std::io::Result<Streams>;
+    /// The command ended (or could not start): a chance to turn what it wrote into logs.
+    fn ended(&mut self, run_dir: &Path, record: &mut CommandRecord);
+}
+
+/// The shell agent's own: the argv as written, stdout and stderr in their own logs.
+struct Plain;
+
+impl Around for Plain {
+    fn argv(&mut self, argv: Vec<String>) -> Vec<String> {
+        argv
+    }
+
+    fn streams(
+        &mut self,
+        run_dir: &Path,
+        _: &Path,
+        out: &str,
+        err: &str,
+    ) -> std::io::Result<Streams> {
+        let (stdout, stderr) = logs::create_pair(run_dir, (out, err))?;
+        Ok(Streams {
+            stdout,
+            stderr,
+            log: Some(out.to_owned()),
+            stderr_log: Some(err.to_owned()),
+        })
+    }
+
+    fn ended(&mut self, _: &Path, _: &mut CommandRecord) {}
+}
+
+/// Runs the hook's commands in order under supervision, with `around` adding to each.
+pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
     let Some(hook) = job.hook.clone() else {
         return Outcome {
             status: TaskStatus::Noop,
             commands: Vec::new(),
             reason: Some("no hook".into()),
+            cargo: None,
         };
     };
     let why = match job.hook_source {
@@ -61,7 +124,11 @@ async fn run(mut job: Job) -> Outcome {
         Preflight::new(&env.cwd_bounds, path)
     });
     for (i, command) in hook.commands.iter().enumerate() {
-        let argv = command.argv();
+        let argv = if env.dry_run {
+            command.argv()
+        } else {
+            around.argv(command.argv())
+        };
         let limit = clock.limit(command.timeout.map(|d| d.0), env.default_timeout);
         let timeout = limit.map(|l| l.duration);
         let mut record = CommandRecord {
@@ -115,8 +182,8 @@ async fn run(mut job: Job) -> Outcome {
             }
         };
         let (out_rel, err_rel) = logs::paths(&job.task.id, job.attempt, i + 1);
-        let (stdout, stderr) = match logs::create_pair(&env.run_dir, (&out_rel, &err_rel)) {
-            Ok(files) => files,
+        let streams = match around.streams(&env.run_dir, &dir, &out_rel, &err_rel) {
+            Ok(streams) => streams,
             Err(err) => {
                 let why =
                     format!("evidence could not be written: failed to create `{out_rel}`: {err}");
@@ -127,8 +194,8 @@ async fn run(mut job: Job) -> Outcome {
                 break;
             }
         };
-        record.log = Some(out_rel);
-        record.stderr_log = Some(err_rel);
+        record.log = streams.log;
+        record.stderr_log = streams.stderr_log;
         let mut extra: Vec<(&str, OsString)> = vec![
             ("CARGO_TEK", env.tek_exe.clone()),
             ("TEK_RUN_DIR", env.run_dir.clone().into()),
@@ -141,6 +208,7 @@ async fn run(mut job: Job) -> Outcome {
         if let Some(color) = env.color {
             extra.push(("CARGO_TERM_COLOR", color.into()));
         }
+        extra.extend(around.env());
         let spawn = process::Spawn {
             argv,
             cwd: dir,
@@ -152,8 +220,8 @@ async fn run(mut job: Job) -> Outcome {
             ),
             timeout,
             grace: env.grace,
-            stdout,
-            stderr,
+            stdout: streams.stdout,
+            stderr: streams.stderr,
         };
         let exit = process::run(spawn, &mut job.cancel).await;
         record.rc = exit.rc;
@@ -163,6 +231,7 @@ async fn run(mut job: Job) -> Outcome {
         record.leaked = exit.leaked;
         record.leaked_pids = exit.leaked_pids.clone();
         record.error = exit.spawn_error.clone();
+        around.ended(&env.run_dir, &mut record);
         records.push(record);
         if exit.success() {
             continue;
@@ -208,5 +277,6 @@ async fn run(mut job: Job) -> Outcome {
         status,
         commands: records,
         reason,
+        cargo: None,
     }
 }

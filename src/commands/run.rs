@@ -48,6 +48,13 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         &loaded.config.manifest,
         loaded.config.manifest_source.as_ref(),
     )?;
+    // Read before this run's directory exists, which would otherwise be the newest.
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(crate::cargo::baseline::Baselines::given)
+        .transpose()
+        .map_err(Error::Usage)?;
     let (run_id, dir) =
         run_dir::create(&loaded.workspace.runs_dir).map_err(|source| Error::EvidenceIo {
             context: format!(
@@ -56,7 +63,17 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             ),
             source,
         })?;
-    let env = Arc::new(run_env(ctx, &args, &loaded.config, cwd_bounds, &dir));
+    let baselines = baseline.unwrap_or_else(|| {
+        crate::cargo::baseline::Baselines::earlier(&loaded.workspace.runs_dir, &dir)
+    });
+    let env = Arc::new(run_env(
+        ctx,
+        &args,
+        &loaded.config,
+        cwd_bounds,
+        baselines,
+        &dir,
+    ));
     let mut options = run_options(&args, chosen, loaded.source.clone());
     // Cargo commands claim the target dir they build in; the workspace's is the default.
     options.claims = runner::claims::Context {
@@ -291,12 +308,14 @@ fn refuse_accidental_noops(
 }
 
 /// What every job of the run shares: this binary, the run directory, the scrubbed
-/// environment, the default timeout and grace period, the cwd bounds and the colour.
+/// environment, the default timeout and grace period, the cwd bounds, the colour and
+/// the warnings baseline.
 fn run_env(
     ctx: &Context,
     args: &RunArgs,
     config: &Config,
     cwd_bounds: crate::cwd::Bounds,
+    baselines: crate::cargo::baseline::Baselines,
     dir: &std::path::Path,
 ) -> RunEnv {
     let grace = args
@@ -319,6 +338,7 @@ fn run_env(
             crate::cli::Color::Always => "always",
             crate::cli::Color::Never => "never",
         }),
+        baselines,
     }
 }
 
@@ -364,7 +384,7 @@ async fn execute(
     signals: tokio::sync::mpsc::UnboundedReceiver<i32>,
 ) -> Result<runner::RunSummary, Error> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut display = RunDisplay::new(ctx.output.clone());
+    let mut display = RunDisplay::new(ctx.output.clone()).at_root(env.cwd_bounds.root());
     let printer = tokio::spawn(async move {
         while let Some(event) = rx.recv().await {
             display.event(event);

@@ -34,7 +34,8 @@ pub struct Hook {
     /// Attempts after a failure; a task that passes on a retry is `flaky`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<u32>,
-    /// The agent that runs this hook (default `shell`).
+    /// The agent that runs this hook (default `cargo` when a command runs cargo, else
+    /// `shell`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
     /// Shared things this task holds while it runs (a database, a port): tasks naming the
@@ -42,6 +43,17 @@ pub struct Hook {
     /// time. Cargo target directories are claimed without being named here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// cargo agent: record compiler warnings as findings, not only errors.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warnings: bool,
+    /// cargo agent: fail the task on warnings that the baseline run did not have
+    /// (records warnings too).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fail_on_new_warnings: bool,
+    /// cargo agent: run `cargo test` commands as `cargo nextest run` when cargo-nextest
+    /// is installed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nextest: bool,
     /// What the task reads, for `--affected` (inferred from the commands when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub covers: Option<super::Covers>,

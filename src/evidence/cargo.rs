@@ -13,6 +13,33 @@ pub struct CargoEvidence {
     /// One outcome per test that ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<TestOutcome>,
+    /// Whether warnings were recorded (the hook asked): only then can this run serve as
+    /// a baseline for the new-warnings gate.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warnings_recorded: bool,
+    /// Findings left out past the cap per command.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub findings_dropped: usize,
+    /// The new-warnings gate's verdict, when the hook asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<WarningGate>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// What the new-warnings gate compared, and what it found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WarningGate {
+    /// The run compared with (its directory name), when one had this task's warnings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    /// Warnings that the baseline did not have (marked `new` among the findings).
+    pub new_warnings: usize,
+    /// Why nothing was compared, when no baseline had this task's warnings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// One compiler diagnostic.
@@ -34,6 +61,9 @@ pub struct Finding {
     /// The compiler's own rendering (plain text, colours removed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rendered: Option<String>,
+    /// A warning that the baseline run did not have (the new-warnings gate).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new: bool,
 }
 
 /// One test's outcome.
@@ -54,9 +84,12 @@ pub struct TestOutcome {
     /// For a failure: the panic message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// For a failure: where it panicked.
+    /// For a failure: where it panicked, relative to the workspace root when the file
+    /// is inside it, else as printed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
 }

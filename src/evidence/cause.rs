@@ -3,7 +3,8 @@
 //! annotation and in the terminal summary instead of behind a click under a backtrace.
 //!
 //! Generic on purpose: it reads text, not cargo's JSON messages, so it works for any
-//! command and is the fallback when nothing richer is known. In order of trust:
+//! command and is the fallback when the cargo agent recorded nothing richer (see
+//! [`super::cargo_cause`]). In order of trust:
 //! a timeout or a spawn failure (the record says so), the first rustc/clippy
 //! diagnostic with a ` --> file:line:col` location, a panic (`thread '…' panicked at`),
 //! cargo's own `error:` lines, and otherwise the last lines that look like an error.
@@ -147,6 +148,13 @@ impl Cause {
 pub fn read(run_dir: &Path, layout: Layout, result: &TaskResult) -> Option<Cause> {
     if !matches!(result.status, TaskStatus::Error | TaskStatus::Timeout) {
         return None;
+    }
+    // What the cargo agent recorded is exact; the logs are the fallback.
+    if result.status == TaskStatus::Error {
+        if let Some(mut cause) = result.cargo.as_deref().and_then(super::cargo_cause::cause) {
+            cause.command = result.culprit();
+            return Some(cause);
+        }
     }
     let index = result
         .culprit()

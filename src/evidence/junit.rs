@@ -1,4 +1,6 @@
-//! junit.xml for the tools that read JUnit: one suite per queue, one case per task.
+//! junit.xml for the tools that read JUnit: one suite per queue, one case per task; and
+//! for the tests the cargo agent saw, one suite per crate and test binary
+//! (`alpha/lib`, `alpha/it`), one case per test.
 //! Secrets are masked as in the report: junit.xml is uploaded and rendered by other tools.
 
 use std::path::Path;
@@ -88,11 +90,52 @@ pub fn render(
             case.set_system_err(clean(&err));
         }
         suites[index].add_test_case(case);
+        for test in result.cargo.iter().flat_map(|c| &c.tests) {
+            let name = clean(&format!("{}/{}", test.package, test.binary));
+            let index = match suites.iter().position(|s| s.name.as_str() == name) {
+                Some(i) => i,
+                None => {
+                    suites.push(TestSuite::new(name.clone()));
+                    suites.len() - 1
+                }
+            };
+            suites[index].add_test_case(test_case(test, &name, &clean));
+        }
     }
     report.add_test_suites(suites);
     // Masked once more as a whole, in case XML escaping split nothing but a secret
     // straddled two fields' joins.
     Ok(mask_secrets(&report.to_string()?, secrets))
+}
+
+/// One test the cargo agent saw: its status, and for a failure the panic message and
+/// where it panicked.
+fn test_case(
+    test: &super::cargo::TestOutcome,
+    suite: &str,
+    clean: &impl Fn(&str) -> String,
+) -> TestCase {
+    let status = match test.status.as_str() {
+        "passed" => TestCaseStatus::success(),
+        "ignored" => TestCaseStatus::skipped(),
+        _ => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let message = test.message.as_deref().unwrap_or("failed");
+            status.set_message(clean(message.lines().next().unwrap_or("failed")));
+            let mut description = message.to_owned();
+            if let (Some(file), Some(line)) = (&test.file, test.line) {
+                description.push_str(&format!("\nat {file}:{line}"));
+            }
+            status.set_description(clean(&description));
+            status
+        }
+    };
+    let mut case = TestCase::new(clean(&test.name), status);
+    case.set_classname(suite.to_owned());
+    if let Some(ms) = test.duration_ms {
+        case.set_time(Duration::from_millis(ms));
+    }
+    case
 }
 
 #[cfg(test)]

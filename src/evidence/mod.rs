@@ -5,6 +5,7 @@ pub mod affected;
 mod atomic;
 pub mod beneath;
 pub mod cargo;
+pub mod cargo_cause;
 pub mod cause;
 pub mod history;
 pub mod journal;

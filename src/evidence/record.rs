@@ -179,7 +179,8 @@ pub struct TaskResult {
     pub wait_ms: u64,
     /// What cargo said, when the cargo agent ran the task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cargo: Option<CargoEvidence>,
+    // Boxed: most results have none, and journal entries carry whole results.
+    pub cargo: Option<Box<CargoEvidence>>,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -3,6 +3,7 @@
 //! annotations silently, so a reviewer would not know more problems exist; here the excess
 //! is counted instead and named once at the end, in one "+N more" notice.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Annotations of one kind GitHub shows per step.
@@ -106,6 +107,22 @@ pub fn located(
     }
 }
 
+/// A file named relative to the workspace `root` as GitHub wants it: relative to the
+/// repository checkout (`workspace`, i.e. `GITHUB_WORKSPACE`) when the root is inside
+/// it, so an annotation lands on the file even when cargo-tek runs in a subdirectory.
+pub fn in_repository(rel: &str, root: Option<&Path>, workspace: Option<&Path>) -> String {
+    let (Some(root), Some(workspace)) = (root, workspace) else {
+        return rel.to_owned();
+    };
+    let real = workspace.canonicalize().ok();
+    let path = root.join(rel);
+    let found = [Some(workspace), real.as_deref()]
+        .into_iter()
+        .flatten()
+        .find_map(|ws| path.strip_prefix(ws).ok().map(|p| p.display().to_string()));
+    found.unwrap_or_else(|| rel.to_owned())
+}
+
 /// Escapes a workflow command property (data escapes plus `:` and `,`).
 pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
@@ -160,6 +177,19 @@ mod tests {
         assert_eq!(message, "unknown field `x`, expected one of a, b");
         let (props, _) = located(text, &sub, None);
         assert!(props.starts_with("file=config/hooks.json,"), "{props}");
+        assert_eq!(
+            in_repository("src/lib.rs", Some(&sub), Some(dir.path())),
+            "crates/app/src/lib.rs"
+        );
+        assert_eq!(in_repository("src/lib.rs", Some(&sub), None), "src/lib.rs");
+        assert_eq!(
+            in_repository(
+                "src/lib.rs",
+                Some(Path::new("/elsewhere")),
+                Some(dir.path())
+            ),
+            "src/lib.rs"
+        );
         let (props, message) = located("no workspace found", &sub, None);
         assert_eq!(
             (props.as_str(), message.as_str()),

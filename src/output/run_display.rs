@@ -36,6 +36,8 @@ pub struct RunDisplay {
     run_dir: PathBuf,
     /// The planned file, for annotations that point at a task's line.
     source: Option<String>,
+    /// The workspace root, for annotations on source files (see [`Self::at_root`]).
+    root: Option<PathBuf>,
     total: usize,
     done: usize,
     failed: usize,
@@ -60,11 +62,19 @@ impl RunDisplay {
             running: BTreeSet::new(),
             run_dir: PathBuf::new(),
             source: None,
+            root: None,
             total: 0,
             done: 0,
             failed: 0,
             skipped: 0,
         }
+    }
+
+    /// Where the workspace is: annotations name source files relative to the
+    /// repository, which may hold the workspace in a subdirectory.
+    pub fn at_root(mut self, root: &std::path::Path) -> Self {
+        self.root = Some(root.to_path_buf());
+        self
     }
 
     /// Handles one event.
@@ -236,7 +246,7 @@ impl RunDisplay {
             super::workflow::task_group(
                 &self.output,
                 &self.run_dir,
-                self.source.as_deref(),
+                (self.source.as_deref(), self.root.as_deref()),
                 result,
                 verb,
             );

@@ -1,11 +1,13 @@
 //! GitHub Actions workflow commands for one finished task: a collapsible group holding
 //! its commands and output, fenced by `::stop-commands::<random token>` so that nothing
 //! a task prints can issue a workflow command, and an `::error` annotation for a failure,
-//! placed on the cause's source line or else on the task's line in sot.md.
+//! placed on the cause's source line or else on the task's line in sot.md. When the
+//! cargo agent recorded what failed, each compiler error, failing test and new warning
+//! gets its own annotation on its source line (within GitHub's caps).
 
 use std::path::Path;
 
-use super::annotate::{escape_data, escape_property};
+use super::annotate::{escape_data, escape_property, in_repository};
 use super::{sanitize, Output};
 use crate::evidence::{cause, logs, TaskResult, TaskStatus};
 
@@ -16,10 +18,12 @@ const CI_LOG_LIMIT: usize = 1024 * 1024;
 pub(super) fn task_group(
     output: &Output,
     run_dir: &Path,
-    sot: Option<&str>,
+    (sot, root): (Option<&str>, Option<&Path>),
     result: &TaskResult,
     verb: &str,
 ) {
+    let workspace = std::env::var_os("GITHUB_WORKSPACE").map(std::path::PathBuf::from);
+    let in_repo = |rel: &str| in_repository(rel, root, workspace.as_deref());
     let mut out = String::new();
     out.push_str(&format!(
         "::group::{verb} {} {}\n",
@@ -46,10 +50,19 @@ pub(super) fn task_group(
         out.push_str(&format!("{reason}\n"));
     }
     out.push_str(&format!("::{token}::\n::endgroup::\n"));
-    if matches!(
+    let failed = matches!(
         result.status,
         TaskStatus::Error | TaskStatus::Timeout | TaskStatus::Cancelled
-    ) {
+    );
+    let cargo = match &result.cargo {
+        Some(evidence) if result.status == TaskStatus::Error => {
+            cargo_annotations(output, result, evidence, &in_repo)
+        }
+        _ => Vec::new(),
+    };
+    if !cargo.is_empty() {
+        cargo.iter().for_each(|line| out.push_str(line));
+    } else if failed {
         // The cause's source line when the output names one inside the workspace,
         // else the task's line, so GitHub shows the failure on sot.md itself.
         let cause = cause::read(run_dir, logs::Layout::Raw, result);
@@ -58,7 +71,7 @@ pub(super) fn task_group(
             let col = loc.col.map(|c| format!("col={c},")).unwrap_or_default();
             Some(format!(
                 "file={},line={},{col}",
-                escape_property(c.source.as_ref()?),
+                escape_property(&in_repo(c.source.as_ref()?)),
                 loc.line
             ))
         });
@@ -91,6 +104,64 @@ pub(super) fn task_group(
         }
     }
     output.stdout(&out);
+}
+
+/// One annotation per compiler error, failing test and new warning the cargo agent
+/// recorded, on its source line; what GitHub's caps leave out is counted by `output`.
+fn cargo_annotations(
+    output: &Output,
+    result: &TaskResult,
+    evidence: &crate::evidence::cargo::CargoEvidence,
+    in_repo: &dyn Fn(&str) -> String,
+) -> Vec<String> {
+    use crate::evidence::cargo_cause::headline;
+    let title = escape_property(&format!("cargo-tek {}", result.task));
+    let at = |file: Option<&String>, line: Option<u32>, col: Option<u32>| match (file, line) {
+        (Some(file), Some(line)) if !file.starts_with('/') => {
+            let col = col.map(|c| format!("col={c},")).unwrap_or_default();
+            format!("file={},line={line},{col}", escape_property(&in_repo(file)))
+        }
+        _ => String::new(),
+    };
+    let mut lines = Vec::new();
+    let errors = evidence
+        .findings
+        .iter()
+        .filter(|f| f.level.starts_with("error") || f.new);
+    for f in errors {
+        let kind = if f.new {
+            super::AnnotationKind::Warning
+        } else {
+            super::AnnotationKind::Error
+        };
+        let properties = format!("{}title={title}", at(f.file.as_ref(), f.line, f.column));
+        let message = match &f.rendered {
+            Some(rendered) => format!("{} {rendered}", result.task),
+            None => format!("{} {}", result.task, headline(f)),
+        };
+        lines.extend(output.annotation(kind, &properties, &message));
+    }
+    for t in evidence.tests.iter().filter(|t| t.status == "failed") {
+        let properties = format!("{}title={title}", at(t.file.as_ref(), t.line, t.column));
+        let message = format!(
+            "{} `{}`{} panicked: {}",
+            result.task,
+            t.name,
+            binary_of(t),
+            t.message.as_deref().unwrap_or("see the log")
+        );
+        lines.extend(output.annotation(super::AnnotationKind::Error, &properties, &message));
+    }
+    lines
+}
+
+/// ` (in alpha/lib)`, when cargo said which binary ran the test.
+fn binary_of(t: &crate::evidence::cargo::TestOutcome) -> String {
+    if t.package.is_empty() {
+        String::new()
+    } else {
+        format!(" (in {}/{})", t.package, t.binary)
+    }
 }
 
 /// An unguessable token for `::stop-commands::`.

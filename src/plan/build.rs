@@ -96,7 +96,8 @@ pub fn layer(manifest: &Manifest, format: Format, id: &str) -> String {
 
 /// Which agent runs a task and with which hook. A task's own hook wins over its queue's;
 /// without a hook a task is a `noop` (the predecessor's routing) unless the manifest
-/// names another agent for it.
+/// names another agent for it; a hook that runs cargo gets the `cargo` agent unless it,
+/// its queue or its layer names one.
 pub fn route(id: &str, queue: &str, hooks: &Hooks, manifest: &Manifest) -> Routing {
     // The queue's hook is looked up only when the task has none of its own.
     let (hook, source) = match hooks.get(id) {
@@ -113,6 +114,7 @@ pub fn route(id: &str, queue: &str, hooks: &Hooks, manifest: &Manifest) -> Routi
     let agent = match (hook, configured) {
         (None, Some(agent)) if agent == "shell" => "noop".to_owned(),
         (_, Some(agent)) => agent,
+        (Some(h), None) if crate::agent::cargo_suits(h) => "cargo".to_owned(),
         (Some(_), None) => "shell".to_owned(),
         (None, None) => "noop".to_owned(),
     };

@@ -116,9 +116,77 @@ pub struct Failure {
     pub cause_html: Option<String>,
     /// The lines that go with the cause (a diagnostic's snippet, `left:`/`right:`), fenced.
     pub cause_block: Option<String>,
+    /// What else the cargo agent recorded, HTML-escaped, one line each: the other
+    /// compiler errors, then every failing test with its panic message, then new
+    /// warnings; at most [`MORE_SHOWN`], the rest counted on a last line.
+    pub more_html: Vec<String>,
     /// The first [`FAILURES_OPEN`] failures show their logs without a click.
     pub open: bool,
     pub logs: Vec<LogTail>,
+}
+
+/// Lines of [`Failure::more_html`] shown per failure.
+pub const MORE_SHOWN: usize = 10;
+
+/// The findings and failing tests of a cargo task beyond its cause, one plain line each.
+fn more_of(t: &crate::evidence::TaskResult, cause: Option<&cause::Cause>) -> Vec<String> {
+    use crate::evidence::cargo_cause::headline;
+    let Some(cargo) = t.cargo.as_ref().filter(|_| t.status == TaskStatus::Error) else {
+        return Vec::new();
+    };
+    let at = |file: &Option<String>, line: Option<u32>| match (file, line) {
+        (Some(file), Some(line)) => format!(" (at {file}:{line})"),
+        _ => String::new(),
+    };
+    // The cause is the first error, else the first failing test, else the first new
+    // warning (see `cargo_cause`): it is on the failure line already.
+    let errors: Vec<_> = cargo
+        .findings
+        .iter()
+        .filter(|f| f.level.starts_with("error"))
+        .collect();
+    let failed: Vec<_> = cargo
+        .tests
+        .iter()
+        .filter(|t| t.status == "failed")
+        .collect();
+    let new: Vec<_> = cargo.findings.iter().filter(|f| f.new).collect();
+    let skip = usize::from(cause.is_some());
+    let (skip_errors, skip_tests, skip_new) = match (errors.is_empty(), failed.is_empty()) {
+        (false, _) => (skip, 0, 0),
+        (true, false) => (0, skip, 0),
+        (true, true) => (0, 0, skip),
+    };
+    let mut lines: Vec<String> = errors
+        .iter()
+        .skip(skip_errors)
+        .map(|f| format!("{}{}", headline(f), at(&f.file, f.line)))
+        .chain(failed.iter().skip(skip_tests).map(|t| {
+            let message = t.message.as_deref().unwrap_or("failed");
+            let binary = if t.package.is_empty() {
+                String::new()
+            } else {
+                format!(" (in {}/{})", t.package, t.binary)
+            };
+            format!(
+                "`{}`{binary} panicked: {}{}",
+                t.name,
+                message.lines().next().unwrap_or(""),
+                at(&t.file, t.line)
+            )
+        }))
+        .chain(
+            new.iter()
+                .skip(skip_new)
+                .map(|f| format!("{}{}", headline(f), at(&f.file, f.line))),
+        )
+        .collect();
+    let more = lines.len().saturating_sub(MORE_SHOWN);
+    lines.truncate(MORE_SHOWN);
+    if more > 0 {
+        lines.push(format!("… and {more} more in run.json"));
+    }
+    lines
 }
 
 /// How many failures render expanded; the rest are collapsed.
@@ -268,6 +336,10 @@ pub fn build(
                     .as_ref()
                     .filter(|c| !c.detail.is_empty() && detail < 2)
                     .map(|c| code_block(&clean(&c.detail.join("\n")), "text")),
+                more_html: more_of(t, cause.as_ref())
+                    .into_iter()
+                    .map(|l| html_text(&clean(&l)))
+                    .collect(),
                 open: i < FAILURES_OPEN,
                 logs: logs_of(run, t, tail_bytes(detail), secrets),
             }

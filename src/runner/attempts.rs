@@ -95,6 +95,7 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
                         status: TaskStatus::Error,
                         commands: vec![],
                         reason: Some(reason),
+                        cargo: None,
                     },
                     1,
                 )
@@ -115,7 +116,7 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
             carried_from: None,
             started: Some(started_at),
             wait_ms: 0,
-            cargo: None,
+            cargo: outcome.cargo,
         }
     }
 }

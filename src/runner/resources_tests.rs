@@ -38,6 +38,7 @@ impl Agent for Hold {
                 status: TaskStatus::Ok,
                 commands: vec![],
                 reason: None,
+                cargo: None,
             }
         })
     }
@@ -71,6 +72,7 @@ async fn run_hooks(ids: &[&str], hooks: &str, manifest: &str, dir: &Path) -> (Sp
         dry_run: false,
         cwd_bounds: crate::cwd::Bounds::canonical_root(dir.to_path_buf()),
         color: None,
+        baselines: Default::default(),
     });
     let options = RunOptions {
         max_workers: 2,

@@ -463,6 +463,7 @@ mod tests {
             dry_run: false,
             cwd_bounds: crate::cwd::Bounds::canonical_root(dir.to_path_buf()),
             color: None,
+            baselines: Default::default(),
         })
     }
 
@@ -509,6 +510,7 @@ mod tests {
                     status,
                     commands: vec![],
                     reason: None,
+                    cargo: None,
                 }
             })
         }
@@ -622,6 +624,7 @@ mod tests {
                     status: TaskStatus::Cancelled,
                     commands: vec![],
                     reason: None,
+                    cargo: None,
                 }
             })
         }

@@ -1,0 +1,205 @@
+//! What a cargo command wrote (its stdout and stderr in one file, so their order is
+//! kept) turned into the task's human-readable log plus structured evidence: cargo's
+//! JSON messages, parsed with cargo_metadata's types, become their rendering in the log
+//! and [`Finding`]s; for `cargo test`, the test binaries' output becomes one
+//! [`TestOutcome`] per test, each attributed to its package and binary by cargo's
+//! `Running …` lines and the artifacts it built.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Read, Write};
+use std::sync::LazyLock;
+
+use cargo_metadata::Message;
+use regex::Regex;
+
+use super::command::Kind;
+use super::findings::{finding, Places};
+use super::libtest;
+use crate::evidence::cargo::{Finding, TestOutcome};
+
+/// Findings kept per command; a workspace with thousands of warnings keeps the first.
+pub(crate) const MAX_FINDINGS: usize = 1000;
+/// Bytes of one line read at most; the rest of a longer line is skipped.
+const MAX_LINE: usize = 4 * 1024 * 1024;
+
+static RUNNING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*Running (?:unittests )?.*\((.+)\)$").expect("a valid constant regex")
+});
+static DOC_TESTS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*Doc-tests (\S+)$").expect("a valid constant regex"));
+
+/// How to read one command's output.
+#[derive(Debug, Clone)]
+pub(crate) struct Reading {
+    pub kind: Kind,
+    /// Record warnings as findings, not only errors.
+    pub warnings: bool,
+    /// Keep rustc's colours in the log.
+    pub color: bool,
+    pub places: Places,
+}
+
+/// What one command's output said.
+#[derive(Debug, Default)]
+pub(crate) struct Said {
+    pub findings: Vec<Finding>,
+    pub tests: Vec<TestOutcome>,
+    /// Findings beyond [`MAX_FINDINGS`].
+    pub dropped: usize,
+}
+
+/// Reads `raw` (cargo's interleaved output), writes what a person would have seen to
+/// `log`, and returns the evidence.
+pub(crate) fn read(
+    mut raw: impl BufRead,
+    log: &mut impl Write,
+    how: &Reading,
+) -> std::io::Result<Said> {
+    let mut said = Said::default();
+    // Test binaries by file name (`alpha-1a2b3c`): their package and target.
+    let mut binaries: HashMap<String, (String, String)> = HashMap::new();
+    let mut tests = libtest::Parser::new("", "");
+    let mut bytes = Vec::new();
+    loop {
+        bytes.clear();
+        if raw
+            .by_ref()
+            .take(MAX_LINE as u64)
+            .read_until(b'\n', &mut bytes)?
+            == 0
+        {
+            break;
+        }
+        if bytes.len() == MAX_LINE && !bytes.ends_with(b"\n") {
+            raw.skip_until(b'\n')?;
+        }
+        let line = String::from_utf8_lossy(&bytes);
+        let line = line.trim_end_matches(['\n', '\r']);
+        let json = line.starts_with('{');
+        if json && how.kind == Kind::Nextest {
+            if let Some(test) = super::nextest::outcome(line) {
+                said.tests.push(test);
+                continue;
+            }
+            // Suite and start events: nextest's own output on stderr says it for people.
+            if line.contains("\"type\":\"") && !line.contains("\"reason\":") {
+                continue;
+            }
+        }
+        let message = if json {
+            serde_json::from_str::<Message>(line).ok()
+        } else {
+            None
+        };
+        match message {
+            Some(Message::CompilerMessage(m)) => {
+                if let Some(rendered) = &m.message.rendered {
+                    if how.color {
+                        log.write_all(rendered.as_bytes())?;
+                    } else {
+                        log.write_all(console::strip_ansi_codes(rendered).as_bytes())?;
+                    }
+                }
+                if let Some(f) = finding(&m.message, how.warnings, &how.places) {
+                    if said.findings.contains(&f) {
+                        // The same file compiled for lib and test targets says it twice.
+                    } else if said.findings.len() < MAX_FINDINGS {
+                        said.findings.push(f);
+                    } else {
+                        said.dropped += 1;
+                    }
+                }
+            }
+            Some(Message::CompilerArtifact(a)) => {
+                if let Some(name) = a.executable.as_ref().and_then(|e| e.file_name()) {
+                    let binary = if a.target.kind.iter().any(|k| k.to_string() == "lib") {
+                        "lib".to_owned()
+                    } else {
+                        a.target.name.clone()
+                    };
+                    binaries.insert(name.to_owned(), (package_name(&a.package_id.repr), binary));
+                }
+            }
+            Some(_) => {}
+            None => {
+                log.write_all(line.as_bytes())?;
+                log.write_all(b"\n")?;
+                if how.kind == Kind::Test {
+                    test_line(&mut tests, &binaries, line);
+                }
+            }
+        }
+    }
+    said.tests.extend(tests.finish());
+    // `--quiet` hides cargo's `Running` lines; with one test binary there is no doubt.
+    let only = (binaries.len() == 1)
+        .then(|| binaries.values().next())
+        .flatten();
+    for test in &mut said.tests {
+        if let (true, Some((package, binary))) = (test.package.is_empty(), only) {
+            test.package = package.clone();
+            test.binary = binary.clone();
+        }
+        // Printed relative to the cargo workspace; kept as printed when not found there.
+        if let Some(rel) = test.file.as_deref().and_then(|f| how.places.relative(f)) {
+            test.file = Some(rel);
+        }
+    }
+    Ok(said)
+}
+
+/// One line of `cargo test`'s text: a new binary starting, or libtest's output.
+fn test_line(
+    tests: &mut libtest::Parser,
+    binaries: &HashMap<String, (String, String)>,
+    line: &str,
+) {
+    let plain = console::strip_ansi_codes(line);
+    if let Some(c) = RUNNING.captures(&plain) {
+        let path = c[1].trim();
+        let file = path.rsplit(['/', '\\']).next().unwrap_or(path);
+        match binaries.get(file) {
+            Some((package, binary)) => tests.switch_to(package, binary),
+            // Built before this run with nothing said about it: the name before the hash.
+            None => {
+                let stem = file.rsplit_once('-').map_or(file, |(stem, _)| stem);
+                tests.switch_to(stem, stem);
+            }
+        }
+    } else if let Some(c) = DOC_TESTS.captures(&plain) {
+        tests.switch_to(&c[1], "doctests");
+    } else {
+        tests.line(line);
+    }
+}
+
+/// A package's name from its id: `path+file:///ws/crates/a#alpha@0.1.0`,
+/// `path+file:///ws/crates/alpha#0.1.0` or the older `alpha 0.1.0 (path+file://…)`.
+pub(crate) fn package_name(id: &str) -> String {
+    match id.rsplit_once('#') {
+        Some((url, fragment)) => match fragment.split_once('@') {
+            Some((name, _)) => name.to_owned(),
+            None => url.rsplit('/').next().unwrap_or(url).to_owned(),
+        },
+        None => id.split(' ').next().unwrap_or(id).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names_from_ids() {
+        assert_eq!(
+            package_name("path+file:///ws/crates/a#alpha@0.1.0"),
+            "alpha"
+        );
+        assert_eq!(package_name("path+file:///ws/crates/alpha#0.1.0"), "alpha");
+        assert_eq!(
+            package_name("registry+https://x/index#serde@1.0.1"),
+            "serde"
+        );
+        assert_eq!(package_name("alpha 0.1.0 (path+file:///ws)"), "alpha");
+    }
+}
