@@ -141,6 +141,40 @@ impl Once {
         }
     }
 
+    /// One outcome per test of a split task, read from its binaries' logs with
+    /// libtest's parser (None for other tasks).
+    pub fn tests(
+        &self,
+        node: usize,
+        result: &crate::evidence::TaskResult,
+        run_dir: &std::path::Path,
+    ) -> Option<crate::evidence::cargo::CargoEvidence> {
+        let (_, split) = self.splits.get(&node)?;
+        let mut tests = Vec::new();
+        for command in &result.commands {
+            let (Some(exe), Some(log)) = (command.cmd.first(), &command.log) else {
+                continue;
+            };
+            // `deps/<target>-<hash>`: the target's name, as cargo calls the binary.
+            let file = std::path::Path::new(exe)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let binary = file
+                .rsplit_once('-')
+                .map_or(file.as_str(), |(name, _)| name);
+            let Ok(text) = std::fs::read(run_dir.join(log)) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&text);
+            tests.extend(crate::cargo::libtest::parse(&text, &split.package, binary));
+        }
+        Some(crate::evidence::cargo::CargoEvidence {
+            tests,
+            ..Default::default()
+        })
+    }
+
     /// The compile ended: its target dir is free again.
     pub fn finished(&mut self, compiled: Compiled, pool: &mut Pool) {
         pool.release(&self.claims);

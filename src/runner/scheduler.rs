@@ -276,6 +276,9 @@ pub async fn run(
                     };
                     pool.release(&std::mem::take(&mut held[node]));
                     result.wait_ms = waited_ms[node];
+                    if let Some(cargo) = once.tests(node, &result, &env.run_dir) {
+                        result.cargo.get_or_insert(Box::new(cargo));
+                    }
                     let ok = result.status.is_success();
                     if !ok && options.fail_fast && stop_reason.is_none() {
                         stop_reason = Some(format!("not started: --fail-fast stopped the run after {} failed", result.task));

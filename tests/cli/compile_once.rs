@@ -60,6 +60,14 @@ fn per_crate_tests_share_one_compile_and_run_their_own_binaries() {
     assert_eq!(b["commands"][0]["cmd"][1], "--test-threads=1", "{b}");
     let log = std::fs::read_to_string(dir.join(b["commands"][0]["log"].as_str().unwrap())).unwrap();
     assert!(log.contains("test tests::adds ... ok"), "{log}");
+    // One outcome per test, read with libtest's parser.
+    let tests = b["cargo"]["tests"].as_array().unwrap();
+    assert!(
+        tests
+            .iter()
+            .any(|t| t["name"] == "tests::adds" && t["status"] == "passed" && t["package"] == "b"),
+        "{b}"
+    );
     // The test tasks waited for the compile, and said so.
     assert!(a["wait_ms"].as_u64().unwrap_or(0) > 0, "{a}");
     assert!(
