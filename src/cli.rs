@@ -208,11 +208,17 @@ pub enum ReportKind {
 #[derive(Debug, Args, Clone)]
 pub struct ReportArgs {
     /// The run directory [default: the latest under the runs directory]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "merge")]
     pub run: Option<PathBuf>,
-    /// Where run directories are found [default: .tek/runs at the workspace root]
+    /// Where run directories are found, and a merged run is written [default: .tek/runs at the workspace root]
     #[arg(long, value_name = "DIR")]
     pub runs_dir: Option<PathBuf>,
+    /// Merge these runs (shards of one plan, or matrix legs), or folders holding them, into one run and report it
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    pub merge: Vec<PathBuf>,
+    /// With --merge: report even when a planned shard has no run (it is shown as missing)
+    #[arg(long, requires = "merge")]
+    pub allow_missing: bool,
     /// Render this minijinja template instead of the built-in report
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
@@ -241,7 +247,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub save_comment: Option<PathBuf>,
     /// Report that no task ran because cargo-tek stopped on bad input; FILE holds its error output
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["run", "runs_dir", "template"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["run", "runs_dir", "template", "merge"])]
     pub config_error: Option<PathBuf>,
     /// Exit code of the command that stopped, with --config-error [default: 1]
     #[arg(long, value_name = "CODE", requires = "config_error")]

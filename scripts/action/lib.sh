@@ -248,11 +248,43 @@ tek_failure_policy() {
 # installed or any task runs. Every problem is reported, as one ::error:: each,
 # then the step exits 1. The run and report steps check again for themselves:
 # they also run on their own, outside the action.
+# tek_is_shard VALUE: true when VALUE is K/N with 1 <= K <= N <= 256.
+tek_is_shard() {
+  [[ $1 =~ ^([1-9][0-9]{0,2})/([1-9][0-9]{0,2})$ ]] || return 1
+  ((BASH_REMATCH[1] <= BASH_REMATCH[2] && BASH_REMATCH[2] <= 256))
+}
+
 tek_validate_inputs() {
   local problems=() pair value
   case "${TEK_COMMAND:-run}" in
-    plan | check | run) ;;
-    *) problems+=("input 'command' must be one of plan, check, run; got '${TEK_COMMAND}'") ;;
+    plan | check | run | merge | publish) ;;
+    *) problems+=("input 'command' must be one of plan, check, run, merge, publish; got '${TEK_COMMAND}'") ;;
+  esac
+  value=${TEK_SHARD:-}
+  if [[ -n $value ]] && ! tek_is_shard "$value"; then
+    problems+=("input 'shard' must be K/N with 1 <= K <= N <= 256 (e.g. \${{ matrix.shard }} from the plan job), got '${value}'")
+  fi
+  value=${TEK_SHARDS:-}
+  if [[ -n $value ]] && ! { tek_is_uint "$value" && ((value <= 256)); }; then
+    problems+=("input 'shards' must be a number of shards from 1 to 256, got '${value}'")
+  fi
+  if [[ -n ${TEK_SHARD:-} && ${TEK_COMMAND:-run} != run ]]; then
+    problems+=("input 'shard' only applies to command 'run'")
+  fi
+  if [[ -n ${TEK_SHARDS:-} && ${TEK_COMMAND:-run} != plan ]]; then
+    problems+=("input 'shards' only applies to command 'plan'")
+  fi
+  if [[ ${TEK_COMMAND:-run} == merge && -z ${TEK_MERGE_PATH:-} ]]; then
+    problems+=("input 'merge-path' must name the folder the run artifacts were downloaded to")
+  fi
+  for pair in "plan=${TEK_PLAN:-}" "merge-path=${TEK_MERGE_PATH:-}" "durations=${TEK_DURATIONS:-}"; do
+    if [[ ${pair#*=} == -* ]]; then
+      problems+=("input '${pair%%=*}' must be a path, not an option: '${pair#*=}'")
+    fi
+  done
+  case "${TEK_ALLOW_MISSING:-false}" in
+    [Tt][Rr][Uu][Ee] | [Ff][Aa][Ll][Ss][Ee]) ;;
+    *) problems+=("input 'allow-missing' must be 'true' or 'false', got '${TEK_ALLOW_MISSING}'") ;;
   esac
   value=${TEK_MAX_WORKERS:-}
   if [[ -n $value ]] && ! tek_is_uint "$value"; then
@@ -278,7 +310,8 @@ tek_validate_inputs() {
     *) problems+=("input 'comment-failure' must be 'warn' or 'fail', got '${TEK_COMMENT_FAILURE}'") ;;
   esac
   for pair in "sot=${TEK_SOT:-}" "working-directory=${TEK_WORKING_DIRECTORY:-.}" \
-    "report-key=${TEK_REPORT_KEY:-}"; do
+    "report-key=${TEK_REPORT_KEY:-}" "plan=${TEK_PLAN:-}" "merge-path=${TEK_MERGE_PATH:-}" \
+    "durations=${TEK_DURATIONS:-}" "artifact-pattern=${TEK_ARTIFACT_PATTERN:-}"; do
     if tek_has_control "$pair"; then
       problems+=("input '${pair%%=*}' contains a control character")
     fi

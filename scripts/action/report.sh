@@ -23,6 +23,10 @@
 #   TEK_SAVE_COMMENT      '' or where to save the body when it cannot be posted
 #                         (default: the tool's, <run dir>/pr-comment.md)
 #   TEK_WORKING_DIRECTORY directory to run in (default: .)
+#   TEK_CI_URL            '' or the link to the CI run's job (publish mode: the run
+#                         that made the artifacts, not this one)
+#   TEK_CI_RUN_ID, TEK_CI_RUN_ATTEMPT
+#                         '' or that run's id and attempt, stamped on the comment
 #   GITHUB_TOKEN          token for the comment; dropped when no comment is made
 #   GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_EVENT_PATH, GITHUB_EVENT_NAME,
 #   GITHUB_STEP_SUMMARY, GITHUB_OUTPUT
@@ -65,6 +69,19 @@ if [[ -n $pr ]] && ! tek_is_uint "$pr"; then
   tek_die "PR number must be a positive integer, got '${pr}'"
 fi
 [[ -d $workdir ]] || tek_die "working directory does not exist: '${workdir}'"
+ci_url=${TEK_CI_URL:-}
+if [[ -n $ci_url ]]; then
+  [[ $ci_url =~ ^https?://[A-Za-z0-9:/._-]+$ ]] || tek_die "TEK_CI_URL is not a plain URL: '${ci_url}'"
+  export CARGO_TEK_CI_URL=$ci_url
+fi
+if [[ -n ${TEK_CI_RUN_ID:-} ]]; then
+  [[ ${TEK_CI_RUN_ID} =~ ^[1-9][0-9]{0,19}$ ]] || tek_die "TEK_CI_RUN_ID is not a run id: '${TEK_CI_RUN_ID}'"
+  export GITHUB_RUN_ID=${TEK_CI_RUN_ID}
+  if [[ -n ${TEK_CI_RUN_ATTEMPT:-} ]]; then
+    tek_is_uint "${TEK_CI_RUN_ATTEMPT}" || tek_die "TEK_CI_RUN_ATTEMPT is not an attempt number: '${TEK_CI_RUN_ATTEMPT}'"
+    export GITHUB_RUN_ATTEMPT=${TEK_CI_RUN_ATTEMPT}
+  fi
+fi
 cd -- "$workdir"
 
 if [[ -n $run_dir ]]; then

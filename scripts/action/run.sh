@@ -12,10 +12,21 @@
 #   TEK_WORKING_DIRECTORY directory to run in (default: .)
 #   TEK_RUNS_DIR          '' = the tool's default (<workspace root>/.tek/runs), else
 #                         passed as --runs-dir (run only)
+#   TEK_SHARD             '' or K/N: run shard K of N (run only; --shard)
+#   TEK_PLAN              '' or a plan file: run it (--plan); with TEK_SHARDS, where
+#                         the plan is written (default: tek-plan.json)
+#   TEK_SHARDS            '' or N: plan N shards and output the matrix (plan only)
+#   TEK_DURATIONS         '' or a run.json / folder of runs whose durations balance
+#                         the shards (plan only)
+#   TEK_MERGE_PATH        folder of downloaded run artifacts (merge only)
+#   TEK_ALLOW_MISSING     true | false: merge even when a shard has no run
 # Outputs (to $GITHUB_OUTPUT):
 #   status       ok | failed | error | interrupted
 #   exit-code    the exit code of cargo tek
-#   run-dir      absolute path of the run directory this run created ('' if none)
+#   run-dir      absolute path of the run directory this run created ('' if none);
+#                for merge, the merged run directory
+#   matrix       plan with TEK_SHARDS: the matrix JSON (written by cargo tek)
+#   plan-path    plan with TEK_SHARDS: absolute path of the plan file
 #   report-path  where report.sh writes the Markdown report ('' if no run dir)
 #   error-log    when cargo tek made no run (bad input, or plan/check), the
 #                file holding its stderr, for report.sh ('' otherwise)
@@ -50,10 +61,38 @@ invalid() {
   tek_die "$1" 1
 }
 
+shard=${TEK_SHARD:-}
+plan_file=${TEK_PLAN:-}
+shards=${TEK_SHARDS:-}
+durations=${TEK_DURATIONS:-}
+merge_path=${TEK_MERGE_PATH:-}
+allow_missing=${TEK_ALLOW_MISSING:-false}
+
 case "$command_name" in
-  plan | check | run) ;;
-  *) invalid "input 'command' must be one of plan, check, run; got '${command_name}'" ;;
+  plan | check | run | merge) ;;
+  *) invalid "input 'command' must be one of plan, check, run, merge; got '${command_name}'" ;;
 esac
+case "${allow_missing,,}" in
+  true | false) allow_missing=${allow_missing,,} ;;
+  *) invalid "input 'allow-missing' must be 'true' or 'false', got '${allow_missing}'" ;;
+esac
+if [[ -n $shard ]] && ! tek_is_shard "$shard"; then
+  invalid "input 'shard' must be K/N with 1 <= K <= N <= 256, got '${shard}'"
+fi
+if [[ -n $shards ]] && ! { tek_is_uint "$shards" && ((shards <= 256)); }; then
+  invalid "input 'shards' must be a number of shards from 1 to 256, got '${shards}'"
+fi
+for pair in "plan=${plan_file}" "durations=${durations}" "merge-path=${merge_path}"; do
+  if tek_has_control "$pair"; then
+    invalid "input '${pair%%=*}' contains a control character"
+  fi
+  if [[ ${pair#*=} == -* ]]; then
+    invalid "input '${pair%%=*}' must be a path, not an option: '${pair#*=}'"
+  fi
+done
+if [[ $command_name == merge && ! -d $merge_path ]]; then
+  invalid "input 'merge-path' is not a directory: '${merge_path}' (download the run artifacts there first)"
+fi
 case "${dry_run,,}" in
   true | false) dry_run=${dry_run,,} ;;
   *) invalid "input 'dry-run' must be 'true' or 'false', got '${dry_run}'" ;;
@@ -83,8 +122,12 @@ fi
 
 cd -- "$workdir"
 
-args=("$command_name")
-if [[ -n $sot ]]; then
+if [[ $command_name == merge ]]; then
+  args=(report)
+else
+  args=("$command_name")
+fi
+if [[ -n $sot && $command_name != merge ]]; then
   args+=(--sot "$sot")
 fi
 
@@ -118,7 +161,20 @@ if [[ $command_name == run ]]; then
     runs_dir="${workspace_root:-.}/.tek/runs"
   fi
   args+=(--runs-dir "$runs_dir")
+  [[ -n $plan_file ]] && args+=(--plan "$plan_file")
+  [[ -n $shard ]] && args+=(--shard "$shard")
+elif [[ $command_name == merge ]]; then
+  # The merged run gets a runs directory of its own, so it is the only run there.
+  tmp_root=${RUNNER_TEMP:-${TMPDIR:-/tmp}}
+  runs_dir=$(mktemp -d "${tmp_root%/}/cargo-tek-merged.XXXXXX")
+  args+=(--merge "$merge_path" --runs-dir "$runs_dir" --format json --out "${runs_dir}/merged.json")
+  [[ $allow_missing == true ]] && args+=(--allow-missing)
 else
+  if [[ $command_name == plan && -n $shards ]]; then
+    plan_file=${plan_file:-tek-plan.json}
+    args+=(--shards "$shards" --out "$plan_file" --format matrix --github-output matrix)
+    [[ -n $durations ]] && args+=(--durations "$durations")
+  fi
   if [[ -n $max_workers ]]; then
     tek_warning "input 'max-workers' only applies to command 'run'; ignored"
   fi
@@ -128,7 +184,7 @@ else
 fi
 
 before=""
-if [[ $command_name == run ]]; then
+if [[ $command_name == run || $command_name == merge ]]; then
   before=$(newest_run_dir "$runs_dir")
 fi
 
@@ -199,12 +255,25 @@ esac
 
 run_dir=""
 report_path=""
-if [[ $command_name == run ]]; then
+if [[ $command_name == run || $command_name == merge ]]; then
   after=$(newest_run_dir "$runs_dir")
   if [[ -n $after && $after != "$before" ]]; then
     run_dir="$(tek_abs_dir "$runs_dir")/${after}"
     report_path="${run_dir}/report.md"
   fi
+fi
+# A merge that succeeded reports the merged run's own outcome: failed tasks or a
+# shard cut short fail the action as the run of one machine would.
+if [[ $command_name == merge && $code -eq 0 && -n $run_dir ]]; then
+  merged_status=$(sed -n 's/^  "status": "\([a-z]*\)",$/\1/p' "${run_dir}/run.json" | head -n 1)
+  case "$merged_status" in
+    ok) ;;
+    interrupted) status=interrupted code=2 ;;
+    *) status=failed code=2 ;;
+  esac
+fi
+if [[ $command_name == plan && -n $shards && $code -eq 0 ]]; then
+  tek_set_output plan-path "$(tek_abs_dir "$(dirname -- "$plan_file")")/$(basename -- "$plan_file")"
 fi
 
 # No run (bad input, or a plan/check): the report step publishes this output.

@@ -5,6 +5,7 @@ mod check;
 mod context;
 mod plan;
 mod report;
+mod report_merge;
 mod run;
 mod schema;
 

@@ -24,6 +24,7 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
     }
     let workspace = ctx.workspace(args.runs_dir.clone());
     let run = match (&args.run, &workspace) {
+        _ if !args.merge.is_empty() => super::report_merge::merged_run(ctx, args, &workspace)?,
         (Some(dir), _) => load_run(&ctx.cwd.join(dir)).map_err(Error::Evidence)?,
         (None, Ok(ws)) => {
             // A directory without a readable run (a crash before its first write, a

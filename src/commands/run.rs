@@ -369,6 +369,7 @@ fn run_options(args: &RunArgs, chosen: Chosen, source: String) -> RunOptions {
         .filter(|t| !t.is_empty())
         .collect(),
         claims: Default::default(),
+        leg: crate::evidence::leg::LegStamp::from_env(|k| std::env::var(k).ok()),
     }
 }
 
@@ -442,6 +443,8 @@ async fn report_after_run(
     let report_args = crate::cli::ReportArgs {
         run: Some(dir.to_path_buf()),
         runs_dir: None,
+        merge: Vec::new(),
+        allow_missing: false,
         template: None,
         out: None,
         format: crate::cli::ReportFormat::Markdown,

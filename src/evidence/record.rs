@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::affected::AffectedStamp;
 use super::cargo::CargoEvidence;
+use super::leg::LegStamp;
+use super::merge::MergeStamp;
 use super::shard::ShardStamp;
 
 /// Version of the run.json this build writes. 2: logs hold the child's bytes only (no
@@ -51,6 +53,12 @@ pub struct RunRecord {
     /// How an `--affected` run chose its tasks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub affected: Option<AffectedStamp>,
+    /// The CI job and matrix values the run ran under, so merged legs are named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leg: Option<LegStamp>,
+    /// Set on a run merged by `report --merge`: where its results came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<MergeStamp>,
     #[serde(default)]
     pub counts: Counts,
     pub results: Vec<TaskResult>,
@@ -293,6 +301,8 @@ impl RunRecord {
             signal: None,
             shard: None,
             affected: None,
+            leg: None,
+            merge: None,
             counts: Counts::default(),
             results: Vec::new(),
         }

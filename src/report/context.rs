@@ -50,6 +50,17 @@ pub struct RunInfo {
     pub counts_line: String,
     /// Set for a `--rerun-failed` run.
     pub rerun: Option<RerunInfo>,
+    /// Set for a run merged by `report --merge`.
+    pub merge: Option<MergeInfo>,
+}
+
+/// Where a merged run's results came from (escaped).
+#[derive(Debug, Serialize)]
+pub struct MergeInfo {
+    /// "Merged from 4 shards of plan `…`", "3 matrix legs".
+    pub line: String,
+    /// Planned shards with no run ("shard 2/4"), when reported with `--allow-missing`.
+    pub missing: Option<String>,
 }
 
 /// The tasks an `--affected` run left out.
@@ -418,6 +429,15 @@ pub fn build(
         ),
         crate::evidence::RunStatus::Running => ("⏳", "still running".to_owned()),
     };
+    let merge = r.merge.as_ref().map(|m| merge_info(m, &clean));
+    // A missing shard fails the run even when every task that ran passed.
+    let headline = match merge.as_ref().and_then(|m| m.missing.as_ref()) {
+        Some(missing) if r.counts.error + r.counts.timeout + r.counts.cancelled == 0 => {
+            format!("{missing} missing")
+        }
+        Some(missing) => format!("{headline}; {missing} missing"),
+        None => headline,
+    };
     ReportContext {
         marker,
         run: RunInfo {
@@ -450,6 +470,7 @@ pub fn build(
                         .collect(),
                 }
             }),
+            merge,
         },
         queues,
         failures,
@@ -465,6 +486,48 @@ pub fn build(
 /// "1 task failed, 1 timed out, 2 skipped": the counts that did not pass, in the words
 /// of the counts line; "2 tasks did not pass" when none failed outright (only skipped or
 /// cancelled), never "0 failed".
+fn merge_info(m: &crate::evidence::merge::MergeStamp, clean: &dyn Fn(&str) -> String) -> MergeInfo {
+    let runs: usize = m.legs.iter().map(|l| l.runs.len()).sum();
+    let line = match m.legs.as_slice() {
+        [leg] => match (leg.shards, &leg.plan_hash) {
+            (Some(total), Some(hash)) => format!(
+                "🧩 Merged from {} of {total} shards of plan {}",
+                leg.runs.len(),
+                inline(&clean(hash.get(..19).unwrap_or(hash)))
+            ),
+            _ => format!(
+                "🧩 Merged from {}",
+                crate::output::count(runs, "run", "runs")
+            ),
+        },
+        legs => format!(
+            "🧩 Merged from {} in {} matrix legs",
+            crate::output::count(runs, "run", "runs"),
+            legs.len()
+        ),
+    };
+    let missing: Vec<String> = m
+        .legs
+        .iter()
+        .filter(|l| !l.missing.is_empty())
+        .map(|l| {
+            let list = crate::evidence::merge::missing_list(&l.missing, l.shards.unwrap_or(0));
+            match (m.legs.len(), l.name.as_str()) {
+                (1, _) | (_, "") => list,
+                _ => format!("{list} of {}", inline(&clean(&l.name))),
+            }
+        })
+        .collect();
+    let line = match m.duplicates {
+        0 => line,
+        n => format!("{line} ({n} duplicate results kept once)"),
+    };
+    MergeInfo {
+        line,
+        missing: (!missing.is_empty()).then(|| missing.join(", ")),
+    }
+}
+
 fn failed_headline(c: &crate::evidence::Counts) -> String {
     let parts: Vec<(usize, &str)> = [
         (c.error, "failed"),
@@ -557,6 +620,14 @@ fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec
 /// The CI run link from `GITHUB_SERVER_URL`, `GITHUB_REPOSITORY` and `GITHUB_RUN_ID`,
 /// only when all three look like what GitHub sets.
 pub fn ci_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    // Set by the Action's publish mode: the job of the CI run that made the artifacts.
+    if let Some(url) = env("CARGO_TEK_CI_URL").filter(|u| {
+        (u.starts_with("https://") || u.starts_with("http://"))
+            && u.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ":/.-_".contains(c))
+    }) {
+        return Some(url);
+    }
     let server = env("GITHUB_SERVER_URL")?;
     let repo = env("GITHUB_REPOSITORY")?;
     let run = env("GITHUB_RUN_ID")?;

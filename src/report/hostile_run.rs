@@ -124,6 +124,8 @@ fn run(s: &[String], dir: &std::path::Path) -> LoadedRun {
             signal: Some(s[21].clone()),
             shard: None,
             affected: None,
+            leg: None,
+            merge: None,
             counts: Counts::of(&results),
             results,
         },

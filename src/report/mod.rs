@@ -4,6 +4,7 @@
 pub mod broken;
 pub mod context;
 pub mod escape;
+mod legs;
 pub mod limit;
 mod render;
 mod tail;

@@ -106,6 +106,12 @@ pub struct Request<'a> {
 /// Renders at the most detailed level that fits the limit: log tails shrink first, then
 /// go, then the per-task table; as a last resort the body is cut at a safe line.
 pub fn render_within(renderer: &Renderer, req: &Request<'_>) -> Result<String, ReportError> {
+    // A merge of several matrix legs: one section per leg, each shrunk to its share.
+    if let Some(legs) = super::legs::split(req.run) {
+        let body = super::legs::render(renderer, req, &legs)?;
+        let note = format!("> ⚠️ Report truncated: {OMITTED_PLACEHOLDER} of {TOTAL_PLACEHOLDER} lines omitted. Full evidence: run {}.", inline(&mask_secrets(&req.run.record.run_id, req.secrets)));
+        return Ok(truncate_markdown(&body, req.limit, req.unit, &note));
+    }
     // Escaped like every other string from run.json; not in a code span, where
     // backslash escapes would show.
     let where_ = format!(

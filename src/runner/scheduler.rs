@@ -45,6 +45,8 @@ pub struct RunOptions {
     pub secrets: Vec<String>,
     /// The workspace root and target dir, to find the cargo target dir a task claims.
     pub claims: claims::Context,
+    /// The CI job and matrix leg, for run.json.
+    pub leg: Option<crate::evidence::leg::LegStamp>,
     /// `--affected`: the base, for run.json (the tasks are in `selection.affected`).
     pub affected: Option<crate::evidence::AffectedStamp>,
 }
@@ -119,6 +121,8 @@ pub async fn run(
         signal: None,
         shard: None,
         affected: options.affected.clone(),
+        leg: options.leg.clone(),
+        merge: None,
         counts: Counts::default(),
         results: Vec::new(),
     };

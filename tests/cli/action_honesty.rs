@@ -18,7 +18,7 @@ fn script(name: &str) -> String {
 }
 
 /// A script run in `ws` as a GitHub step would run it, on `event` (an event name).
-fn step(ws: &Workspace, name: &str, api: &str, event: &str) -> Command {
+pub(crate) fn step(ws: &Workspace, name: &str, api: &str, event: &str) -> Command {
     let mut cmd = Command::new("bash");
     cmd.arg(script(name));
     for (key, _) in std::env::vars_os() {
@@ -45,14 +45,14 @@ fn step(ws: &Workspace, name: &str, api: &str, event: &str) -> Command {
     cmd
 }
 
-async fn output(mut cmd: Command) -> Output {
+pub(crate) async fn output(mut cmd: Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap()
 }
 
 /// The step outputs written so far, as name → last value.
-fn outputs(ws: &Workspace) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn outputs(ws: &Workspace) -> std::collections::BTreeMap<String, String> {
     let text = std::fs::read_to_string(ws.join("gh-output")).unwrap_or_default();
     let mut map = std::collections::BTreeMap::new();
     let mut lines = text.lines();

@@ -13,6 +13,7 @@ mod gate;
 #[allow(dead_code)] // not every helper is used by every topic
 mod harness;
 mod install;
+mod merge;
 mod plan;
 mod report;
 mod run;

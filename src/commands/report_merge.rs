@@ -1,0 +1,82 @@
+//! `report --merge`: the runs of shards and matrix legs merged into a run directory of
+//! its own, which the rest of `report` then renders as it would any run.
+
+use crate::cli::ReportArgs;
+use crate::error::Error;
+use crate::evidence::merge::{self, Missing};
+use crate::evidence::{load_run, LoadedRun};
+use crate::workspace::Workspace;
+
+use super::Context;
+
+/// Merges the runs `args.merge` names, writes the merged run under the runs directory
+/// and loads it back. Runs of different plans and missing shards are input errors.
+pub(super) fn merged_run(
+    ctx: &Context,
+    args: &ReportArgs,
+    workspace: &Result<Workspace, Error>,
+) -> Result<LoadedRun, Error> {
+    let runs_dir = match (&args.runs_dir, workspace) {
+        (Some(dir), _) => ctx.cwd.join(dir),
+        (None, Ok(ws)) => ws.runs_dir.clone(),
+        (None, Err(_)) => {
+            return Err(Error::Usage(
+                "--merge writes the merged run under the runs directory: pass --runs-dir DIR outside a Cargo workspace".into(),
+            ))
+        }
+    };
+    let paths: Vec<_> = args.merge.iter().map(|p| ctx.cwd.join(p)).collect();
+    let dirs = merge::run_dirs(&paths).map_err(Error::Usage)?;
+    let mut runs = Vec::new();
+    for dir in dirs {
+        match load_run(&dir) {
+            Ok(run) => runs.push(run),
+            // A broken artifact is a shard without a run: the missing-shard check names
+            // it when the plan says one is absent.
+            Err(why) => ctx.output.warn(format!(
+                "skipping `{}`: no readable run ({why})",
+                dir.display()
+            )),
+        }
+    }
+    if runs.is_empty() {
+        return Err(Error::Usage("no readable run to merge".into()));
+    }
+    let missing = if args.allow_missing {
+        Missing::Allow
+    } else {
+        Missing::Refuse
+    };
+    let combined = merge::combine(&runs, missing).map_err(|e| Error::Usage(e.to_string()))?;
+    if let Some(stamp) = &combined.record.merge {
+        for leg in stamp.legs.iter().filter(|l| !l.missing.is_empty()) {
+            let total = leg.shards.unwrap_or(0);
+            ctx.output.warn(format!(
+                "{}{} missing; reporting without {} (--allow-missing)",
+                if leg.name.is_empty() {
+                    String::new()
+                } else {
+                    format!("leg `{}`: ", leg.name)
+                },
+                merge::missing_list(&leg.missing, total),
+                if leg.missing.len() == 1 { "it" } else { "them" }
+            ));
+        }
+    }
+    let token = crate::supervise::secrets::var("GITHUB_TOKEN").filter(|t| !t.is_empty());
+    let secrets: Vec<&str> = token.iter().map(String::as_str).collect();
+    let written =
+        merge::write(&runs_dir, &runs, combined, &secrets).map_err(Error::io(format!(
+            "failed to write the merged run under `{}`",
+            runs_dir.display()
+        )))?;
+    for lost in &written.lost {
+        ctx.output
+            .warn(format!("not copied into the merged run: {lost}"));
+    }
+    ctx.output.status(
+        "Merged",
+        format!("{} run(s) into {}", runs.len(), written.dir.display()),
+    );
+    load_run(&written.dir).map_err(Error::Evidence)
+}
