@@ -271,11 +271,34 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
         }
     }
 
+    compile_once(project, &mut findings);
     hookless(project, settings, &mut findings);
     findings
         .shown
         .sort_by_key(|f| std::cmp::Reverse(f.severity));
     findings
+}
+
+/// Per-crate `cargo test -p` hooks: what compile once would do for them, or does.
+fn compile_once(project: &Project, findings: &mut Findings) {
+    let Some(src) = &project.hooks.source else {
+        return;
+    };
+    let mut locate = Locator::new(src);
+    let advice = crate::compile_once::advise(&project.hooks, project.manifest.compile_once);
+    for advice in advice {
+        let severity = match advice.warning {
+            true => Severity::Warning,
+            false => Severity::Note,
+        };
+        findings.add(severity, || {
+            src.diagnostic(
+                advice.message,
+                vec![(locate.key(&advice.key), "this hook".into())],
+                Some(advice.help),
+            )
+        });
+    }
 }
 
 /// Two queues of sot.md whose names differ only in case, spacing or the kind of dash:

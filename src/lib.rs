@@ -19,6 +19,7 @@ pub(crate) mod cargo;
 pub(crate) mod check;
 pub(crate) mod cli;
 pub mod commands;
+pub(crate) mod compile_once;
 pub(crate) mod config;
 pub(crate) mod cwd;
 pub(crate) mod error;

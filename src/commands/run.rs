@@ -75,7 +75,15 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         baselines,
         &dir,
     ));
-    let options = run_options(&args, chosen, loaded.source.clone());
+    let mut options = run_options(&args, chosen, loaded.source.clone());
+    // Cargo commands claim the target dir they build in; the workspace's is the default.
+    options.claims = runner::claims::Context {
+        root: loaded.workspace.root.clone(),
+        target_dir: loaded
+            .workspace
+            .is_cargo
+            .then(|| loaded.workspace.target_dir.clone()),
+    };
     if let crate::supervise::secrets::Isolation::Failed(why) = crate::supervise::secrets::outcome()
     {
         ctx.output.warn(format!(
@@ -422,6 +430,7 @@ fn run_options(args: &RunArgs, chosen: Chosen, source: String) -> RunOptions {
         .filter_map(crate::supervise::secrets::var)
         .filter(|t| !t.is_empty())
         .collect(),
+        claims: Default::default(),
         leg: crate::evidence::leg::LegStamp::from_env(|k| std::env::var(k).ok()),
     }
 }

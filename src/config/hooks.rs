@@ -38,6 +38,11 @@ pub struct Hook {
     /// `shell`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// Shared things this task holds while it runs (a database, a port): tasks naming the
+    /// same resource run at most its capacity (manifest.json `resources`, default 1) at a
+    /// time. Cargo target directories are claimed without being named here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
     /// cargo agent: record compiler warnings as findings, not only errors.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub warnings: bool,

@@ -43,6 +43,14 @@ pub struct Manifest {
     /// A task the predecessor planned and cargo-tek does not is an error, not a warning.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub strict_legacy: bool,
+    /// How many tasks may hold each named resource at once (hooks.json `resources`);
+    /// a resource not listed here has a capacity of 1.
+    #[serde(default)]
+    pub resources: UniqueMap<usize>,
+    /// Per-crate `cargo test -p X` tasks share one workspace test compile and then run
+    /// their own test binaries directly (see `compile_once`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compile_once: bool,
 }
 
 /// Assigns a layer (and optionally an agent) to tasks by id or by id number range.
@@ -109,6 +117,16 @@ impl Manifest {
                     )
                     .into());
             }
+        }
+        if let Some((name, _)) = manifest.resources.iter().find(|(_, &n)| n == 0) {
+            let range = super::key_range(&src.text, name);
+            return Err(src
+                .diagnostic(
+                    format!("resource `{name}` has a capacity of 0, so no task could ever hold it"),
+                    vec![(range, "this resource".into())],
+                    Some("give it a capacity of 1 or more, or remove it".into()),
+                )
+                .into());
         }
         Ok(manifest)
     }

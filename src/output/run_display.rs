@@ -130,6 +130,24 @@ impl RunDisplay {
                     _ => {}
                 }
             }
+            Event::TaskWaiting { task, on } => {
+                if self.output.verbosity() > 0 {
+                    let what = format!("{} for {}", sanitize(&task), sanitize(&on));
+                    self.line("Waiting", &what, Style::new().dim());
+                }
+            }
+            Event::SharedStepFinished {
+                what,
+                ok,
+                duration_ms,
+            } => {
+                let secs = Duration::from_millis(duration_ms).as_secs_f64();
+                let (verb, style) = match ok {
+                    true => ("Finished", Style::new().green().bold()),
+                    false => ("Failed", Style::new().red().bold()),
+                };
+                self.line(verb, &format!("{what} [{secs:.2}s]"), style);
+            }
             Event::TaskRetrying {
                 task,
                 attempt,
@@ -206,8 +224,13 @@ impl RunDisplay {
             TaskStatus::Timeout => ("Timeout", Style::new().red().bold()),
             TaskStatus::Error => ("Failed", Style::new().red().bold()),
         };
+        // Time spent waiting for a resource is not part of the task's duration.
+        let waited = match result.wait_ms {
+            0 => String::new(),
+            ms => format!(", waited {:.2}s", Duration::from_millis(ms).as_secs_f64()),
+        };
         let mut what = format!(
-            "{} {} [{secs:.2}s]",
+            "{} {} [{secs:.2}s{waited}]",
             sanitize(&result.task),
             sanitize(&result.title)
         );
@@ -401,7 +424,14 @@ fn summary_line(record: &RunRecord) -> String {
     .filter(|(n, _)| *n > 0)
     .map(|(n, what)| format!("{n} {what}"))
     .collect();
-    let head = format!("{} in {secs:.2}s", count(c.total, "task", "tasks"));
+    let mut head = format!("{} in {secs:.2}s", count(c.total, "task", "tasks"));
+    let waited: u64 = record.results.iter().map(|r| r.wait_ms).sum();
+    if waited > 0 {
+        head.push_str(&format!(
+            " ({:.2}s waiting for shared resources)",
+            Duration::from_millis(waited).as_secs_f64()
+        ));
+    }
     if parts.is_empty() {
         head
     } else {

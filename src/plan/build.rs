@@ -125,6 +125,10 @@ pub fn route(id: &str, queue: &str, hooks: &Hooks, manifest: &Manifest) -> Routi
         commands: hook
             .map(|h| h.commands.iter().map(|c| c.argv()).collect())
             .unwrap_or_default(),
+        compile_once: hook
+            .filter(|_| manifest.compile_once)
+            .and_then(|h| crate::compile_once::split(h).ok())
+            .map(|split| split.package),
     }
 }
 

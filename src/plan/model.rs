@@ -73,6 +73,10 @@ pub struct Routing {
     /// The argv of each command, for reading.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<Vec<String>>,
+    /// With manifest.json `compile_once`: the package whose test binaries this task runs
+    /// after the one shared workspace test compile, instead of `commands`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compile_once: Option<String>,
 }
 
 /// Where a task's commands come from.

@@ -61,8 +61,20 @@ pub fn render_text(plan: &Plan) -> String {
                     "        {layer}, runs on {} ({why}){colon}",
                     sanitize(&runs.agent)
                 );
-                for argv in &runs.commands {
-                    let _ = writeln!(out, "          $ {}", sanitize(&shell_words(argv)));
+                match &runs.compile_once {
+                    Some(package) => {
+                        let _ = writeln!(
+                            out,
+                            "          compile once: the test binaries of `{}`, built by one \
+                             `cargo test --workspace --no-run` for all such tasks (doctests not run)",
+                            sanitize(package)
+                        );
+                    }
+                    None => {
+                        for argv in &runs.commands {
+                            let _ = writeln!(out, "          $ {}", sanitize(&shell_words(argv)));
+                        }
+                    }
                 }
             } else {
                 let _ = writeln!(out, "        {layer}");

@@ -108,6 +108,8 @@ pub struct TaskInfo {
     pub status: &'static str,
     pub emoji: &'static str,
     pub duration: String,
+    /// Time waited for a shared resource (a cargo target dir) once ready; empty when none.
+    pub waited: String,
     pub reason: String,
     pub attempts: u32,
     /// The run the result was carried forward from (escaped), when not run this time.
@@ -258,6 +260,10 @@ pub fn build(
         status: t.status.as_str(),
         emoji: emoji(t.status),
         duration: duration(t.duration_ms),
+        waited: match t.wait_ms {
+            0 => String::new(),
+            ms => duration(ms),
+        },
         reason: inline(&clean(t.reason.as_deref().unwrap_or(""))),
         attempts: t.attempts,
         carried_from: t.carried_from.as_deref().map(|r| inline(&clean(r))),

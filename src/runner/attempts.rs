@@ -23,6 +23,9 @@ pub struct Start<'a> {
     pub env: &'a Arc<RunEnv>,
     pub cancel: &'a watch::Receiver<Cancel>,
     pub events: &'a mpsc::UnboundedSender<Event>,
+    /// A hook the scheduler chose instead of the configured one (compile once's test
+    /// binaries), run on the shell agent.
+    pub hook: Option<crate::config::Hook>,
 }
 
 /// Resolves the task's agent and hook now (commands always come from hooks.json) and
@@ -38,9 +41,14 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
         env,
         cancel,
         events,
+        hook: chosen,
     } = start;
-    let routing = route(&task.id, queue, hooks, manifest);
+    let mut routing = route(&task.id, queue, hooks, manifest);
     let hook = match routing.hook {
+        _ if chosen.is_some() => {
+            routing.agent = "shell".into();
+            chosen
+        }
         HookSource::Task => hooks.get(&task.id).cloned(),
         HookSource::Queue => hooks.get(queue).cloned(),
         HookSource::None => None,

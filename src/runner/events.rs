@@ -20,6 +20,14 @@ pub enum Event {
         title: String,
         attempt: u32,
     },
+    /// A ready task waits for a resource another task holds (said once per task).
+    TaskWaiting { task: String, on: String },
+    /// A step that several tasks share (the compile of compile once) ended.
+    SharedStepFinished {
+        what: String,
+        ok: bool,
+        duration_ms: u64,
+    },
     /// A failed attempt will be retried.
     TaskRetrying {
         task: String,

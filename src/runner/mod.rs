@@ -2,8 +2,13 @@
 //! progress as [`Event`]s and never prints.
 
 mod attempts;
+pub mod claims;
 mod events;
+mod once;
 mod ready;
+pub mod resources;
+#[cfg(test)]
+mod resources_tests;
 mod scheduler;
 pub mod selection;
 mod verdict;

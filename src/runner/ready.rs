@@ -19,8 +19,21 @@ pub struct ReadyQueue<'a> {
 
 impl<'a> ReadyQueue<'a> {
     /// Starts with every node that has no prerequisites ready.
+    #[cfg(test)]
     pub fn new(plan: &'a Plan, graph: &'a Graph, durations: &HashMap<String, u64>) -> Self {
-        let priority = priorities(plan, graph, durations);
+        Self::with_first(plan, graph, durations, &|_| false)
+    }
+
+    /// Like [`ReadyQueue::new`], with the nodes `first` says go before any other ready
+    /// node, and what leads to them before anything else: the test tasks whose shared
+    /// compile unblocks them all (see [`crate::compile_once`]), and the build they wait for.
+    pub fn with_first(
+        plan: &'a Plan,
+        graph: &'a Graph,
+        durations: &HashMap<String, u64>,
+        first: &dyn Fn(usize) -> bool,
+    ) -> Self {
+        let priority = priorities(plan, graph, durations, first);
         let remaining: Vec<usize> = graph.prerequisites.iter().map(Vec::len).collect();
         let heap = (0..graph.nodes.len())
             .filter(|&n| remaining[n] == 0)
@@ -39,6 +52,11 @@ impl<'a> ReadyQueue<'a> {
     /// The ready node with the longest remaining chain.
     pub fn pop(&mut self) -> Option<usize> {
         self.heap.pop().map(|(_, Reverse(node))| node)
+    }
+
+    /// Puts a popped node back, as ready as before (it waits for a resource).
+    pub fn requeue(&mut self, node: usize) {
+        self.heap.push((self.priority[node], Reverse(node)));
     }
 
     /// Whether nothing is ready.
@@ -73,10 +91,18 @@ impl<'a> ReadyQueue<'a> {
     }
 }
 
+/// What a node that goes first adds to its chain.
+const FIRST: u64 = 100 * 365 * 24 * 3600 * 1000;
+
 /// Longest remaining chain from each node, in milliseconds: its own expected duration
 /// (from an earlier run, else the median of the known ones, else 1 s) plus the longest
 /// chain among its dependents.
-fn priorities(plan: &Plan, graph: &Graph, durations: &HashMap<String, u64>) -> Vec<u64> {
+fn priorities(
+    plan: &Plan,
+    graph: &Graph,
+    durations: &HashMap<String, u64>,
+    first: &dyn Fn(usize) -> bool,
+) -> Vec<u64> {
     let default = {
         let mut known: Vec<u64> = durations.values().copied().collect();
         known.sort_unstable();
@@ -92,6 +118,12 @@ fn priorities(plan: &Plan, graph: &Graph, durations: &HashMap<String, u64>) -> V
                 .max(1),
             Node::QueueDone(_) => 0,
         };
+        // Longer than any real chain (a century in ms), so it is counted once per path.
+        let own = if first(node) {
+            own.saturating_add(FIRST)
+        } else {
+            own
+        };
         let tail = graph.dependents[node]
             .iter()
             .map(|&d| priority[d])
@@ -100,4 +132,35 @@ fn priorities(plan: &Plan, graph: &Graph, durations: &HashMap<String, u64>) -> V
         priority[node] = own.saturating_add(tail);
     }
     priority
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixtures::{plan, queue, task};
+
+    #[test]
+    fn nodes_that_go_first_lead_and_so_does_what_they_wait_for() {
+        // A long lint, and a short build with a test task behind it that goes first.
+        let plan = plan(vec![queue(
+            "Q",
+            vec![
+                task("lint", &[]),
+                task("build", &[]),
+                task("tests", &["build"]),
+            ],
+        )]);
+        let graph = Graph::new(&plan).unwrap();
+        let durations: HashMap<String, u64> = [("lint", 60_000), ("build", 10), ("tests", 10)]
+            .map(|(k, v)| (k.into(), v))
+            .into();
+        let id = |node: usize| graph.name(&plan, node);
+        let mut plain = ReadyQueue::new(&plan, &graph, &durations);
+        assert!(id(plain.pop().unwrap()).contains("lint"));
+        let tests = (0..graph.nodes.len())
+            .find(|&n| id(n).contains("tests"))
+            .unwrap();
+        let mut first = ReadyQueue::with_first(&plan, &graph, &durations, &|n| n == tests);
+        assert!(id(first.pop().unwrap()).contains("build"));
+    }
 }

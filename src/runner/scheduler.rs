@@ -11,7 +11,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::attempts;
+use super::claims;
+use super::once::{Once, Step};
 use super::ready::ReadyQueue;
+use super::resources::{Pool, Resource};
 use super::verdict::Verdict;
 use super::{Cancel, Event, Selection};
 use crate::agent::{Registry, RunEnv};
@@ -40,6 +43,8 @@ pub struct RunOptions {
     pub carried: HashMap<String, TaskResult>,
     /// Values masked in junit.xml (the GitHub token).
     pub secrets: Vec<String>,
+    /// The workspace root and target dir, to find the cargo target dir a task claims.
+    pub claims: claims::Context,
     /// The CI job and matrix leg, for run.json.
     pub leg: Option<crate::evidence::leg::LegStamp>,
     /// `--shard K/N`: which shard of which plan this run is, for run.json.
@@ -153,9 +158,22 @@ pub async fn run(
         workers,
     });
 
-    let mut ready = ReadyQueue::new(plan, graph, &options.durations);
+    let mut pool = Pool::new(manifest.resources.iter().map(|(name, &n)| (name, n)));
+    // What each running node holds, and since when each parked node has been ready.
+    let mut held: Vec<Vec<Resource>> = vec![Vec::new(); graph.nodes.len()];
+    let mut parked_since: Vec<Option<Instant>> = vec![None; graph.nodes.len()];
+    let mut waited_ms: Vec<u64> = vec![0; graph.nodes.len()];
     let (cancel_tx, cancel_rx) = watch::channel(Cancel::None);
-    let mut running: JoinSet<(usize, TaskResult)> = JoinSet::new();
+    let mut running: JoinSet<Finished> = JoinSet::new();
+    let mut once = Once::new(
+        (plan, graph, hooks, manifest),
+        &selected,
+        &options.claims,
+        env.dry_run,
+    );
+    // The shared compile unblocks every split task: it goes before other cargo work.
+    let mut ready =
+        ReadyQueue::with_first(plan, graph, &options.durations, &|node| once.is_split(node));
     let mut stop_reason: Option<String> = None;
     let mut interrupted: Option<i32> = None;
 
@@ -163,6 +181,8 @@ pub async fn run(
     // JoinSet's kill-on-drop reaches only their main processes.
     let looped = async {
         loop {
+            // Ready tasks whose resources are taken: they hold no worker while they wait.
+            let mut parked = Vec::new();
             while stop_reason.is_none() && running.len() < workers {
                 let Some(node) = ready.pop() else { break };
                 let Node::Task { queue, index } = graph.nodes[node] else {
@@ -180,6 +200,49 @@ pub async fn run(
                     evidence.finish(node, skipped(q, task, reason.to_owned()));
                     ready.complete(node, false);
                 } else {
+                    let mut park = |on: String, parked: &mut Vec<usize>| {
+                        if parked_since[node].is_none() {
+                            parked_since[node] = Some(Instant::now());
+                            let _ = events.send(Event::TaskWaiting {
+                                task: task.id.clone(),
+                                on,
+                            });
+                        }
+                        parked.push(node);
+                    };
+                    let hook = match once.step(node, &mut pool, &env, &cancel_rx) {
+                        Step::AsConfigured => None,
+                        Step::Run(hook) => Some(hook),
+                        Step::Wait { compile } => {
+                            if let Some(compile) = compile {
+                                running.spawn(async move { Finished::Compile(compile.await) });
+                            }
+                            park(once.waits_for(), &mut parked);
+                            continue;
+                        }
+                        Step::Fail(reason, record) => {
+                            let mut result = skipped(q, task, reason);
+                            result.status = TaskStatus::Error;
+                            result.commands.push(*record);
+                            result.wait_ms = parked_since[node]
+                                .map_or(0, |since| since.elapsed().as_millis() as u64);
+                            evidence.finish(node, result);
+                            ready.complete(node, false);
+                            continue;
+                        }
+                    };
+                    let claims = match &hook {
+                        _ if env.dry_run => Vec::new(),
+                        Some(hook) => claims::of_hook(hook, &options.claims),
+                        None => task_claims(task, &q.name, hooks, manifest, &options.claims),
+                    };
+                    if let Err(busy) = pool.try_acquire(&claims) {
+                        park(busy.to_string(), &mut parked);
+                        continue;
+                    }
+                    held[node] = claims;
+                    waited_ms[node] = parked_since[node]
+                        .map_or(0, |since| since.elapsed().as_millis() as u64);
                     evidence.recorder.task_started(&task.id, &q.name, now());
                     let future = attempts::prepare(attempts::Start {
                         task,
@@ -191,9 +254,13 @@ pub async fn run(
                         env: &env,
                         cancel: &cancel_rx,
                         events: &events,
+                        hook,
                     });
-                    running.spawn(async move { (node, future.await) });
+                    running.spawn(async move { Finished::Task(node, future.await) });
                 }
+            }
+            for node in parked {
+                ready.requeue(node);
             }
             if running.is_empty() && (ready.is_empty() || stop_reason.is_some()) {
                 break;
@@ -201,7 +268,23 @@ pub async fn run(
             tokio::select! {
                 joined = running.join_next(), if !running.is_empty() => {
                     let Some(joined) = joined else { continue };
-                    let (node, result) = joined.map_err(|e| std::io::Error::other(format!("a task worker failed: {e}")))?;
+                    let (node, mut result) = match joined.map_err(|e| std::io::Error::other(format!("a task worker failed: {e}")))? {
+                        Finished::Task(node, result) => (node, result),
+                        Finished::Compile(compiled) => {
+                            let _ = events.send(Event::SharedStepFinished {
+                                what: "the workspace test compile".into(),
+                                ok: compiled.result.is_ok(),
+                                duration_ms: compiled.record.duration_ms,
+                            });
+                            once.finished(compiled, &mut pool);
+                            continue;
+                        }
+                    };
+                    pool.release(&std::mem::take(&mut held[node]));
+                    result.wait_ms = waited_ms[node];
+                    if let Some(cargo) = once.tests(node, &result, &env.run_dir) {
+                        result.cargo.get_or_insert(Box::new(cargo));
+                    }
                     let ok = result.status.is_success();
                     if !ok && options.fail_fast && stop_reason.is_none() {
                         stop_reason = Some(format!("not started: --fail-fast stopped the run after {} failed", result.task));
@@ -238,6 +321,7 @@ pub async fn run(
         return Err(err);
     }
 
+    debug_assert!(pool.is_idle(), "every resource was given back");
     // Selected tasks that never started are skipped, with why.
     for (node, &is_selected) in selected.iter().enumerate() {
         if let (true, None, Node::Task { queue, index }) =
@@ -300,6 +384,12 @@ pub async fn run(
     Ok(RunSummary { record, verdict })
 }
 
+/// What a worker hands back: a task's result, or the shared compile's.
+enum Finished {
+    Task(usize, TaskResult),
+    Compile(crate::compile_once::Compiled),
+}
+
 /// Where finished tasks go: the recorder first (so a crash keeps them), then the display.
 struct Evidence {
     recorder: Recorder,
@@ -316,6 +406,23 @@ impl Evidence {
         });
         self.results[node] = Some(result);
     }
+}
+
+/// What `task` must hold while it runs (see [`claims`]).
+fn task_claims(
+    task: &PlanTask,
+    queue: &str,
+    hooks: &Hooks,
+    manifest: &Manifest,
+    context: &claims::Context,
+) -> Vec<Resource> {
+    match crate::plan::route(&task.id, queue, hooks, manifest).hook {
+        crate::plan::HookSource::Task => hooks.get(&task.id),
+        crate::plan::HookSource::Queue => hooks.get(queue),
+        crate::plan::HookSource::None => None,
+    }
+    .map(|hook| claims::of_hook(hook, context))
+    .unwrap_or_default()
 }
 
 async fn recv(signals: &mut Option<mpsc::UnboundedReceiver<i32>>) -> Option<i32> {
