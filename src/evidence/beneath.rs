@@ -106,49 +106,73 @@ pub fn open(dir: &Path, rel: &str) -> Result<File, ReadError> {
 /// way, following no symlink at any component: a task that plants a link in its log
 /// folder cannot make cargo-tek write elsewhere. An existing file is never reused.
 pub fn create(dir: &Path, rel: &str) -> std::io::Result<File> {
-    let invalid = || {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("`{rel}` is not inside the run directory"),
-        )
-    };
-    let parts: Vec<&str> = rel
-        .split('/')
-        .filter(|p| !p.is_empty() && *p != ".")
-        .collect();
-    if rel.starts_with('/') || parts.is_empty() || parts.contains(&"..") || rel.contains('\0') {
-        return Err(invalid());
-    }
-    let base = OFlag::O_CLOEXEC;
-    let mut current: OwnedFd = nix::fcntl::open(
-        dir,
-        base | OFlag::O_RDONLY | OFlag::O_DIRECTORY,
-        Mode::empty(),
-    )?;
-    let (last, dirs) = parts.split_last().ok_or_else(invalid)?;
-    for part in dirs {
-        match nix::sys::stat::mkdirat(&current, *part, Mode::from_bits_truncate(0o755)) {
-            Ok(()) | Err(Errno::EEXIST) => {}
-            Err(e) => return Err(e.into()),
+    let mut files = create_many(dir, &[rel])?;
+    Ok(files.remove(0))
+}
+
+/// Creates several new files below `dir`, each as [`create`] does; files in the same
+/// folder share one walk to it (a command's two logs: one walk, not two).
+pub fn create_many(dir: &Path, rels: &[&str]) -> std::io::Result<Vec<File>> {
+    let mut files = Vec::with_capacity(rels.len());
+    let mut folder: Option<(Vec<&str>, OwnedFd)> = None;
+    for rel in rels {
+        let invalid = || {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("`{rel}` is not inside the run directory"),
+            )
+        };
+        let parts: Vec<&str> = rel
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
+        if rel.starts_with('/') || parts.is_empty() || parts.contains(&"..") || rel.contains('\0') {
+            return Err(invalid());
         }
-        current = openat(
-            &current,
-            *part,
-            base | OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW,
-            Mode::empty(),
+        let (last, dirs) = parts.split_last().ok_or_else(invalid)?;
+        let reuse = folder.as_ref().is_some_and(|(walked, _)| walked == dirs);
+        if !reuse {
+            folder = Some((dirs.to_vec(), walk_creating(dir, dirs)?));
+        }
+        let Some((_, current)) = &folder else {
+            return Err(invalid());
+        };
+        let fd = openat(
+            current,
+            *last,
+            OFlag::O_CLOEXEC
+                | OFlag::O_WRONLY
+                | OFlag::O_APPEND
+                | OFlag::O_CREAT
+                | OFlag::O_EXCL
+                | OFlag::O_NOFOLLOW,
+            Mode::from_bits_truncate(0o644),
         )?;
+        files.push(File::from(fd));
     }
-    let fd = openat(
-        &current,
-        *last,
-        base | OFlag::O_WRONLY
-            | OFlag::O_APPEND
-            | OFlag::O_CREAT
-            | OFlag::O_EXCL
-            | OFlag::O_NOFOLLOW,
-        Mode::from_bits_truncate(0o644),
-    )?;
-    Ok(File::from(fd))
+    Ok(files)
+}
+
+/// The folder `dirs` below `dir`, made where missing, entered without following links.
+fn walk_creating(dir: &Path, dirs: &[&str]) -> std::io::Result<OwnedFd> {
+    let flags = OFlag::O_CLOEXEC | OFlag::O_RDONLY | OFlag::O_DIRECTORY;
+    let mut current: OwnedFd = nix::fcntl::open(dir, flags, Mode::empty())?;
+    for part in dirs {
+        let enter = |at: &OwnedFd| openat(at, *part, flags | OFlag::O_NOFOLLOW, Mode::empty());
+        // Usually there already (every task after the first shares `logs`): enter first,
+        // make it only when missing.
+        current = match enter(&current) {
+            Err(Errno::ENOENT) => {
+                match nix::sys::stat::mkdirat(&current, *part, Mode::from_bits_truncate(0o755)) {
+                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                enter(&current)?
+            }
+            other => other?,
+        };
+    }
+    Ok(current)
 }
 
 /// Reads all of `rel` below `dir`, refusing files over `max` bytes.

@@ -47,10 +47,11 @@ pub fn create_pair(
     run_dir: &Path,
     (out, err): (&str, &str),
 ) -> std::io::Result<(std::fs::File, std::fs::File)> {
-    Ok((
-        beneath::create(run_dir, out)?,
-        beneath::create(run_dir, err)?,
-    ))
+    let mut files = beneath::create_many(run_dir, &[out, err])?.into_iter();
+    match (files.next(), files.next()) {
+        (Some(out), Some(err)) => Ok((out, err)),
+        _ => Err(std::io::Error::other("the logs were not created")),
+    }
 }
 
 /// How the logs of a run start.
