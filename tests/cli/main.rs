@@ -3,6 +3,7 @@
 mod action;
 mod action_honesty;
 mod affected;
+mod affected_shards;
 mod cargo_agent;
 mod cause;
 mod check;
