@@ -2,6 +2,7 @@
 
 mod action;
 mod action_honesty;
+mod action_shards;
 mod affected;
 mod affected_shards;
 mod cargo_agent;
