@@ -260,6 +260,12 @@ fn the_plan_job_splits_only_the_affected_tasks_and_each_shard_runs_its_own() {
     assert_covered_once(&runs);
     merged(&ws, 3);
 
+    // Without --shard, the plan's decision still holds: the affected tasks run.
+    ws.tek(&["run", "--plan", "plan.json", "--runs-dir", "runs-whole"])
+        .output()
+        .expect_code(0);
+    assert_covered_once(&[run_json_in(&run_in(&ws.join("runs-whole")))]);
+
     // The plan job's decision is the one every shard applies: another base is refused.
     let err = ws
         .tek(&[
