@@ -128,6 +128,12 @@ pub struct PlanArgs {
     /// Also write the matrix to $GITHUB_OUTPUT as NAME=<json>
     #[arg(long, value_name = "NAME", requires = "shards")]
     pub github_output: Option<String>,
+    /// Balance the shards over the tasks the change since BASE affects; `run --plan` then runs only those [default BASE: origin/$GITHUB_BASE_REF, else origin/HEAD]
+    #[arg(long, value_name = "BASE", num_args = 0..=1, default_missing_value = "", requires = "shards")]
+    pub affected: Option<String>,
+    /// With --affected: the tasks a running task waits for run too (run), or count as passed when unaffected (skip) [default: run]
+    #[arg(long, value_enum, value_name = "MODE", requires = "affected")]
+    pub affected_deps: Option<AffectedDeps>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

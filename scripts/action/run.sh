@@ -4,11 +4,13 @@
 # Environment:
 #   TEK_BIN               binary to run as "$TEK_BIN" tek ... (default: cargo-tek)
 #   TEK_COMMAND           plan | check | run (default: run)
-#   TEK_MAX_WORKERS       '' or a positive integer (run only)
+#   TEK_MAX_WORKERS       '' or a positive integer (run; plan with TEK_SHARDS:
+#                         the workers each shard job will have)
 #   TEK_SOT               '' or path of the source-of-truth Markdown file
 #   TEK_DRY_RUN           true | false (default: false; run only)
 #   TEK_AFFECTED          auto | true | false (default: auto = --affected on
-#                         pull_request and pull_request_target events; run only)
+#                         pull_request and pull_request_target events; run, and
+#                         plan with TEK_SHARDS: the plan records the affected set)
 #   TEK_WORKING_DIRECTORY directory to run in (default: .)
 #   TEK_RUNS_DIR          '' = the tool's default (<workspace root>/.tek/runs), else
 #                         passed as --runs-dir (run only)
@@ -143,9 +145,9 @@ newest_run_dir() {
   printf '%s' "$newest"
 }
 
-if [[ $command_name == run ]]; then
-  [[ -n $max_workers ]] && args+=(--max-workers "$max_workers")
-  [[ $dry_run == true ]] && args+=(--dry-run)
+# --affected for a run, and for a plan of shards: the plan job then decides once,
+# plan.json records the affected tasks, and each shard runs its part of them.
+affected_flag() {
   # The base comes from GITHUB_BASE_REF (origin/<base>), else origin/HEAD. 'auto'
   # outside a git checkout runs everything; an explicit 'true' lets cargo tek refuse.
   if [[ $affected == auto-pr ]] && ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
@@ -153,6 +155,13 @@ if [[ $command_name == run ]]; then
     affected=false
   fi
   [[ $affected == true || $affected == auto-pr ]] && args+=(--affected)
+  return 0
+}
+
+if [[ $command_name == run ]]; then
+  [[ -n $max_workers ]] && args+=(--max-workers "$max_workers")
+  [[ $dry_run == true ]] && args+=(--dry-run)
+  affected_flag
   if [[ -z $runs_dir ]]; then
     # The tool's own default, made explicit so the directory searched below is
     # the one the run writes to: <workspace root>/.tek/runs.
@@ -174,9 +183,11 @@ else
     plan_file=${plan_file:-tek-plan.json}
     args+=(--shards "$shards" --out "$plan_file" --format matrix --github-output matrix)
     [[ -n $durations ]] && args+=(--durations "$durations")
-  fi
-  if [[ -n $max_workers ]]; then
-    tek_warning "input 'max-workers' only applies to command 'run'; ignored"
+    # The shard jobs' workers, for the estimates.
+    [[ -n $max_workers ]] && args+=(--max-workers "$max_workers")
+    affected_flag
+  elif [[ -n $max_workers ]]; then
+    tek_warning "input 'max-workers' only applies to command 'run' (and 'plan' with shards); ignored"
   fi
   if [[ $dry_run == true ]]; then
     tek_warning "input 'dry-run' only applies to command 'run'; ignored"

@@ -1,10 +1,14 @@
 //! `cargo tek affected [BASE]`: which tasks a change affects, without running them; and
 //! the decision `run --affected` uses.
 
+use std::collections::HashSet;
+
 use crate::affected::{self, Decision};
 use crate::cli::{AffectedArgs, AffectedDeps, AffectedFormat};
 use crate::config::{Hooks, Manifest};
 use crate::error::{Error, ExitCode};
+use crate::evidence::AffectedStamp;
+use crate::plan::sharding::AffectedSet;
 use crate::plan::{Graph, Plan};
 use crate::sot::IdPattern;
 use crate::workspace::Workspace;
@@ -80,4 +84,58 @@ pub(super) fn decide(
         ctx.output.warn(warning);
     }
     Ok(decision)
+}
+
+/// `--affected [BASE]` for `run` and `plan --shards`: decides, says how many tasks the
+/// change affects, and returns the set as plan.json records it.
+pub(super) fn set(
+    ctx: &Context,
+    subject: &Subject<'_>,
+    base: &str,
+    deps: Option<AffectedDeps>,
+) -> Result<AffectedSet, Error> {
+    let decision = decide(
+        ctx,
+        subject,
+        Some(base.to_owned()).filter(|b| !b.is_empty()),
+        deps.unwrap_or(AffectedDeps::Run),
+    )?;
+    let mut tasks: Vec<String> = affected::select(&decision).into_iter().collect();
+    tasks.sort_unstable();
+    let total = decision.tasks.len();
+    ctx.output.status(
+        "Affected",
+        format!(
+            "{} of {} by the change since {} ({}); the other {} are recorded as skipped, unaffected",
+            tasks.len(),
+            crate::output::count(total, "task", "tasks"),
+            decision.base,
+            crate::output::count(decision.changed_paths.len(), "changed path", "changed paths"),
+            total - tasks.len()
+        ),
+    );
+    Ok(AffectedSet {
+        base: decision.base.clone(),
+        merge_base: decision.merge_base.clone(),
+        changed_paths: decision.changed_paths.len(),
+        everything: decision
+            .everything
+            .as_ref()
+            .map(crate::output::affected_reason),
+        tasks,
+    })
+}
+
+/// A set as a run applies it: the ids to run, and the stamp for run.json.
+pub(super) fn applied(set: &AffectedSet) -> (HashSet<String>, AffectedStamp) {
+    (
+        set.tasks.iter().cloned().collect(),
+        AffectedStamp {
+            base: set.base.clone(),
+            merge_base: set.merge_base.clone(),
+            changed_paths: set.changed_paths,
+            everything: set.everything.clone(),
+            selected: set.tasks.len(),
+        },
+    )
 }

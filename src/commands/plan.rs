@@ -21,6 +21,24 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Error> {
     }
     if let Some(shards) = args.shards {
         let project = &mut *project;
+        let affected = args
+            .affected
+            .as_deref()
+            .map(|base| {
+                super::affected::set(
+                    ctx,
+                    &super::affected::Subject {
+                        workspace: &project.workspace,
+                        plan: &project.plan,
+                        graph: &project.graph,
+                        hooks: &project.hooks,
+                        manifest: &project.manifest,
+                    },
+                    base,
+                    args.affected_deps,
+                )
+            })
+            .transpose()?;
         super::shard::split(
             ctx,
             &project.workspace,
@@ -30,6 +48,7 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Error> {
                 shards,
                 durations: &args.durations,
                 workers: args.max_workers,
+                affected,
             },
         )?;
     }

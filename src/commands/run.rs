@@ -42,6 +42,10 @@ struct Chosen {
 
 pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
     let loaded = load(ctx, &args)?;
+    if let Some(why) = idle_shard(&args, &loaded) {
+        ctx.output.status("Shard", why);
+        return Ok(ExitCode::Success);
+    }
     let chosen = choose(ctx, &args, &loaded)?;
     refuse_accidental_noops(ctx, &args, &loaded, &chosen.selection)?;
     let cwd_bounds = crate::project::cwd_bounds(
@@ -127,6 +131,25 @@ fn load(ctx: &Context, args: &RunArgs) -> Result<Loaded, Error> {
         } = ctx.project(args.runs_dir.clone())?;
         let mut plan = plan;
         if let Some(spec) = args.shard {
+            // The shards balance the affected tasks only: the change is decided first.
+            let affected = args
+                .affected
+                .as_deref()
+                .map(|base| {
+                    super::affected::set(
+                        ctx,
+                        &super::affected::Subject {
+                            workspace: &workspace,
+                            plan: &plan,
+                            graph: &graph,
+                            hooks: &hooks,
+                            manifest: &manifest,
+                        },
+                        base,
+                        args.affected_deps,
+                    )
+                })
+                .transpose()?;
             // Every job of the matrix splits the same inputs the same way.
             super::shard::split(
                 ctx,
@@ -137,6 +160,7 @@ fn load(ctx: &Context, args: &RunArgs) -> Result<Loaded, Error> {
                     shards: spec.total,
                     durations: &args.durations,
                     workers: args.max_workers,
+                    affected,
                 },
             )?;
         }
@@ -258,14 +282,10 @@ fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Erro
     }
 
     selection.rerun = rerun;
-    let affected = match &args.affected {
-        Some(base) => {
-            let (ids, stamp) = affected(ctx, args, loaded, base)?;
-            selection.affected = Some(ids);
-            Some(stamp)
-        }
-        None => None,
-    };
+    let affected = affected(ctx, args, loaded)?.map(|(ids, stamp)| {
+        selection.affected = Some(ids);
+        stamp
+    });
     let done = plan
         .tasks()
         .filter(|(q, t)| t.done && !selection.include_done && selection.wanted(q, t))
@@ -289,14 +309,72 @@ fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Erro
     })
 }
 
-/// `--affected [BASE]`: the tasks the change affects, and the stamp for run.json.
+/// A job of a fixed matrix (`--shard K/N --affected`, no `--plan`) whose shard the
+/// change left with nothing: fewer groups are affected than there are jobs. It writes no
+/// run, so the merge expects only the shards that exist.
+fn idle_shard(args: &RunArgs, loaded: &Loaded) -> Option<String> {
+    let spec = args.shard.filter(|_| args.plan.is_none())?;
+    let layout = &loaded.plan.shards.as_ref()?.layout;
+    let set = layout.affected.as_ref()?;
+    (spec.total == layout.requested && spec.index > layout.total).then(|| {
+        format!(
+            "{spec} has nothing to run: the change since {} affects {} ({}), so shards 1 to {} run them and merge without this one",
+            set.base,
+            crate::output::count(set.tasks.len(), "task", "tasks"),
+            crate::output::count(layout.total as usize, "independent group", "independent groups"),
+            layout.total
+        )
+    })
+}
+
+/// The tasks the change affects, and the stamp for run.json: the set the shards were
+/// split for (in place, or recorded in `--plan`'s file), else `--affected [BASE]` decided
+/// now.
 fn affected(
     ctx: &Context,
     args: &RunArgs,
     loaded: &Loaded,
-    base: &str,
-) -> Result<(HashSet<String>, crate::evidence::AffectedStamp), Error> {
-    let decision = super::affected::decide(
+) -> Result<Option<(HashSet<String>, crate::evidence::AffectedStamp)>, Error> {
+    let recorded = loaded
+        .plan
+        .shards
+        .as_ref()
+        .and_then(|s| s.layout.affected.as_ref());
+    if let Some(set) = recorded {
+        if args.plan.is_some() {
+            // Every shard applies the one decision the plan job made.
+            if let Some(base) = args
+                .affected
+                .as_deref()
+                .filter(|b| !b.is_empty() && *b != set.base)
+            {
+                return Err(Error::Usage(format!(
+                    "--affected {base}: `{}` was planned with --affected {} and every shard runs that decision; drop --affected, or plan again with `cargo tek plan --shards N --affected {base}`",
+                    loaded.source, set.base
+                )));
+            }
+            ctx.output.status(
+                "Affected",
+                format!(
+                    "{} by the change since {}, as planned in {}",
+                    crate::output::count(set.tasks.len(), "task", "tasks"),
+                    set.base,
+                    loaded.source
+                ),
+            );
+        }
+        return Ok(Some(super::affected::applied(set)));
+    }
+    let Some(base) = &args.affected else {
+        return Ok(None);
+    };
+    if args.shard.is_some() {
+        ctx.output.warn(format!(
+            "--affected: the shards of `{}` were balanced over every task, so this shard may run far fewer than the others; plan with `cargo tek plan --shards N --affected` to balance the affected tasks",
+            loaded.source
+        ));
+    }
+    let set = super::affected::set(
         ctx,
         &super::affected::Subject {
             workspace: &loaded.workspace,
@@ -305,33 +383,10 @@ fn affected(
             hooks: &loaded.config.hooks,
             manifest: &loaded.config.manifest,
         },
-        Some(base.to_owned()).filter(|b| !b.is_empty()),
-        args.affected_deps.unwrap_or(crate::cli::AffectedDeps::Run),
+        base,
+        args.affected_deps,
     )?;
-    let ids = crate::affected::select(&decision);
-    let total = decision.tasks.len();
-    ctx.output.status(
-        "Affected",
-        format!(
-            "{} of {} by the change since {} ({}); the other {} are recorded as skipped, unaffected",
-            ids.len(),
-            crate::output::count(total, "task", "tasks"),
-            decision.base,
-            crate::output::count(decision.changed_paths.len(), "changed path", "changed paths"),
-            total - ids.len()
-        ),
-    );
-    let stamp = crate::evidence::AffectedStamp {
-        base: decision.base.clone(),
-        merge_base: decision.merge_base.clone(),
-        changed_paths: decision.changed_paths.len(),
-        everything: decision
-            .everything
-            .as_ref()
-            .map(crate::output::affected_reason),
-        selected: ids.len(),
-    };
-    Ok((ids, stamp))
+    Ok(Some(super::affected::applied(&set)))
 }
 
 /// Nothing may pass by running nothing: a run where no task has a hook is refused, and

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::evidence::shard::ShardStamp;
 use crate::plan::durations::{Basis, Durations};
 use crate::plan::fingerprint::{plan_hash, InputHashes};
-use crate::plan::sharding::{self, human, ShardPlan, ShardSpec};
+use crate::plan::sharding::{self, human, AffectedSet, ShardPlan, ShardSpec};
 use crate::plan::{Graph, Plan};
 use crate::workspace::Workspace;
 
@@ -19,6 +19,8 @@ pub struct Split<'a> {
     pub shards: u32,
     pub durations: &'a [PathBuf],
     pub workers: Option<u16>,
+    /// `--affected`: balance these tasks only.
+    pub affected: Option<AffectedSet>,
 }
 
 /// Splits `plan` into shards (recorded in `plan.shards`) and says how well they balance.
@@ -45,6 +47,7 @@ pub fn split(
             durations: &durations,
             durations_from: files.iter().map(|f| workspace.display(f)).collect(),
             inputs,
+            affected: how.affected,
         },
     );
     if let Some(shards) = &plan.shards {
@@ -57,6 +60,10 @@ pub fn split(
 fn report(ctx: &Context, plan: &Plan, shards: &ShardPlan) {
     let layout = &shards.layout;
     let tasks = plan.tasks().count();
+    let subject = match &layout.affected {
+        Some(set) => format!("{} affected of {tasks} tasks", set.tasks.len()),
+        None => crate::output::count(tasks, "task", "tasks"),
+    };
     let reduced = if layout.total < layout.requested {
         format!(
             " ({} asked for: only {})",
@@ -92,8 +99,7 @@ fn report(ctx: &Context, plan: &Plan, shards: &ShardPlan) {
     ctx.output.status(
         "Sharded",
         format!(
-            "{} into {}{reduced}: {balance}",
-            crate::output::count(tasks, "task", "tasks"),
+            "{subject} into {}{reduced}: {balance}",
             crate::output::count(layout.total as usize, "shard", "shards"),
         ),
     );

@@ -126,24 +126,30 @@ pub fn split(dag: &Dag, shards: usize, workers: usize) -> Assignment {
             .unwrap_or_else(|| least_loaded(&bins));
         bins[target].add(g, group);
     }
-    // With many shards every light group may have found room elsewhere: a shard left
-    // empty takes the lightest group of the shard holding the most.
-    while let Some(empty) = bins.iter().position(|b| b.groups.is_empty()) {
+    // With many shards every light group may have found room elsewhere: a shard with
+    // nothing to run (empty, or only done or unaffected tasks) takes the lightest group
+    // that runs from the shard holding the most such groups.
+    let running_in = |bin: &Bin| bin.groups.iter().filter(|&&g| groups[g].runs).count();
+    while let Some(idle) = (running > 0)
+        .then(|| bins.iter().position(|b| running_in(b) == 0))
+        .flatten()
+    {
         let Some(from) = (0..count)
-            .filter(|&b| bins[b].groups.len() > 1)
-            .max_by_key(|&b| (bins[b].groups.len(), usize::MAX - b))
+            .filter(|&b| running_in(&bins[b]) > 1)
+            .max_by_key(|&b| (running_in(&bins[b]), usize::MAX - b))
         else {
             break;
         };
         let Some(&g) = bins[from]
             .groups
             .iter()
+            .filter(|&&g| groups[g].runs)
             .min_by_key(|&&g| (groups[g].weight(workers), groups[g].tie))
         else {
             break;
         };
         bins[from].remove(g, &groups);
-        bins[empty].add(g, &groups[g]);
+        bins[idle].add(g, &groups[g]);
     }
     improve(&mut bins, &groups, workers, lower_bound / 100);
 
@@ -511,6 +517,31 @@ mod tests {
         let empty = split(&Dag::default(), 4, 2);
         assert_eq!(empty.shards, [Vec::<usize>::new()]);
         assert_eq!(empty.makespan(), 0);
+    }
+
+    #[test]
+    fn no_shard_is_left_with_only_tasks_that_do_not_run() {
+        // One heavy and one light group run; weightless ones (done or unaffected) do
+        // not. The light one fits beside the heavy one within 2% of the bound, and its
+        // hash picks that shard for some names: the other shard must not keep only
+        // tasks that do not run.
+        for name in 0..32 {
+            let mut weights = vec![0u64; 12];
+            weights[0] = 1_000;
+            weights[1] = 10;
+            let mut d = dag(&weights, &[]);
+            for n in 2..12 {
+                d.runs[n] = false;
+            }
+            for (n, key) in d.keys.iter_mut().enumerate() {
+                *key = format!("{name}-{n}");
+            }
+            let a = split(&d, 2, 1);
+            assert_eq!(a.shards.len(), 2);
+            for shard in &a.shards {
+                assert_eq!(shard.iter().filter(|&&n| d.runs[n]).count(), 1, "{a:?}");
+            }
+        }
     }
 
     #[test]

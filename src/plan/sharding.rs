@@ -48,7 +48,30 @@ pub struct ShardLayout {
     pub lower_bound_ms: u64,
     /// The longest shard's estimate, ms.
     pub makespan_ms: u64,
+    /// `--affected`: the shards balance these tasks only; the others are placed with no
+    /// weight and recorded as skipped, `unaffected`, by the shard that holds them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affected: Option<AffectedSet>,
     pub shards: Vec<Shard>,
+}
+
+/// The change a plan was split for (`--affected`), as every shard applies it: the plan
+/// hash covers it, so jobs that saw another change never merge as one plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AffectedSet {
+    /// The base as asked for, e.g. "origin/main".
+    pub base: String,
+    /// The merge base commit, when one was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_base: Option<String>,
+    /// How many paths changed.
+    #[serde(default)]
+    pub changed_paths: usize,
+    /// Why every task runs, when the change could not narrow the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub everything: Option<String>,
+    /// The ids of the affected tasks, sorted.
+    pub tasks: Vec<String>,
 }
 
 /// One shard.
@@ -60,6 +83,9 @@ pub struct Shard {
     pub estimate_ms: u64,
     /// Its tasks, in plan order.
     pub tasks: Vec<String>,
+    /// How many of them run: the others are done or unaffected (skipped).
+    #[serde(default)]
+    pub runs: usize,
 }
 
 /// What to split and how.
@@ -70,6 +96,8 @@ pub struct Request<'a> {
     pub durations: &'a Durations,
     pub durations_from: Vec<String>,
     pub inputs: InputHashes,
+    /// `--affected`: only these tasks run and weigh.
+    pub affected: Option<AffectedSet>,
 }
 
 /// Puts a shard layout into `plan` and stamps the plan hash.
@@ -86,16 +114,24 @@ pub fn shard(plan: &mut Plan, graph: &Graph, request: Request<'_>) {
         Basis::Count => 0,
     };
     let mut weights = task_weights.into_iter();
+    let affected: Option<std::collections::HashSet<&str>> = request
+        .affected
+        .as_ref()
+        .map(|a| a.tasks.iter().map(String::as_str).collect());
     let mut dag = Dag::default();
     for (n, node) in graph.nodes.iter().enumerate() {
         match *node {
             Node::Task { queue, index } => {
                 let task = &plan.queues[queue].tasks[index];
                 let weight = weights.next().unwrap_or(0);
-                // Done tasks are skipped at run time: they cost nothing.
-                dag.weights.push(if task.done { 0 } else { weight });
+                // Done and unaffected tasks are skipped at run time: they cost nothing.
+                let runs = !task.done
+                    && affected
+                        .as_ref()
+                        .is_none_or(|a| a.contains(task.id.as_str()));
+                dag.weights.push(if runs { weight } else { 0 });
                 dag.keys.push(task.id.clone());
-                dag.runs.push(!task.done);
+                dag.runs.push(runs);
                 dag.prerequisites.push(graph.prerequisites[n].clone());
             }
             Node::QueueDone(_) => {
@@ -122,6 +158,7 @@ pub fn shard(plan: &mut Plan, graph: &Graph, request: Request<'_>) {
             index: i as u32 + 1,
             estimate_ms: load,
             tasks: nodes.iter().map(|&n| dag.keys[n].clone()).collect(),
+            runs: nodes.iter().filter(|&&n| dag.runs[n]).count(),
         })
         .collect();
     plan.shards = Some(ShardPlan {
@@ -136,6 +173,7 @@ pub fn shard(plan: &mut Plan, graph: &Graph, request: Request<'_>) {
             inputs: request.inputs,
             lower_bound_ms: assignment.lower_bound,
             makespan_ms: assignment.makespan(),
+            affected: request.affected,
             shards,
         },
     });
@@ -160,7 +198,7 @@ impl ShardLayout {
             .iter()
             .map(|s| Entry {
                 shard: format!("{}/{}", s.index, self.total),
-                tasks: s.tasks.len(),
+                tasks: s.runs,
                 estimate: self.estimate(s),
             })
             .collect();
@@ -286,6 +324,7 @@ mod tests {
                 durations: &Durations::default(),
                 durations_from: vec![],
                 inputs: inputs(),
+                affected: None,
             },
         );
     }
@@ -357,6 +396,52 @@ mod tests {
         let layout = &p.shards.as_ref().unwrap().layout;
         let err = layout.tasks(ShardSpec { index: 1, total: 3 }).unwrap_err();
         assert!(err.contains("use --shard K/2"), "{err}");
+    }
+
+    #[test]
+    fn unaffected_tasks_weigh_nothing_and_the_hash_covers_the_affected_set() {
+        let p = plan(vec![queue(
+            "Q",
+            vec![
+                task("A", &[]),
+                task("B", &[]),
+                task("C", &[]),
+                task("D", &[]),
+            ],
+        )]);
+        let split_for = |tasks: &[&str]| {
+            let mut p = p.clone();
+            let g = Graph::new(&p).unwrap();
+            shard(
+                &mut p,
+                &g,
+                Request {
+                    shards: 2,
+                    workers: 1,
+                    durations: &Durations::default(),
+                    durations_from: vec![],
+                    inputs: inputs(),
+                    affected: Some(AffectedSet {
+                        base: "origin/main".into(),
+                        merge_base: None,
+                        changed_paths: 1,
+                        everything: None,
+                        tasks: tasks.iter().map(|t| t.to_string()).collect(),
+                    }),
+                },
+            );
+            p.shards.unwrap()
+        };
+        let two = split_for(&["A", "D"]);
+        // A and D run, one per shard; B and C ride along with no weight.
+        let runs: Vec<usize> = two.layout.shards.iter().map(|s| s.runs).collect();
+        assert_eq!(runs, [1, 1], "{two:?}");
+        let placed: usize = two.layout.shards.iter().map(|s| s.tasks.len()).sum();
+        assert_eq!(placed, 4, "every task in one shard");
+        assert!(two.layout.matrix().contains(r#""tasks":1"#));
+        assert_ne!(two.plan_hash, split_for(&["A", "B"]).plan_hash);
+        // One affected task: one shard, whatever was asked.
+        assert_eq!(split_for(&["C"]).layout.total, 1);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 mod action;
 mod action_honesty;
+mod action_shards;
 mod affected;
+mod affected_shards;
 mod cargo_agent;
 mod cause;
 mod check;

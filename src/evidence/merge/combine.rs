@@ -115,6 +115,12 @@ pub fn combine(runs: &[LoadedRun], missing: Missing) -> Result<Combined, MergeEr
     record.plan_id = common(used.iter().map(|r| r.plan_id.clone()));
     record.source = common(used.iter().map(|r| r.source.clone()));
     record.signal = used.iter().find_map(|r| r.signal.clone());
+    // Shards of one `--affected` plan share the decision; its unaffected tasks are each
+    // recorded by the one shard that holds them.
+    record.affected = used
+        .first()
+        .and_then(|r| r.affected.clone())
+        .filter(|a| used.iter().all(|r| r.affected.as_ref() == Some(a)));
     record.counts = Counts::of(&record.results);
     record.merge = Some(stamp);
     Ok(Combined { record, origins })
