@@ -78,9 +78,11 @@ fn a_failing_rust_workspace_shows_each_cause_without_a_click() {
   "TASK-4": {"timeout": "1s", "commands": [{"shell": "echo 'test slow::waits has been running for over 60 seconds'; sleep 30"}]}
 }"#,
     );
+    // The cause is found under a backtrace too, as most CI images print one.
     let run = ws
         .tek(&["run"])
         .env("GITHUB_ACTIONS", "true")
+        .env("RUST_BACKTRACE", "1")
         .output()
         .expect_code(2);
     let (stdout, stderr) = (run.stdout(), run.stderr());
