@@ -8,6 +8,7 @@ use crate::evidence::{load_run, run_dir, write_atomic};
 use crate::github::{self, GitHubContext, RetryPolicy};
 use crate::report::broken::{render_broken, Broken};
 use crate::report::limit::{Unit, JOB_SUMMARY_LIMIT, PR_COMMENT_LIMIT};
+use crate::report::provenance::{self, Provenance};
 use crate::report::{context::ci_url, render_within, Renderer, Request};
 
 use super::Context;
@@ -82,10 +83,17 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
     )
     .map_err(crate::error::Error::from)?;
     let ci = ci_url(&env);
+    let about = Provenance {
+        commit: commit(&env, args.pr),
+        artifact_url: provenance::artifact_url(&env),
+        run_url: None,
+        previous_failed: None,
+    };
     let request = |marker: Option<String>, limit: usize, unit: Unit| Request {
         run: &run,
         marker,
         ci_url: ci.clone(),
+        about: about.clone(),
         secrets: &secrets,
         limit,
         unit,
@@ -103,10 +111,35 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
         )?;
     }
 
-    let render = |marker: Option<String>, limit: usize, unit: Unit| {
-        render_within(&renderer, &request(marker, limit, unit)).map_err(Error::from)
+    let failed = provenance::failed_ids(&run.record);
+    let render = |marker: Option<String>, limit: usize, unit: Unit, previous: Previous<'_>| {
+        let Some(previous) = previous else {
+            return render_within(&renderer, &request(marker, limit, unit)).map_err(Error::from);
+        };
+        // The comment carries this run's failures on a hidden last line, for the next
+        // run's difference; it comes off the limit.
+        let mark = github::failed_mark::line(&failed);
+        let mut req = request(marker, limit.saturating_sub(mark.chars().count() + 1), unit);
+        req.about.previous_failed = previous.map(<[String]>::to_vec);
+        let body = render_within(&renderer, &req).map_err(Error::from)?;
+        Ok(format!("{}\n{mark}\n", body.trim_end_matches('\n')))
     };
     deliver(ctx, args, &render, dir.join("pr-comment.md")).await
+}
+
+/// The previous comment's failures, for a comment body (`Some`, possibly `Some(None)` when
+/// there was no previous comment or it had no mark); `None` for any other rendering.
+type Previous<'a> = Option<Option<&'a [String]>>;
+
+/// The commit the report is for: the pull request's head (from the event), else
+/// `GITHUB_SHA`.
+fn commit(env: &dyn Fn(&str) -> Option<String>, pr: Option<u64>) -> Option<String> {
+    GitHubContext::from_env(env, pr)
+        .ok()
+        .and_then(|g| g.stamp)
+        .map(|s| s.sha)
+        .filter(|s| !s.is_empty())
+        .or_else(|| env("GITHUB_SHA"))
 }
 
 /// Renders the report of a command that stopped before any task ran (`--config-error`),
@@ -128,12 +161,12 @@ async fn publish_broken(
         exit_code: args.exit_code.unwrap_or(1),
     };
     let ci = ci_url(&env);
-    let render = |marker: Option<String>, limit: usize, unit: Unit| {
+    let render = |marker: Option<String>, limit: usize, unit: Unit, _: Previous<'_>| {
         render_broken(&broken, marker, ci.clone(), &secrets, limit, unit).map_err(Error::from)
     };
     if args.out.is_some() || (!args.job_summary && !args.pr_comment && args.save_comment.is_none())
     {
-        let body = render(None, usize::MAX, Unit::Bytes)?;
+        let body = render(None, usize::MAX, Unit::Bytes, None)?;
         emit(
             ctx,
             args.out.as_ref().map(|o| ctx.cwd.join(o)),
@@ -156,7 +189,8 @@ fn read_tail(file: &std::path::Path) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-type Render<'a> = dyn Fn(Option<String>, usize, Unit) -> Result<String, Error> + Sync + 'a;
+type Render<'a> =
+    dyn Fn(Option<String>, usize, Unit, Previous<'_>) -> Result<String, Error> + Sync + 'a;
 
 /// Sends a rendered report to the job summary and the sticky comment, as `args` ask.
 /// `default_save` is where the comment body goes when it cannot be posted.
@@ -176,7 +210,7 @@ async fn deliver(
                     .map(|m| m.len() as usize)
                     .unwrap_or(0);
                 let room = JOB_SUMMARY_LIMIT.saturating_sub(used + 1);
-                let summary = render(None, room, Unit::Bytes)?;
+                let summary = render(None, room, Unit::Bytes, None)?;
                 // Off the runtime's threads: the file may block (a FIFO nobody reads), and
                 // a signal must still end the command.
                 let file = std::path::PathBuf::from(&path);
@@ -200,8 +234,8 @@ async fn deliver(
     }
 
     let marker = github::marker(&args.key);
-    let comment_body = |limit: usize| {
-        render(Some(marker.clone()), limit, Unit::Chars)
+    let comment_body = |limit: usize, previous: Option<&[String]>| {
+        render(Some(marker.clone()), limit, Unit::Chars, Some(previous))
             .unwrap_or_else(|e| format!("{marker}\ncargo-tek could not render the report: {e}\n"))
     };
     let save_path = args
@@ -210,12 +244,12 @@ async fn deliver(
         .map(|p| ctx.cwd.join(p))
         .unwrap_or(default_save);
     let save = |why: &str| -> Result<(), Error> {
-        write_atomic(&save_path, comment_body(PR_COMMENT_LIMIT).as_bytes()).map_err(Error::io(
-            format!(
+        write_atomic(&save_path, comment_body(PR_COMMENT_LIMIT, None).as_bytes()).map_err(
+            Error::io(format!(
                 "failed to save the comment body to `{}`",
                 save_path.display()
-            ),
-        ))?;
+            )),
+        )?;
         ctx.output.status(
             "Saved",
             format!("comment body to {} ({why})", save_path.display()),
@@ -225,7 +259,7 @@ async fn deliver(
     if args.pr_comment {
         let result = match GitHubContext::from_env(&env, args.pr) {
             Ok(gh) => {
-                github::upsert_sticky_comment(
+                github::upsert_sticky_comment_since(
                     &gh,
                     &args.key,
                     &comment_body,

@@ -50,14 +50,29 @@ struct Found {
     id: u64,
     url: String,
     stamp: Option<RunStamp>,
+    /// The tasks that failed in the run it reports, from its hidden last line.
+    failed: Option<Vec<String>>,
 }
 
 /// Upserts one sticky comment per PR and key. `render(limit)` returns a body of at most
 /// `limit` characters; the marker line is prepended when the body doesn't start with it.
-pub async fn upsert_sticky_comment(
+#[cfg(test)]
+pub(super) async fn upsert_sticky_comment(
     ctx: &GitHubContext,
     key: &str,
     render: &(dyn Fn(usize) -> String + Sync),
+    policy: &RetryPolicy,
+) -> Result<CommentOutcome, GitHubError> {
+    upsert_sticky_comment_since(ctx, key, &|limit, _| render(limit), policy).await
+}
+
+/// [`upsert_sticky_comment`], with `render(limit, previous)` also given the task ids that
+/// failed according to the comment being replaced (see [`super::failed_mark`]), when it
+/// has that mark: the report can then say what newly fails and what was fixed.
+pub async fn upsert_sticky_comment_since(
+    ctx: &GitHubContext,
+    key: &str,
+    render: &Previous<'_>,
     policy: &RetryPolicy,
 ) -> Result<CommentOutcome, GitHubError> {
     let pr = ctx.pr.ok_or(GitHubError::NoPullRequest)?;
@@ -67,12 +82,15 @@ pub async fn upsert_sticky_comment(
         .map_err(|e| e.scrubbed(token))
 }
 
+/// A renderer given the size limit and the previous comment's failed task ids.
+pub type Previous<'a> = dyn Fn(usize, Option<&[String]>) -> String + Sync + 'a;
+
 async fn upsert(
     ctx: &GitHubContext,
     token: &str,
     pr: u64,
     key: &str,
-    render: &(dyn Fn(usize) -> String + Sync),
+    render: &Previous<'_>,
     policy: &RetryPolicy,
 ) -> Result<CommentOutcome, GitHubError> {
     let client = Client::new(ctx, token, policy)?;
@@ -80,12 +98,14 @@ async fn upsert(
     let mark = marker(key);
     let stamp = ctx.stamp.as_ref();
     let mut limit = MAX_COMMENT_CHARS - MARKER_MARGIN;
-    let mut body = stamped(render(limit), &mark, stamp);
-    let mut shrunk = false;
     let mut found = client.find_ours(pr, &login, &mark).await?;
     if let Some(newer) = newer_than(&found, stamp) {
         return Ok(newer);
     }
+    // The comment this run replaces is the previous run of the key.
+    let previous = found.first().and_then(|f| f.failed.clone());
+    let mut body = stamped(render(limit, previous.as_deref()), &mark, stamp);
+    let mut shrunk = false;
     // The oldest of ours is the sticky one: two first posts that raced, or matrix legs
     // sharing a key, leave several, and the rest are removed once the oldest is written.
     let mut target = found.first().map(|f| f.id);
@@ -132,7 +152,7 @@ async fn upsert(
                 }
                 shrunk = true;
                 limit /= 2;
-                body = stamped(render(limit), &mark, stamp);
+                body = stamped(render(limit, previous.as_deref()), &mark, stamp);
             }
             403 | 404 if !is_rate_limited(&reply) => {
                 let (status, message) = (reply.status, message_of(&reply));
@@ -243,6 +263,7 @@ impl Client<'_> {
                     ours.push(Found {
                         id: comment.id,
                         stamp: comment.body.as_deref().and_then(RunStamp::parse),
+                        failed: comment.body.as_deref().and_then(super::failed_mark::parse),
                         url: comment.html_url,
                     });
                 }

@@ -1,7 +1,7 @@
 //! GitHub integration: one sticky pull-request comment per key, and the job summary.
 //!
 //! Reads the GitHub Actions context ([`GitHubContext::from_env`]), then finds, updates or
-//! creates our comment through the REST API ([`upsert_sticky_comment`]). octocrab is only the
+//! creates our comment through the REST API ([`upsert_sticky_comment_since`]). octocrab is only the
 //! HTTP transport here: its own retries are switched off so that this module decides what is
 //! safe to repeat — a create is never blindly re-sent, because a lost response may hide a
 //! comment that was in fact posted. [`append_job_summary`] writes `GITHUB_STEP_SUMMARY`, [`append_step_outputs`] `GITHUB_OUTPUT`.
@@ -11,6 +11,7 @@ mod client;
 mod comments;
 mod context;
 mod error;
+pub mod failed_mark;
 mod outputs;
 mod retry;
 mod stamp;
@@ -18,7 +19,9 @@ mod summary;
 #[cfg(test)]
 mod tests;
 
-pub use comments::{marker, upsert_sticky_comment, CommentOutcome};
+#[cfg(test)]
+use comments::upsert_sticky_comment;
+pub use comments::{marker, upsert_sticky_comment_since, CommentOutcome};
 pub use context::GitHubContext;
 pub use error::GitHubError;
 pub use outputs::append_step_outputs;

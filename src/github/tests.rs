@@ -517,3 +517,35 @@ async fn two_first_posts_at_once_settle_on_the_older_comment() {
     assert!(now[0].1.ends_with("report"), "{now:?}");
     assert_eq!(requests(&server, "DELETE").await.len(), 1);
 }
+
+#[tokio::test]
+async fn an_update_is_given_the_failures_of_the_comment_it_replaces() {
+    let (server, fake) = fake(false).await;
+    let c = stamped_ctx(server.uri(), 500, 1);
+    let seen: Mutex<Vec<Option<Vec<String>>>> = Mutex::default();
+    let render = |failed: &'static [&'static str]| {
+        let seen = &seen;
+        move |_: usize, previous: Option<&[String]>| {
+            seen.lock().unwrap().push(previous.map(<[String]>::to_vec));
+            let ids: Vec<String> = failed.iter().map(|s| s.to_string()).collect();
+            format!("report\n{}", super::failed_mark::line(&ids))
+        }
+    };
+    let first = upsert_sticky_comment_since(&c, "ci", &render(&["A", "B --> x"]), &fast()).await;
+    assert_eq!(done(first), Ok(("created", 100)));
+    let later = stamped_ctx(server.uri(), 501, 1);
+    let second = upsert_sticky_comment_since(&later, "ci", &render(&["C"]), &fast()).await;
+    assert_eq!(done(second), Ok(("updated", 100)));
+    let third = upsert_sticky_comment_since(&later, "other", &render(&[]), &fast()).await;
+    assert_eq!(done(third), Ok(("created", 101)));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [None, Some(vec!["A".to_string(), "B --> x".into()]), None],
+        "a first post has no previous run; another key is another comment"
+    );
+    let now = bodies(&fake);
+    assert!(
+        now[0].1.ends_with("<!-- cargo-tek:failed ids=C -->"),
+        "{now:?}"
+    );
+}

@@ -28,6 +28,12 @@ pub struct ReportContext {
     /// `--affected`: the tasks the change did not reach, shown in one collapsed line.
     pub unaffected: Option<UnaffectedInfo>,
     pub ci_url: Option<String>,
+    /// Commit, job and matrix values, and when the run ended (escaped).
+    pub provenance: Option<String>,
+    /// What newly fails and what was fixed since the previous comment of the same key.
+    pub diff: Option<super::provenance::DiffInfo>,
+    /// Where the full logs are: the uploaded artifact, else the CI run.
+    pub log_link: Option<super::provenance::LogLink>,
     /// 0 = everything; each level drops detail to fit size limits.
     pub detail: u8,
     /// Shown at the end when detail was dropped.
@@ -249,11 +255,16 @@ pub fn build(
     run: &LoadedRun,
     marker: Option<String>,
     ci_url: Option<String>,
+    about: &super::provenance::Provenance,
     secrets: &[&str],
     detail: u8,
 ) -> ReportContext {
     let r = &run.record;
     let clean = |s: &str| mask_secrets(s, secrets);
+    let log_link = super::provenance::log_link(
+        about.artifact_url.as_deref(),
+        about.run_url.as_deref().or(ci_url.as_deref()),
+    );
     let task_info = |t: &TaskResult| TaskInfo {
         id: inline(&clean(&t.task)),
         title: inline(&clean(&t.title)),
@@ -352,7 +363,7 @@ pub fn build(
                     .map(|l| html_text(&clean(&l)))
                     .collect(),
                 open: i < FAILURES_OPEN,
-                logs: logs_of(run, t, tail_bytes(detail), secrets),
+                logs: logs_of(run, t, tail_bytes(detail), secrets, log_link.as_ref()),
             }
         })
         .collect();
@@ -477,6 +488,12 @@ pub fn build(
         others,
         flaky,
         unaffected,
+        provenance: super::provenance::line(r, about.commit.as_deref(), &clean),
+        diff: about
+            .previous_failed
+            .as_deref()
+            .and_then(|previous| super::provenance::diff(r, previous, &clean)),
+        log_link,
         ci_url,
         detail,
         note: None,
@@ -574,7 +591,13 @@ fn counts_line(c: &crate::evidence::Counts) -> String {
     .join(" · ")
 }
 
-fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec<LogTail> {
+fn logs_of(
+    run: &LoadedRun,
+    t: &TaskResult,
+    max: usize,
+    secrets: &[&str],
+    link: Option<&super::provenance::LogLink>,
+) -> Vec<LogTail> {
     if max == 0 {
         return Vec::new();
     }
@@ -603,12 +626,21 @@ fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec
             if text.trim().is_empty() {
                 continue;
             }
+            // A reviewer cannot open a path on the runner: the full log is a link to
+            // where it was uploaded, or to the CI run; a local report names the file in
+            // its run directory.
+            let full = match link {
+                Some(l) => format!("[in {}]({})", l.what, l.url),
+                None => format!(
+                    "{} in the run directory",
+                    inline(&mask_secrets(log, secrets))
+                ),
+            };
             out.push(LogTail {
                 label: format!(
-                    "{stream} of command {} (last {} bytes at most; full log: {})",
+                    "{stream} of command {} (last {} bytes at most; full log: {full})",
                     i + 1,
                     max,
-                    inline(&mask_secrets(log, secrets))
                 ),
                 block: code_block(&mask_secrets(&text, secrets), "text"),
             });
@@ -621,11 +653,7 @@ fn logs_of(run: &LoadedRun, t: &TaskResult, max: usize, secrets: &[&str]) -> Vec
 /// only when all three look like what GitHub sets.
 pub fn ci_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     // Set by the Action's publish mode: the job of the CI run that made the artifacts.
-    if let Some(url) = env("CARGO_TEK_CI_URL").filter(|u| {
-        (u.starts_with("https://") || u.starts_with("http://"))
-            && u.chars()
-                .all(|c| c.is_ascii_alphanumeric() || ":/.-_".contains(c))
-    }) {
+    if let Some(url) = env("CARGO_TEK_CI_URL").filter(|u| super::provenance::url_ok(u)) {
         return Some(url);
     }
     let server = env("GITHUB_SERVER_URL")?;

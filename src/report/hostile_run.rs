@@ -124,7 +124,11 @@ fn run(s: &[String], dir: &std::path::Path) -> LoadedRun {
             signal: Some(s[21].clone()),
             shard: None,
             affected: None,
-            leg: None,
+            leg: Some(crate::evidence::leg::LegStamp {
+                name: None,
+                job: Some(s[24].clone()),
+                matrix: [(s[25].clone(), s[26].clone())].into(),
+            }),
             merge: None,
             counts: Counts::of(&results),
             results,
@@ -215,7 +219,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
     #[test]
     fn no_string_from_run_json_becomes_markup(
-        strings in prop::collection::vec(hostile(), 22),
+        strings in prop::collection::vec(hostile(), 27),
         log in hostile(),
     ) {
         let dir = tempfile::tempdir().unwrap();
@@ -228,6 +232,12 @@ proptest! {
                 run: &run,
                 marker: Some("<!-- m -->".into()),
                 ci_url: None,
+                about: super::provenance::Provenance {
+                    commit: Some(strings[22].clone()),
+                    artifact_url: None,
+                    run_url: None,
+                    previous_failed: Some(vec![strings[23].clone()]),
+                },
                 secrets: &[],
                 limit,
                 unit: Unit::Chars,

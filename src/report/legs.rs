@@ -88,6 +88,18 @@ pub fn render(
     if let Some(url) = &req.ci_url {
         head.push_str(&format!("[View the CI run]({url})\n"));
     }
+    if let Some(line) = super::provenance::line_of_commit(req.about.commit.as_deref()) {
+        head.push_str(&format!("🔖 {line}\n"));
+    }
+    if let Some(diff) = req
+        .about
+        .previous_failed
+        .as_deref()
+        .and_then(|previous| super::provenance::diff(&req.run.record, previous, &clean))
+    {
+        head.push_str(&diff.line);
+        head.push('\n');
+    }
     let share = req
         .limit
         .saturating_sub(req.unit.measure(&head))
@@ -107,6 +119,14 @@ pub fn render(
                 run,
                 marker: None,
                 ci_url: None,
+                // The leg's own job and matrix values are its provenance; the commit
+                // and the difference are said once, above the sections.
+                about: super::provenance::Provenance {
+                    commit: None,
+                    artifact_url: req.about.artifact_url.clone(),
+                    run_url: req.ci_url.clone(),
+                    previous_failed: None,
+                },
                 secrets: req.secrets,
                 limit: share,
                 unit: req.unit,

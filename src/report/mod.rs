@@ -6,6 +6,7 @@ pub mod context;
 pub mod escape;
 mod legs;
 pub mod limit;
+pub mod provenance;
 mod render;
 mod tail;
 

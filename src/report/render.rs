@@ -98,6 +98,8 @@ pub struct Request<'a> {
     pub run: &'a LoadedRun,
     pub marker: Option<String>,
     pub ci_url: Option<String>,
+    /// Commit, artifact link and the previous comment's failures.
+    pub about: super::provenance::Provenance,
     pub secrets: &'a [&'a str],
     pub limit: usize,
     pub unit: Unit,
@@ -124,6 +126,7 @@ pub fn render_within(renderer: &Renderer, req: &Request<'_>) -> Result<String, R
             req.run,
             req.marker.clone(),
             req.ci_url.clone(),
+            &req.about,
             req.secrets,
             detail,
         );
@@ -154,6 +157,7 @@ mod tests {
             run,
             marker: Some("<!-- m -->".into()),
             ci_url: None,
+            about: Default::default(),
             secrets: &[],
             limit,
             unit: Unit::Chars,

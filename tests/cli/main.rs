@@ -17,6 +17,7 @@ mod harness;
 mod install;
 mod merge;
 mod plan;
+mod provenance;
 mod report;
 mod run;
 mod selection;
