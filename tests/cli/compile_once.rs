@@ -2,7 +2,7 @@
 //! run their crates' test binaries directly, each task still its own.
 
 use crate::harness::{result, run_json, Workspace};
-use crate::target_dir::{lock_waits, two_crates};
+use crate::target_dir::{lock_waits, own_cargo_home, two_crates};
 
 const SOT: &str = "# Gates\n\n## Queue A — Cargo\n\
 - `TASK-001` Build\n\
@@ -36,6 +36,7 @@ fn per_crate_tests_share_one_compile_and_run_their_own_binaries() {
     let ws = workspace();
     let out = ws
         .tek(&["run", "--max-workers", "4"])
+        .env("CARGO_HOME", own_cargo_home(&ws))
         .output()
         .expect_code(0);
     let run = run_json(&ws);

@@ -33,6 +33,15 @@ pub fn two_crates() -> Workspace {
     ws
 }
 
+/// A CARGO_HOME of the test's own for its cargo commands: tests running side by side
+/// would otherwise make each other's cargo wait on the shared package cache's lock, which
+/// says nothing about the run under test.
+pub fn own_cargo_home(ws: &Workspace) -> std::path::PathBuf {
+    let home = ws.join(".cargo-home");
+    std::fs::create_dir_all(&home).unwrap();
+    home
+}
+
 /// Every line of the run's logs where cargo waited for a lock, with its file.
 pub fn lock_waits(run_dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
@@ -76,6 +85,7 @@ fn a_parallel_cargo_run_never_blocks_on_the_target_dir_lock() {
     ws.file("sot.md", SOT).file("config/hooks.json", HOOKS);
     let out = ws
         .tek(&["run", "--max-workers", "4", "-v"])
+        .env("CARGO_HOME", own_cargo_home(&ws))
         .output()
         .expect_code(0);
     let run = run_json(&ws);
@@ -122,6 +132,7 @@ fn separate_target_dirs_and_a_shell_script_are_claimed_as_cargo_finds_them() {
         "TASK-003",
         "TASK-004",
     ])
+    .env("CARGO_HOME", own_cargo_home(&ws))
     .output()
     .expect_code(0);
     let run = run_json(&ws);
