@@ -42,7 +42,11 @@ pub fn own_cargo_home(ws: &Workspace) -> std::path::PathBuf {
     home
 }
 
-/// Every line of the run's logs where cargo waited for a lock, with its file.
+/// Every line of the run's logs where cargo waited for a target dir's lock (the build
+/// or artifact directory), with its file. Waits on `CARGO_HOME`'s package cache lock are
+/// not counted: cargo holds it only while it resolves, cargo-tek does not schedule it
+/// (README, "Shared resources and cargo's target directory"), and commands on separate
+/// target dirs may meet there.
 pub fn lock_waits(run_dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     let mut dirs = vec![run_dir.to_path_buf()];
@@ -52,9 +56,9 @@ pub fn lock_waits(run_dir: &Path) -> Vec<String> {
             if path.is_dir() {
                 dirs.push(path);
             } else if let Ok(text) = std::fs::read_to_string(&path) {
-                let lines = text
-                    .lines()
-                    .filter(|l| l.contains("Blocking waiting for file lock"));
+                let lines = text.lines().filter(|l| {
+                    l.contains("Blocking waiting for file lock") && !l.contains("package cache")
+                });
                 found.extend(lines.map(|l| format!("{}: {}", path.display(), l.trim())));
             }
         }
