@@ -10,42 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::action_honesty::{github, output, outputs, step};
-use crate::harness::{run_json_in, Workspace};
-
-const SOT: &str = "# Plan
-## Queue A — Checks
-- [ ] `TASK-001` one
-- [ ] `TASK-002` two — after `TASK-001`
-- [ ] `TASK-003` three
-- [ ] `TASK-004` four
-- [ ] `TASK-005` five
-- [ ] `TASK-006` six
-";
-
-const ALL: [&str; 6] = [
-    "TASK-001", "TASK-002", "TASK-003", "TASK-004", "TASK-005", "TASK-006",
-];
-
-/// The pull request's change touches the folders of TASK-002, TASK-004 and TASK-005;
-/// TASK-001 runs because TASK-002 waits for it.
-const AFFECTED: [&str; 4] = ["TASK-001", "TASK-002", "TASK-004", "TASK-005"];
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::affected_shards::{AFFECTED, ALL, SOT};
+use crate::harness::{git, run_json_in, Workspace};
 
 /// The upstream repository in `ws/upstream`: `main`, and the pull request's branch
 /// `pr` one commit ahead.

@@ -14,25 +14,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use super::harness::{run_json, Workspace};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use super::harness::{git, run_json, Workspace};
 
 fn cargo(dir: &Path, args: &[&str]) {
     let out = Command::new("cargo")

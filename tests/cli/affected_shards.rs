@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{run_json_in, Workspace};
+use crate::harness::{git, run_json_in, Workspace};
 
 /// A chain (TASK-001 → TASK-002) and four independent tasks, each covering its own
 /// folder.
-const SOT: &str = "# Plan
+pub const SOT: &str = "# Plan
 ## Queue A — Checks
 - [ ] `TASK-001` one
 - [ ] `TASK-002` two — after `TASK-001`
@@ -21,30 +21,13 @@ const SOT: &str = "# Plan
 - [ ] `TASK-006` six
 ";
 
-const ALL: [&str; 6] = [
+pub const ALL: [&str; 6] = [
     "TASK-001", "TASK-002", "TASK-003", "TASK-004", "TASK-005", "TASK-006",
 ];
 
 /// What the change below affects: TASK-002 (its folder), its dependency TASK-001,
 /// TASK-004 and TASK-005.
-const AFFECTED: [&str; 4] = ["TASK-001", "TASK-002", "TASK-004", "TASK-005"];
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+pub const AFFECTED: [&str; 4] = ["TASK-001", "TASK-002", "TASK-004", "TASK-005"];
 
 /// A repository whose branch `base` is one commit behind HEAD, which changes the
 /// folders of TASK-002, TASK-004 and TASK-005.

@@ -153,3 +153,22 @@ pub fn result<'a>(run: &'a serde_json::Value, id: &str) -> &'a serde_json::Value
         .find(|r| r["task"] == id)
         .unwrap_or_else(|| panic!("{id} not in {run}"))
 }
+
+/// Runs `git args` in `dir` as a fixed author, failing the test on error; its stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
