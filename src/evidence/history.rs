@@ -127,23 +127,7 @@ mod tests {
     use crate::evidence::RunStatus;
 
     fn result(task: &str, status: TaskStatus) -> TaskResult {
-        TaskResult {
-            task: task.into(),
-            queue: "Q".into(),
-            agent: "shell".into(),
-            status,
-            title: String::new(),
-            layer: String::new(),
-            reason: None,
-            attempts: 1,
-            duration_ms: 5,
-            commands: vec![],
-            line: None,
-            carried_from: None,
-            started: None,
-            wait_ms: 0,
-            cargo: None,
-        }
+        TaskResult::for_test(task, status, 5)
     }
 
     fn write(runs: &Path, id: &str, plan: &str, dry_run: bool, results: Vec<TaskResult>) {

@@ -282,6 +282,31 @@ pub fn span_ms<'a>(tasks: impl Iterator<Item = &'a TaskResult>) -> u64 {
     span.max(longest)
 }
 
+#[cfg(test)]
+impl TaskResult {
+    /// A result of one attempt with an id, a status and a duration and nothing else, for
+    /// tests.
+    pub fn for_test(task: &str, status: TaskStatus, duration_ms: u64) -> Self {
+        Self {
+            task: task.into(),
+            queue: "Q".into(),
+            agent: "shell".into(),
+            status,
+            title: String::new(),
+            layer: String::new(),
+            reason: None,
+            attempts: 1,
+            duration_ms,
+            commands: Vec::new(),
+            line: None,
+            carried_from: None,
+            started: None,
+            wait_ms: 0,
+            cargo: None,
+        }
+    }
+}
+
 impl RunRecord {
     /// A record of the current schema with nothing in it yet: no results, no end.
     pub fn empty(run_id: String, status: RunStatus, started: String) -> Self {

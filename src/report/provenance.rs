@@ -225,21 +225,8 @@ mod tests {
 
     fn task(id: &str, status: TaskStatus) -> TaskResult {
         TaskResult {
-            task: id.into(),
             queue: "q".into(),
-            agent: "shell".into(),
-            status,
-            title: String::new(),
-            layer: String::new(),
-            reason: None,
-            attempts: 1,
-            duration_ms: 1,
-            commands: vec![],
-            line: None,
-            carried_from: None,
-            started: None,
-            wait_ms: 0,
-            cargo: None,
+            ..TaskResult::for_test(id, status, 1)
         }
     }
 

@@ -351,23 +351,7 @@ mod tests {
     use crate::evidence::shard::ShardStamp;
 
     fn result(task: &str, status: TaskStatus) -> TaskResult {
-        TaskResult {
-            task: task.into(),
-            queue: "Q".into(),
-            agent: "shell".into(),
-            status,
-            title: String::new(),
-            layer: String::new(),
-            reason: None,
-            attempts: 1,
-            duration_ms: 100,
-            commands: Vec::new(),
-            line: None,
-            carried_from: None,
-            started: None,
-            wait_ms: 0,
-            cargo: None,
-        }
+        TaskResult::for_test(task, status, 100)
     }
 
     fn run(id: &str, shard: Option<(u32, u32, &str)>, results: Vec<TaskResult>) -> LoadedRun {
