@@ -123,18 +123,22 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         ));
     }
 
+    // A graph that cannot be read never narrows the run: everything runs, and says why.
+    let fallback = |why: String| {
+        everything(
+            inputs,
+            base.clone(),
+            Some(merge_base.clone()),
+            shown.clone(),
+            Reason::Fallback { why: why.clone() },
+            Some(why),
+        )
+    };
     let new_graph = match graph::load(&root.join("Cargo.toml")) {
         Ok(g) => g,
         Err(e) => {
             let why = format!("the package graph could not be read ({e}); every task runs");
-            return Ok(everything(
-                inputs,
-                base,
-                Some(merge_base),
-                shown,
-                Reason::Fallback { why: why.clone() },
-                Some(why),
-            ));
+            return Ok(fallback(why));
         }
     };
     let manifests_changed = shown
@@ -147,14 +151,7 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
                 let why = format!(
                     "the package graph at the base could not be read ({e}); every task runs"
                 );
-                return Ok(everything(
-                    inputs,
-                    base,
-                    Some(merge_base),
-                    shown,
-                    Reason::Fallback { why: why.clone() },
-                    Some(why),
-                ));
+                return Ok(fallback(why));
             }
         }
     } else {

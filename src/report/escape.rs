@@ -351,19 +351,6 @@ mod tests {
             .collect()
     }
 
-    /// GitHub would mention or link: a sigil or `GH-` right before a name or number.
-    fn has_live_reference(rendered: &str) -> bool {
-        let chars: Vec<char> = rendered.chars().collect();
-        chars.windows(2).enumerate().any(|(i, w)| {
-            let sigil = matches!(w[0], '@' | '#' | '\u{FF20}' | '\u{FF03}');
-            let gh = w[0] == '-'
-                && i >= 2
-                && chars[i - 2].eq_ignore_ascii_case(&'g')
-                && chars[i - 1].eq_ignore_ascii_case(&'h');
-            (sigil || gh) && w[1].is_alphanumeric()
-        })
-    }
-
     /// Asserts `events` (the inside of a paragraph or cell) are plain text only.
     fn assert_plain(events: &[Event<'_>], original: &str) {
         for e in events {
@@ -374,7 +361,10 @@ mod tests {
         }
         let text = text_of(events);
         assert_eq!(visible(&text), visible(original), "{original:?}");
-        assert!(!has_live_reference(&text), "{original:?} -> {text:?}");
+        assert!(
+            !crate::report::hostile_run::live_reference(&text),
+            "{original:?} -> {text:?}"
+        );
     }
 
     /// The events strictly between the first `Start` matching `open` and its `End`.

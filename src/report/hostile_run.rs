@@ -167,7 +167,7 @@ fn decode_entities(html: &str) -> String {
 }
 
 /// A sigil or `GH-` right before a name or number: GitHub would mention or link it.
-fn live_reference(text: &str) -> bool {
+pub(super) fn live_reference(text: &str) -> bool {
     let chars: Vec<char> = text.chars().collect();
     chars.windows(2).enumerate().any(|(i, w)| {
         let sigil = matches!(w[0], '@' | '#' | '\u{FF20}' | '\u{FF03}');

@@ -30,6 +30,8 @@ mod tests {
         assert_eq!(super::add(1, 1), 3, "one and one");
     }
 
+    // The fixture's own ignored test (not one of ours): cargo-tek must record it as
+    // "ignored" (asserted below).
     #[test]
     #[ignore]
     fn later() {}
