@@ -14,6 +14,7 @@ Results: $OUT/cargo-<variant>-<temp>-w<workers>.json and $OUT/cargo.md.
 """
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -60,6 +61,11 @@ def lock_waits(path):
     return [float(x) for x in path.read_text().split()]
 
 
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(variant, temp, workers):
     # c1 runs b's commands, so it shares b's target dir (and its warmth).
     target = targets / ("b" if variant == "c1" else variant)
@@ -78,6 +84,7 @@ def run(variant, temp, workers):
     )
     env.pop("CARGO_BUILD_JOBS", None)
     result = {"variant": variant, "temp": temp, "workers": workers}
+    cpu0 = cpu_seconds()
     start = time.monotonic()
     if variant == "a":
         failed, durations = [], {}
@@ -120,14 +127,24 @@ def run(variant, temp, workers):
         if compile_log.exists():
             # The shared compile belongs to no task; its time is in the wall clock only.
             result["shared_compile"] = True
+    # CPU seconds of everything the variant ran (cargo, rustc, test binaries): divided by
+    # the cores, the shortest wall time any scheduler could reach for the same work.
+    result["cpu_s"] = round(cpu_seconds() - cpu0, 2)
+    result["cpu_bound_s"] = round(result["cpu_s"] / os.cpu_count(), 2)
     waits = lock_waits(locklog)
     result["lock_waits"] = len(waits)
     result["lock_wait_s"] = round(sum(waits), 2)
     (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"{name}: wall {result['wall_s']:.1f}s, tasks {result['sum_task_s']:.1f}s, "
-          f"waited {result['sum_wait_s']:.1f}s, lock waits {len(waits)} ({result['lock_wait_s']}s), "
+          f"waited {result['sum_wait_s']:.1f}s, cpu {result['cpu_s']:.1f}s, lock waits {len(waits)} ({result['lock_wait_s']}s), "
           f"failed {result['failed']}", flush=True)
     return result
+
+
+def cpu(result):
+    if "cpu_s" not in result:
+        return "—"
+    return f"{result['cpu_s']:.1f} ({result['cpu_bound_s']:.1f})"
 
 
 def main():
@@ -140,11 +157,11 @@ def main():
     rows.sort(key=lambda r: (r["temp"] != "cold", r["workers"], order[r["variant"]]))
     names = {"a": "(a) by hand, sequential", "b": "(b) cargo-tek before (shell agent)",
              "c1": "(c1) target dir taken in turns", "c2": "(c2) turns + compile once"}
-    lines = ["| variant | temp | workers | wall s | sum of task durations s | recorded wait s | lock waits (s) | failed |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| variant | temp | workers | wall s | CPU s (÷ cores) | sum of task durations s | recorded wait s | lock waits (s) | failed |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         lines.append(f"| {names[r['variant']]} | {r['temp']} | {r['workers']} | {r['wall_s']:.1f} | "
-                     f"{r['sum_task_s']:.1f} | {r['sum_wait_s']:.1f} | {r['lock_waits']} ({r['lock_wait_s']:.1f}) | "
+                     f"{cpu(r)} | {r['sum_task_s']:.1f} | {r['sum_wait_s']:.1f} | {r['lock_waits']} ({r['lock_wait_s']:.1f}) | "
                      f"{', '.join(r['failed']) or '—'} |")
     (out / "cargo.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -54,6 +54,7 @@ async fn run(job: Job) -> Outcome {
         nextest: hook.as_ref().is_some_and(|h| h.nextest) && which::which("cargo-nextest").is_ok(),
         root: env.cwd_bounds.root().to_path_buf(),
         kind: Kind::Other,
+        quiet: false,
         pending: None,
         evidence: None,
     };
@@ -100,6 +101,8 @@ struct Reader {
     root: PathBuf,
     /// The kind of the command about to run.
     kind: Kind,
+    /// It asked cargo to be quiet.
+    quiet: bool,
     /// The command running: its raw output file, its log, its directory.
     pending: Option<(String, String, PathBuf)>,
     /// Set once a cargo command with messages has run.
@@ -114,6 +117,7 @@ impl Around for Reader {
         };
         let (kind, spawned) = command::prepare(&argv);
         self.kind = kind;
+        self.quiet = command::quiet(&argv);
         spawned
     }
 
@@ -162,6 +166,7 @@ impl Around for Reader {
             kind: self.kind,
             warnings: self.warnings,
             color: self.color,
+            quiet: self.quiet,
             places: Places {
                 root: self.root.clone(),
                 cwd: dir,

@@ -60,8 +60,44 @@ pub(crate) fn prepare(argv: &[String]) -> (Kind, Vec<String>) {
         return (kind, argv.to_vec());
     }
     let mut spawned = argv.to_vec();
+    let mut at = at;
+    if kind == Kind::Test && quiet(argv) {
+        spawned = quiet_to_harness(spawned);
+        // A `-q` before the subcommand is gone: it moved.
+        at = subcommand(&spawned).map_or(at, |(i, _)| i);
+    }
     spawned.insert(at + 1, MESSAGE_FORMAT.to_owned());
     (kind, spawned)
+}
+
+/// Where cargo's own arguments end: at `--`, after which they are the test harness's.
+fn own_end(argv: &[String]) -> usize {
+    argv.iter().position(|a| a == "--").unwrap_or(argv.len())
+}
+
+/// Whether a cargo argv asks cargo itself to be quiet (`-q`/`--quiet` before any `--`).
+pub(crate) fn quiet(argv: &[String]) -> bool {
+    argv[1.min(argv.len())..own_end(argv)]
+        .iter()
+        .any(|a| a == "-q" || a == "--quiet")
+}
+
+/// `cargo test -q` as `cargo test -- --quiet`: cargo's quiet hides its `Running` lines,
+/// the only text that says which test binary the results that follow belong to, while
+/// the harness's quiet is what makes the test output short. The reader leaves cargo's
+/// status lines out of the log, so the log reads as `-q` asked.
+fn quiet_to_harness(argv: Vec<String>) -> Vec<String> {
+    let end = own_end(&argv);
+    let mut spawned: Vec<String> = argv[..end]
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| *i == 0 || (*a != "-q" && *a != "--quiet"))
+        .map(|(_, a)| a.clone())
+        .collect();
+    spawned.push("--".to_owned());
+    spawned.push("--quiet".to_owned());
+    spawned.extend(argv.into_iter().skip(end + 1));
+    spawned
 }
 
 /// `cargo nextest run` with nextest's JSON test events, unless the command chose a
@@ -131,6 +167,28 @@ mod tests {
         );
         assert_eq!(as_nextest(&argv("cargo test --doc")), None);
         assert_eq!(as_nextest(&argv("cargo build")), None);
+    }
+
+    #[test]
+    fn a_quiet_cargo_test_keeps_its_running_lines_and_quiets_the_harness() {
+        let (_, spawned) = prepare(&argv("cargo -q test -p a --quiet -- --exact x"));
+        assert_eq!(
+            spawned.join(" "),
+            format!("cargo test {MESSAGE_FORMAT} -p a -- --quiet --exact x")
+        );
+        let (_, spawned) = prepare(&argv("cargo test -q"));
+        assert_eq!(
+            spawned.join(" "),
+            format!("cargo test {MESSAGE_FORMAT} -- --quiet")
+        );
+        assert!(quiet(&argv("cargo test --quiet")));
+        assert!(!quiet(&argv("cargo test -- --quiet")) && !quiet(&argv("cargo")));
+        // Only `cargo test` needs its Running lines; a quiet build stays quiet.
+        let (_, spawned) = prepare(&argv("cargo build -q"));
+        assert_eq!(
+            spawned.join(" "),
+            format!("cargo build {MESSAGE_FORMAT} -q")
+        );
     }
 
     #[test]

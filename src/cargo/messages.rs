@@ -25,6 +25,11 @@ const MAX_LINE: usize = 4 * 1024 * 1024;
 static RUNNING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*Running (?:unittests )?.*\((.+)\)$").expect("a valid constant regex")
 });
+/// A status line of cargo's own (`   Compiling a v0.1.0`, `     Running …`).
+static STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:Compiling|Checking|Documenting|Fresh|Finished|Running|Doc-tests|Blocking|Locking|Adding|Updating|Downloading|Downloaded|Executable) ")
+        .expect("a valid constant regex")
+});
 static DOC_TESTS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*Doc-tests (\S+)$").expect("a valid constant regex"));
 
@@ -36,6 +41,9 @@ pub(crate) struct Reading {
     pub warnings: bool,
     /// Keep rustc's colours in the log.
     pub color: bool,
+    /// The command asked cargo to be quiet: its status lines (`Compiling`, `Running`, …),
+    /// which cargo-tek asked for anyway, stay out of the log.
+    pub quiet: bool,
     pub places: Places,
 }
 
@@ -122,8 +130,10 @@ pub(crate) fn read(
             }
             Some(_) => {}
             None => {
-                log.write_all(line.as_bytes())?;
-                log.write_all(b"\n")?;
+                if !(how.quiet && STATUS.is_match(&console::strip_ansi_codes(line))) {
+                    log.write_all(line.as_bytes())?;
+                    log.write_all(b"\n")?;
+                }
                 if how.kind == Kind::Test {
                     test_line(&mut tests, &binaries, line);
                 }
@@ -131,7 +141,8 @@ pub(crate) fn read(
         }
     }
     said.tests.extend(tests.finish());
-    // `--quiet` hides cargo's `Running` lines; with one test binary there is no doubt.
+    // No `Running` line said whose tests these are (a format of the hook's own, a
+    // harness run directly): with one test binary there is no doubt.
     let only = (binaries.len() == 1)
         .then(|| binaries.values().next())
         .flatten();

@@ -376,3 +376,41 @@ fn check_warns_when_cargo_options_cannot_apply() {
     }
     assert!(!stderr.contains("hook `TASK-3` sets options"), "{stderr}");
 }
+
+#[test]
+fn a_quiet_cargo_test_still_says_which_binary_failed_and_its_log_stays_quiet() {
+    let ws = fixture();
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["cargo", "test", "-q", "--offline", "--no-fail-fast", "-p", "alpha"], "cwd": "rust"}]}}"#,
+    );
+    ws.tek(&["run", "TASK-1"]).output().expect_code(2);
+    let json = run_json(&ws);
+    let t1 = result(&json, "TASK-1");
+    let tests = t1["cargo"]["tests"].as_array().unwrap();
+    // Two binaries (lib and it) ran; terse output names only the failure, and it is
+    // attributed by the Running lines cargo-tek kept.
+    let failed: Vec<_> = tests.iter().filter(|t| t["status"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{tests:?}");
+    assert_eq!(failed[0]["name"], "tests::compares");
+    assert_eq!(
+        (&failed[0]["package"], &failed[0]["binary"]),
+        (&"alpha".into(), &"lib".into())
+    );
+    assert_eq!(failed[0]["line"], 14);
+    // The command as spawned moved the quiet to the harness.
+    let cmd: Vec<&str> = t1["commands"][0]["cmd"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(!cmd[..cmd.len() - 1].contains(&"-q"), "{cmd:?}");
+    assert_eq!(&cmd[cmd.len() - 2..], ["--", "--quiet"], "{cmd:?}");
+    // The log reads as `-q` asked: no status lines, the terse failure.
+    let log = std::fs::read_to_string(ws.latest_run().join(t2_log(t1))).unwrap();
+    assert!(log.contains("tests::compares"), "{log}");
+    for status in ["Running", "Compiling", "Finished", "Doc-tests"] {
+        assert!(!log.contains(status), "{status} in\n{log}");
+    }
+}
