@@ -70,6 +70,8 @@ pub struct Settings<'a> {
     pub path: Option<OsString>,
     /// `--allow-noop`: a plan where no task has a hook is fine.
     pub allow_noop: bool,
+    /// What split `cargo test -p` tasks cost in an earlier run, when one shows it.
+    pub split_cost: Option<crate::compile_once::SplitCost>,
 }
 
 /// Finds top-level keys of a config file only once something is to be reported: a
@@ -271,7 +273,7 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
         }
     }
 
-    compile_once(project, &mut findings);
+    compile_once(project, settings, &mut findings);
     hookless(project, settings, &mut findings);
     findings
         .shown
@@ -280,12 +282,16 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
 }
 
 /// Per-crate `cargo test -p` hooks: what compile once would do for them, or does.
-fn compile_once(project: &Project, findings: &mut Findings) {
+fn compile_once(project: &Project, settings: &Settings, findings: &mut Findings) {
     let Some(src) = &project.hooks.source else {
         return;
     };
     let mut locate = Locator::new(src);
-    let advice = crate::compile_once::advise(&project.hooks, project.manifest.compile_once);
+    let advice = crate::compile_once::advise(
+        &project.hooks,
+        project.manifest.compile_once,
+        settings.split_cost.as_ref(),
+    );
     for advice in advice {
         let severity = match advice.warning {
             true => Severity::Warning,

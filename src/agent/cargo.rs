@@ -185,6 +185,9 @@ impl Around for Reader {
                 evidence.findings.extend(said.findings);
                 evidence.tests.extend(said.tests);
                 evidence.findings_dropped += said.dropped;
+                evidence.compiled.extend(said.compiled);
+                evidence.compiled.sort_unstable();
+                evidence.compiled.dedup();
             }
             Err(e) => {
                 let _ = writeln!(

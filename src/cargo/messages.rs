@@ -5,7 +5,7 @@
 //! [`TestOutcome`] per test, each attributed to its package and binary by cargo's
 //! `Running …` lines and the artifacts it built.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, Read, Write};
 use std::sync::LazyLock;
 
@@ -54,6 +54,8 @@ pub(crate) struct Said {
     pub tests: Vec<TestOutcome>,
     /// Findings beyond [`MAX_FINDINGS`].
     pub dropped: usize,
+    /// Packages compiled (artifacts that were not fresh), as `name@version`.
+    pub compiled: BTreeSet<String>,
 }
 
 /// Reads `raw` (cargo's interleaved output), writes what a person would have seen to
@@ -119,6 +121,9 @@ pub(crate) fn read(
                 }
             }
             Some(Message::CompilerArtifact(a)) => {
+                if !a.fresh {
+                    said.compiled.insert(package_at_version(&a.package_id.repr));
+                }
                 if let Some(name) = a.executable.as_ref().and_then(|e| e.file_name()) {
                     let binary = if a.target.kind.iter().any(|k| k.to_string() == "lib") {
                         "lib".to_owned()
@@ -196,6 +201,20 @@ pub(crate) fn package_name(id: &str) -> String {
     }
 }
 
+/// `name@version` from a package id (as [`package_name`] reads them); the name alone
+/// when the id has no version.
+pub(crate) fn package_at_version(id: &str) -> String {
+    let name = package_name(id);
+    let version = match id.rsplit_once('#') {
+        Some((_, fragment)) => fragment.rsplit('@').next().unwrap_or(fragment),
+        None => id.split(' ').nth(1).unwrap_or(""),
+    };
+    match version.is_empty() || version == name {
+        true => name,
+        false => format!("{name}@{version}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +231,44 @@ mod tests {
             "serde"
         );
         assert_eq!(package_name("alpha 0.1.0 (path+file:///ws)"), "alpha");
+        for (id, at) in [
+            ("path+file:///ws/crates/a#alpha@0.1.0", "alpha@0.1.0"),
+            ("path+file:///ws/crates/alpha#0.1.0", "alpha@0.1.0"),
+            ("registry+https://x/index#serde@1.0.1", "serde@1.0.1"),
+            ("alpha 0.1.0 (path+file:///ws)", "alpha@0.1.0"),
+        ] {
+            assert_eq!(package_at_version(id), at);
+        }
+    }
+
+    #[test]
+    fn compiled_packages_are_those_not_fresh() {
+        let artifact = |id: &str, fresh: bool| {
+            format!(
+                r#"{{"reason":"compiler-artifact","package_id":"{id}","manifest_path":"/ws/Cargo.toml","target":{{"kind":["lib"],"crate_types":["lib"],"name":"x","src_path":"/ws/src/lib.rs","edition":"2021","doc":true,"doctest":true,"test":true}},"profile":{{"opt_level":"0","debuginfo":2,"debug_assertions":true,"overflow_checks":true,"test":false}},"features":[],"filenames":[],"executable":null,"fresh":{fresh}}}"#
+            )
+        };
+        let raw = [
+            artifact("registry+https://x/index#serde@1.0.1", false),
+            artifact("registry+https://x/index#serde@1.0.1", false),
+            artifact("registry+https://x/index#libc@0.2.0", true),
+            artifact("path+file:///ws#alpha@0.1.0", false),
+        ]
+        .join("\n");
+        let how = Reading {
+            kind: Kind::Compile,
+            warnings: false,
+            color: false,
+            quiet: false,
+            places: Places {
+                root: "/ws".into(),
+                cwd: "/ws".into(),
+            },
+        };
+        let said = read(raw.as_bytes(), &mut Vec::new(), &how).unwrap();
+        assert_eq!(
+            said.compiled.into_iter().collect::<Vec<_>>(),
+            ["alpha@0.1.0", "serde@1.0.1"]
+        );
     }
 }

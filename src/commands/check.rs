@@ -19,6 +19,9 @@ pub fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
             bounds: &bounds,
             path: std::env::var_os("PATH"),
             allow_noop: args.allow_noop,
+            split_cost: (!project.manifest.compile_once)
+                .then(|| crate::compile_once::split_cost(&project.workspace.runs_dir))
+                .flatten(),
         },
     );
     let legacy_errors = ctx.legacy_gaps(&project, args.strict_legacy);

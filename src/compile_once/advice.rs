@@ -2,6 +2,7 @@
 //! each re-resolve features (when it is off), and, when it is on, which hooks it takes
 //! over and which it leaves alone, with why.
 
+use super::cost::{is_split_test, SplitCost};
 use crate::config::{Hook, Hooks};
 
 /// One piece of advice about a hook.
@@ -19,21 +20,12 @@ pub struct Advice {
 /// be split. (`cargo test --workspace`, and `--doc`, which compile once leaves to a
 /// task of its own, are fine as they are.)
 fn tests_packages(hook: &Hook) -> bool {
-    hook.commands.iter().any(|c| {
-        let argv = c.argv();
-        let words: Vec<&str> = argv.iter().flat_map(|a| a.split_whitespace()).collect();
-        let cargo_test = words
-            .windows(2)
-            .any(|w| w[0].ends_with("cargo") && matches!(w[1], "test" | "t"));
-        let package = words
-            .iter()
-            .any(|w| w.starts_with("-p") || w.starts_with("--package"));
-        cargo_test && package && !words.contains(&"--doc")
-    })
+    hook.commands.iter().any(|c| is_split_test(&c.argv()))
 }
 
-/// The advice for `hooks`, with manifest.json's `compile_once` as given.
-pub fn advise(hooks: &Hooks, compile_once: bool) -> Vec<Advice> {
+/// The advice for `hooks`, with manifest.json's `compile_once` as given, and what split
+/// test tasks cost in an earlier run when one shows it.
+pub fn advise(hooks: &Hooks, compile_once: bool, cost: Option<&SplitCost>) -> Vec<Advice> {
     let splits: Vec<(&str, String)> = hooks
         .iter()
         .filter_map(|(key, hook)| super::split(hook).ok().map(|s| (key, s.package)))
@@ -48,11 +40,12 @@ pub fn advise(hooks: &Hooks, compile_once: bool) -> Vec<Advice> {
         } else {
             ""
         };
+        let measured = cost.map_or(String::new(), |c| format!("; {}", c.describe()));
         return vec![Advice {
             warning: true,
             key: splits[0].0.to_owned(),
             message: format!(
-                "{} hooks run `cargo test -p <package>` ({}{more}): each resolves features for its own package, so shared dependencies can be compiled again for each, and each holds the target dir while its tests run",
+                "{} hooks run `cargo test -p <package>` ({}{more}): each resolves features for its own package, so shared dependencies can be compiled again for each, and each holds the target dir while its tests run{measured}",
                 splits.len(),
                 keys.join(", ")
             ),
@@ -109,7 +102,7 @@ mod tests {
 
     #[test]
     fn split_tests_get_a_warning_when_compile_once_is_off() {
-        let advice = advise(&hooks(TWO), false);
+        let advice = advise(&hooks(TWO), false, None);
         assert_eq!(advice.len(), 1);
         assert!(advice[0].warning && advice[0].key == "A");
         assert!(
@@ -119,14 +112,15 @@ mod tests {
         assert!(advice[0].help.contains("\"compile_once\": true"));
         assert!(advise(
             &hooks(r#"{"A": {"commands": [{"cmd": ["cargo", "test", "-p", "a"]}]}}"#),
-            false
+            false,
+            None
         )
         .is_empty());
     }
 
     #[test]
     fn with_compile_once_each_test_hook_is_explained() {
-        let advice = advise(&hooks(TWO), true);
+        let advice = advise(&hooks(TWO), true, None);
         let warnings: Vec<_> = advice.iter().filter(|a| a.warning).collect();
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].key, "C");

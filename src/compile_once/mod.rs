@@ -13,10 +13,13 @@
 
 mod advice;
 mod compile;
+mod cost;
 mod detect;
 mod rewrite;
 
 pub use advice::advise;
 pub use compile::{compile, Compiled};
+pub(crate) use cost::newest as split_cost;
+pub use cost::SplitCost;
 pub use detect::{split, Split};
 pub use rewrite::rewrite;

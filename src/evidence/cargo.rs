@@ -23,6 +23,11 @@ pub struct CargoEvidence {
     /// The new-warnings gate's verdict, when the hook asked for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<WarningGate>,
+    /// The packages cargo compiled for this task (not fresh), as `name@version`, each
+    /// once, sorted: what `check` counts when per-crate `-p` tasks compile a dependency
+    /// again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compiled: Vec<String>,
 }
 
 fn is_zero(n: &usize) -> bool {

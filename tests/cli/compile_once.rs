@@ -144,3 +144,43 @@ fn plan_shows_and_check_explains_the_rewrite() {
     );
     assert!(check.contains("\"compile_once\": true"), "{check}");
 }
+
+#[test]
+fn check_quotes_what_split_test_tasks_compiled_twice_in_the_last_run() {
+    let ws = workspace();
+    // b wants a feature of a that a's own tests do not: `cargo test -p b` resolves it
+    // and compiles a again.
+    ws.file(
+        "crates/a/Cargo.toml",
+        "[package]\nname = \"a\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[features]\nextra = []\n",
+    )
+    .file(
+        "crates/b/Cargo.toml",
+        "[package]\nname = \"b\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\na = { path = \"../a\", features = [\"extra\"] }\n",
+    )
+    .file("config/manifest.json", "{}");
+    ws.tek(&["run", "-j", "1", "TASK-010", "TASK-011"])
+        .env("CARGO_HOME", own_cargo_home(&ws))
+        .output()
+        .expect_code(0);
+    let run = run_json(&ws);
+    let compiled = |task: &str| result(&run, task)["cargo"]["compiled"].clone();
+    assert_eq!(compiled("TASK-010"), serde_json::json!(["a@0.1.0"]));
+    assert_eq!(
+        compiled("TASK-011"),
+        serde_json::json!(["a@0.1.0", "b@0.1.0"])
+    );
+
+    let check = ws.tek(&["check"]).output().expect_code(0).stderr();
+    let id = run["run_id"].as_str().unwrap();
+    assert!(
+        check.contains(&format!(
+            "in run {id}, 2 such tasks compiled a package another of them had already compiled 1 time (a@0.1.0 ×2)"
+        )),
+        "{check}"
+    );
+    // With compile once on there is nothing to warn about.
+    ws.file("config/manifest.json", r#"{"compile_once": true}"#);
+    let check = ws.tek(&["check"]).output().expect_code(0).stderr();
+    assert!(!check.contains("such tasks compiled"), "{check}");
+}
