@@ -153,6 +153,10 @@ pub struct CheckArgs {
     /// Fail when the predecessor would plan a task cargo-tek does not (legacy sot.md)
     #[arg(long)]
     pub strict_legacy: bool,
+    /// Where earlier runs are, for the measured cost of `cargo test -p` splits [default:
+    /// .tek/runs at the workspace root]
+    #[arg(long, value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -77,9 +77,9 @@ impl Context {
 
     /// Like [`Context::project`], but always asks cargo (and refreshes the cache): for
     /// `check`, whose job is to catch whatever is wrong now.
-    pub fn fresh_project(&self) -> Result<Project, Error> {
+    pub fn fresh_project(&self, runs_dir: Option<PathBuf>) -> Result<Project, Error> {
         let cache = Cache::from_env();
         let fresh = cache.as_ref().map(Cache::refreshing);
-        Ok(Project::load(self.discover(None, fresh.as_ref())?)?)
+        Ok(Project::load(self.discover(runs_dir, fresh.as_ref())?)?)
     }
 }
