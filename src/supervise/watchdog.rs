@@ -5,10 +5,16 @@
 //! fork and exec, which forces std to `fork` cargo-tek for every command instead of
 //! using `posix_spawn` (measured: 0.75 ms more per command, spawn1000 1.6 s against
 //! 0.8 s). The watchdog costs one spawn per run instead. cargo-tek holds the write end of
-//! a pipe (close-on-exec, so no task inherits it) and sends the process group of every
-//! command it starts and ends; when that end closes — on any exit, however abrupt — the
-//! watchdog reads end-of-file and SIGKILLs the groups still listed and, where cgroups are
-//! in use, every command cgroup at once (`cgroup.kill` on the run's tree).
+//! a pipe (close-on-exec, so no task inherits it); when that end closes — on any exit,
+//! however abrupt — the watchdog reads end-of-file and SIGKILLs the process groups still
+//! listed and, where cgroups are in use, every command cgroup at once (`cgroup.kill` on
+//! the run's tree).
+//!
+//! The list is a file, not the pipe: cargo-tek appends the process group of every
+//! command it starts and ends to an unlinked file that the watchdog holds as its stdout,
+//! and the watchdog reads it once, at the end. A record on the pipe woke the watchdog
+//! twice per command, a context switch each on a 2-core machine (measured: about 70 µs
+//! per command in spawn1000); a write to a file wakes nobody.
 //!
 //! The watchdog is cargo-tek's own binary run as `cargo-tek __tek-watchdog [CGROUP_DIR]`,
 //! with an empty environment, in its own process group (a Ctrl-C at the terminal is for
@@ -16,7 +22,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -27,12 +33,14 @@ use nix::unistd::Pid;
 /// The hidden first argument that makes the binary a watchdog.
 pub const ARG: &str = "__tek-watchdog";
 
-/// One record on the pipe: `+` or `-`, then a process group id (little endian). Five
-/// bytes, well under `PIPE_BUF`, so concurrent writes never interleave.
+/// One record in the list: `+` or `-`, then a process group id (little endian).
 const RECORD: usize = 5;
 
 struct Link {
+    /// Its end-of-file is the watchdog's signal.
     pipe: File,
+    /// The list of process groups, which the watchdog reads at the end.
+    list: File,
     child: Child,
 }
 
@@ -53,6 +61,8 @@ pub fn start(cgroup_dir: Option<&Path>) -> std::io::Result<()> {
         use nix::fcntl::{fcntl, FcntlArg, FdFlag};
         fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
     }
+    // Unlinked, close-on-exec: only cargo-tek and the watchdog (as its stdout) hold it.
+    let list = tempfile::tempfile()?;
     let exe = std::env::current_exe()?;
     let mut command = Command::new(exe);
     command
@@ -60,12 +70,13 @@ pub fn start(cgroup_dir: Option<&Path>) -> std::io::Result<()> {
         .args(cgroup_dir)
         .env_clear()
         .stdin(Stdio::from(read))
-        .stdout(Stdio::null())
+        .stdout(Stdio::from(list.try_clone()?))
         .stderr(Stdio::null());
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let child = command.spawn()?;
     *link() = Some(Link {
         pipe: File::from(write),
+        list,
         child,
     });
     Ok(())
@@ -81,8 +92,8 @@ fn send(op: u8, pgid: i32) {
     record[0] = op;
     record[1..].copy_from_slice(&pgid.to_le_bytes());
     if let Some(link) = link().as_mut() {
-        // A watchdog that is gone cannot be helped; the run goes on.
-        let _ = link.pipe.write_all(&record);
+        // A full disk cannot be helped; the run goes on (and ends its commands itself).
+        let _ = link.list.write_all(&record);
     }
 }
 
@@ -100,13 +111,17 @@ pub fn untrack(pgid: i32) {
 /// reaps the watchdog.
 pub fn stop() {
     let taken = link().take();
-    if let Some(Link { pipe, mut child }) = taken {
+    if let Some(Link {
+        pipe, mut child, ..
+    }) = taken
+    {
         drop(pipe);
         let _ = child.wait();
     }
 }
 
-/// The watchdog process itself: reads records until end-of-file, then kills.
+/// The watchdog process itself: waits for end-of-file on stdin, then kills what the
+/// list on stdout names.
 pub fn serve(args: &[std::ffi::OsString]) -> i32 {
     for sig in [
         Signal::SIGINT,
@@ -117,22 +132,35 @@ pub fn serve(args: &[std::ffi::OsString]) -> i32 {
         // SAFETY: setting a signal to "ignore" installs no handler code.
         let _ = unsafe { signal(sig, SigHandler::SigIgn) };
     }
-    // A task (same user) could otherwise open /proc/<watchdog>/fd/0 and drain the pipe.
+    // A task (same user) could otherwise open /proc/<watchdog>/fd/1 and rewrite the list.
     #[cfg(target_os = "linux")]
     let _ = nix::sys::prctl::set_dumpable(false);
     let cgroup_dir = args.get(2).map(PathBuf::from);
-    let mut groups = HashSet::new();
+    // Nothing is ever written to the pipe: a read returns at end-of-file.
+    let mut sink = [0u8; 64];
     let mut stdin = std::io::stdin().lock();
-    let mut record = [0u8; RECORD];
-    while stdin.read_exact(&mut record).is_ok() {
+    while stdin.read(&mut sink).is_ok_and(|n| n > 0) {}
+    // SAFETY: descriptor 1 is the list cargo-tek gave us, owned by nothing else here.
+    let list = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(1) };
+    end(&listed(list), cgroup_dir.as_deref());
+    0
+}
+
+/// The process groups the list leaves running: started and not ended.
+fn listed(mut list: File) -> HashSet<i32> {
+    let mut bytes = Vec::new();
+    if list.rewind().is_err() || list.read_to_end(&mut bytes).is_err() {
+        return HashSet::new();
+    }
+    let mut groups = HashSet::new();
+    for record in bytes.chunks_exact(RECORD) {
         let pgid = i32::from_le_bytes([record[1], record[2], record[3], record[4]]);
         match record[0] {
             b'+' => groups.insert(pgid),
             _ => groups.remove(&pgid),
         };
     }
-    end(&groups, cgroup_dir.as_deref());
-    0
+    groups
 }
 
 fn end(groups: &HashSet<i32>, cgroup_dir: Option<&Path>) {
@@ -150,6 +178,19 @@ fn end(groups: &HashSet<i32>, cgroup_dir: Option<&Path>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_list_keeps_what_was_started_and_not_ended() {
+        let mut list = tempfile::tempfile().unwrap();
+        for (op, pgid) in [(b'+', 10), (b'+', 11), (b'-', 10), (b'+', 12), (b'+', 10)] {
+            let mut record = [op, 0, 0, 0, 0];
+            record[1..].copy_from_slice(&i32::to_le_bytes(pgid));
+            list.write_all(&record).unwrap();
+        }
+        // A torn last record (cargo-tek killed mid-write) is ignored.
+        list.write_all(b"+\x01").unwrap();
+        assert_eq!(listed(list), HashSet::from([10, 11, 12]));
+    }
 
     #[test]
     fn the_listed_groups_die_at_end_of_file_and_only_those() {
