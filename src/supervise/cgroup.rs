@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct Tree {
     dir: PathBuf,
-    free: Mutex<Vec<PathBuf>>,
+    free: Mutex<Vec<Group>>,
     made: AtomicU64,
 }
 
@@ -89,42 +89,44 @@ impl Tree {
 
     /// An empty group for one command: a released one, or a new one.
     pub fn group(&self) -> std::io::Result<Group> {
-        let reused = self.free.lock().ok().and_then(|mut free| free.pop());
-        let dir = match reused {
-            Some(dir) => dir,
-            None => {
-                let dir = self
-                    .dir
-                    .join(self.made.fetch_add(1, Ordering::Relaxed).to_string());
-                if let Err(err) = std::fs::create_dir(&dir) {
-                    // The tree is removed at the end of each run; a later run in the same
-                    // process (tests run commands in-process) makes it again.
-                    if err.kind() != std::io::ErrorKind::NotFound {
-                        return Err(err);
-                    }
-                    std::fs::create_dir(&self.dir)?;
-                    std::fs::create_dir(&dir)?;
-                }
-                dir
+        // A group used before keeps its open `cgroup.procs`.
+        if let Some(group) = self.free.lock().ok().and_then(|mut free| free.pop()) {
+            return Ok(group);
+        }
+        let dir = self
+            .dir
+            .join(self.made.fetch_add(1, Ordering::Relaxed).to_string());
+        if let Err(err) = std::fs::create_dir(&dir) {
+            // The tree is removed at the end of each run; a later run in the same
+            // process (tests run commands in-process) makes it again.
+            if err.kind() != std::io::ErrorKind::NotFound {
+                return Err(err);
             }
-        };
+            std::fs::create_dir(&self.dir)?;
+            std::fs::create_dir(&dir)?;
+        }
         let procs = std::fs::OpenOptions::new()
             .write(true)
             .open(dir.join("cgroup.procs"))?;
         Ok(Group { dir, procs })
     }
 
-    /// Takes back a command's group; only an empty one is used again.
     /// The tree's directory (the watchdog kills it whole after an abrupt end).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// Takes back a command's group; only an empty one is used again.
     pub fn release(&self, group: Group) {
         if !group.populated() {
-            if let Ok(mut free) = self.free.lock() {
-                free.push(group.dir);
-            }
+            self.reuse(group);
+        }
+    }
+
+    /// Puts `group`, known to be empty, back in the pool.
+    pub fn reuse(&self, group: Group) {
+        if let Ok(mut free) = self.free.lock() {
+            free.push(group);
         }
     }
 

@@ -75,6 +75,23 @@ const STEPS: [&str; 5] = [
 /// Size of the child's stack: it only makes a handful of system calls.
 const STACK: usize = 64 * 1024;
 
+thread_local! {
+    /// The child's stack, kept for the thread's next spawn: each command would otherwise
+    /// allocate and zero 64 KiB that the child barely touches.
+    static STACK_OF_THREAD: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `/dev/null`, opened once (close-on-exec, above the standard streams): every
+/// command's stdin.
+fn dev_null() -> io::Result<RawFd> {
+    static DEV_NULL: std::sync::OnceLock<OwnedFd> = std::sync::OnceLock::new();
+    if let Some(fd) = DEV_NULL.get() {
+        return Ok(fd.as_raw_fd());
+    }
+    let fd = above_stdio(File::open("/dev/null")?.into())?;
+    Ok(DEV_NULL.get_or_init(|| fd).as_raw_fd())
+}
+
 fn c_string(bytes: &[u8], what: &str) -> io::Result<CString> {
     CString::new(bytes).map_err(|_| {
         io::Error::new(
@@ -120,14 +137,15 @@ pub fn start(command: Command<'_>) -> io::Result<Child> {
     argv_ptrs.push(std::ptr::null());
     let mut env_ptrs: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
     env_ptrs.push(std::ptr::null());
-    let stdin = above_stdio(File::open("/dev/null")?.into())?;
+    let stdin = dev_null()?;
     let stdout = above_stdio(command.stdout.into())?;
     let stderr = above_stdio(command.stderr.into())?;
-    let streams = [stdin.as_raw_fd(), stdout.as_raw_fd(), stderr.as_raw_fd()];
+    let streams = [stdin, stdout.as_raw_fd(), stderr.as_raw_fd()];
     let procs = command.cgroup_procs.unwrap_or(-1);
     // The child's report of a failed step: (step + 1) << 32 | errno. Shared memory.
     let failure = AtomicI64::new(0);
-    let mut stack = vec![0u8; STACK];
+    let mut stack = STACK_OF_THREAD.with_borrow_mut(std::mem::take);
+    stack.resize(STACK, 0);
 
     let (program_ptr, argv_ptr, env_ptr, cwd_ptr) = (
         program.as_ptr(),
@@ -147,8 +165,10 @@ pub fn start(command: Command<'_>) -> io::Result<Child> {
             };
             // Handlers are cargo-tek's code: back to the defaults before anything can
             // arrive. Ignored signals stay ignored across exec, as for any child — except
-            // SIGPIPE, which Rust ignores for itself and every spawner resets.
-            for signal in 1..65 {
+            // SIGPIPE, which Rust ignores for itself and every spawner resets. Only the
+            // standard signals: nothing in cargo-tek handles a real-time one (glibc's
+            // own, 32 and 33, cannot be changed), and each look is a system call.
+            for signal in 1..libc::SIGRTMIN() {
                 let mut old: libc::sigaction = std::mem::zeroed();
                 if libc::sigaction(signal, std::ptr::null(), &mut old) != 0 {
                     continue;
@@ -204,6 +224,8 @@ pub fn start(command: Command<'_>) -> io::Result<Child> {
             Some(libc::SIGCHLD),
         )
     };
+    // The child has exec'd or exited: its stack is free again.
+    STACK_OF_THREAD.with_borrow_mut(|kept| *kept = stack);
     if let Ok(pid) = cloned {
         live.insert(pid.as_raw() as u32);
     }

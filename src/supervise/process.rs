@@ -251,6 +251,8 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
     }
     if left {
         scope.kill(KILL_WAIT).await;
+    } else {
+        scope.close_empty();
     }
     watchdog::untrack(pid as i32);
     exit.duration = started.elapsed();

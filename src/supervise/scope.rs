@@ -16,11 +16,28 @@ pub struct Scope {
     pgid: i32,
     mark: String,
     cgroup: Option<Group>,
+    /// Found empty by the caller: nothing to check or kill when dropped.
+    empty: bool,
 }
 
 impl Scope {
     pub fn new(pgid: i32, mark: String, cgroup: Option<Group>) -> Self {
-        Self { pgid, mark, cgroup }
+        Self {
+            pgid,
+            mark,
+            cgroup,
+            empty: false,
+        }
+    }
+
+    /// Ends a scope that [`Scope::alive`] (or [`Scope::kill`]) just found empty: its
+    /// cgroup goes back to the pool without being read again. The usual end of a
+    /// command, so it costs nothing beyond the look that found it empty.
+    pub fn close_empty(mut self) {
+        self.empty = true;
+        if let (Some(group), Some(tree)) = (self.cgroup.take(), super::cgroup::existing_tree()) {
+            tree.reuse(group);
+        }
     }
 
     fn group_alive(&self) -> bool {
@@ -86,6 +103,9 @@ impl Scope {
 impl Drop for Scope {
     /// A supervision dropped half-way (its task aborted) still ends what it started.
     fn drop(&mut self) {
+        if self.empty {
+            return;
+        }
         if self.group_alive() {
             let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGKILL);
             subreaper::sweep(Some(&self.mark), Signal::SIGKILL);
