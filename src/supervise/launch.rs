@@ -112,8 +112,8 @@ fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(moved) })
 }
 
-/// Starts `command`. Registered as a live child before anything else can look at our
-/// children (see [`spawner::children`]), so the orphan sweep never reaps it.
+/// Starts `command`. Until its child is registered as live (see [`spawner::children`]),
+/// a [`spawner::Spawning`] keeps the orphan sweep from reaping it.
 pub fn start(command: Command<'_>) -> io::Result<Child> {
     reap_abandoned();
     let program = c_string(command.program.as_os_str().as_bytes(), "the program path")?;
@@ -212,7 +212,7 @@ pub fn start(command: Command<'_>) -> io::Result<Child> {
         Some(&all),
         Some(&mut old_mask),
     )?;
-    let mut live = spawner::children();
+    let spawning = spawner::Spawning::begin();
     // SAFETY: CLONE_VM|CLONE_VFORK suspends this thread until the child has exec'd or
     // exited, so everything the child borrows outlives its use; the child makes only
     // async-signal-safe calls (see above).
@@ -227,9 +227,9 @@ pub fn start(command: Command<'_>) -> io::Result<Child> {
     // The child has exec'd or exited: its stack is free again.
     STACK_OF_THREAD.with_borrow_mut(|kept| *kept = stack);
     if let Ok(pid) = cloned {
-        live.insert(pid.as_raw() as u32);
+        spawner::children().insert(pid.as_raw() as u32);
     }
-    drop(live);
+    drop(spawning);
     let _ = nix::sys::signal::pthread_sigmask(
         nix::sys::signal::SigmaskHow::SIG_SETMASK,
         Some(&old_mask),

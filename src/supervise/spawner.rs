@@ -11,6 +11,7 @@
 //! lose its exit status. Spawning and registering happen under the lock the sweep takes.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock};
 
@@ -48,6 +49,37 @@ pub fn children() -> MutexGuard<'static, Children> {
     CHILDREN
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Spawns under way that have not registered their child yet.
+static SPAWNING: AtomicUsize = AtomicUsize::new(0);
+
+/// Held across one spawn, from before the clone until the child is registered: while any
+/// is held, sweeps reap no zombie they do not know (see [`any_spawning`]). This lets a
+/// spawn run without the [`children`] lock, which it would otherwise hold for as long as
+/// the clone suspends its thread (until the child execs: on a busy machine, until the
+/// child gets a core), stalling every command's end on the lock meanwhile.
+pub struct Spawning(());
+
+impl Spawning {
+    pub fn begin() -> Self {
+        SPAWNING.fetch_add(1, Ordering::SeqCst);
+        Spawning(())
+    }
+}
+
+impl Drop for Spawning {
+    fn drop(&mut self) {
+        SPAWNING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Whether a child may exist that is ours but not registered yet. Read under the
+/// [`children`] lock after listing our children: a main process found unregistered then
+/// belongs to a spawn that has not finished (it registers under that lock, then ends its
+/// [`Spawning`]), so this is true and the sweep leaves its zombie alone.
+pub fn any_spawning() -> bool {
+    SPAWNING.load(Ordering::SeqCst) > 0
 }
 
 /// Forgets a main process once tokio has reaped it.

@@ -112,11 +112,15 @@ mod imp {
     }
 
     pub fn orphans(mark: Option<&str>, reap: bool) -> Vec<u32> {
-        // Holding the lock: nothing is spawned (and registered) meanwhile, so a command's
-        // main process is never taken for an orphan and reaped behind tokio's back.
+        // Holding the lock: nothing is registered meanwhile. A command's main process
+        // listed below but not registered belongs to a spawn still under way; it is
+        // never taken for an orphan and reaped behind our back: no zombie is reaped
+        // while a spawn is (a later sweep reaps it).
         let live = spawner::children();
+        let listed = children();
+        let reap = reap && !spawner::any_spawning();
         let mut found = Vec::new();
-        for pid in children() {
+        for pid in listed {
             // The watchdog is our child too, and must outlive every sweep.
             if live.is_live(pid) || super::super::watchdog::pid() == Some(pid) {
                 continue;
