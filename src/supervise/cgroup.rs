@@ -4,8 +4,8 @@
 //! one exact answer to "what did this command start"; `cgroup.kill` ends all of it.
 //!
 //! Layout: `<cargo-tek's cgroup>/tek-<pid>/<n>`. cargo-tek itself stays where
-//! it is; a command joins its group between fork and exec (see [`Group::procs_fd`]), so
-//! nothing it starts is ever outside. No controllers are enabled, so the "no internal
+//! it is; a command starts in its group (clone3, see [`Group::dir_fd`]) or joins it
+//! between fork and exec (see [`Group::procs_fd`]), so nothing it starts is ever outside. No controllers are enabled, so the "no internal
 //! processes" rule does not apply. `CARGO_TEK_NO_CGROUP=1` turns this off.
 //!
 //! After a `kill -9` of cargo-tek the groups stay behind with whatever was left in them;
@@ -35,7 +35,11 @@ pub struct Tree {
 #[derive(Debug)]
 pub struct Group {
     dir: PathBuf,
+    /// The directory, open: a child can be created in it (clone3's CLONE_INTO_CGROUP).
+    dir_fd: File,
     procs: File,
+    /// `cgroup.kill` was written: never reused (see [`Group::kill`]).
+    killed: std::sync::atomic::AtomicBool,
 }
 
 static TREE: OnceLock<Option<Tree>> = OnceLock::new();
@@ -108,7 +112,13 @@ impl Tree {
         let procs = std::fs::OpenOptions::new()
             .write(true)
             .open(dir.join("cgroup.procs"))?;
-        Ok(Group { dir, procs })
+        let dir_fd = File::open(&dir)?;
+        Ok(Group {
+            dir,
+            dir_fd,
+            procs,
+            killed: Default::default(),
+        })
     }
 
     /// The tree's directory (the watchdog kills it whole after an abrupt end).
@@ -123,8 +133,11 @@ impl Tree {
         }
     }
 
-    /// Puts `group`, known to be empty, back in the pool.
+    /// Puts `group`, known to be empty, back in the pool, unless it was killed.
     pub fn reuse(&self, group: Group) {
+        if group.killed.load(Ordering::Relaxed) {
+            return;
+        }
         if let Ok(mut free) = self.free.lock() {
             free.push(group);
         }
@@ -155,6 +168,11 @@ impl Group {
         self.procs.as_raw_fd()
     }
 
+    /// The open directory: a child can be created in the group (see `launch`).
+    pub fn dir_fd(&self) -> RawFd {
+        self.dir_fd.as_raw_fd()
+    }
+
     /// The live processes in the group.
     pub fn pids(&self) -> Vec<u32> {
         std::fs::read_to_string(self.dir.join("cgroup.procs"))
@@ -176,8 +194,10 @@ impl Group {
         }
     }
 
-    /// SIGKILLs every process in the group.
+    /// SIGKILLs every process in the group. The group is not used again: some kernels
+    /// (6.18 here) then kill every child that clone3 creates in it.
     pub fn kill(&self) {
+        self.killed.store(true, Ordering::Relaxed);
         kill(&self.dir);
     }
 }
@@ -321,6 +341,14 @@ mod tests {
         assert!(!group.populated());
         let dir = group.dir.clone();
         tree.release(group);
+        assert_ne!(
+            tree.group().unwrap().dir,
+            dir,
+            "a killed group is not used again"
+        );
+        let unkilled = tree.group().unwrap();
+        let dir = unkilled.dir.clone();
+        tree.release(unkilled);
         assert_eq!(
             tree.group().unwrap().dir,
             dir,

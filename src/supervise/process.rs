@@ -167,7 +167,9 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
         &env,
         spawn.stdout,
         spawn.stderr,
-        cgroup.as_ref().map(cgroup::Group::procs_fd),
+        cgroup
+            .as_ref()
+            .map(|group| (group.dir_fd(), group.procs_fd())),
     )
     .await;
     let mut child = match started_child {
@@ -268,7 +270,8 @@ async fn start(
     env: &[(OsString, OsString)],
     stdout: File,
     stderr: File,
-    cgroup_procs: Option<i32>,
+    // The cgroup's open directory and `cgroup.procs`.
+    cgroup: Option<(i32, i32)>,
 ) -> std::io::Result<Started> {
     #[cfg(target_os = "linux")]
     return launch::start(launch::Command {
@@ -278,11 +281,11 @@ async fn start(
         env,
         stdout,
         stderr,
-        cgroup_procs,
+        cgroup: cgroup.map(|(dir, procs)| launch::CgroupFds { dir, procs }),
     });
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = cgroup_procs;
+        let _ = cgroup;
         let mut command = tokio::process::Command::new(program);
         command.arg0(&argv[0]);
         command

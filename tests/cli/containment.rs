@@ -294,26 +294,71 @@ fn kill_9_takes_the_main_processes_along() {
 /// What cargo-tek itself checks: a cgroup v2 directory for this process that it can
 /// create a group in.
 fn cgroup_v2_writable() -> bool {
-    let Ok(own) = std::fs::read_to_string("/proc/self/cgroup") else {
-        return false;
-    };
-    let Some(path) = own.lines().find_map(|l| l.strip_prefix("0::")) else {
-        return false;
-    };
+    own_cgroup().is_some()
+}
+
+/// This process's cgroup v2 directory, when a group can be created in it.
+fn own_cgroup() -> Option<std::path::PathBuf> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = own.lines().find_map(|l| l.strip_prefix("0::"))?;
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let Some(point) = mounts.lines().find_map(|l| {
+    let point = mounts.lines().find_map(|l| {
         let (fields, rest) = l.split_once(" - ")?;
         rest.starts_with("cgroup2 ")
             .then(|| fields.split_whitespace().nth(4).map(str::to_owned))?
-    }) else {
-        return false;
-    };
-    let probe = std::path::Path::new(&point)
-        .join(path.trim_start_matches('/'))
-        .join(format!("tek-probe-{}", std::process::id()));
+    })?;
+    let dir = std::path::Path::new(&point).join(path.trim_start_matches('/'));
+    let probe = dir.join(format!("tek-probe-{}", std::process::id()));
     let ok = std::fs::create_dir(&probe).is_ok();
     let _ = std::fs::remove_dir(&probe);
-    ok
+    ok.then_some(dir)
+}
+
+#[test]
+#[allow(clippy::disallowed_macros)] // a skipped test says so in the test output
+fn commands_run_when_cargo_tek_starts_in_a_cgroup_that_was_once_killed() {
+    // Some kernels (6.18) SIGKILL every child clone3 creates in a cgroup whose count of
+    // `cgroup.kill`s differs from its creator's: cargo-tek must notice and join its
+    // commands' groups the other way.
+    let Some(own) = own_cgroup() else {
+        println!("skipped: no writable cgroup v2 here");
+        return;
+    };
+    let killed = own.join(format!("tek-killed-{}", unique()));
+    std::fs::create_dir(&killed).unwrap();
+    std::fs::write(killed.join("cgroup.kill"), "1").unwrap();
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` one\n- `TASK-2` two\n")
+        .file(
+            "config/hooks.json",
+            r#"{"TASK-1": {"commands": [{"cmd": ["sh", "-c", "echo ran-1"]}]},
+            "TASK-2": {"commands": [{"cmd": ["true"]}]}}"#,
+        );
+    let procs = std::fs::OpenOptions::new()
+        .write(true)
+        .open(killed.join("cgroup.procs"))
+        .unwrap();
+    let mut command = crate::harness::command();
+    command
+        .args(["tek", "run", "-j", "1"])
+        .current_dir(ws.path());
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&procs);
+    // SAFETY: one write(2) between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+            let fd = std::os::fd::BorrowedFd::borrow_raw(fd);
+            nix::unistd::write(fd, b"0").map(drop).map_err(Into::into)
+        });
+    }
+    let out = command.output().unwrap();
+    let _ = std::fs::remove_dir(&killed);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let json = crate::harness::run_json(&ws);
+    for task in ["TASK-1", "TASK-2"] {
+        let result = crate::harness::result(&json, task);
+        assert_eq!(result["status"], "ok", "{result}");
+    }
 }
 
 /// Values no task may see, unique to this test process and to the test (`tag`): tests
