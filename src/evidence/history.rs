@@ -113,7 +113,12 @@ impl History {
     /// and those that never had one. A `noop` did not pass: nothing ran (a hook may
     /// have been added since).
     pub fn not_passed(&self, ids: &[&str]) -> HashSet<String> {
-        let passed = |r: &TaskResult| r.status.is_success() && r.status != TaskStatus::Noop;
+        // A task `--affected` left out passed as far as that run's verdict goes: the
+        // change could not reach it. Rerunning it would turn a rerun of one failure
+        // after a pull request's affected run into a run of everything.
+        let passed = |r: &TaskResult| {
+            (r.status.is_success() && r.status != TaskStatus::Noop) || super::is_unaffected(r)
+        };
         ids.iter()
             .filter(|id| self.state.get(**id).is_none_or(|r| !passed(r)))
             .map(|id| (*id).to_owned())
@@ -195,6 +200,30 @@ mod tests {
         );
         assert_eq!(history.state["C"].carried_from.as_deref(), Some("2"));
         assert_eq!(history.state["A"].carried_from.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn an_unaffected_task_needs_no_rerun() {
+        let runs = tempfile::tempdir().unwrap();
+        let ids = ["A", "B", "C"];
+        let plan = plan_id(ids);
+        let mut unaffected = result("A", TaskStatus::Skipped);
+        unaffected.reason = Some(crate::evidence::UNAFFECTED.into());
+        // A skip for another reason (a failed dependency) still needs a rerun.
+        let mut blocked = result("C", TaskStatus::Skipped);
+        blocked.reason = Some("dependency failed".into());
+        write(
+            runs.path(),
+            "1",
+            &plan,
+            false,
+            vec![unaffected, result("B", TaskStatus::Error), blocked],
+        );
+        let history = History::read(runs.path(), &plan, &ids);
+        assert_eq!(
+            history.not_passed(&ids),
+            HashSet::from(["B".to_owned(), "C".to_owned()])
+        );
     }
 
     #[test]

@@ -809,3 +809,57 @@ fn explain_names_the_dependency_whose_version_or_features_changed() {
         "{out}"
     );
 }
+
+#[test]
+fn rerun_failed_after_an_affected_run_reruns_its_failures_only() {
+    let ws = corpus();
+    // Commands that cost nothing, with what each covers said outright; TASK-020 fails.
+    let mut hooks = serde_json::Map::new();
+    for n in 1..=20 {
+        let cmd = if n == 20 { "false" } else { "true" };
+        hooks.insert(
+            format!("TASK-{n:03}"),
+            serde_json::json!({ "commands": [{ "cmd": [cmd] }],
+                "covers": { "crates": [format!("c{n:02}")] } }),
+        );
+    }
+    for (id, paths) in [
+        ("TASK-021", "docs/**"),
+        ("TASK-022", "clippy/**"),
+        ("TASK-023", "release/**"),
+    ] {
+        hooks.insert(
+            id.into(),
+            serde_json::json!({ "commands": [{ "cmd": ["true"] }], "covers": { "paths": [paths] } }),
+        );
+    }
+    ws.file(
+        "config/hooks.json",
+        serde_json::to_string_pretty(&serde_json::Value::Object(hooks)).unwrap(),
+    );
+    commit(&ws);
+    crate::harness::git(ws.path(), &["branch", "-f", "base"]);
+    edit(&ws, "crates/c20/src/lib.rs", "pub fn more() {}\n");
+    commit(&ws);
+
+    ws.tek(&["run", "--affected", "base"])
+        .output()
+        .expect_code(2);
+    let first = run_json(&ws);
+    let ran = |run: &serde_json::Value| -> Vec<String> {
+        run["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["carried_from"].is_null() && r["reason"] != "unaffected")
+            .map(|r| r["task"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ran(&first), ["TASK-020"], "{first}");
+
+    let out = ws.tek(&["run", "--rerun-failed"]).output().expect_code(2);
+    let terminal = out.stdout() + &out.stderr();
+    assert!(terminal.contains("Rerunning 1 task of 23"), "{terminal}");
+    let second = run_json(&ws);
+    assert_eq!(ran(&second), ["TASK-020"], "{second}");
+}
