@@ -250,6 +250,10 @@ pub struct ReportArgs {
     /// With --merge: report even when a planned shard has no run (it is shown as missing)
     #[arg(long, requires = "merge")]
     pub allow_missing: bool,
+    /// With --merge --allow-missing: the plan file the shards ran (`plan --shards N --out
+    /// plan.json`), so that each task of a missing shard is listed as not run
+    #[arg(long = "plan", value_name = "FILE", requires = "allow_missing")]
+    pub merge_plan: Option<PathBuf>,
     /// Render this minijinja template instead of the built-in report
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,

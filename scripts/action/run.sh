@@ -15,7 +15,8 @@
 #   TEK_RUNS_DIR          '' = the tool's default (<workspace root>/.tek/runs), else
 #                         passed as --runs-dir (run only)
 #   TEK_SHARD             '' or K/N: run shard K of N (run only; --shard)
-#   TEK_PLAN              '' or a plan file: run it (--plan); with TEK_SHARDS, where
+#   TEK_PLAN              '' or a plan file: run it (--plan); with merge and
+#                         TEK_ALLOW_MISSING, the plan the shards ran; with TEK_SHARDS, where
 #                         the plan is written (default: tek-plan.json)
 #   TEK_SHARDS            '' or N: plan N shards and output the matrix (plan only)
 #   TEK_DURATIONS         '' or a run.json / folder of runs whose durations balance
@@ -177,7 +178,11 @@ elif [[ $command_name == merge ]]; then
   tmp_root=${RUNNER_TEMP:-${TMPDIR:-/tmp}}
   runs_dir=$(mktemp -d "${tmp_root%/}/cargo-tek-merged.XXXXXX")
   args+=(--merge "$merge_path" --runs-dir "$runs_dir" --format json --out "${runs_dir}/merged.json")
-  [[ $allow_missing == true ]] && args+=(--allow-missing)
+  if [[ $allow_missing == true ]]; then
+    args+=(--allow-missing)
+    # The plan the shards ran names the tasks of a missing shard.
+    [[ -n $plan_file ]] && args+=(--plan "$plan_file")
+  fi
 else
   if [[ $command_name == plan && -n $shards ]]; then
     plan_file=${plan_file:-tek-plan.json}

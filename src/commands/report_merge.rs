@@ -5,6 +5,8 @@ use crate::cli::ReportArgs;
 use crate::error::Error;
 use crate::evidence::merge::{self, Missing};
 use crate::evidence::{load_run, LoadedRun};
+use crate::plan::Plan;
+use crate::source::SourceFile;
 use crate::workspace::Workspace;
 
 use super::Context;
@@ -47,7 +49,22 @@ pub(super) fn merged_run(
     } else {
         Missing::Refuse
     };
-    let combined = merge::combine(&runs, missing).map_err(|e| Error::Usage(e.to_string()))?;
+    let mut combined = merge::combine(&runs, missing).map_err(|e| Error::Usage(e.to_string()))?;
+    if let Some(path) = &args.merge_plan {
+        let (plan_hash, shards) = planned_shards(ctx, path)?;
+        let added = merge::add_missing_tasks(&mut combined.record, &plan_hash, &shards)
+            .map_err(|why| Error::Usage(format!("`{}`: {why}", path.display())))?;
+        if added > 0 {
+            ctx.output.status(
+                "Listed",
+                format!(
+                    "{} of the missing shards as not run (from `{}`)",
+                    crate::output::count(added, "task", "tasks"),
+                    path.display()
+                ),
+            );
+        }
+    }
     if let Some(stamp) = &combined.record.merge {
         for leg in stamp.legs.iter().filter(|l| !l.missing.is_empty()) {
             let total = leg.shards.unwrap_or(0);
@@ -79,4 +96,57 @@ pub(super) fn merged_run(
         format!("{} run(s) into {}", runs.len(), written.dir.display()),
     );
     load_run(&written.dir).map_err(Error::Evidence)
+}
+
+/// The plan file's hash and its shards, each with its tasks as the plan has them.
+fn planned_shards(
+    ctx: &Context,
+    path: &std::path::Path,
+) -> Result<(String, Vec<merge::PlannedShard>), Error> {
+    let full = ctx.cwd.join(path);
+    let src = SourceFile::read(&full, path.display().to_string())
+        .map_err(crate::project::LoadError::from)?;
+    let plan: Plan = crate::config::load_json(
+        &src,
+        "a plan file comes from `cargo tek plan --shards N --out plan.json`",
+    )
+    .map_err(crate::project::LoadError::from)?;
+    let Some(split) = plan.shards else {
+        return Err(Error::Usage(format!(
+            "`{}` has no shards: pass the plan.json that `cargo tek plan --shards N` wrote for the shards' jobs",
+            path.display()
+        )));
+    };
+    let tasks: std::collections::HashMap<&str, merge::PlannedTask> = plan
+        .queues
+        .iter()
+        .flat_map(|q| {
+            q.tasks.iter().map(|t| {
+                (
+                    t.id.as_str(),
+                    merge::PlannedTask {
+                        id: t.id.clone(),
+                        queue: q.name.clone(),
+                        title: t.title.clone(),
+                        layer: t.layer.clone(),
+                        line: t.line,
+                    },
+                )
+            })
+        })
+        .collect();
+    let shards = split
+        .layout
+        .shards
+        .iter()
+        .map(|shard| {
+            let planned = shard
+                .tasks
+                .iter()
+                .filter_map(|id| tasks.get(id.as_str()).cloned())
+                .collect();
+            (shard.index, planned)
+        })
+        .collect();
+    Ok((split.plan_hash, shards))
 }

@@ -562,6 +562,7 @@ async fn report_after_run(
         runs_dir: None,
         merge: Vec::new(),
         allow_missing: false,
+        merge_plan: None,
         template: None,
         out: None,
         format: crate::cli::ReportFormat::Markdown,

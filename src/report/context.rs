@@ -67,6 +67,8 @@ pub struct MergeInfo {
     pub line: String,
     /// Planned shards with no run ("shard 2/4"), when reported with `--allow-missing`.
     pub missing: Option<String>,
+    /// Their tasks are listed as not run (the merge had the plan file).
+    pub missing_listed: bool,
 }
 
 /// The tasks an `--affected` run left out.
@@ -542,6 +544,11 @@ fn merge_info(m: &crate::evidence::merge::MergeStamp, clean: &dyn Fn(&str) -> St
     MergeInfo {
         line,
         missing: (!missing.is_empty()).then(|| missing.join(", ")),
+        missing_listed: m
+            .legs
+            .iter()
+            .filter(|l| !l.missing.is_empty())
+            .all(|l| l.missing_tasks > 0),
     }
 }
 

@@ -517,3 +517,112 @@ async fn publish_mode_verifies_merges_and_links_the_ci_runs_job() {
     );
     assert!(body.contains("Merged from 2 of 2 shards"), "{body}");
 }
+
+#[test]
+fn with_the_plan_a_missing_shards_tasks_are_listed_as_not_run() {
+    let ws = Workspace::new();
+    let mut sot = String::from("## Q\n");
+    let mut hooks = serde_json::Map::new();
+    for n in 1..=6 {
+        sot.push_str(&format!("- `TASK-{n}` task {n}\n"));
+        hooks.insert(
+            format!("TASK-{n}"),
+            serde_json::json!({"commands": [{"cmd": ["true"]}]}),
+        );
+    }
+    ws.file("sot.md", sot).file(
+        "config/hooks.json",
+        serde_json::Value::Object(hooks).to_string(),
+    );
+    ws.tek(&["plan", "--shards", "3", "--out", "plan.json"])
+        .output()
+        .expect_code(0);
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.join("plan.json")).unwrap()).unwrap();
+    let lost: Vec<String> = plan["shards"]["shards"][1]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    assert!(!lost.is_empty(), "{plan}");
+    for k in ["1/3", "3/3"] {
+        let runs = format!("r{}", &k[..1]);
+        ws.tek(&[
+            "run",
+            "--plan",
+            "plan.json",
+            "--shard",
+            k,
+            "--runs-dir",
+            &runs,
+        ])
+        .output()
+        .expect_code(0);
+    }
+    // The plan names what shard 2 would have run.
+    let out = ws
+        .tek(&[
+            "report",
+            "--merge",
+            "r1",
+            "r3",
+            "--runs-dir",
+            "merged",
+            "--allow-missing",
+            "--plan",
+            "plan.json",
+            "--out",
+            "report.md",
+        ])
+        .output()
+        .expect_code(0);
+    assert!(
+        out.stderr().contains(&format!(
+            "Listed {} of the missing shards as not run",
+            if lost.len() == 1 {
+                "1 task".to_owned()
+            } else {
+                format!("{} tasks", lost.len())
+            }
+        )),
+        "{}",
+        out.stderr()
+    );
+    let run = run_json_in(&newest(&ws.join("merged")));
+    assert_eq!(run["status"], "error");
+    assert_eq!(run["results"].as_array().unwrap().len(), 6, "{run}");
+    let report = std::fs::read_to_string(ws.join("report.md")).unwrap();
+    for id in &lost {
+        let result = crate::harness::result(&run, id);
+        assert_eq!(result["status"], "skipped", "{result}");
+        assert_eq!(
+            result["reason"],
+            "not run: shard 2/3 has no run among the merged ones"
+        );
+        let shown = format!("| ⏭️ | {} |", id.replace('-', "\\-"));
+        assert!(report.contains(&shown), "{shown} in\n{report}");
+    }
+    assert!(
+        report.contains("so the tasks planned there are listed as not run"),
+        "{report}"
+    );
+
+    // A plan file of something else is refused, not half-applied.
+    ws.file("other/sot.md", "## Q\n- `TASK-9` nine\n");
+    let out = ws
+        .tek(&[
+            "report",
+            "--merge",
+            "r1",
+            "r3",
+            "--runs-dir",
+            "merged2",
+            "--allow-missing",
+            "--plan",
+            "sot.md",
+        ])
+        .output()
+        .expect_code(1);
+    assert!(out.stderr().contains("sot.md"), "{}", out.stderr());
+}

@@ -60,6 +60,7 @@ pub fn combine(runs: &[LoadedRun], missing: Missing) -> Result<Combined, MergeEr
             plan_hash: leg.plan_hash,
             shards: leg.total,
             missing: leg.missing,
+            missing_tasks: 0,
             status,
             first,
             count: leg.results.len(),

@@ -4,11 +4,13 @@
 mod combine;
 mod error;
 mod find;
+mod planned;
 mod stamp;
 mod write;
 
 pub use combine::{combine, Missing};
 pub use error::missing_list;
 pub use find::run_dirs;
+pub use planned::{add_missing_tasks, PlannedShard, PlannedTask};
 pub use stamp::{MergeStamp, MergedLeg};
 pub use write::write;

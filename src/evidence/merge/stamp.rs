@@ -36,6 +36,10 @@ pub struct MergedLeg {
     /// Planned shards with no run (rendered as missing with `--allow-missing`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<u32>,
+    /// Tasks of the missing shards listed as not run, from the plan file given to the
+    /// merge (`--plan`); without one, nobody knows them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub missing_tasks: usize,
     /// The leg's status, as one run's would be (a missing shard makes it `error`).
     pub status: RunStatus,
     /// Its results are `results[first .. first + count]` of the merged run.

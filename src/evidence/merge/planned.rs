@@ -1,0 +1,156 @@
+//! With the plan the shards ran (`report --merge … --plan plan.json`), the tasks of a
+//! missing shard go into the merged run as results of their own, skipped because their
+//! shard never reported: the report then names every task that went unchecked, not only
+//! the shard.
+
+use crate::evidence::{RunRecord, TaskResult, TaskStatus};
+
+/// A task as the plan has it: what its result needs.
+#[derive(Debug, Clone)]
+pub struct PlannedTask {
+    pub id: String,
+    pub queue: String,
+    pub title: String,
+    pub layer: String,
+    pub line: Option<usize>,
+}
+
+/// One shard of the plan: its number and its tasks.
+pub type PlannedShard = (u32, Vec<PlannedTask>);
+
+/// Adds a skipped result for each task of each missing shard of the legs that ran the
+/// plan `plan_hash`, at the end of its leg's results. Returns how many were added, or
+/// why the plan does not fit the merged runs.
+pub fn add_missing_tasks(
+    record: &mut RunRecord,
+    plan_hash: &str,
+    shards: &[PlannedShard],
+) -> Result<usize, String> {
+    let Some(stamp) = record.merge.as_mut() else {
+        return Ok(0);
+    };
+    if !stamp
+        .legs
+        .iter()
+        .any(|l| l.plan_hash.as_deref() == Some(plan_hash))
+    {
+        return Err(format!(
+            "the plan file is not the plan the merged shards ran (its hash {plan_hash} is none of theirs); pass the plan.json their jobs used"
+        ));
+    }
+    let mut added = 0;
+    // From the last leg back, so that inserting shifts only the legs already done.
+    for leg_index in (0..stamp.legs.len()).rev() {
+        let leg = &stamp.legs[leg_index];
+        if leg.plan_hash.as_deref() != Some(plan_hash) || leg.missing.is_empty() {
+            continue;
+        }
+        let total = leg.shards.unwrap_or(0);
+        let at = leg.first + leg.count;
+        let results: Vec<TaskResult> = shards
+            .iter()
+            .filter(|(index, _)| leg.missing.contains(index))
+            .flat_map(|(index, tasks)| tasks.iter().map(move |t| not_run(t, *index, total)))
+            .collect();
+        let n = results.len();
+        record.results.splice(at..at, results);
+        stamp.legs[leg_index].count += n;
+        stamp.legs[leg_index].missing_tasks += n;
+        for later in &mut stamp.legs[leg_index + 1..] {
+            later.first += n;
+        }
+        added += n;
+    }
+    Ok(added)
+}
+
+fn not_run(task: &PlannedTask, shard: u32, total: u32) -> TaskResult {
+    TaskResult {
+        task: task.id.clone(),
+        queue: task.queue.clone(),
+        agent: String::new(),
+        status: TaskStatus::Skipped,
+        title: task.title.clone(),
+        layer: task.layer.clone(),
+        reason: Some(format!(
+            "not run: shard {shard}/{total} has no run among the merged ones"
+        )),
+        attempts: 0,
+        duration_ms: 0,
+        commands: Vec::new(),
+        line: task.line,
+        carried_from: None,
+        started: None,
+        wait_ms: 0,
+        cargo: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::merge::{MergeStamp, MergedLeg};
+    use crate::evidence::RunStatus;
+
+    fn task(id: &str) -> PlannedTask {
+        PlannedTask {
+            id: id.into(),
+            queue: "Q".into(),
+            title: format!("title of {id}"),
+            layer: String::new(),
+            line: Some(3),
+        }
+    }
+
+    fn leg(name: &str, first: usize, count: usize, missing: Vec<u32>) -> MergedLeg {
+        MergedLeg {
+            name: name.into(),
+            plan_hash: Some("sha256:p".into()),
+            shards: Some(3),
+            missing,
+            missing_tasks: 0,
+            status: RunStatus::Error,
+            first,
+            count,
+            runs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_missing_shards_tasks_join_their_leg_as_not_run() {
+        let mut record = RunRecord::empty("m".into(), RunStatus::Error, "t".into());
+        record.results = ["A", "B", "C", "D"]
+            .iter()
+            .map(|id| TaskResult::for_test(id, TaskStatus::Ok, 1))
+            .collect();
+        // Two legs (say, two toolchains) of the same plan; each lost shard 2.
+        record.merge = Some(MergeStamp {
+            legs: vec![leg("stable", 0, 2, vec![2]), leg("beta", 2, 2, vec![2])],
+            duplicates: 0,
+        });
+        let shards = vec![
+            (1, vec![task("A"), task("B")]),
+            (2, vec![task("E")]),
+            (3, vec![task("C"), task("D")]),
+        ];
+        assert_eq!(add_missing_tasks(&mut record, "sha256:p", &shards), Ok(2));
+        let ids: Vec<&str> = record.results.iter().map(|r| r.task.as_str()).collect();
+        assert_eq!(ids, ["A", "B", "E", "C", "D", "E"]);
+        let legs = &record.merge.as_ref().unwrap().legs;
+        assert_eq!(
+            (legs[0].first, legs[0].count, legs[0].missing_tasks),
+            (0, 3, 1)
+        );
+        assert_eq!((legs[1].first, legs[1].count), (3, 3));
+        let e = &record.results[2];
+        assert_eq!(e.status, TaskStatus::Skipped);
+        assert_eq!(
+            e.reason.as_deref(),
+            Some("not run: shard 2/3 has no run among the merged ones")
+        );
+        assert_eq!((e.title.as_str(), e.line), ("title of E", Some(3)));
+
+        let err = add_missing_tasks(&mut record, "sha256:other", &shards).unwrap_err();
+        assert!(err.contains("not the plan the merged shards ran"), "{err}");
+    }
+}
