@@ -192,21 +192,8 @@ fn unfinished(
     line: Option<usize>,
 ) -> TaskResult {
     TaskResult {
-        task,
-        queue,
-        agent: String::new(),
-        status,
-        title: String::new(),
-        layer: String::new(),
-        reason: Some(reason.into()),
-        attempts: 0,
-        duration_ms: 0,
-        commands: Vec::new(),
         line,
-        carried_from: None,
-        started: None,
-        wait_ms: 0,
-        cargo: None,
+        ..TaskResult::never_started(task, queue, status, reason.into())
     }
 }
 

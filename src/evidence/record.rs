@@ -282,27 +282,41 @@ pub fn span_ms<'a>(tasks: impl Iterator<Item = &'a TaskResult>) -> u64 {
     span.max(longest)
 }
 
-#[cfg(test)]
 impl TaskResult {
-    /// A result of one attempt with an id, a status and a duration and nothing else, for
-    /// tests.
-    pub fn for_test(task: &str, status: TaskStatus, duration_ms: u64) -> Self {
+    /// The result of a task that never started (skipped, or cancelled before it ran),
+    /// with why; title, layer and line are the caller's to add.
+    pub fn never_started(task: String, queue: String, status: TaskStatus, reason: String) -> Self {
         Self {
-            task: task.into(),
-            queue: "Q".into(),
-            agent: "shell".into(),
+            task,
+            queue,
+            agent: String::new(),
             status,
             title: String::new(),
             layer: String::new(),
-            reason: None,
-            attempts: 1,
-            duration_ms,
+            reason: Some(reason),
+            attempts: 0,
+            duration_ms: 0,
             commands: Vec::new(),
             line: None,
             carried_from: None,
             started: None,
             wait_ms: 0,
             cargo: None,
+        }
+    }
+}
+
+#[cfg(test)]
+impl TaskResult {
+    /// A result of one attempt with an id, a status and a duration and nothing else, for
+    /// tests.
+    pub fn for_test(task: &str, status: TaskStatus, duration_ms: u64) -> Self {
+        Self {
+            agent: "shell".into(),
+            reason: None,
+            attempts: 1,
+            duration_ms,
+            ..Self::never_started(task.into(), "Q".into(), status, String::new())
         }
     }
 }

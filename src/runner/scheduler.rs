@@ -434,21 +434,16 @@ async fn recv(signals: &mut Option<mpsc::UnboundedReceiver<i32>>) -> Option<i32>
 
 fn skipped(queue: &PlanQueue, task: &PlanTask, reason: String) -> TaskResult {
     TaskResult {
-        task: task.id.clone(),
-        queue: queue.name.clone(),
         agent: "none".into(),
-        status: TaskStatus::Skipped,
         title: task.title.clone(),
         layer: task.layer.clone(),
-        reason: Some(reason),
-        attempts: 0,
-        duration_ms: 0,
-        commands: Vec::new(),
         line: task.line,
-        carried_from: None,
-        started: None,
-        wait_ms: 0,
-        cargo: None,
+        ..TaskResult::never_started(
+            task.id.clone(),
+            queue.name.clone(),
+            TaskStatus::Skipped,
+            reason,
+        )
     }
 }
 

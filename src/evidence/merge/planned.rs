@@ -66,23 +66,15 @@ pub fn add_missing_tasks(
 
 fn not_run(task: &PlannedTask, shard: u32, total: u32) -> TaskResult {
     TaskResult {
-        task: task.id.clone(),
-        queue: task.queue.clone(),
-        agent: String::new(),
-        status: TaskStatus::Skipped,
         title: task.title.clone(),
         layer: task.layer.clone(),
-        reason: Some(format!(
-            "not run: shard {shard}/{total} has no run among the merged ones"
-        )),
-        attempts: 0,
-        duration_ms: 0,
-        commands: Vec::new(),
         line: task.line,
-        carried_from: None,
-        started: None,
-        wait_ms: 0,
-        cargo: None,
+        ..TaskResult::never_started(
+            task.id.clone(),
+            task.queue.clone(),
+            TaskStatus::Skipped,
+            format!("not run: shard {shard}/{total} has no run among the merged ones"),
+        )
     }
 }
 
