@@ -282,6 +282,12 @@ tek_validate_inputs() {
       problems+=("input '${pair%%=*}' must be a path, not an option: '${pair#*=}'")
     fi
   done
+  # What cargo-tek itself accepts as a link (src/report/provenance.rs): checked here
+  # so that a typo fails the job at once instead of the link quietly going elsewhere.
+  value=${TEK_ARTIFACT_URL:-}
+  if [[ -n $value ]] && ! [[ $value =~ ^https?://[A-Za-z0-9:/._-]+$ && ${#value} -le 2048 ]]; then
+    problems+=("input 'artifact-url' must be a plain http(s) URL (the artifact-url output of actions/upload-artifact), got '${value}'")
+  fi
   case "${TEK_ALLOW_MISSING:-false}" in
     [Tt][Rr][Uu][Ee] | [Ff][Aa][Ll][Ss][Ee]) ;;
     *) problems+=("input 'allow-missing' must be 'true' or 'false', got '${TEK_ALLOW_MISSING}'") ;;

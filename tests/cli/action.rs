@@ -19,7 +19,7 @@ async fn run_then_report_posts_one_sticky_comment() {
 
     let ws = Workspace::new();
     ws.file("sot.md", "## Q\n- `TASK-1` passes\n- `TASK-2` fails\n");
-    ws.file("config/hooks.json", r#"{"TASK-1": {"commands": [{"cmd": ["env"]}]}, "TASK-2": {"commands": [{"cmd": ["false"]}]}}"#);
+    ws.file("config/hooks.json", r#"{"TASK-1": {"commands": [{"cmd": ["env"]}]}, "TASK-2": {"commands": [{"cmd": ["sh", "-c", "echo broken; exit 1"]}]}}"#);
     ws.file("event.json", r#"{"pull_request": {"number": 7}}"#);
     let gh_out = ws.join("gh-output");
     let summary = ws.join("summary.md");
@@ -67,6 +67,11 @@ async fn run_then_report_posts_one_sticky_comment() {
         .env("TEK_RUN_DIR", &run_dir)
         .env("TEK_SUMMARY", "true")
         .env("TEK_COMMENT", "true")
+        // As action.yml passes the `artifact-url` input.
+        .env(
+            "CARGO_TEK_ARTIFACT_URL",
+            "https://github.com/o/r/actions/runs/1/artifacts/42",
+        )
         .env("GITHUB_TOKEN", "test-token-value");
     common(&mut report);
     let out = tokio::task::spawn_blocking(move || report.output().unwrap())
@@ -82,6 +87,10 @@ async fn run_then_report_posts_one_sticky_comment() {
     assert!(
         body.contains("TASK&#45;2") && body.contains("1 task failed"),
         "{body}"
+    );
+    assert!(
+        body.contains("(https://github.com/o/r/actions/runs/1/artifacts/42)"),
+        "the full-log link goes to the uploaded artifact: {body}"
     );
     let posted = server.received_requests().await.unwrap();
     let posts: Vec<_> = posted
@@ -99,4 +108,30 @@ async fn run_then_report_posts_one_sticky_comment() {
         .headers
         .get("authorization")
         .is_some_and(|v| v == "Bearer test-token-value")));
+}
+
+/// The step of action.yml named `name`, as text: from its `- name:` line to the next.
+fn action_step(name: &str) -> String {
+    let yml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml")).unwrap();
+    let start = yml
+        .find(&format!("- name: {name}\n"))
+        .unwrap_or_else(|| panic!("no step `{name}` in action.yml"));
+    let end = yml[start + 1..]
+        .find("    - name: ")
+        .map_or(yml.len(), |i| start + 1 + i);
+    yml[start..end].to_owned()
+}
+
+#[test]
+fn the_artifact_url_input_reaches_the_report_and_is_checked_first() {
+    let report = action_step("cargo tek report");
+    assert!(
+        report.contains("CARGO_TEK_ARTIFACT_URL: ${{ inputs.artifact-url }}"),
+        "{report}"
+    );
+    let first = action_step("Check inputs, compute cache key");
+    assert!(
+        first.contains("TEK_ARTIFACT_URL: ${{ inputs.artifact-url }}"),
+        "{first}"
+    );
 }

@@ -350,7 +350,8 @@ fn every_input_is_checked_in_the_first_step() {
         .env("TEK_MAX_WORKERS", "0")
         .env("TEK_COMMAND", "build")
         .env("TEK_AFFECTED", "sometimes")
-        .env("TEK_WORKING_DIRECTORY", "missing");
+        .env("TEK_WORKING_DIRECTORY", "missing")
+        .env("TEK_ARTIFACT_URL", "https://example.com/a b");
     let out = key.output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -361,6 +362,7 @@ fn every_input_is_checked_in_the_first_step() {
         "::error::input 'command' must be one of plan, check, run",
         "::error::input 'working-directory' is not a directory",
         "::error::input 'affected' must be 'auto', 'true' or 'false', got 'sometimes'",
+        "::error::input 'artifact-url' must be a plain http(s) URL",
     ] {
         assert!(err.contains(what), "{what}: {err}");
     }
