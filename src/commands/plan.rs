@@ -21,35 +21,25 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Error> {
     }
     if let Some(shards) = args.shards {
         let project = &mut *project;
-        let affected = args
-            .affected
-            .as_deref()
-            .map(|base| {
-                super::affected::set(
-                    ctx,
-                    &super::affected::Subject {
-                        workspace: &project.workspace,
-                        plan: &project.plan,
-                        graph: &project.graph,
-                        hooks: &project.hooks,
-                        manifest: &project.manifest,
-                    },
-                    base,
-                    args.affected_deps,
-                )
-            })
-            .transpose()?;
-        super::shard::split(
+        let parts = super::shard::Parts {
+            workspace: &project.workspace,
+            graph: &project.graph,
+            hooks: &project.hooks,
+            manifest: &project.manifest,
+        };
+        super::shard::split_project(
             ctx,
-            &project.workspace,
+            &parts,
             &mut project.plan,
-            &project.graph,
             super::shard::Split {
                 shards,
                 durations: &args.durations,
                 workers: args.max_workers,
-                affected,
+                affected: None,
             },
+            args.affected
+                .as_deref()
+                .map(|base| (base, args.affected_deps)),
         )?;
     }
     let plan = &project.plan;

@@ -131,37 +131,26 @@ fn load(ctx: &Context, args: &RunArgs) -> Result<Loaded, Error> {
         } = ctx.project(args.runs_dir.clone())?;
         let mut plan = plan;
         if let Some(spec) = args.shard {
-            // The shards balance the affected tasks only: the change is decided first.
-            let affected = args
-                .affected
-                .as_deref()
-                .map(|base| {
-                    super::affected::set(
-                        ctx,
-                        &super::affected::Subject {
-                            workspace: &workspace,
-                            plan: &plan,
-                            graph: &graph,
-                            hooks: &hooks,
-                            manifest: &manifest,
-                        },
-                        base,
-                        args.affected_deps,
-                    )
-                })
-                .transpose()?;
             // Every job of the matrix splits the same inputs the same way.
-            super::shard::split(
+            let parts = super::shard::Parts {
+                workspace: &workspace,
+                graph: &graph,
+                hooks: &hooks,
+                manifest: &manifest,
+            };
+            super::shard::split_project(
                 ctx,
-                &workspace,
+                &parts,
                 &mut plan,
-                &graph,
                 super::shard::Split {
                     shards: spec.total,
                     durations: &args.durations,
                     workers: args.max_workers,
-                    affected,
+                    affected: None,
                 },
+                args.affected
+                    .as_deref()
+                    .map(|base| (base, args.affected_deps)),
             )?;
         }
         return Ok(Loaded {

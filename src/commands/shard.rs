@@ -23,6 +23,43 @@ pub struct Split<'a> {
     pub affected: Option<AffectedSet>,
 }
 
+/// The parts of a project that a split reads besides the plan.
+pub struct Parts<'a> {
+    pub workspace: &'a Workspace,
+    pub graph: &'a Graph,
+    pub hooks: &'a crate::config::Hooks,
+    pub manifest: &'a crate::config::Manifest,
+}
+
+/// `plan --shards N`, and `run --shard K/N` without a plan file, with `--affected BASE`
+/// when given: the change is decided first, so the shards balance the affected tasks
+/// only, and every job of the matrix splits the same inputs the same way.
+pub fn split_project(
+    ctx: &Context,
+    parts: &Parts<'_>,
+    plan: &mut Plan,
+    how: Split<'_>,
+    change: Option<(&str, Option<crate::cli::AffectedDeps>)>,
+) -> Result<(), Error> {
+    let affected = change
+        .map(|(base, deps)| {
+            let subject = super::affected::Subject {
+                workspace: parts.workspace,
+                plan,
+                graph: parts.graph,
+                hooks: parts.hooks,
+                manifest: parts.manifest,
+            };
+            super::affected::set(ctx, &subject, base, deps)
+        })
+        .transpose()?;
+    let how = Split {
+        affected: affected.or(how.affected),
+        ..how
+    };
+    split(ctx, parts.workspace, plan, parts.graph, how)
+}
+
 /// Splits `plan` into shards (recorded in `plan.shards`) and says how well they balance.
 pub fn split(
     ctx: &Context,
