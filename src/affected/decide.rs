@@ -177,16 +177,19 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         &packages,
         &files,
     );
-    let base_info = (base, merge_base.clone(), shown);
-    if let Some(reason) = classified.everything.clone() {
-        return Ok(everything(
+    // A change no narrowing applies to: everything runs, and says why.
+    let run_all = |reason: Reason| {
+        everything(
             inputs,
-            base_info.0,
-            Some(base_info.1),
-            base_info.2,
+            base.clone(),
+            Some(merge_base.clone()),
+            shown.clone(),
             reason,
             None,
-        ));
+        )
+    };
+    if let Some(reason) = classified.everything.clone() {
+        return Ok(run_all(reason));
     }
     let old = old_graph.as_ref().unwrap_or(&new_graph);
     let crates = graph::affected(old, &new_graph, &classified.seeds);
@@ -243,22 +246,15 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
             path: path.clone(),
             rule: "no crate, no task's `covers.paths` and no rule claims it".into(),
         };
-        return Ok(everything(
-            inputs,
-            base_info.0,
-            Some(base_info.1),
-            base_info.2,
-            reason,
-            None,
-        ));
+        return Ok(run_all(reason));
     }
     if inputs.run_dependencies {
         add_dependencies(inputs, &mut tasks);
     }
     Ok(Decision {
-        base: base_info.0,
-        merge_base: Some(base_info.1),
-        changed_paths: base_info.2,
+        base,
+        merge_base: Some(merge_base),
+        changed_paths: shown,
         everything: None,
         warning: None,
         crates,
