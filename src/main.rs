@@ -15,6 +15,15 @@ fn main() {
     {
         std::process::exit(cargo_tek::supervise::watchdog::serve(&args));
     }
+    // The Action's run step starts its shell through this (see secrets::exec_scrubbed).
+    if args
+        .get(1)
+        .is_some_and(|a| a == cargo_tek::supervise::secrets::EXEC_ARG)
+    {
+        let why = cargo_tek::supervise::secrets::exec_scrubbed(&args);
+        eprintln!("error: {why}");
+        std::process::exit(cargo_tek::ExitCode::BadInput.code());
+    }
     cargo_tek::supervise::secrets::isolate(cargo_tek::commands::starts_tasks(&args));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

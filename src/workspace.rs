@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub mod cache;
+mod manifests;
 
 use cache::{Cache, CargoFacts};
 
@@ -123,6 +124,37 @@ impl Workspace {
                     .display()
                     .to_string(),
                 message: cargo_error_message(&err),
+            }),
+        }
+    }
+
+    /// Like [`Workspace::discover`], but reads the manifests instead of starting cargo:
+    /// for commands that hold a token and must not run what the checkout controls (the
+    /// rustup proxy honours its `rust-toolchain.toml`). See [`manifests`].
+    pub fn discover_without_cargo(
+        cwd: &Path,
+        overrides: &Overrides,
+    ) -> Result<Self, WorkspaceError> {
+        let start = overrides
+            .manifest_path
+            .as_ref()
+            .map_or_else(|| cwd.to_path_buf(), |p| cwd.join(p));
+        match manifests::facts_without_cargo(&start) {
+            Ok(facts) => Self::from_facts(facts, cwd, overrides),
+            Err(_) if overrides.sot.is_some() && overrides.manifest_path.is_none() => {
+                let root = cwd.to_path_buf();
+                Ok(Self::layout(
+                    root.clone(),
+                    root.join("target"),
+                    TekMetadata::default(),
+                    cwd,
+                    overrides,
+                    false,
+                ))
+            }
+            Err(manifests::NotFound(message)) => Err(WorkspaceError::NotFound {
+                searched: start.display().to_string(),
+                message,
             }),
         }
     }

@@ -19,7 +19,8 @@
 #   GITHUB_ACTION_PATH  the action's own checkout (manifest, source builds)
 #   TEK_SOURCE_DIR      overrides GITHUB_ACTION_PATH (workflows outside the action)
 # Outputs (to $GITHUB_OUTPUT): bin (absolute path or command name to run),
-#   how (binary | source | crates | cache | preset)
+#   how (binary | source | crates | cache | preset), digest (tek_digest of the
+#   binary and the scripts, checked again after the tasks have run)
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -31,6 +32,7 @@ if [[ -n ${TEK_BIN:-} ]]; then
   echo "Using preset TEK_BIN=${TEK_BIN}; skipping install." >&2
   tek_set_output bin "$TEK_BIN"
   tek_set_output how preset
+  tek_set_output digest "$(tek_digest "$TEK_BIN")"
   exit 0
 fi
 
@@ -135,3 +137,4 @@ fi
 echo "${version_line} ready (${how}, $((SECONDS - started)) s): ${bin}" >&2
 tek_set_output bin "$bin"
 tek_set_output how "$how"
+tek_set_output digest "$(tek_digest "$bin")"

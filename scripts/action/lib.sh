@@ -77,6 +77,7 @@ tek_set_output() {
 
 # tek_sha256 [FILE...]: hex SHA-256 of the files' contents (or stdin), on
 # Linux, macOS and Git Bash on Windows alike.
+# shellcheck disable=SC2120 # FILE is optional: tek_digest hashes stdin
 tek_sha256() {
   if command -v sha256sum >/dev/null 2>&1; then
     sha256sum "$@" | cut -d' ' -f1
@@ -85,6 +86,20 @@ tek_sha256() {
   else
     tek_die "neither sha256sum nor shasum is available"
   fi
+}
+
+# tek_digest BIN: one SHA-256 over the binary (a path or a command on PATH) and
+# the scripts that run after the tasks (lib.sh, report.sh, finish.sh). The install
+# step records it before any task runs; action.yml's "Check cargo-tek is
+# unchanged" step computes the same inline (it cannot trust these files) once the
+# tasks have ended, before the steps that run them, one with the token.
+tek_digest() {
+  local dir f exe
+  dir=$(dirname -- "${BASH_SOURCE[0]}")
+  exe=$(command -v -- "$1") || tek_die "'$1' is not an executable"
+  for f in "$exe" "$dir/lib.sh" "$dir/report.sh" "$dir/finish.sh"; do
+    tek_sha256 <"$f"
+  done | tek_sha256
 }
 
 # tek_abs_dir DIR: the absolute, physical path of an existing directory.

@@ -41,10 +41,64 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-# Tasks must never see the token, whatever the caller's job env holds.
-unset GITHUB_TOKEN
-
 bin=$(tek_bin_default)
+
+# Tasks must never see GITHUB_TOKEN, not even through pass_env, whatever the
+# caller's job env holds (the report step gets its own).
+unset GITHUB_TOKEN
+# The step's environment holds what no task may see (ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+# ACTIONS_RUNTIME_TOKEN, secrets a job-level env sets). A task can read the
+# exec-time environment of every process above it (/proc/<pid>/environ), and this
+# shell stays above cargo tek for the whole run. So it first re-executes itself
+# without them, through the binary, which hands their values over in an anonymous
+# file: cargo tek takes them (for pass_env) and empties it before its first task.
+# action.yml execs this script, so no shell above holds them either. The
+# file-command paths stay: this script writes GITHUB_OUTPUT, and all of them are
+# restored after the run (below).
+if [[ -z ${TEK_RUN_SCRUBBED:-} ]]; then
+  export TEK_RUN_SCRUBBED=1
+  exec "$bin" __tek-exec-scrubbed --keep GITHUB_OUTPUT --keep GITHUB_ENV --keep GITHUB_PATH \
+    --keep GITHUB_STEP_SUMMARY --keep GITHUB_STATE -- bash "${BASH_SOURCE[0]}" "$@"
+fi
+unset TEK_RUN_SCRUBBED
+# The handover descriptor goes to cargo tek only: every other program started here
+# is run with it closed ({handoff}<&-), as it would be readable before cargo tek
+# empties it.
+handoff=${TEK_SCRUBBED_FD:-}
+unset TEK_SCRUBBED_FD
+if [[ -n $handoff && ! $handoff =~ ^[0-9]+$ ]]; then
+  tek_die "TEK_SCRUBBED_FD is not a descriptor number: '${handoff}'"
+fi
+without_handoff() {
+  if [[ -n $handoff ]]; then "$@" {handoff}<&-; else "$@"; fi
+}
+
+# A task can find this step's workflow-command files (they sit in
+# $RUNNER_TEMP/_runner_file_commands) and append to them: a line in GITHUB_ENV
+# (BASH_ENV=..., GITHUB_API_URL=...) would set the environment of the report
+# step, which holds the token. What they hold now, before anything else runs, is
+# kept in memory and written back once cargo tek has ended, and every task with
+# it (containment leaves no survivor), before this script adds its own outputs.
+declare -A file_commands=()
+for var in GITHUB_ENV GITHUB_PATH GITHUB_OUTPUT GITHUB_STEP_SUMMARY GITHUB_STATE; do
+  path=${!var:-}
+  [[ -n $path ]] || continue
+  if [[ -f $path ]]; then
+    content=$(cat -- "$path" && printf x) || tek_die "cannot read \$${var} ('${path}')"
+  else
+    content=x
+  fi
+  file_commands[$var]=${content%x}
+done
+restore_file_commands() {
+  local var path
+  for var in "${!file_commands[@]}"; do
+    path=${!var}
+    # A fresh file: what a task left there may be a link to anywhere.
+    rm -f -- "$path"
+    printf '%s' "${file_commands[$var]}" >"$path"
+  done
+}
 command_name=${TEK_COMMAND:-run}
 max_workers=${TEK_MAX_WORKERS:-}
 sot=${TEK_SOT:-}
@@ -151,7 +205,7 @@ newest_run_dir() {
 affected_flag() {
   # The base comes from GITHUB_BASE_REF (origin/<base>), else origin/HEAD. 'auto'
   # outside a git checkout runs everything; an explicit 'true' lets cargo tek refuse.
-  if [[ $affected == auto-pr ]] && ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  if [[ $affected == auto-pr ]] && ! without_handoff git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     tek_warning "input 'affected' is auto but '${workdir}' is not a git checkout; every task runs"
     affected=false
   fi
@@ -166,7 +220,7 @@ if [[ $command_name == run ]]; then
   if [[ -z $runs_dir ]]; then
     # The tool's own default, made explicit so the directory searched below is
     # the one the run writes to: <workspace root>/.tek/runs.
-    workspace_root=$(cargo metadata --format-version 1 --no-deps 2>/dev/null \
+    workspace_root=$(without_handoff cargo metadata --format-version 1 --no-deps 2>/dev/null \
       | sed -n 's/.*"workspace_root":"\([^"]*\)".*/\1/p' | sed 's/\\\\/\\/g' || true)
     runs_dir="${workspace_root:-.}/.tek/runs"
   fi
@@ -232,15 +286,21 @@ tee_done="${error_log}.done"
 
 # A background job of a non-interactive shell starts with SIGINT and SIGQUIT
 # ignored; restore the defaults so cargo tek (and its tasks) see them.
+# cargo tek's own step outputs (plan --github-output) go to a file of its own,
+# appended to GITHUB_OUTPUT after the restore.
+own_output=$(mktemp "${tmp_dir%/}/cargo-tek-output.XXXXXX")
 (
   trap - INT QUIT
-  exec "$bin" tek "${args[@]}" 2> >(
+  if [[ -n $handoff ]]; then export TEK_SCRUBBED_FD=$handoff; fi
+  GITHUB_OUTPUT=$own_output exec "$bin" tek "${args[@]}" 2> >(
     trap '' INT TERM HUP
     tee -- "$error_log" >&2
     : >"$tee_done"
   )
 ) &
 child=$!
+# cargo tek has the descriptor now; this shell needs it no more.
+if [[ -n $handoff ]]; then exec {handoff}<&-; fi
 code=""
 while :; do
   sig_seen=0
@@ -261,6 +321,17 @@ for _ in {1..50}; do
   sleep 0.1
 done
 rm -f -- "$tee_done"
+
+# cargo tek has ended, and its tasks with it: undo whatever they wrote to the
+# workflow-command files, then add cargo tek's own outputs.
+restore_file_commands
+own=$(cat -- "$own_output" && printf x) || own=x
+rm -f -- "$own_output"
+if [[ -n ${GITHUB_OUTPUT:-} ]]; then
+  printf '%s' "${own%x}" >>"$GITHUB_OUTPUT"
+else
+  printf '%s' "${own%x}" >&2
+fi
 
 case "$code" in
   0) status=ok ;;

@@ -34,18 +34,34 @@ impl Context {
         self.discover(runs_dir, Cache::from_env().as_ref())
     }
 
+    /// Finds the workspace from its manifests without starting cargo: for commands
+    /// that hold a token (see [`Workspace::discover_without_cargo`]).
+    pub fn workspace_without_cargo(&self, runs_dir: Option<PathBuf>) -> Result<Workspace, Error> {
+        Ok(Workspace::discover_without_cargo(
+            &self.cwd,
+            &self.overrides(runs_dir),
+        )?)
+    }
+
+    fn overrides(&self, runs_dir: Option<PathBuf>) -> Overrides {
+        Overrides {
+            manifest_path: self.global.manifest_path.clone(),
+            sot: self.global.sot.clone(),
+            config: self.global.config.clone(),
+            runs_dir,
+        }
+    }
+
     fn discover(
         &self,
         runs_dir: Option<PathBuf>,
         cache: Option<&Cache>,
     ) -> Result<Workspace, Error> {
-        let overrides = Overrides {
-            manifest_path: self.global.manifest_path.clone(),
-            sot: self.global.sot.clone(),
-            config: self.global.config.clone(),
-            runs_dir,
-        };
-        Ok(Workspace::discover(&self.cwd, &overrides, cache)?)
+        Ok(Workspace::discover(
+            &self.cwd,
+            &self.overrides(runs_dir),
+            cache,
+        )?)
     }
 
     /// Loads sot.md and config and builds the plan, warning about tasks the predecessor

@@ -23,7 +23,9 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
     if let Some(file) = &args.config_error {
         return publish_broken(ctx, args, &ctx.cwd.join(file)).await;
     }
-    let workspace = ctx.workspace(args.runs_dir.clone());
+    // Never cargo here: this process may hold GITHUB_TOKEN, and cargo on a runner is the
+    // rustup proxy, which runs whatever the checkout's rust-toolchain.toml names.
+    let workspace = ctx.workspace_without_cargo(args.runs_dir.clone());
     let run = match (&args.run, &workspace) {
         _ if !args.merge.is_empty() => super::report_merge::merged_run(ctx, args, &workspace)?,
         (Some(dir), _) => load_run(&ctx.cwd.join(dir)).map_err(Error::Evidence)?,

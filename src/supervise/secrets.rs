@@ -197,7 +197,78 @@ fn take_handoff() -> Option<Vec<(OsString, OsString)>> {
     let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).ok()?;
+    // Empty it for every other holder: the shell that started us (the Action's run
+    // step, see [`exec_scrubbed`]) keeps its descriptor open, and a task could read that
+    // through /proc/<shell>/fd. This happens before any task exists.
+    let _ = file.set_len(0);
     Some(decode(&bytes))
+}
+
+/// `argv[1]` of the internal entry point [`exec_scrubbed`].
+pub const EXEC_ARG: &str = "__tek-exec-scrubbed";
+
+/// `cargo-tek __tek-exec-scrubbed [--keep NAME]... -- PROGRAM [ARG]...`: executes PROGRAM
+/// without the scrubbed variables (but those named by `--keep`), handing their values to
+/// it in an anonymous file whose number is in [`HANDOFF`], as [`isolate`] does for
+/// cargo-tek itself.
+///
+/// For the Action's run step: its shell stays the parent of `cargo tek run` for the
+/// whole run, and a task can read the exec-time environment of every process above it.
+/// Executed through this, the shell never holds the tokens, and the `cargo tek` it
+/// starts with the descriptor takes them over (and empties the file) before its first
+/// task. Returns only on failure, with the reason.
+pub fn exec_scrubbed(args: &[OsString]) -> String {
+    use std::io::{Seek, Write};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+
+    let mut keep: Vec<&OsString> = Vec::new();
+    let mut rest = args.iter().skip(2);
+    let program = loop {
+        match rest.next() {
+            Some(flag) if flag == "--keep" => match rest.next() {
+                Some(name) => keep.push(name),
+                None => return "--keep needs a variable name".into(),
+            },
+            Some(dashes) if dashes == "--" => match rest.next() {
+                Some(program) => break program,
+                None => return "no program to execute after `--`".into(),
+            },
+            Some(other) => {
+                return format!(
+                "unexpected argument `{}`; usage: {EXEC_ARG} [--keep NAME]... -- PROGRAM [ARG]...",
+                other.to_string_lossy()
+            )
+            }
+            None => return format!("usage: {EXEC_ARG} [--keep NAME]... -- PROGRAM [ARG]..."),
+        }
+    };
+    let withheld = |k: &OsString| is_scrubbed(&k.to_string_lossy()) && !keep.contains(&k);
+    let scrubbed: Vec<(OsString, OsString)> =
+        std::env::vars_os().filter(|(k, _)| withheld(k)).collect();
+    let mut command = std::process::Command::new(program);
+    command
+        .args(rest)
+        .env_clear()
+        .envs(std::env::vars_os().filter(|(k, _)| !withheld(k)));
+    // Held only so that it stays open across exec.
+    let mut _file = None;
+    if !scrubbed.is_empty() {
+        let mut file = match handover_file() {
+            Ok(file) => file,
+            Err(err) => return format!("failed to create the handover file: {err}"),
+        };
+        if let Err(err) = file
+            .write_all(&encode(&scrubbed))
+            .and_then(|()| file.rewind())
+        {
+            return format!("failed to write the handover file: {err}");
+        }
+        command.env(HANDOFF, file.as_raw_fd().to_string());
+        _file = Some(file);
+    }
+    let err = command.exec();
+    format!("failed to execute `{}`: {err}", program.to_string_lossy())
 }
 
 #[cfg(test)]

@@ -111,7 +111,7 @@ async fn run_then_report_posts_one_sticky_comment() {
 }
 
 /// The step of action.yml named `name`, as text: from its `- name:` line to the next.
-fn action_step(name: &str) -> String {
+pub(crate) fn action_step(name: &str) -> String {
     let yml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml")).unwrap();
     let start = yml
         .find(&format!("- name: {name}\n"))

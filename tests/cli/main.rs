@@ -24,3 +24,4 @@ mod selection;
 mod shard;
 mod signals;
 mod target_dir;
+mod token;
