@@ -83,7 +83,8 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         .strip_prefix(&repo.top)
         .unwrap_or(Path::new(""))
         .to_path_buf();
-    let repo_paths = repo.changed_paths(&merge_base)?;
+    let changes = repo.changed_paths(&merge_base)?;
+    let repo_paths = &changes.paths;
     let ws_of = |p: &str| -> Option<String> {
         let rel = Path::new(p).strip_prefix(&prefix).ok()?;
         Some(rel.to_string_lossy().into_owned())
@@ -172,7 +173,7 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         &repo,
         &merge_base,
         &prefix,
-        &repo_paths,
+        &changes,
         &rules,
         &packages,
         &files,

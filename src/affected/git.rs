@@ -1,6 +1,7 @@
 //! What changed, according to git: the base and its merge base with HEAD, the changed
 //! paths (committed, uncommitted and untracked), and files as they were at the base.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -110,18 +111,32 @@ impl Repo {
     /// Paths (relative to the top level, `/`-separated) that differ between `commit`
     /// and the work tree, plus untracked files that are not ignored. A rename is a
     /// delete plus an add.
-    pub fn changed_paths(&self, commit: &str) -> Result<Vec<String>, GitError> {
-        let diff = self.git_ok(&["diff", "-z", "--name-only", "--no-renames", commit, "--"])?;
+    pub fn changed_paths(&self, commit: &str) -> Result<Changes, GitError> {
+        // `--ignore-submodules=none`: `ignore = all` in `.gitmodules` (or
+        // `diff.ignoreSubmodules`) must not hide a submodule bump from the decision;
+        // the repository under test writes `.gitmodules`. `--raw` shows the modes, so
+        // a submodule (mode 160000) is known as one.
+        let diff = self.git_ok(&[
+            "diff",
+            "-z",
+            "--raw",
+            "--no-renames",
+            "--no-abbrev",
+            "--ignore-submodules=none",
+            commit,
+            "--",
+        ])?;
         let untracked = self.git_ok(&["ls-files", "-z", "--others", "--exclude-standard"])?;
-        let mut paths: Vec<String> = diff
-            .split(|b| *b == 0)
-            .chain(untracked.split(|b| *b == 0))
-            .filter(|p| !p.is_empty())
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect();
-        paths.sort();
-        paths.dedup();
-        Ok(paths)
+        let mut changes = parse_raw(&diff);
+        changes.paths.extend(
+            untracked
+                .split(|b| *b == 0)
+                .filter(|p| !p.is_empty())
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+        );
+        changes.paths.sort();
+        changes.paths.dedup();
+        Ok(changes)
     }
 
     /// A file's bytes at `commit`, or `None` when it did not exist there.
@@ -162,6 +177,35 @@ impl Repo {
     }
 }
 
+/// What changed since a commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Changes {
+    /// Changed paths, relative to the top level, sorted.
+    pub(crate) paths: Vec<String>,
+    /// Those of them that are submodules (a gitlink at the commit or now): their
+    /// contents are another repository's, so the path stands for everything under it.
+    pub(crate) submodules: BTreeSet<String>,
+}
+
+/// `git diff -z --raw` output: a `:old_mode new_mode old new status` record, then the
+/// path (one path: renames are off).
+fn parse_raw(raw: &[u8]) -> Changes {
+    const GITLINK: &str = "160000";
+    let mut out = Changes::default();
+    let mut fields = raw.split(|b| *b == 0).filter(|f| !f.is_empty());
+    while let Some(header) = fields.next() {
+        let Some(path) = fields.next() else { break };
+        let path = String::from_utf8_lossy(path).into_owned();
+        let header = String::from_utf8_lossy(header);
+        let mut modes = header.trim_start_matches(':').split(' ').take(2);
+        if modes.any(|m| m == GITLINK) {
+            out.submodules.insert(path.clone());
+        }
+        out.paths.push(path);
+    }
+    out
+}
+
 /// The base to compare against when none is given: the pull request's base branch
 /// (`GITHUB_BASE_REF`) on origin, else origin's default branch.
 pub fn default_base(github_base_ref: Option<&str>) -> String {
@@ -180,5 +224,16 @@ mod tests {
         assert_eq!(default_base(Some("main")), "origin/main");
         assert_eq!(default_base(Some("")), "origin/HEAD");
         assert_eq!(default_base(None), "origin/HEAD");
+    }
+
+    #[test]
+    fn raw_diff_records_name_their_submodules() {
+        let raw = b":100644 100644 aaaa bbbb M\0src/lib.rs\0:160000 160000 cccc dddd M\0ext/lib\0:000000 160000 0000 eeee A\0ext/new\0";
+        let changes = parse_raw(raw);
+        assert_eq!(changes.paths, ["src/lib.rs", "ext/lib", "ext/new"]);
+        assert_eq!(
+            changes.submodules.into_iter().collect::<Vec<_>>(),
+            ["ext/lib", "ext/new"]
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::covers;
 use super::explain::Reason;
-use super::git::Repo;
+use super::git::{Changes, Repo};
 use super::graph;
 use super::rules::{RuleMatch, Rules};
 
@@ -34,13 +34,13 @@ pub(super) fn classify(
     repo: &Repo,
     merge_base: &str,
     prefix: &Path,
-    repo_paths: &[String],
+    changes: &Changes,
     rules: &Rules,
     packages: &[(covers::Member, bool)],
     files: &SpecialFiles,
 ) -> Classified {
     let mut out = Classified::default();
-    for repo_path in repo_paths {
+    for repo_path in &changes.paths {
         let ws_path = Path::new(repo_path)
             .strip_prefix(prefix)
             .ok()
@@ -93,6 +93,25 @@ pub(super) fn classify(
                     .or_insert_with(|| path.clone());
             }
             continue;
+        }
+        if changes.submodules.contains(repo_path) {
+            // A bumped submodule changes every crate whose files are in it; git shows
+            // the gitlink, never the files. With none in it, the crate around it (or
+            // a task's glob, or everything) decides, as for any other path.
+            let inside: Vec<&covers::Member> = packages
+                .iter()
+                .map(|(m, _)| m)
+                .filter(|m| !m.dir.is_empty() && graph::within(&m.dir, &path))
+                .collect();
+            if !inside.is_empty() {
+                for member in inside {
+                    out.seeds
+                        .entry(member.name.clone())
+                        .or_insert_with(|| path.clone());
+                }
+                out.owned.push(path);
+                continue;
+            }
         }
         match graph::owner(packages, &path) {
             Some(member) => {

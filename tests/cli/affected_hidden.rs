@@ -1,0 +1,156 @@
+//! `--affected` against changes that could hide themselves: a submodule bump that
+//! `.gitmodules` tells git to ignore, a pull request that widens the ignore rules or the
+//! covers that would skip it, a `.gitattributes` change, and a source reached through a
+//! symlink. Real git repositories, real `cargo metadata`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use super::harness::{git, Workspace};
+
+fn commit(ws: &Workspace) {
+    git(ws.path(), &["add", "-A"]);
+    git(ws.path(), &["commit", "-qm", "change"]);
+}
+
+/// The ids `cargo tek affected base` runs, and the whole JSON decision.
+fn affected(ws: &Workspace) -> (BTreeSet<String>, serde_json::Value) {
+    let out = ws
+        .tek(&["affected", "base", "--format", "json"])
+        .output()
+        .expect_code(0);
+    let decision: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+    let run = decision["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["run"] == true)
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    (run, decision)
+}
+
+fn tasks(ids: &[u32]) -> BTreeSet<String> {
+    ids.iter().map(|n| format!("TASK-{n:03}")).collect()
+}
+
+/// A git repository holding one file per entry, committed on `main`.
+fn upstream(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in files {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-qm", "upstream"]);
+    dir
+}
+
+/// Adds `url` as a submodule at `path`, with `ignore = all` in `.gitmodules`: git's
+/// own diff then says nothing about it.
+fn submodule(ws: &Workspace, url: &Path, path: &str) {
+    let url = url.display().to_string();
+    git(
+        ws.path(),
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            &url,
+            path,
+        ],
+    );
+    git(
+        ws.path(),
+        &[
+            "config",
+            "-f",
+            ".gitmodules",
+            &format!("submodule.{path}.ignore"),
+            "all",
+        ],
+    );
+}
+
+/// A new commit inside the submodule at `path`, recorded in the superproject (`git
+/// add -f`: `ignore = all` hides it from a plain `git add -A`).
+fn bump(ws: &Workspace, path: &str, rel: &str, text: &str) {
+    let dir = ws.join(path);
+    let file = dir.join(rel);
+    let mut old = std::fs::read_to_string(&file).unwrap_or_default();
+    old.push_str(text);
+    std::fs::write(&file, old).unwrap();
+    git(&dir, &["commit", "-qam", "bump"]);
+    git(ws.path(), &["add", "-f", path]);
+    git(ws.path(), &["commit", "-qm", "bump the submodule"]);
+}
+
+#[test]
+fn a_submodule_bump_is_seen_whatever_gitmodules_says() {
+    let lib = upstream(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"lib\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        ("src/lib.rs", "pub fn f() {}\n"),
+    ]);
+    let assets = upstream(&[("logo.txt", "logo\n")]);
+    let ws = Workspace::new();
+    std::fs::remove_dir_all(ws.join("src")).unwrap();
+    ws.file(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"app\", \"ext/lib\"]\nresolver = \"2\"\n",
+    );
+    ws.file(
+        "app/Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    ws.file("app/src/lib.rs", "");
+    ws.file(
+        "sot.md",
+        "## Q\n- [ ] `TASK-001` app\n- [ ] `TASK-002` lib\n",
+    );
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-001": {"commands": [{"cmd": ["cargo", "check", "-p", "app"]}]},
+            "TASK-002": {"commands": [{"cmd": ["cargo", "check", "-p", "lib"]}]}}"#,
+    );
+    ws.file(".gitignore", "target/\n.tek/\n");
+    git(ws.path(), &["init", "-q", "-b", "main"]);
+    submodule(&ws, lib.path(), "ext/lib");
+    submodule(&ws, assets.path(), "third_party/assets");
+    let out = Command::new("cargo")
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(ws.path())
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    commit(&ws);
+    git(ws.path(), &["branch", "base"]);
+
+    // A bump of the submodule that holds a crate affects that crate.
+    bump(&ws, "ext/lib", "src/lib.rs", "pub fn g() {}\n");
+    let (run, decision) = affected(&ws);
+    assert_eq!(run, tasks(&[2]), "{decision:#}");
+    assert_eq!(decision["changed_paths"], serde_json::json!(["ext/lib"]));
+
+    // A bump of a submodule no crate and no task claims could affect anything.
+    git(ws.path(), &["branch", "-f", "base"]);
+    bump(&ws, "third_party/assets", "logo.txt", "new\n");
+    let out = ws
+        .tek(&["affected", "base"])
+        .output()
+        .expect_code(0)
+        .stdout();
+    assert!(out.contains("2 of 2 tasks run"), "{out}");
+    assert!(
+        out.contains("third_party/assets changed: no crate"),
+        "{out}"
+    );
+}
