@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+use super::affected::{copy, corpus};
 use super::harness::{git, Workspace};
 
 fn commit(ws: &Workspace) {
@@ -29,6 +30,10 @@ fn affected(ws: &Workspace) -> (BTreeSet<String>, serde_json::Value) {
         .map(|t| t["id"].as_str().unwrap().to_owned())
         .collect();
     (run, decision)
+}
+
+fn all() -> BTreeSet<String> {
+    tasks(&(1..=23).collect::<Vec<_>>())
 }
 
 fn tasks(ids: &[u32]) -> BTreeSet<String> {
@@ -153,4 +158,23 @@ fn a_submodule_bump_is_seen_whatever_gitmodules_says() {
         out.contains("third_party/assets changed: no crate"),
         "{out}"
     );
+}
+
+#[test]
+fn a_gitattributes_change_affects_everything() {
+    let base = corpus();
+    for rel in [".gitattributes", "crates/c05/.gitattributes"] {
+        let ws = copy(&base);
+        ws.file(rel, "*.rs text eol=crlf\n");
+        commit(&ws);
+        let (run, decision) = affected(&ws);
+        assert_eq!(run, all(), "{rel}: {decision:#}");
+        assert!(
+            decision["everything"]["rule"]
+                .as_str()
+                .unwrap()
+                .contains("checked-out bytes"),
+            "{decision:#}"
+        );
+    }
 }
