@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
+use super::base::{self, RulesOrigin};
 use super::covers;
 use super::definition::redefined;
 use super::explain::{crate_reason, skip_reason, Decision, Reason, TaskDecision};
@@ -51,7 +52,9 @@ pub enum AffectedError {
 
 /// Decides which tasks run.
 pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
-    let rules = Rules::new(inputs.rules).map_err(AffectedError::Rules)?;
+    // The change's own rules are checked so that a bad glob is reported, but they do
+    // not decide: the base's do (see `base`).
+    Rules::new(inputs.rules).map_err(AffectedError::Rules)?;
     let root = std::fs::canonicalize(inputs.root).unwrap_or_else(|_| inputs.root.to_path_buf());
     let repo = Repo::open(&root)?;
     let base = inputs
@@ -83,6 +86,33 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         .strip_prefix(&repo.top)
         .unwrap_or(Path::new(""))
         .to_path_buf();
+    let base_rules = base::rules_at(&repo, &merge_base, &prefix)
+        .and_then(|r| Rules::new(&r).map(|compiled| (r, compiled)));
+    let (rules, origin) = match base_rules {
+        Ok((at_base, rules)) => (
+            rules,
+            RulesOrigin {
+                commit: merge_base.clone(),
+                edited: at_base != *inputs.rules,
+            },
+        ),
+        Err(e) => {
+            let why =
+                format!("the affected rules at the base could not be read ({e}); every task runs");
+            return Ok(everything(
+                inputs,
+                base,
+                Some(merge_base),
+                Vec::new(),
+                Reason::Fallback { why: why.clone() },
+                Some(why),
+            ));
+        }
+    };
+    let with_rules = |mut d: Decision| {
+        d.rules = Some(origin.clone());
+        d
+    };
     let changes = repo.changed_paths(&merge_base)?;
     let repo_paths = &changes.paths;
     let ws_of = |p: &str| -> Option<String> {
@@ -114,26 +144,26 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         }
     });
     if let Some(reason) = early {
-        return Ok(everything(
+        return Ok(with_rules(everything(
             inputs,
             base,
             Some(merge_base),
             shown,
             reason,
             None,
-        ));
+        )));
     }
 
     // A graph that cannot be read never narrows the run: everything runs, and says why.
     let fallback = |why: String| {
-        everything(
+        with_rules(everything(
             inputs,
             base.clone(),
             Some(merge_base.clone()),
             shown.clone(),
             Reason::Fallback { why: why.clone() },
             Some(why),
-        )
+        ))
     };
     let new_graph = match graph::load(&root.join("Cargo.toml")) {
         Ok(g) => g,
@@ -180,14 +210,14 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
     );
     // A change no narrowing applies to: everything runs, and says why.
     let run_all = |reason: Reason| {
-        everything(
+        with_rules(everything(
             inputs,
             base.clone(),
             Some(merge_base.clone()),
             shown.clone(),
             reason,
             None,
-        )
+        ))
     };
     if let Some(reason) = classified.everything.clone() {
         return Ok(run_all(reason));
@@ -252,15 +282,16 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
     if inputs.run_dependencies {
         add_dependencies(inputs, &mut tasks);
     }
-    Ok(Decision {
+    Ok(with_rules(Decision {
         base,
         merge_base: Some(merge_base),
         changed_paths: shown,
         everything: None,
         warning: None,
+        rules: None,
         crates,
         tasks,
-    })
+    }))
 }
 
 fn unusable_warning(base: &str, why: &Unusable) -> String {
@@ -305,6 +336,7 @@ fn everything(
         changed_paths: changed,
         everything: Some(reason),
         warning,
+        rules: None,
         crates: BTreeMap::new(),
         tasks,
     }

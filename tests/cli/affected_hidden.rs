@@ -32,6 +32,12 @@ fn affected(ws: &Workspace) -> (BTreeSet<String>, serde_json::Value) {
     (run, decision)
 }
 
+fn edit(ws: &Workspace, rel: &str, text: &str) {
+    let mut old = std::fs::read_to_string(ws.join(rel)).unwrap_or_default();
+    old.push_str(text);
+    ws.file(rel, old);
+}
+
 fn all() -> BTreeSet<String> {
     tasks(&(1..=23).collect::<Vec<_>>())
 }
@@ -177,4 +183,77 @@ fn a_gitattributes_change_affects_everything() {
             "{decision:#}"
         );
     }
+}
+
+#[test]
+fn a_pull_request_cannot_widen_the_ignore_rules_that_judge_it() {
+    // The attack: one commit adds `ignore = ["**"]` and breaks the core crate.
+    let base = corpus();
+    let ws = copy(&base);
+    edit(
+        &ws,
+        "Cargo.toml",
+        "\n[workspace.metadata.tek.affected]\nignore = [\"**\"]\n",
+    );
+    edit(
+        &ws,
+        "crates/c01/src/lib.rs",
+        "compile_error!(\"broken\");\n",
+    );
+    commit(&ws);
+    let (run, decision) = affected(&ws);
+    assert_eq!(run, all(), "{decision:#}");
+    let out = ws
+        .tek(&["affected", "base", "--explain"])
+        .output()
+        .expect_code(0)
+        .stdout();
+    assert!(
+        out.contains("rules: [workspace.metadata.tek.affected] as of the base"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the change edits them; they apply once it is merged"),
+        "{out}"
+    );
+
+    // The base's own rules still judge the change: README.md is ignored at the base,
+    // so a change to it alone runs nothing (not even the task covering `*.md`).
+    let ws = copy(&base);
+    edit(
+        &ws,
+        "Cargo.toml",
+        "\n[workspace.metadata.tek.affected]\nignore = [\"*.md\"]\n",
+    );
+    commit(&ws);
+    git(ws.path(), &["branch", "-f", "base"]);
+    edit(&ws, "README.md", "more\n");
+    commit(&ws);
+    let (run, decision) = affected(&ws);
+    assert_eq!(run, BTreeSet::new(), "{decision:#}");
+}
+
+#[test]
+fn a_single_package_cannot_ignore_its_own_breaking_change() {
+    // `[package.metadata.tek]` is outside `[workspace]`: the root manifest rule alone
+    // would not catch it.
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- [ ] `TASK-001` test\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-001": {"commands": [{"cmd": ["cargo", "test"]}]}}"#,
+    );
+    ws.file(".gitignore", "target/\n.tek/\nCargo.lock\n");
+    git(ws.path(), &["init", "-q", "-b", "main"]);
+    commit(&ws);
+    git(ws.path(), &["branch", "base"]);
+    edit(
+        &ws,
+        "Cargo.toml",
+        "\n[package.metadata.tek.affected]\nignore = [\"**\"]\n",
+    );
+    edit(&ws, "src/lib.rs", "compile_error!(\"broken\");\n");
+    commit(&ws);
+    let (run, decision) = affected(&ws);
+    assert_eq!(run, tasks(&[1]), "{decision:#}");
 }
