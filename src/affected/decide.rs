@@ -10,7 +10,7 @@ use super::definition::redefined;
 use super::explain::{crate_reason, skip_reason, Decision, Reason, TaskDecision};
 use super::git::{self, Repo, Unusable};
 use super::graph;
-use super::paths::{classify, SpecialFiles};
+use super::paths::{self, classify, SpecialFiles};
 use super::rules::{self, AffectedRules, RuleMatch, Rules};
 use crate::config::Hooks;
 use crate::plan::{Graph, Node, Plan};
@@ -199,7 +199,7 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         hooks: rel(inputs.hooks_path),
         manifest: rel(inputs.manifest_path),
     };
-    let classified = classify(
+    let mut classified = classify(
         &repo,
         &merge_base,
         &prefix,
@@ -219,6 +219,13 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
             None,
         ))
     };
+    paths::through_links(
+        &mut classified,
+        &changes,
+        &repo.symlinks()?,
+        &prefix,
+        &packages,
+    );
     if let Some(reason) = classified.everything.clone() {
         return Ok(run_all(reason));
     }

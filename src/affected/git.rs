@@ -139,6 +139,55 @@ impl Repo {
         Ok(changes)
     }
 
+    /// The tracked symlinks of the work tree, each with the paths (relative to the top
+    /// level) it reaches: its target as written and, through any further links, the
+    /// file at the end. Targets outside the repository are left out: git cannot say
+    /// whether they changed.
+    pub(crate) fn symlinks(&self) -> Result<Vec<Link>, GitError> {
+        const SYMLINK: &str = "120000";
+        let staged = self.git_ok(&["ls-files", "-s", "-z"])?;
+        let mut out = Vec::new();
+        for entry in staged.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+            let entry = String::from_utf8_lossy(entry);
+            let Some((meta, path)) = entry.split_once('\t') else {
+                continue;
+            };
+            if !meta.starts_with(SYMLINK) {
+                continue;
+            }
+            let at = self.top.join(path);
+            // A link deleted or replaced in the work tree is a changed path itself.
+            let Ok(target) = std::fs::read_link(&at) else {
+                continue;
+            };
+            let parent = Path::new(path).parent().unwrap_or(Path::new(""));
+            let mut reaches = Vec::new();
+            let written = if target.is_absolute() {
+                target.strip_prefix(&self.top).ok().map(Path::to_path_buf)
+            } else {
+                normalize(&parent.join(&target))
+            };
+            reaches.extend(written);
+            if let Ok(end) = std::fs::canonicalize(&at) {
+                reaches.extend(end.strip_prefix(&self.top).ok().map(Path::to_path_buf));
+            }
+            let mut reaches: Vec<String> = reaches
+                .iter()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .filter(|p| !p.is_empty())
+                .collect();
+            reaches.sort();
+            reaches.dedup();
+            if !reaches.is_empty() {
+                out.push(Link {
+                    path: path.to_owned(),
+                    reaches,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// A file's bytes at `commit`, or `None` when it did not exist there.
     pub fn show(&self, commit: &str, path: &str) -> Option<Vec<u8>> {
         let out = self.git(&["show", &format!("{commit}:{path}")]).ok()?;
@@ -185,6 +234,32 @@ pub(crate) struct Changes {
     /// Those of them that are submodules (a gitlink at the commit or now): their
     /// contents are another repository's, so the path stands for everything under it.
     pub(crate) submodules: BTreeSet<String>,
+}
+
+/// A tracked symlink and the paths it reaches (relative to the top level).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Link {
+    pub(crate) path: String,
+    pub(crate) reaches: Vec<String>,
+}
+
+/// `a/b/../c` as `a/c`, without touching the file system; `None` when it climbs out.
+fn normalize(path: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::Normal(p) => out.push(p),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
 }
 
 /// `git diff -z --raw` output: a `:old_mode new_mode old new status` record, then the

@@ -257,3 +257,48 @@ fn a_single_package_cannot_ignore_its_own_breaking_change() {
     let (run, decision) = affected(&ws);
     assert_eq!(run, tasks(&[1]), "{decision:#}");
 }
+
+#[test]
+fn a_source_reached_through_a_symlink_affects_the_crate_that_holds_the_link() {
+    let base = corpus();
+    // c06 reads a file of c07 and a directory of c08 through symlinks; it depends on
+    // neither.
+    std::os::unix::fs::symlink(
+        "../../c07/src/lib.rs",
+        base.join("crates/c06/src/shared.rs"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../c08/src", base.join("crates/c06/borrowed")).unwrap();
+    commit(&base);
+    git(base.path(), &["branch", "-f", "base"]);
+
+    let ws = copy(&base);
+    edit(&ws, "crates/c07/src/lib.rs", "pub fn more() {}\n");
+    commit(&ws);
+    let (run, decision) = affected(&ws);
+    assert_eq!(run, tasks(&[6, 7, 22]), "{decision:#}");
+    let out = ws
+        .tek(&["affected", "base"])
+        .output()
+        .expect_code(0)
+        .stdout();
+    assert!(
+        out.contains(
+            "run   TASK-006  crates/c07/src/lib.rs (through the symlink crates/c06/src/shared.rs) → c06"
+        ),
+        "{out}"
+    );
+
+    let ws = copy(&base);
+    edit(&ws, "crates/c08/src/util.rs", "pub fn more() {}\n");
+    let (run, decision) = affected(&ws);
+    assert_eq!(run, tasks(&[6, 8, 22]), "{decision:#}");
+
+    // The link itself, retargeted, is a change inside the crate that holds it.
+    let ws = copy(&base);
+    std::fs::remove_file(ws.join("crates/c06/src/shared.rs")).unwrap();
+    std::os::unix::fs::symlink("../../c09/src/lib.rs", ws.join("crates/c06/src/shared.rs"))
+        .unwrap();
+    let (run, decision) = affected(&ws);
+    assert_eq!(run, tasks(&[6, 22]), "{decision:#}");
+}
