@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::base::{self, RulesOrigin};
 use super::covers;
-use super::definition::redefined;
+use super::definition::{hooks_at, redefined};
 use super::explain::{crate_reason, skip_reason, Decision, Reason, TaskDecision};
 use super::git::{self, Repo, Unusable};
 use super::graph;
@@ -238,13 +238,28 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         .collect();
 
     let redefined = redefined(inputs, &repo, &merge_base, &prefix, &files, &classified);
+    // What each task covered at the base: the change must not narrow what judges it.
+    // A task whose cover changed (its own entry, or its queue's `covers`) runs, and
+    // only covers the base had claim a path nothing else claims.
+    let loaded;
+    let base_hooks = if classified.hooks_changed {
+        loaded = hooks_at(&repo, &merge_base, &prefix, &files);
+        loaded.as_ref()
+    } else {
+        Some(inputs.hooks)
+    };
     let mut tasks = Vec::new();
     let mut claimed: BTreeSet<&str> = BTreeSet::new();
     for (queue, task) in inputs.plan.tasks() {
         let cover = covers::of(&task.id, &queue.name, inputs.hooks, &members);
+        let base_cover = base_hooks.map(|h| covers::of(&task.id, &queue.name, h, &members));
         let mut reasons = Vec::new();
         if let Some(what) = redefined.get(&task.id) {
             reasons.push(Reason::Definition { what: what.clone() });
+        } else if base_cover.as_ref() != Some(&cover) {
+            reasons.push(Reason::Definition {
+                what: "what it covers changed in hooks.json (its queue's `covers`)".into(),
+            });
         }
         reasons.extend(crate_reason(&cover, &crates));
         for pattern in &cover.paths {
@@ -254,7 +269,12 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
             let matcher = glob.compile_matcher();
             for path in classified.loose.iter().chain(&classified.owned) {
                 if matcher.is_match(path) {
-                    claimed.insert(path);
+                    if base_cover
+                        .as_ref()
+                        .is_some_and(|c| c.paths.contains(pattern))
+                    {
+                        claimed.insert(path);
+                    }
                     if !reasons.iter().any(|r| matches!(r, Reason::Path { .. })) {
                         reasons.push(Reason::Path {
                             path: path.clone(),

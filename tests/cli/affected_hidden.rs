@@ -302,3 +302,47 @@ fn a_source_reached_through_a_symlink_affects_the_crate_that_holds_the_link() {
     let (run, decision) = affected(&ws);
     assert_eq!(run, tasks(&[6, 22]), "{decision:#}");
 }
+
+#[test]
+fn a_pull_request_cannot_narrow_the_covers_that_judge_it() {
+    let base = corpus();
+
+    // A task's new `covers.paths` claiming a path nothing claimed at the base: the
+    // path could affect anything, so everything runs, not only the claiming task.
+    let ws = copy(&base);
+    let hooks = std::fs::read_to_string(ws.join("config/hooks.json")).unwrap();
+    ws.file(
+        "config/hooks.json",
+        hooks.replace("\"release/**\"", "\"release/**\", \"scripts/**\""),
+    );
+    ws.file("scripts/gen.sh", "exit 1\n");
+    commit(&ws);
+    let (run, decision) = affected(&ws);
+    assert_eq!(run, all(), "{decision:#}");
+
+    // A queue hook's covers apply to the tasks whose own hook has none: narrowing them
+    // changes what those tasks cover, so they run.
+    let ws = copy(&base);
+    let mut hooks: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.join("config/hooks.json")).unwrap())
+            .unwrap();
+    hooks["Queue A — Checks"] = serde_json::json!({
+        "commands": [{ "cmd": ["true"] }], "covers": { "crates": ["c01"] }
+    });
+    ws.file("config/hooks.json", hooks.to_string());
+    commit(&ws);
+    git(ws.path(), &["branch", "-f", "base"]);
+    hooks["Queue A — Checks"]["covers"]["crates"] = serde_json::json!([]);
+    ws.file("config/hooks.json", hooks.to_string());
+    edit(
+        &ws,
+        "crates/c01/src/lib.rs",
+        "compile_error!(\"broken\");\n",
+    );
+    commit(&ws);
+    let (run, decision) = affected(&ws);
+    assert!(
+        tasks(&(1..=20).collect::<Vec<_>>()).is_subset(&run),
+        "{decision:#}"
+    );
+}
