@@ -4,12 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
+use super::base::{self, RulesOrigin};
 use super::covers;
-use super::definition::redefined;
+use super::definition::{hooks_at, redefined};
 use super::explain::{crate_reason, skip_reason, Decision, Reason, TaskDecision};
 use super::git::{self, Repo, Unusable};
 use super::graph;
-use super::paths::{classify, SpecialFiles};
+use super::paths::{self, classify, SpecialFiles};
 use super::rules::{self, AffectedRules, RuleMatch, Rules};
 use crate::config::Hooks;
 use crate::plan::{Graph, Node, Plan};
@@ -51,7 +52,9 @@ pub enum AffectedError {
 
 /// Decides which tasks run.
 pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
-    let rules = Rules::new(inputs.rules).map_err(AffectedError::Rules)?;
+    // The change's own rules are checked so that a bad glob is reported, but they do
+    // not decide: the base's do (see `base`).
+    Rules::new(inputs.rules).map_err(AffectedError::Rules)?;
     let root = std::fs::canonicalize(inputs.root).unwrap_or_else(|_| inputs.root.to_path_buf());
     let repo = Repo::open(&root)?;
     let base = inputs
@@ -83,7 +86,35 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         .strip_prefix(&repo.top)
         .unwrap_or(Path::new(""))
         .to_path_buf();
-    let repo_paths = repo.changed_paths(&merge_base)?;
+    let base_rules = base::rules_at(&repo, &merge_base, &prefix)
+        .and_then(|r| Rules::new(&r).map(|compiled| (r, compiled)));
+    let (rules, origin) = match base_rules {
+        Ok((at_base, rules)) => (
+            rules,
+            RulesOrigin {
+                commit: merge_base.clone(),
+                edited: at_base != *inputs.rules,
+            },
+        ),
+        Err(e) => {
+            let why =
+                format!("the affected rules at the base could not be read ({e}); every task runs");
+            return Ok(everything(
+                inputs,
+                base,
+                Some(merge_base),
+                Vec::new(),
+                Reason::Fallback { why: why.clone() },
+                Some(why),
+            ));
+        }
+    };
+    let with_rules = |mut d: Decision| {
+        d.rules = Some(origin.clone());
+        d
+    };
+    let changes = repo.changed_paths(&merge_base)?;
+    let repo_paths = &changes.paths;
     let ws_of = |p: &str| -> Option<String> {
         let rel = Path::new(p).strip_prefix(&prefix).ok()?;
         Some(rel.to_string_lossy().into_owned())
@@ -113,26 +144,26 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         }
     });
     if let Some(reason) = early {
-        return Ok(everything(
+        return Ok(with_rules(everything(
             inputs,
             base,
             Some(merge_base),
             shown,
             reason,
             None,
-        ));
+        )));
     }
 
     // A graph that cannot be read never narrows the run: everything runs, and says why.
     let fallback = |why: String| {
-        everything(
+        with_rules(everything(
             inputs,
             base.clone(),
             Some(merge_base.clone()),
             shown.clone(),
             Reason::Fallback { why: why.clone() },
             Some(why),
-        )
+        ))
     };
     let new_graph = match graph::load(&root.join("Cargo.toml")) {
         Ok(g) => g,
@@ -168,26 +199,33 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         hooks: rel(inputs.hooks_path),
         manifest: rel(inputs.manifest_path),
     };
-    let classified = classify(
+    let mut classified = classify(
         &repo,
         &merge_base,
         &prefix,
-        &repo_paths,
+        &changes,
         &rules,
         &packages,
         &files,
     );
     // A change no narrowing applies to: everything runs, and says why.
     let run_all = |reason: Reason| {
-        everything(
+        with_rules(everything(
             inputs,
             base.clone(),
             Some(merge_base.clone()),
             shown.clone(),
             reason,
             None,
-        )
+        ))
     };
+    paths::through_links(
+        &mut classified,
+        &changes,
+        &repo.symlinks()?,
+        &prefix,
+        &packages,
+    );
     if let Some(reason) = classified.everything.clone() {
         return Ok(run_all(reason));
     }
@@ -200,13 +238,28 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
         .collect();
 
     let redefined = redefined(inputs, &repo, &merge_base, &prefix, &files, &classified);
+    // What each task covered at the base: the change must not narrow what judges it.
+    // A task whose cover changed (its own entry, or its queue's `covers`) runs, and
+    // only covers the base had claim a path nothing else claims.
+    let loaded;
+    let base_hooks = if classified.hooks_changed {
+        loaded = hooks_at(&repo, &merge_base, &prefix, &files);
+        loaded.as_ref()
+    } else {
+        Some(inputs.hooks)
+    };
     let mut tasks = Vec::new();
     let mut claimed: BTreeSet<&str> = BTreeSet::new();
     for (queue, task) in inputs.plan.tasks() {
         let cover = covers::of(&task.id, &queue.name, inputs.hooks, &members);
+        let base_cover = base_hooks.map(|h| covers::of(&task.id, &queue.name, h, &members));
         let mut reasons = Vec::new();
         if let Some(what) = redefined.get(&task.id) {
             reasons.push(Reason::Definition { what: what.clone() });
+        } else if base_cover.as_ref() != Some(&cover) {
+            reasons.push(Reason::Definition {
+                what: "what it covers changed in hooks.json (its queue's `covers`)".into(),
+            });
         }
         reasons.extend(crate_reason(&cover, &crates));
         for pattern in &cover.paths {
@@ -216,7 +269,12 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
             let matcher = glob.compile_matcher();
             for path in classified.loose.iter().chain(&classified.owned) {
                 if matcher.is_match(path) {
-                    claimed.insert(path);
+                    if base_cover
+                        .as_ref()
+                        .is_some_and(|c| c.paths.contains(pattern))
+                    {
+                        claimed.insert(path);
+                    }
                     if !reasons.iter().any(|r| matches!(r, Reason::Path { .. })) {
                         reasons.push(Reason::Path {
                             path: path.clone(),
@@ -251,15 +309,16 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
     if inputs.run_dependencies {
         add_dependencies(inputs, &mut tasks);
     }
-    Ok(Decision {
+    Ok(with_rules(Decision {
         base,
         merge_base: Some(merge_base),
         changed_paths: shown,
         everything: None,
         warning: None,
+        rules: None,
         crates,
         tasks,
-    })
+    }))
 }
 
 fn unusable_warning(base: &str, why: &Unusable) -> String {
@@ -304,6 +363,7 @@ fn everything(
         changed_paths: changed,
         everything: Some(reason),
         warning,
+        rules: None,
         crates: BTreeMap::new(),
         tasks,
     }

@@ -10,6 +10,19 @@ use super::paths::{Classified, SpecialFiles};
 use crate::config::Hooks;
 use crate::source::SourceFile;
 
+/// hooks.json as the base has it, or `None` when it was absent or cannot be read there.
+pub(super) fn hooks_at(
+    repo: &Repo,
+    merge_base: &str,
+    prefix: &Path,
+    files: &SpecialFiles,
+) -> Option<Hooks> {
+    let rel = files.hooks.as_ref()?;
+    let bytes = repo.show(merge_base, &prefix.join(rel).to_string_lossy())?;
+    let src = SourceFile::from_bytes(&PathBuf::from(rel), rel.clone(), bytes).ok()?;
+    Hooks::load(src).ok()
+}
+
 /// Tasks whose own definition changed: their effective hooks.json entry, or their line
 /// in sot.md (title, done mark, dependencies, queue). A file that cannot be read at the
 /// base counts as a change to every task it defines.
@@ -28,9 +41,7 @@ pub(super) fn redefined(
     };
     if classified.hooks_changed {
         let name = files.hooks.clone().unwrap_or_else(|| "hooks.json".into());
-        let old = at_base(&files.hooks)
-            .and_then(|b| SourceFile::from_bytes(&PathBuf::from(&name), name.clone(), b).ok())
-            .and_then(|src| Hooks::load(src).ok());
+        let old = hooks_at(repo, merge_base, prefix, files);
         for (queue, task) in inputs.plan.tasks() {
             let now = inputs.hooks.get(&task.id).or(inputs.hooks.get(&queue.name));
             let before = old.as_ref().map(|h| h.get(&task.id).or(h.get(&queue.name)));

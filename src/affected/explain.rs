@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::base::RulesOrigin;
 use super::covers::{Crates, TaskCover};
 use super::graph::CrateCause;
 
@@ -54,6 +55,9 @@ pub struct Decision {
     pub everything: Option<Reason>,
     /// A warning for the user (a shallow clone, a missing base), with the fix.
     pub warning: Option<String>,
+    /// Where the path rules came from (the base), when the change was measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<RulesOrigin>,
     /// Affected crates and why.
     pub crates: BTreeMap<String, CrateCause>,
     pub tasks: Vec<TaskDecision>,

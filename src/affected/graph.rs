@@ -80,7 +80,15 @@ pub fn owner<'a>(packages: &'a [(Member, bool)], path: &str) -> Option<&'a Membe
     packages
         .iter()
         .map(|(m, _)| m)
-        .find(|m| m.dir.is_empty() || path == m.dir || path.starts_with(&format!("{}/", m.dir)))
+        .find(|m| m.dir.is_empty() || within(path, &m.dir))
+}
+
+/// Whether `path` is `dir` or inside it (both relative, `/`-separated).
+pub(crate) fn within(path: &str, dir: &str) -> bool {
+    path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// The workspace members affected by `seeds` (local package name → the path that

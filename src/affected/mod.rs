@@ -7,6 +7,7 @@
 //! ([`crate::runner::Selection::affected`], see [`select`]), applied with `--only` and
 //! `--queue`; sharding plans its shards over the tasks the selection includes.
 
+mod base;
 mod covers;
 mod decide;
 mod definition;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::covers;
 use super::explain::Reason;
-use super::git::Repo;
+use super::git::{Changes, Link, Repo};
 use super::graph;
 use super::rules::{RuleMatch, Rules};
 
@@ -34,13 +34,13 @@ pub(super) fn classify(
     repo: &Repo,
     merge_base: &str,
     prefix: &Path,
-    repo_paths: &[String],
+    changes: &Changes,
     rules: &Rules,
     packages: &[(covers::Member, bool)],
     files: &SpecialFiles,
 ) -> Classified {
     let mut out = Classified::default();
-    for repo_path in repo_paths {
+    for repo_path in &changes.paths {
         let ws_path = Path::new(repo_path)
             .strip_prefix(prefix)
             .ok()
@@ -94,6 +94,25 @@ pub(super) fn classify(
             }
             continue;
         }
+        if changes.submodules.contains(repo_path) {
+            // A bumped submodule changes every crate whose files are in it; git shows
+            // the gitlink, never the files. With none in it, the crate around it (or
+            // a task's glob, or everything) decides, as for any other path.
+            let inside: Vec<&covers::Member> = packages
+                .iter()
+                .map(|(m, _)| m)
+                .filter(|m| !m.dir.is_empty() && graph::within(&m.dir, &path))
+                .collect();
+            if !inside.is_empty() {
+                for member in inside {
+                    out.seeds
+                        .entry(member.name.clone())
+                        .or_insert_with(|| path.clone());
+                }
+                out.owned.push(path);
+                continue;
+            }
+        }
         match graph::owner(packages, &path) {
             Some(member) => {
                 out.seeds
@@ -105,6 +124,38 @@ pub(super) fn classify(
         }
     }
     out
+}
+
+/// Crates that read a changed file through a symlink of theirs: a link inside crate A
+/// to a file (or directory) of crate B makes a change there a change of A too. cargo
+/// and git both see only B's path. A link outside every crate adds nothing here.
+pub(super) fn through_links(
+    out: &mut Classified,
+    changes: &Changes,
+    links: &[Link],
+    prefix: &Path,
+    packages: &[(covers::Member, bool)],
+) {
+    let ws = |p: &str| {
+        Path::new(p)
+            .strip_prefix(prefix)
+            .ok()
+            .map(|r| r.to_string_lossy().into_owned())
+    };
+    for changed in &changes.paths {
+        for link in links {
+            if !link.reaches.iter().any(|t| graph::within(changed, t)) {
+                continue;
+            }
+            let Some(at) = ws(&link.path) else { continue };
+            if let Some(member) = graph::owner(packages, &at) {
+                let shown = ws(changed).unwrap_or_else(|| changed.clone());
+                out.seeds
+                    .entry(member.name.clone())
+                    .or_insert_with(|| format!("{shown} (through the symlink {at})"));
+            }
+        }
+    }
 }
 
 /// Whether a change to the root Cargo.toml reaches beyond what determinator measures:

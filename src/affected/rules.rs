@@ -31,7 +31,11 @@ const BUILTIN_EVERYTHING: &[&str] = &[
 const WORKFLOWS: &[&str] = &[".github/workflows/**", ".github/actions/**", "action.yml"];
 
 /// Files no build reads.
-const BUILTIN_IGNORE: &[&str] = &["**/.gitignore", "**/.gitattributes"];
+const BUILTIN_IGNORE: &[&str] = &["**/.gitignore"];
+
+/// Git attributes, at any depth of the repository: line endings and filters change the
+/// bytes checked out, so no file's own diff shows what they do to it.
+const ATTRIBUTES: &str = "**/.gitattributes";
 
 /// A glob: `*` stays within a path component, `**` crosses them.
 pub fn glob(pattern: &str) -> Result<Glob, globset::Error> {
@@ -43,6 +47,7 @@ pub fn glob(pattern: &str) -> Result<Glob, globset::Error> {
 pub struct Rules {
     everything: Vec<(String, GlobSet)>,
     workflows: GlobSet,
+    attributes: GlobSet,
     ignore: Vec<(String, GlobSet)>,
 }
 
@@ -113,6 +118,7 @@ impl Rules {
         Ok(Self {
             everything,
             workflows: workflows.build().map_err(|e| e.to_string())?,
+            attributes: one(ATTRIBUTES).map_err(|e| e.to_string())?,
             ignore,
         })
     }
@@ -124,6 +130,11 @@ impl Rules {
     pub fn classify(&self, repo_path: &str, ws_path: Option<&str>) -> Option<RuleMatch> {
         if self.workflows.is_match(repo_path) {
             return Some(RuleMatch::Everything("a workflow file".into()));
+        }
+        if self.attributes.is_match(repo_path) {
+            return Some(RuleMatch::Everything(
+                "`.gitattributes` (line endings and filters change the checked-out bytes)".into(),
+            ));
         }
         // Outside the workspace (a Rust workspace in a subdirectory of a larger
         // repository) the user's globs see the path relative to the repository.

@@ -27,6 +27,19 @@ pub fn render_affected(decision: &Decision, explain: bool) -> String {
         )
     );
     if explain {
+        if let Some(rules) = &decision.rules {
+            // Said outright: a reader of a pull request's run must know that the
+            // change's own edits to the rules did not judge it.
+            let edited = if rules.edited {
+                "; the change edits them; they apply once it is merged"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "rules: [workspace.metadata.tek.affected] as of the base, not the change{edited}"
+            );
+        }
         for path in &decision.changed_paths {
             let _ = writeln!(out, "  changed {}", sanitize(path));
         }

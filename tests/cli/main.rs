@@ -4,6 +4,7 @@ mod action;
 mod action_honesty;
 mod action_shards;
 mod affected;
+mod affected_hidden;
 mod affected_shards;
 mod cargo_agent;
 mod cause;
