@@ -93,9 +93,4 @@ print("swaps", n)
     }
     assert_eq!(lines.lines().count() + refused.len(), TASKS, "{swaps}");
     assert!(lines.lines().count() > 0, "some tasks ran: {swaps}");
-    eprintln!(
-        "{swaps}: {} ran inside, {} refused",
-        lines.lines().count(),
-        refused.len()
-    );
 }
