@@ -1,8 +1,21 @@
 //! Keeping a command's working directory where it may be: inside the workspace, or inside
 //! a directory that manifest.json lists in `allowed_cwds`. Checked by `check`, by a dry
 //! run, and again right before spawning, since the tree can change in between.
+//!
+//! Right before spawning, a checked path is not enough: a task can swap the directory for
+//! a symlink (`renameat2` with `RENAME_EXCHANGE`) between the check and the child's
+//! `chdir`, and the command then runs wherever the link points. So [`Bounds::open`] opens
+//! the directory once, beneath the root (or the allowed directory) opened when the run
+//! began, following no symlink on the way, and the child enters that handle (`fchdir`):
+//! what was checked is what it runs in.
 
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use nix::errno::Errno;
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::Mode;
 
 /// Why a cwd was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +32,8 @@ pub enum CwdError {
     Missing { cwd: String, message: String },
     #[error("cwd `{cwd}` is not a directory")]
     NotADirectory { cwd: String },
+    #[error("cwd `{cwd}` changed while it was being entered: `{resolved}` is no longer a plain directory beneath its bound (a symlink was swapped in on its path?); refused rather than run elsewhere")]
+    Changed { cwd: String, resolved: String },
 }
 
 /// A directory of `allowed_cwds` that cannot be used.
@@ -32,11 +47,23 @@ pub struct AllowedError {
 }
 
 /// Where commands may run: the workspace root and the allowed directories, each resolved
-/// once (symlinks followed), so a check is a prefix comparison of real paths.
+/// once (symlinks followed), so a check is a prefix comparison of real paths. Each is
+/// also held open, so that a command's directory is opened beneath the very directory
+/// that was resolved, whatever happens to the paths above it later.
 #[derive(Debug, Clone)]
 pub struct Bounds {
     root: PathBuf,
     allowed: Vec<PathBuf>,
+    /// The root's handle, then each allowed directory's, in order.
+    handles: Arc<Vec<OwnedFd>>,
+}
+
+/// A command's working directory, opened: the child enters `dir` (`fchdir`), and `path`
+/// is its real path as it was checked, for messages and for finding the program.
+#[derive(Debug)]
+pub struct Opened {
+    pub path: PathBuf,
+    pub dir: OwnedFd,
 }
 
 impl Bounds {
@@ -57,19 +84,26 @@ impl Bounds {
                         source,
                     })
             })
+            .collect::<Result<Vec<PathBuf>, _>>()?;
+        let handles = std::iter::once((root.display().to_string(), &real_root))
+            .chain(allowed.iter().map(|a| (a.display().to_string(), a)))
+            .map(|(entry, dir)| open_dir(dir).map_err(|source| AllowedError { entry, source }))
             .collect::<Result<_, _>>()?;
         Ok(Self {
             root: real_root,
             allowed,
+            handles: Arc::new(handles),
         })
     }
 
     /// Bounds around a root that is already canonical, with nothing else allowed.
     #[cfg(test)]
     pub fn canonical_root(root: PathBuf) -> Self {
+        let handle = open_dir(&root).expect("the test's root can be opened");
         Self {
             root,
             allowed: Vec::new(),
+            handles: Arc::new(vec![handle]),
         }
     }
 
@@ -127,11 +161,104 @@ impl Bounds {
         Ok(real)
     }
 
+    /// Resolves `cwd` as [`Bounds::resolve`] does, then opens the real directory beneath
+    /// the bound it lies in, following no symlink below that bound: if the path has
+    /// changed since it was resolved (a directory swapped for a link), the command is
+    /// refused rather than started elsewhere. The handle is what the child enters.
+    pub fn open(&self, cwd: &str) -> Result<Opened, CwdError> {
+        let real = self.resolve(cwd)?;
+        let changed = || CwdError::Changed {
+            cwd: cwd.to_owned(),
+            resolved: real.display().to_string(),
+        };
+        // The root first: an allowed directory may lie inside it, and the root's handle
+        // is the one every ordinary command uses.
+        let (base, handle) = std::iter::once(&self.root)
+            .chain(&self.allowed)
+            .zip(self.handles.iter())
+            .find(|(base, _)| real.starts_with(base))
+            .ok_or_else(changed)?;
+        let rel = real.strip_prefix(base).map_err(|_| changed())?;
+        let dir = open_beneath(handle, rel).map_err(|e| match e {
+            // A link, a file, or a step out of the bound where the checked path had
+            // plain directories: the tree changed in between.
+            Errno::ELOOP | Errno::ENOTDIR | Errno::EXDEV | Errno::EMLINK => changed(),
+            e => CwdError::Missing {
+                cwd: cwd.to_owned(),
+                message: std::io::Error::from(e).to_string(),
+            },
+        })?;
+        Ok(Opened { path: real, dir })
+    }
+
     /// Whether an absolute `path` starts with an allowed directory as written after
     /// resolving (so a missing directory under `/tmp` is reported as missing).
     fn allowed_lexically(&self, path: &Path) -> bool {
         path.is_absolute() && self.allowed.iter().any(|a| path.starts_with(a))
     }
+}
+
+/// Flags for a directory handle that is only entered, never read: `O_PATH` where there
+/// is one, so that a directory with search but no read permission can still be a cwd.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const DIR_FLAGS: OFlag = OFlag::O_PATH
+    .union(OFlag::O_DIRECTORY)
+    .union(OFlag::O_CLOEXEC);
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const DIR_FLAGS: OFlag = OFlag::O_RDONLY
+    .union(OFlag::O_DIRECTORY)
+    .union(OFlag::O_CLOEXEC);
+
+/// Opens a bound (the root, an allowed directory) by its real path.
+fn open_dir(dir: &Path) -> std::io::Result<OwnedFd> {
+    Ok(nix::fcntl::open(dir, DIR_FLAGS, Mode::empty())?)
+}
+
+/// Opens `rel` (plain components only: a real path with its bound stripped) beneath
+/// `base`, following no symlink: `openat2` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`
+/// (Linux 5.6), else one `openat` per component with `O_NOFOLLOW`, each relative to the
+/// one before. Both refuse a link anywhere on the path; the walk is the same guarantee,
+/// one system call per component instead of one in all.
+fn open_beneath(base: &OwnedFd, rel: &Path) -> Result<OwnedFd, Errno> {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::fcntl::{OpenHow, ResolveFlag};
+        let how = OpenHow::new().flags(DIR_FLAGS).resolve(
+            ResolveFlag::RESOLVE_BENEATH
+                | ResolveFlag::RESOLVE_NO_SYMLINKS
+                | ResolveFlag::RESOLVE_NO_MAGICLINKS,
+        );
+        let path = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
+        match nix::fcntl::openat2(base.as_fd(), path, how) {
+            // No openat2 (an older kernel), or a seccomp filter that refuses it (some
+            // container runtimes answer EPERM): the walk below.
+            Err(Errno::ENOSYS | Errno::EPERM) => {}
+            other => return other,
+        }
+    }
+    walk_beneath(base, rel)
+}
+
+/// The component-by-component fallback of [`open_beneath`].
+fn walk_beneath(base: &OwnedFd, rel: &Path) -> Result<OwnedFd, Errno> {
+    let mut current = openat(base.as_fd(), ".", DIR_FLAGS, Mode::empty())?;
+    for component in rel.components() {
+        let Component::Normal(part) = component else {
+            // A real path with its bound stripped has only plain components.
+            return Err(Errno::EXDEV);
+        };
+        current = openat(
+            current.as_fd(),
+            part,
+            DIR_FLAGS | OFlag::O_NOFOLLOW,
+            Mode::empty(),
+        )?;
+    }
+    Ok(current)
 }
 
 /// The refusal for a path that leaves the root as written: absolute, or `..` climbing
@@ -224,5 +351,75 @@ mod tests {
             Err(CwdError::Missing { .. })
         ));
         assert!(Bounds::new(&root, &["/no/such/dir".into()]).is_err());
+    }
+
+    /// The real path of the directory a handle refers to.
+    fn entered(opened: &Opened) -> PathBuf {
+        use std::os::fd::AsRawFd;
+        std::fs::read_link(format!("/proc/self/fd/{}", opened.dir.as_raw_fd())).unwrap()
+    }
+
+    #[test]
+    fn open_holds_the_checked_directory_and_refuses_a_link_swapped_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("ws");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(root.join("sub/d")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        let b = Bounds::new(&root, &[]).unwrap();
+        let real = root.canonicalize().unwrap().join("sub/d");
+        let opened = b.open("sub/d").unwrap();
+        assert_eq!(
+            (opened.path.clone(), entered(&opened)),
+            (real.clone(), real.clone())
+        );
+        assert_eq!(entered(&b.open(".").unwrap()), root.canonicalize().unwrap());
+        // The handle stays on the directory even once a link has taken its name.
+        std::fs::rename(root.join("sub/d"), root.join("sub/moved")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("sub/d")).unwrap();
+        assert_eq!(
+            entered(&opened),
+            root.canonicalize().unwrap().join("sub/moved")
+        );
+        assert!(matches!(
+            b.open("sub/d"),
+            Err(CwdError::SymlinkEscape { .. })
+        ));
+        // A link swapped in between the check and the open: what `open` does after
+        // `resolve` has said yes, for either way of opening.
+        let canonical = root.canonicalize().unwrap();
+        let link_to_outside = Path::new("sub/d");
+        assert_eq!(
+            open_beneath(&b.handles[0], link_to_outside).unwrap_err(),
+            Errno::ELOOP
+        );
+        assert!(matches!(
+            walk_beneath(&b.handles[0], link_to_outside).unwrap_err(),
+            Errno::ELOOP | Errno::ENOTDIR
+        ));
+        // An inside link on the way is refused as well: the path checked had none.
+        std::os::unix::fs::symlink(canonical.join("sub/moved"), root.join("alias")).unwrap();
+        assert!(open_beneath(&b.handles[0], Path::new("alias")).is_err());
+        assert!(walk_beneath(&b.handles[0], Path::new("alias")).is_err());
+        // And the walk enters a plain path just as openat2 does.
+        let walked = walk_beneath(&b.handles[0], Path::new("sub/moved")).unwrap();
+        assert_eq!(
+            entered(&Opened {
+                path: PathBuf::new(),
+                dir: walked
+            }),
+            canonical.join("sub/moved")
+        );
+        // A link inside the workspace still works as a cwd: it is resolved first.
+        assert_eq!(
+            entered(&b.open("alias").unwrap()),
+            canonical.join("sub/moved")
+        );
+        assert!(CwdError::Changed {
+            cwd: "sub/d".into(),
+            resolved: "/x".into()
+        }
+        .to_string()
+        .contains("refused"));
     }
 }

@@ -168,8 +168,9 @@ pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
             continue;
         }
         // Checked again right before spawning: the tree may have changed since loading.
-        let dir = match env.cwd_bounds.resolve(command.cwd()) {
-            Ok(dir) => dir,
+        // Opened, not only resolved: the child enters this very directory (see `cwd`).
+        let opened = match env.cwd_bounds.open(command.cwd()) {
+            Ok(opened) => opened,
             Err(err) => {
                 record.error = Some(err.to_string());
                 records.push(record);
@@ -181,6 +182,7 @@ pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
                 break;
             }
         };
+        let dir = opened.path;
         let (out_rel, err_rel) = logs::paths(&job.task.id, job.attempt, i + 1);
         let streams = match around.streams(&env.run_dir, &dir, &out_rel, &err_rel) {
             Ok(streams) => streams,
@@ -212,6 +214,7 @@ pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
         let spawn = process::Spawn {
             argv,
             cwd: dir,
+            dir: opened.dir,
             env: task_env(
                 &env.base_env,
                 &hook.pass_env,

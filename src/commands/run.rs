@@ -509,6 +509,28 @@ async fn execute(
     } = loaded;
     let shared = Arc::new((plan, graph, config, Registry::builtin()));
     let mut containment = crate::supervise::Containment::start();
+    // The scheduler hears cargo-tek's signals, and the watchdog's death as if it were a
+    // SIGKILL sent twice: running tasks are killed at once, none starts, and the run
+    // ends as interrupted (exit 137), after the watchdog's job is done (see `watchdog`).
+    let (stop_tx, stop_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut signals = signals;
+    let forward = stop_tx.clone();
+    let forwarder = tokio::spawn(async move {
+        while let Some(signal) = signals.recv().await {
+            if forward.send(signal).is_err() {
+                break;
+            }
+        }
+    });
+    let output = ctx.output.clone();
+    let watch = tokio::spawn(async move {
+        let why = crate::supervise::watchdog::lost().await;
+        output.warn(why);
+        let kill = nix::sys::signal::Signal::SIGKILL as i32;
+        let _ = stop_tx.send(kill);
+        let _ = stop_tx.send(kill);
+    });
+    let signals = stop_rx;
     let scheduler = tokio::spawn({
         let shared = shared.clone();
         async move {
@@ -519,6 +541,8 @@ async fn execute(
         }
     });
     let result = scheduler.await;
+    watch.abort();
+    forwarder.abort();
     // Nothing a task started outlives the run, whatever its commands' ends missed.
     containment.finish();
     let result = result.map_err(|e| Error::Internal(format!("the scheduler failed: {e}")))?;

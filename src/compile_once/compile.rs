@@ -109,9 +109,15 @@ pub async fn compile(
     if let Some(color) = env.color {
         extra.push(("CARGO_TERM_COLOR", color.into()));
     }
+    // The root, entered through the handle opened when the run began (see `cwd`).
+    let opened = match env.cwd_bounds.open(".") {
+        Ok(opened) => opened,
+        Err(e) => return fail(record, e.to_string()),
+    };
     let spawn = process::Spawn {
         argv,
         cwd: root.clone(),
+        dir: opened.dir,
         env: task_env(&env.base_env, &[], &[], &extra),
         timeout: env.default_timeout,
         grace: env.grace,

@@ -38,7 +38,9 @@ pub struct Command<'a> {
     pub program: &'a Path,
     /// `argv[0]` and the arguments.
     pub argv: &'a [String],
-    pub cwd: &'a Path,
+    /// The working directory, opened (see [`crate::cwd::Bounds::open`]): the child enters
+    /// the handle, not a path that could be swapped for a link in between.
+    pub dir: RawFd,
     /// The complete environment.
     pub env: &'a [(OsString, OsString)],
     pub stdout: File,
@@ -140,7 +142,6 @@ pub fn start(command: Command<'_>) -> io::Result<Child> {
             c_string(&kv, "an environment variable")
         })
         .collect::<io::Result<_>>()?;
-    let cwd = c_string(command.cwd.as_os_str().as_bytes(), "the working directory")?;
     let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     argv_ptrs.push(std::ptr::null());
     let mut env_ptrs: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
@@ -155,7 +156,7 @@ pub fn start(command: Command<'_>) -> io::Result<Child> {
         program: program.as_ptr(),
         argv: argv_ptrs.as_ptr(),
         env: env_ptrs.as_ptr(),
-        cwd: cwd.as_ptr(),
+        dir: command.dir,
         streams,
         procs: -1,
         failure: &failure,
@@ -226,7 +227,8 @@ struct ChildPlan {
     program: *const libc::c_char,
     argv: *const *const libc::c_char,
     env: *const *const libc::c_char,
-    cwd: *const libc::c_char,
+    /// The working directory's handle, entered with `fchdir`.
+    dir: RawFd,
     streams: [RawFd; 3],
     /// `cgroup.procs` to write itself into, or -1.
     procs: RawFd,
@@ -276,7 +278,7 @@ unsafe fn child_steps(plan: &ChildPlan) -> ! {
             fail(2);
         }
     }
-    if libc::chdir(plan.cwd) != 0 {
+    if libc::fchdir(plan.dir) != 0 {
         fail(3);
     }
     let mut empty: libc::sigset_t = std::mem::zeroed();
@@ -543,10 +545,11 @@ mod tests {
     /// Runs `script` with sh, its stdout in `dir/out`.
     fn sh(dir: &Path, script: &str, cwd: &Path) -> io::Result<Child> {
         let argv = ["sh".to_string(), "-c".into(), script.into()];
+        let cwd = File::open(cwd)?;
         start(Command {
             program: Path::new("/bin/sh"),
             argv: &argv,
-            cwd,
+            dir: cwd.as_raw_fd(),
             env: &[("PATH".into(), "/usr/bin:/bin".into())],
             stdout: File::create(dir.join("out")).unwrap(),
             stderr: File::create(dir.join("err")).unwrap(),
@@ -601,10 +604,21 @@ mod tests {
         let mut child = sh(dir.path(), "kill -TERM $$", dir.path()).unwrap();
         assert_eq!(child.wait().await.unwrap(), Status::Signaled(libc::SIGTERM));
 
-        let gone = sh(dir.path(), "true", &dir.path().join("missing")).unwrap_err();
+        // A handle that is no directory: the step is named.
+        let file = File::open("/dev/null").unwrap();
+        let gone = start(Command {
+            program: Path::new("/bin/sh"),
+            argv: &["sh".to_string()],
+            dir: file.as_raw_fd(),
+            env: &[],
+            stdout: File::create(dir.path().join("out")).unwrap(),
+            stderr: File::create(dir.path().join("err")).unwrap(),
+            cgroup: None,
+        })
+        .unwrap_err();
         assert!(
             gone.to_string()
-                .starts_with("could not enter its working directory: No such file"),
+                .starts_with("could not enter its working directory: Not a directory"),
             "{gone}"
         );
         let not_executable = dir.path().join("data.txt");
@@ -612,7 +626,7 @@ mod tests {
         let err = start(Command {
             program: &not_executable,
             argv: &["data.txt".to_string()],
-            cwd: dir.path(),
+            dir: File::open(dir.path()).unwrap().as_raw_fd(),
             env: &[],
             stdout: File::create(dir.path().join("out")).unwrap(),
             stderr: File::create(dir.path().join("err")).unwrap(),

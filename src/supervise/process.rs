@@ -42,8 +42,13 @@ pub enum Cancel {
 #[derive(Debug)]
 pub struct Spawn {
     pub argv: Vec<String>,
-    /// Already resolved and checked to be inside the workspace.
+    /// Already resolved and checked to be inside the workspace: its real path, for
+    /// messages and for finding the program.
     pub cwd: PathBuf,
+    /// The same directory, opened beneath its bound (see [`crate::cwd::Bounds::open`]).
+    /// On Linux the child enters this handle, so a link swapped in for the path after the
+    /// check cannot move the command; elsewhere the path is entered.
+    pub dir: std::os::fd::OwnedFd,
     /// The complete environment (the child's starts empty).
     pub env: Vec<(OsString, OsString)>,
     pub timeout: Option<Duration>,
@@ -97,6 +102,12 @@ fn resolve_program(
     env: &[(OsString, OsString)],
 ) -> Result<PathBuf, String> {
     if program.contains('/') {
+        // On Linux the child resolves a relative program itself, after entering its
+        // directory's handle: joined to the path here, it would be looked up through
+        // whatever that path names by then.
+        #[cfg(target_os = "linux")]
+        return Ok(PathBuf::from(program));
+        #[cfg(not(target_os = "linux"))]
         return Ok(cwd.join(program));
     }
     let path = env
@@ -163,7 +174,7 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
     let started_child = start(
         &resolved,
         &spawn.argv,
-        &spawn.cwd,
+        (&spawn.cwd, &spawn.dir),
         &env,
         spawn.stdout,
         spawn.stderr,
@@ -266,7 +277,8 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
 async fn start(
     program: &std::path::Path,
     argv: &[String],
-    cwd: &std::path::Path,
+    // The working directory's real path and its handle.
+    (cwd, dir): (&std::path::Path, &std::os::fd::OwnedFd),
     env: &[(OsString, OsString)],
     stdout: File,
     stderr: File,
@@ -277,7 +289,10 @@ async fn start(
     return launch::start(launch::Command {
         program,
         argv,
-        cwd,
+        dir: {
+            let _ = cwd;
+            std::os::fd::AsRawFd::as_raw_fd(dir)
+        },
         env,
         stdout,
         stderr,
@@ -285,7 +300,7 @@ async fn start(
     });
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = cgroup;
+        let _ = (cgroup, dir);
         let mut command = tokio::process::Command::new(program);
         command.arg0(&argv[0]);
         command
@@ -359,6 +374,7 @@ mod tests {
         Spawn {
             argv: argv.iter().map(|s| s.to_string()).collect(),
             cwd: dir.to_path_buf(),
+            dir: File::open(dir).unwrap().into(),
             env: vec![("PATH".into(), std::env::var_os("PATH").unwrap_or_default())],
             timeout,
             grace: Duration::from_millis(300),

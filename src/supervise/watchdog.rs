@@ -16,6 +16,15 @@
 //! twice per command, a context switch each on a 2-core machine (measured: about 70 µs
 //! per command in spawn1000); a write to a file wakes nobody.
 //!
+//! A task runs as the same user, so it can kill the watchdog (it is easy to find by name)
+//! and then cargo-tek, and nothing would be left to end the run's commands. So cargo-tek
+//! watches the watchdog too (a pidfd, see [`lost`]): should the watchdog die while the
+//! run lasts, cargo-tek does its job at once — SIGKILL to every listed group and the
+//! cgroup tree — and ends the run. To leave survivors a task must now kill both within
+//! the moment it takes cargo-tek to react (or stop cargo-tek first, with SIGSTOP): a
+//! same-user process can always signal both, which only another user or a PID namespace
+//! would prevent.
+//!
 //! The watchdog is cargo-tek's own binary run as `cargo-tek __tek-watchdog [CGROUP_DIR]`,
 //! with an empty environment, in its own process group (a Ctrl-C at the terminal is for
 //! cargo-tek, which forwards it), ignoring SIGINT, SIGTERM and SIGHUP.
@@ -42,6 +51,9 @@ struct Link {
     /// The list of process groups, which the watchdog reads at the end.
     list: File,
     child: Child,
+    /// Readable once the watchdog has exited (Linux), for [`lost`].
+    pidfd: Option<std::os::fd::OwnedFd>,
+    cgroup_dir: Option<PathBuf>,
 }
 
 static LINK: Mutex<Option<Link>> = Mutex::new(None);
@@ -74,12 +86,71 @@ pub fn start(cgroup_dir: Option<&Path>) -> std::io::Result<()> {
         .stderr(Stdio::null());
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let child = command.spawn()?;
+    let pidfd = pidfd_of(child.id());
     *link() = Some(Link {
         pipe: File::from(write),
         list,
         child,
+        pidfd,
+        cgroup_dir: cgroup_dir.map(Path::to_path_buf),
     });
     Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn pidfd_of(pid: u32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open returns a new descriptor (close-on-exec) or -1.
+    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid as i32, 0) };
+    (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pidfd_of(_: u32) -> Option<std::os::fd::OwnedFd> {
+    None
+}
+
+/// Resolves once the watchdog has died while the run still needs it, after doing its
+/// job itself (every listed group and the cgroup tree SIGKILLed), with why, for the run
+/// to end. Never resolves without a watchdog, or where it cannot be watched (no pidfd),
+/// or when [`stop`] ended it.
+pub(crate) async fn lost() -> String {
+    let watched = link()
+        .as_ref()
+        .and_then(|l| l.pidfd.as_ref().and_then(|fd| fd.try_clone().ok()));
+    let Some(fd) = watched else {
+        return std::future::pending().await;
+    };
+    // SAFETY: the descriptor is ours (a duplicate) and owned by the AsyncFd from now on.
+    if let Ok(fd) = unsafe { tokio::io::unix::AsyncFd::register(fd) } {
+        // Readable once the watchdog has exited, however.
+        let _ = fd.readable().await;
+    }
+    match take_over() {
+        Some(why) => why,
+        // Stopped on purpose: the run is over.
+        None => std::future::pending().await,
+    }
+}
+
+/// The watchdog's job, done by cargo-tek once the watchdog is dead; why, for the run.
+fn take_over() -> Option<String> {
+    let mut guard = link();
+    let link = guard.as_mut()?;
+    if let Ok(list) = link.list.try_clone() {
+        end(&listed(list), link.cgroup_dir.as_deref());
+    }
+    let how = match link.child.try_wait() {
+        Ok(Some(status)) => match std::os::unix::process::ExitStatusExt::signal(&status) {
+            Some(sig) => format!("was killed by {}", super::process::signal_name(sig)),
+            None => format!("exited ({status})"),
+        },
+        _ => "ended".to_owned(),
+    };
+    Some(format!(
+        "the run's watchdog (pid {}) {how} while the run lasted, so nothing would end the tasks should cargo-tek die: every task was killed and the run ended",
+        link.child.id()
+    ))
 }
 
 /// The watchdog's pid, so that the run-end sweep of orphans leaves it alone.

@@ -507,3 +507,61 @@ fn scrubbed_values_leave_the_environ_block_but_still_serve_pass_env_and_the_repo
     let body = std::fs::read_to_string(&summary).unwrap();
     assert!(body.contains("all tasks passed"), "{body}");
 }
+
+/// Whether `parent` has a live watchdog child.
+fn has_watchdog(parent: u32) -> bool {
+    survivors("__tek-watchdog").iter().any(|pid| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The field after the state is the parent's pid.
+        let after = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+        after.split_whitespace().nth(1) == Some(parent.to_string().as_str())
+    })
+}
+
+/// A task kills the run's watchdog (found by its name, as any task could), then cargo-tek
+/// is killed with `kill -9`: cargo-tek noticed the watchdog's death, killed every task at
+/// once and ended the run (interrupted, exit 137), so nothing is left for the `kill -9` to
+/// strand, in either mode.
+#[test]
+fn a_task_that_kills_the_watchdog_ends_the_run_and_leaves_no_survivor() {
+    each_mode(|env| {
+        let ws = Workspace::new();
+        let (escape, main) = (unique(), unique());
+        ws.file("sot.md", "## Q\n- `TASK-1` kills the watchdog\n");
+        ws.file(
+            "config/hooks.json",
+            hooks(
+                &format!(
+                    "setsid sleep {escape} &\n\
+                     sleep {main} &\n\
+                     sleep 0.3\n\
+                     pkill -9 -P $PPID -f '__tek-watchdo[g]'\n\
+                     wait"
+                ),
+                None,
+            ),
+        );
+        let child = spawn_run(&ws, env);
+        let pid = child.id();
+        assert!(wait_until(|| has_watchdog(pid), Duration::from_secs(10)));
+        assert!(
+            wait_until(|| !has_watchdog(pid), Duration::from_secs(10)),
+            "the task could not kill the watchdog"
+        );
+        // The run ends on its own; if it does not, the kill -9 below is the attack.
+        let child = std::cell::RefCell::new(child);
+        let ended = wait_until(
+            || child.borrow_mut().try_wait().unwrap().is_some(),
+            Duration::from_secs(5),
+        );
+        let mut child = child.into_inner();
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        assert_none_survive(&[escape, main]);
+        assert!(ended, "the run went on without its watchdog");
+        assert_eq!(status.code(), Some(137));
+        let run = crate::harness::run_json(&ws);
+        assert_eq!(run["status"], "interrupted", "{run}");
+        assert_eq!(run["signal"], "SIGKILL", "{run}");
+    });
+}

@@ -11,6 +11,7 @@ mod cause;
 mod check;
 mod compile_once;
 mod containment;
+mod cwd_race;
 mod evidence;
 mod gate;
 #[allow(dead_code)] // not every helper is used by every topic
