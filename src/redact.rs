@@ -38,6 +38,7 @@ pub(crate) struct Secrets {
 }
 
 /// The empty table, for callers that hold no secret (only token shapes are masked).
+#[cfg(test)]
 pub(crate) static NONE: Secrets = Secrets { inner: None };
 
 #[derive(Debug)]
