@@ -30,6 +30,7 @@ pub(crate) mod output;
 pub(crate) mod plan;
 pub(crate) mod preflight;
 pub(crate) mod project;
+pub(crate) mod redact;
 pub(crate) mod report;
 pub(crate) mod runner;
 pub(crate) mod sot;

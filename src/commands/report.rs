@@ -6,6 +6,7 @@ use crate::cli::{ReportArgs, ReportFormat};
 use crate::error::{Error, ExitCode};
 use crate::evidence::{load_run, run_dir, write_atomic};
 use crate::github::{self, GitHubContext, RetryPolicy};
+use crate::redact::Secrets;
 use crate::report::broken::{render_broken, Broken};
 use crate::report::limit::{Unit, JOB_SUMMARY_LIMIT, PR_COMMENT_LIMIT};
 use crate::report::provenance::{self, Provenance};
@@ -26,8 +27,11 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
     // Never cargo here: this process may hold GITHUB_TOKEN, and cargo on a runner is the
     // rustup proxy, which runs whatever the checkout's rust-toolchain.toml names.
     let workspace = ctx.workspace_without_cargo(args.runs_dir.clone());
+    let secrets = secret_table(ctx, workspace.as_ref().ok());
     let run = match (&args.run, &workspace) {
-        _ if !args.merge.is_empty() => super::report_merge::merged_run(ctx, args, &workspace)?,
+        _ if !args.merge.is_empty() => {
+            super::report_merge::merged_run(ctx, args, &workspace, &secrets)?
+        }
         (Some(dir), _) => load_run(&ctx.cwd.join(dir)).map_err(Error::Evidence)?,
         (None, Ok(ws)) => {
             // A directory without a readable run (a crash before its first write, a
@@ -62,8 +66,6 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
     }
     // Under `run --report` the tokens are held in memory, not in the environment.
     let env = crate::supervise::secrets::var;
-    let token = env("GITHUB_TOKEN").filter(|t| !t.is_empty());
-    let secrets: Vec<&str> = token.iter().map(String::as_str).collect();
 
     if args.format == ReportFormat::Json {
         let json = serde_json::to_string_pretty(&run.record)
@@ -129,6 +131,39 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
     deliver(ctx, args, &render, dir.join("pr-comment.md")).await
 }
 
+/// The report's table of secret values, resolved once and read by every writer (the
+/// Markdown, the job summary, the comment, a merged run's evidence): the built-in secret
+/// variables of this process's environment (the report step is the one holding
+/// `GITHUB_TOKEN`) and those manifest.json `secrets` names. A manifest that cannot be
+/// read is a warning, not a reason to publish nothing.
+fn secret_table(ctx: &Context, workspace: Option<&crate::workspace::Workspace>) -> Secrets {
+    let manifest = workspace.and_then(|ws| {
+        let path = ws.manifest_path();
+        let src = match crate::source::SourceFile::read(&path, ws.display(&path)) {
+            Ok(src) => src,
+            Err(crate::source::ReadError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return None
+            }
+            Err(e) => {
+                ctx.output.warn(format!(
+                    "manifest.json's `secrets` are not masked (only the built-in list is): {e}"
+                ));
+                return None;
+            }
+        };
+        crate::config::Manifest::load(&src)
+            .map_err(|e| {
+                ctx.output.warn(format!(
+                    "manifest.json's `secrets` are not masked (only the built-in list is): {e}"
+                ))
+            })
+            .ok()
+    });
+    crate::supervise::secrets::table(|name| manifest.as_ref().is_some_and(|m| m.names_secret(name)))
+}
+
 /// The previous comment's failures, for a comment body (`Some`, possibly `Some(None)` when
 /// there was no previous comment or it had no mark); `None` for any other rendering.
 type Previous<'a> = Option<Option<&'a [String]>>;
@@ -156,8 +191,9 @@ async fn publish_broken(
         "failed to read the error output `{}`",
         file.display()
     )))?;
-    let token = env("GITHUB_TOKEN").filter(|t| !t.is_empty());
-    let secrets: Vec<&str> = token.iter().map(String::as_str).collect();
+    // The config is what broke, so manifest.json's `secrets` may not be readable: the
+    // built-in names (GITHUB_TOKEN among them) are masked.
+    let secrets = crate::supervise::secrets::table(|_| false);
     let broken = Broken {
         output: &output,
         exit_code: args.exit_code.unwrap_or(1),

@@ -17,6 +17,7 @@ pub(super) fn merged_run(
     ctx: &Context,
     args: &ReportArgs,
     workspace: &Result<Workspace, Error>,
+    secrets: &crate::redact::Secrets,
 ) -> Result<LoadedRun, Error> {
     let runs_dir = match (&args.runs_dir, workspace) {
         (Some(dir), _) => ctx.cwd.join(dir),
@@ -80,13 +81,10 @@ pub(super) fn merged_run(
             ));
         }
     }
-    let token = crate::supervise::secrets::var("GITHUB_TOKEN").filter(|t| !t.is_empty());
-    let secrets: Vec<&str> = token.iter().map(String::as_str).collect();
-    let written =
-        merge::write(&runs_dir, &runs, combined, &secrets).map_err(Error::io(format!(
-            "failed to write the merged run under `{}`",
-            runs_dir.display()
-        )))?;
+    let written = merge::write(&runs_dir, &runs, combined, secrets).map_err(Error::io(format!(
+        "failed to write the merged run under `{}`",
+        runs_dir.display()
+    )))?;
     for lost in &written.lost {
         ctx.output
             .warn(format!("not copied into the merged run: {lost}"));

@@ -80,6 +80,17 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         &dir,
     ));
     let mut options = run_options(&args, chosen, loaded.source.clone());
+    // One table for the whole run: evidence and the terminal mask the same values.
+    let manifest = &loaded.config.manifest;
+    if crate::supervise::secrets::vars_os()
+        .iter()
+        .any(|(k, _)| k.to_str().is_some_and(|k| manifest.names_secret(k)))
+    {
+        // Named only in manifest.json, they are still in this process's exec-time
+        // environment: keep tasks from reading it there.
+        crate::supervise::secrets::guard();
+    }
+    options.secrets = crate::supervise::secrets::table(|name| manifest.names_secret(name));
     // Cargo commands claim the target dir they build in; the workspace's is the default.
     options.claims = runner::claims::Context {
         root: loaded.workspace.root.clone(),
@@ -433,7 +444,10 @@ fn run_env(
             .map(Into::into)
             .unwrap_or_else(|_| "cargo-tek".into()),
         run_dir: dir.to_path_buf(),
-        base_env: crate::supervise::env::BaseEnv::new(crate::supervise::secrets::vars_os()),
+        base_env: crate::supervise::env::BaseEnv::scrubbing(
+            crate::supervise::secrets::vars_os(),
+            |name| config.manifest.names_secret(name),
+        ),
         default_timeout: args.timeout.map(|d| d.0),
         grace,
         dry_run: args.dry_run,
@@ -462,18 +476,8 @@ fn run_options(args: &RunArgs, chosen: Chosen, source: String) -> RunOptions {
         source: Some(source),
         carried: chosen.carried,
         shard: chosen.shard,
-        // The tokens were moved out of the environment before any task started (see
-        // `supervise::secrets`); they are still masked wherever evidence might hold them.
-        secrets: [
-            "GITHUB_TOKEN",
-            "GH_TOKEN",
-            "ACTIONS_RUNTIME_TOKEN",
-            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        ]
-        .into_iter()
-        .filter_map(crate::supervise::secrets::var)
-        .filter(|t| !t.is_empty())
-        .collect(),
+        // Built once `config` is known (manifest.json may name more secrets).
+        secrets: Default::default(),
         claims: Default::default(),
         leg: crate::evidence::leg::LegStamp::from_env(|k| std::env::var(k).ok()),
     }
@@ -491,7 +495,8 @@ async fn execute(
     signals: tokio::sync::mpsc::UnboundedReceiver<i32>,
 ) -> Result<runner::RunSummary, Error> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut display = RunDisplay::new(ctx.output.clone()).at_root(env.cwd_bounds.root());
+    let output = ctx.output.clone().masking(options.secrets.clone());
+    let mut display = RunDisplay::new(output).at_root(env.cwd_bounds.root());
     let printer = tokio::spawn(async move {
         while let Some(event) = rx.recv().await {
             display.event(event);

@@ -7,7 +7,8 @@
 //!   "layers": [{ "name": "foundation", "from": 1, "to": 21, "agent": "shell" }],
 //!   "queues": { "Queue B — Quality gates": { "after": ["Queue A — Workspace bootstrapping"], "serial": true } },
 //!   "grace_period": "5s",
-//!   "allowed_cwds": ["/tmp"]
+//!   "allowed_cwds": ["/tmp"],
+//!   "secrets": ["MY_API_KEY", "DEPLOY_*"]
 //! }
 //! ```
 
@@ -51,6 +52,50 @@ pub struct Manifest {
     /// their own test binaries directly (see `compile_once`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compile_once: bool,
+    /// More variables holding secrets, by name or with `*` (`DEPLOY_*`): kept from tasks
+    /// unless a hook names them in `pass_env`, and their values masked in everything
+    /// cargo-tek writes, like the built-in list (`supervise::env`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<SecretName>,
+}
+
+/// A variable name in manifest.json `secrets`, checked while parsing so that a mistake
+/// points at its line and column: letters, digits and `_`, with `*` for any run of
+/// them, and at least one letter or digit (`*` alone would mask every value there is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct SecretName(String);
+
+impl SecretName {
+    /// Whether the variable `name` is one of these.
+    pub fn matches(&self, name: &str) -> bool {
+        crate::redact::name_matches(&self.0, name)
+    }
+
+    fn check(name: &str) -> Result<(), String> {
+        if let Some(c) = name
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '*')))
+        {
+            return Err(format!(
+                "invalid secret name {name:?}: {c:?} is not a letter, digit, `_` or `*`"
+            ));
+        }
+        if !name.chars().any(|c| c.is_ascii_alphanumeric()) {
+            return Err(format!(
+                "invalid secret name {name:?}: name a variable, such as \"MY_API_KEY\" or \"DEPLOY_*\""
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Self::check(&name).map_err(serde::de::Error::custom)?;
+        Ok(Self(name))
+    }
 }
 
 /// Assigns a layer (and optionally an agent) to tasks by id or by id number range.
@@ -136,6 +181,11 @@ impl Manifest {
         self.queues.get(name)
     }
 
+    /// Whether `secrets` names the variable `name`.
+    pub fn names_secret(&self, name: &str) -> bool {
+        self.secrets.iter().any(|s| s.matches(name))
+    }
+
     /// The first layer rule claiming `id`.
     pub fn layer(&self, id: &str) -> Option<&LayerRule> {
         self.layers.iter().find(|rule| rule.matches(id))
@@ -162,6 +212,45 @@ mod tests {
         assert_eq!(m.layer("TASK-050").unwrap().name, "special");
         assert_eq!(m.layer("TASK-007").unwrap().name, "low");
         assert!(m.layer("TASK-011").is_none());
+    }
+
+    #[test]
+    fn secrets_are_names_or_patterns_checked_with_their_position() {
+        let load = |text: &str| {
+            let src = SourceFile::from_bytes(
+                Path::new("m"),
+                "manifest.json".into(),
+                text.as_bytes().to_vec(),
+            )
+            .unwrap();
+            Manifest::load(&src)
+        };
+        let m = load(r#"{"secrets": ["MY_API_KEY", "DEPLOY_*"]}"#).unwrap();
+        assert!(m.names_secret("MY_API_KEY") && m.names_secret("DEPLOY_PROD"));
+        assert!(!m.names_secret("MY_API_KEY_2") && !m.names_secret("PATH"));
+        for (text, says, at) in [
+            (
+                "{\"secrets\": [\"OK\",\n  \"A-B\"]}",
+                "'-' is not a letter",
+                "manifest.json:2:8",
+            ),
+            (
+                "{\"secrets\": [\"**\"]}",
+                "name a variable",
+                "manifest.json:1:18",
+            ),
+            (
+                "{\"secrets\": \"MY_API_KEY\"}",
+                "expected a sequence",
+                "manifest.json:1:24",
+            ),
+        ] {
+            let Err(JsonError::Invalid(d)) = load(text) else {
+                panic!("{text} loads")
+            };
+            assert!(d.message.contains(says), "{}", d.message);
+            assert_eq!(d.location, at, "{text}");
+        }
     }
 
     #[test]

@@ -44,6 +44,16 @@ impl ReadError {
 /// component, and checks that it is a regular file. FIFOs and devices are refused
 /// without blocking.
 pub fn open(dir: &Path, rel: &str) -> Result<File, ReadError> {
+    open_as(dir, rel, OFlag::O_RDONLY)
+}
+
+/// Opens `rel` below `dir` for reading and writing, as [`open`] does (to mask a log in
+/// place).
+pub fn open_rw(dir: &Path, rel: &str) -> Result<File, ReadError> {
+    open_as(dir, rel, OFlag::O_RDWR)
+}
+
+fn open_as(dir: &Path, rel: &str, access: OFlag) -> Result<File, ReadError> {
     let outside = || ReadError::Outside {
         rel: rel.to_owned(),
     };
@@ -81,10 +91,11 @@ pub fn open(dir: &Path, rel: &str) -> Result<File, ReadError> {
             e => io(e),
         })?;
     }
+    let last_flags = (base - OFlag::O_RDONLY) | access;
     let fd = openat(
         &current,
         *last,
-        base | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY,
+        last_flags | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY,
         Mode::empty(),
     )
     .map_err(|e| match e {

@@ -10,7 +10,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::logs::{locate, tail, Layout};
 use super::record::{RunRecord, TaskStatus};
-use crate::report::escape::mask_secrets;
+use crate::redact::Secrets;
 
 /// Output kept per test case: JUnit readers choke on huge system-out blocks.
 const OUTPUT_TAIL: usize = 16 * 1024;
@@ -19,9 +19,9 @@ const OUTPUT_TAIL: usize = 16 * 1024;
 pub fn render(
     run: &RunRecord,
     run_dir: &Path,
-    secrets: &[&str],
+    secrets: &Secrets,
 ) -> Result<String, quick_junit::SerializeError> {
-    let clean = |s: &str| mask_secrets(s, secrets);
+    let clean = |s: &str| secrets.mask(s);
     let layout = Layout::of_schema(run.schema_version);
     let mut report = Report::new("cargo-tek");
     let mut suites: Vec<TestSuite> = Vec::new();
@@ -105,7 +105,7 @@ pub fn render(
     report.add_test_suites(suites);
     // Masked once more as a whole, in case XML escaping split nothing but a secret
     // straddled two fields' joins.
-    Ok(mask_secrets(&report.to_string()?, secrets))
+    Ok(secrets.mask(&report.to_string()?))
 }
 
 /// One test the cargo agent saw: its status, and for a failure the panic message and
@@ -189,7 +189,12 @@ mod tests {
             results: vec![result],
             ..RunRecord::empty("r".into(), RunStatus::Error, String::new())
         };
-        let xml = render(&run, dir.path(), &["s3cr3t-value"]).unwrap();
+        let xml = render(
+            &run,
+            dir.path(),
+            &Secrets::new(["s3cr3t-value".to_string()]),
+        )
+        .unwrap();
         assert!(!xml.contains("s3cr3t") && !xml.contains("ghp_"), "{xml}");
         assert!(xml.contains("token *** and ***"), "{xml}");
     }

@@ -12,6 +12,7 @@ use std::path::Path;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::beneath::{self, ReadError};
+use crate::redact::Secrets;
 
 /// The header's first bytes in logs of older runs.
 const HEADER_PREFIX: &[u8] = b"# cargo-tek: ";
@@ -38,6 +39,88 @@ pub fn folder_name(id: &str) -> String {
 pub fn paths(task: &str, attempt: u32, n: usize) -> (String, String) {
     let base = format!("logs/{}/attempt{attempt}-cmd{n}", folder_name(task));
     (format!("{base}.stdout.log"), format!("{base}.stderr.log"))
+}
+
+/// Masks `secrets` in every log of the folder `logs/<folder>` of the run in `run_dir`,
+/// in place: masking never makes text longer (a mask is shorter than any value it
+/// replaces), so the rewrite stays behind the read. Only regular files are touched,
+/// none through a symlink; a file without a secret is read once and left alone.
+pub fn mask_folder(run_dir: &Path, folder: &str, secrets: &Secrets) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+
+    /// Reads a file from its start with `pread`, so that reader and writer keep their
+    /// own offsets on one descriptor.
+    struct At<'a>(&'a std::fs::File, u64);
+    impl Read for At<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.read_at(buf, self.1)?;
+            self.1 += n as u64;
+            Ok(n)
+        }
+    }
+    impl std::io::Write for At<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let n = self.0.write_at(buf, self.1)?;
+            self.1 += n as u64;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    if secrets.len() == 0 {
+        return Ok(());
+    }
+    let dir = run_dir.join("logs").join(folder);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let mut first_error = None;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let rel = format!("logs/{folder}/{name}");
+        let file = match beneath::open_rw(run_dir, &rel) {
+            Ok(file) => file,
+            // A folder, a link or a FIFO a task planted: nothing cargo-tek wrote.
+            Err(ReadError::NotRegular { .. } | ReadError::Outside { .. }) => continue,
+            Err(e) => {
+                first_error.get_or_insert(std::io::Error::other(e.to_string()));
+                continue;
+            }
+        };
+        let result = secrets
+            .mask_stream(At(&file, 0), std::io::sink())
+            .and_then(|found| {
+                if !found {
+                    return Ok(());
+                }
+                let mut writer = At(&file, 0);
+                secrets.mask_stream(At(&file, 0), &mut writer)?;
+                file.set_len(writer.1)
+            });
+        if let Err(e) = result {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// The folders under `logs/` of the run in `run_dir` (task ids encoded, see
+/// [`folder_name`]).
+pub fn folders(run_dir: &Path) -> Vec<String> {
+    std::fs::read_dir(run_dir.join("logs"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Creates the empty stdout and stderr logs of one command (see [`paths`]) for the

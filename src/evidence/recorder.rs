@@ -7,13 +7,20 @@
 //! (a preallocated hidden file in the run directory) and gives it back right before the
 //! final writes; when even an atomic write fails, run.json is overwritten in place. The
 //! first failure is kept so that the run can end with its own exit code.
+//!
+//! Every secret of the run's table is masked in everything written here: a finished
+//! task's logs (in place, before anyone reads them), its result (reason, cargo findings:
+//! text that came from its output) before the journal or run.json get it, run.json,
+//! junit.xml. The result handed back to the scheduler is the masked one, so the
+//! display and run.json tell the same story.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::journal::{self, Entry, Journal, Planned};
 use super::record::{RunRecord, TaskResult, TaskStatus};
-use super::{junit, run_dir, write_atomic, RUN_JSON};
+use super::{junit, logs, run_dir, write_atomic, RUN_JSON};
+use crate::redact::Secrets;
 
 /// The reserve's name in the run directory.
 const RESERVE: &str = ".reserve";
@@ -29,19 +36,21 @@ fn reserve_bytes(tasks: usize) -> i64 {
 pub struct Recorder {
     dir: PathBuf,
     journal: Journal,
-    secrets: Vec<String>,
+    secrets: Secrets,
+    /// Log folders already masked (a finished task's), so the final sweep skips them.
+    masked: std::collections::BTreeSet<String>,
     failure: Option<String>,
 }
 
 impl Recorder {
     /// Writes run.json (status `running`) and the journal's first entry, then makes the
     /// run directory visible under its final name `dir`. `secrets` are masked in
-    /// junit.xml.
+    /// everything the recorder writes.
     pub fn start(
         dir: &Path,
         record: &RunRecord,
         planned: Vec<Planned>,
-        secrets: Vec<String>,
+        secrets: Secrets,
     ) -> std::io::Result<Self> {
         let staging = run_dir::staging_of(dir);
         let write_in = if staging.is_dir() {
@@ -49,24 +58,43 @@ impl Recorder {
         } else {
             dir.to_path_buf()
         };
-        write_atomic(&write_in.join(RUN_JSON), &to_json(record)?)?;
+        write_atomic(&write_in.join(RUN_JSON), &to_json(record, &secrets)?)?;
         let mut journal = Journal::create(&write_in.join(journal::FILE))?;
-        journal.append(&Entry::RunStarted {
-            run_id: record.run_id.clone(),
-            started: record.started.clone(),
-            source: record.source.clone(),
-            dry_run: record.dry_run,
-            tasks: planned.len(),
-            plan_id: record.plan_id.clone(),
-            planned: planned.clone(),
-        })?;
+        journal.append(&masked(
+            &secrets,
+            Entry::RunStarted {
+                run_id: record.run_id.clone(),
+                started: record.started.clone(),
+                source: record.source.clone(),
+                dry_run: record.dry_run,
+                tasks: planned.len(),
+                plan_id: record.plan_id.clone(),
+                planned: planned.clone(),
+            },
+        ))?;
         reserve(&write_in.join(RESERVE), reserve_bytes(planned.len()));
         run_dir::publish(dir)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             journal,
             secrets,
+            masked: Default::default(),
             failure: None,
+        })
+    }
+
+    /// Appends `entry` to the journal, masked.
+    fn append(&mut self, entry: Entry) -> std::io::Result<()> {
+        self.journal.append(&masked(&self.secrets, entry))
+    }
+
+    /// Masks the logs of `task` in place. A failure is the task's evidence lost.
+    fn mask_logs(&mut self, task: &str) -> Option<String> {
+        let folder = logs::folder_name(task);
+        let done = logs::mask_folder(&self.dir, &folder, &self.secrets);
+        self.masked.insert(folder);
+        done.err().map(|e| {
+            format!("evidence could not be written: failed to mask secrets in the logs: {e}")
         })
     }
 
@@ -83,7 +111,7 @@ impl Recorder {
             attempt: 1,
             at,
         };
-        if let Err(e) = self.journal.append(&entry) {
+        if let Err(e) = self.append(entry) {
             self.failed(format!("failed to write the journal: {e}"));
         }
     }
@@ -92,6 +120,14 @@ impl Recorder {
     /// entry, or its output because the disk is full) the task becomes an `error` that
     /// says why.
     pub fn task_finished(&mut self, result: &mut TaskResult, at: String) {
+        if let Some(lost) = self.mask_logs(&result.task) {
+            let why = self.failed(lost);
+            result.status = TaskStatus::Error;
+            append_reason(result, &why);
+        }
+        if let Some(clean) = self.secrets.mask_serde(result) {
+            *result = clean;
+        }
         let full = (!result.status.is_success())
             .then(|| disk_full(&self.dir))
             .flatten();
@@ -103,7 +139,7 @@ impl Recorder {
             result: result.clone(),
             at: Some(at.clone()),
         };
-        if let Err(e) = self.journal.append(&entry) {
+        if let Err(e) = self.append(entry) {
             let why = self.failed(format!(
                 "evidence could not be written: failed to write the journal: {e}"
             ));
@@ -111,7 +147,7 @@ impl Recorder {
             append_reason(result, &why);
             // Try once more, with the reason, so that a journal that has room again
             // tells the same story as run.json.
-            let _ = self.journal.append(&Entry::TaskFinished {
+            let _ = self.append(Entry::TaskFinished {
                 result: result.clone(),
                 at: Some(at),
             });
@@ -124,7 +160,7 @@ impl Recorder {
             result: result.clone(),
             at: None,
         };
-        if let Err(e) = self.journal.append(&entry) {
+        if let Err(e) = self.append(entry) {
             self.failed(format!("failed to write the journal: {e}"));
         }
     }
@@ -134,14 +170,21 @@ impl Recorder {
     /// when run.json itself could not be written.
     pub fn finish(mut self, record: &RunRecord) -> std::io::Result<Option<String>> {
         let _ = std::fs::remove_file(self.dir.join(RESERVE));
-        let json = to_json(record)?;
+        // Logs no finished task owned: the shared compile's, a task that never finished.
+        for folder in logs::folders(&self.dir) {
+            if !self.masked.contains(&folder) {
+                if let Err(e) = logs::mask_folder(&self.dir, &folder, &self.secrets) {
+                    self.failed(format!("failed to mask secrets in the logs: {e}"));
+                }
+            }
+        }
+        let json = to_json(record, &self.secrets)?;
         let path = self.dir.join(RUN_JSON);
         if let Err(e) = write_atomic(&path, &json) {
             self.failed(format!("failed to write run.json atomically: {e}"));
             overwrite(&path, &json)?;
         }
-        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
-        match junit::render(record, &self.dir, &secrets) {
+        match junit::render(record, &self.dir, &self.secrets) {
             Ok(xml) => {
                 if let Err(e) = write_atomic(&self.dir.join("junit.xml"), xml.as_bytes()) {
                     self.failed(format!("failed to write junit.xml: {e}"));
@@ -156,15 +199,23 @@ impl Recorder {
             ended: record.ended.clone().unwrap_or_default(),
             signal: record.signal.clone(),
         };
-        if let Err(e) = self.journal.append(&end).and_then(|()| self.journal.sync()) {
+        if let Err(e) = self.append(end).and_then(|()| self.journal.sync()) {
             self.failed(format!("failed to write the journal: {e}"));
         }
         Ok(self.failure)
     }
 }
 
-fn to_json(record: &RunRecord) -> std::io::Result<Vec<u8>> {
-    serde_json::to_vec_pretty(record).map_err(std::io::Error::other)
+/// run.json's bytes, every string in it masked.
+fn to_json(record: &RunRecord, secrets: &Secrets) -> std::io::Result<Vec<u8>> {
+    let mut value = serde_json::to_value(record).map_err(std::io::Error::other)?;
+    secrets.mask_json(&mut value);
+    serde_json::to_vec_pretty(&value).map_err(std::io::Error::other)
+}
+
+/// `entry` with every string in it masked (itself if that cannot be done).
+fn masked(secrets: &Secrets, entry: Entry) -> Entry {
+    secrets.mask_serde(&entry).unwrap_or(entry)
 }
 
 fn append_reason(result: &mut TaskResult, why: &str) {
@@ -234,7 +285,7 @@ mod tests {
         let (_, dir) = run_dir::create(runs.path()).unwrap();
         assert!(!dir.exists());
         let mut record = record(&dir);
-        let recorder = Recorder::start(&dir, &record, vec![], vec![]).unwrap();
+        let recorder = Recorder::start(&dir, &record, vec![], Secrets::default()).unwrap();
         let loaded = crate::evidence::load_run(&dir).unwrap();
         assert!(loaded.incomplete, "readable while running");
         assert!(!run_dir::staging_of(&dir).exists());

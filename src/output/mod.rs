@@ -13,6 +13,7 @@ use std::sync::Arc;
 use console::Style;
 
 use crate::cli::Color;
+use crate::redact::Secrets;
 
 pub use affected::{reason_text as affected_reason, render_affected};
 pub use annotate::Kind as AnnotationKind;
@@ -28,6 +29,8 @@ pub struct Output {
     /// On GitHub Actions warnings become annotations, within GitHub's caps.
     github: bool,
     annotations: Arc<annotate::Budget>,
+    /// Masked in every line written (the run's table; see [`Output::masking`]).
+    secrets: Secrets,
 }
 
 impl Output {
@@ -55,7 +58,20 @@ impl Output {
             verbose,
             github: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
             annotations: Arc::default(),
+            secrets: Secrets::default(),
         }
+    }
+
+    /// The same output, masking `secrets` in everything it writes: task output, causes,
+    /// reasons, annotations. Without a table it still masks GitHub-token shapes.
+    pub(crate) fn masking(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// `text` masked, for the few writers that print through a progress bar.
+    pub(crate) fn mask(&self, text: &str) -> String {
+        self.secrets.mask(text)
     }
 
     /// Whether colour is on (passed on to child cargo commands).
@@ -79,32 +95,34 @@ impl Output {
             return;
         }
         let verb = Style::new().green().bold().apply_to(format!("{verb:>12}"));
+        let subject = self.mask(&subject.to_string());
         let _ = writeln!(std::io::stderr(), "{verb} {subject}");
     }
 
     /// A status line in red, for failures.
     pub fn status_error(&self, verb: &str, subject: impl std::fmt::Display) {
         let verb = Style::new().red().bold().apply_to(format!("{verb:>12}"));
+        let subject = self.mask(&subject.to_string());
         let _ = writeln!(std::io::stderr(), "{verb} {subject}");
     }
 
     /// A plain line on stderr (not shown with -q).
     pub fn info(&self, text: impl std::fmt::Display) {
         if !self.quiet {
-            let _ = writeln!(std::io::stderr(), "{text}");
+            let _ = writeln!(std::io::stderr(), "{}", self.mask(&text.to_string()));
         }
     }
 
     /// A plain line on stderr, shown even with -q (a failure's evidence).
     pub fn always(&self, text: impl std::fmt::Display) {
-        let _ = writeln!(std::io::stderr(), "{text}");
+        let _ = writeln!(std::io::stderr(), "{}", self.mask(&text.to_string()));
     }
 
     /// A warning on stderr; on GitHub Actions a `::warning::` annotation while the step
     /// has room for one.
     pub fn warn(&self, text: impl std::fmt::Display) {
+        let text = self.mask(&text.to_string());
         if self.github {
-            let text = text.to_string();
             if let Some(line) = self.annotation(AnnotationKind::Warning, "", &text) {
                 let _ = std::io::stderr().write_all(line.as_bytes());
                 return;
@@ -125,7 +143,8 @@ impl Output {
         properties: &str,
         message: &str,
     ) -> Option<String> {
-        self.annotations.line(kind, properties, message)
+        self.annotations
+            .line(kind, &self.mask(properties), &self.mask(message))
     }
 
     /// Names the annotations dropped at the cap, once, as a "+N more" notice.
@@ -137,6 +156,7 @@ impl Output {
 
     /// Data for the user (plans, reports) on stdout.
     pub fn stdout(&self, text: &str) {
+        let text = self.mask(text);
         let mut stdout = std::io::stdout().lock();
         let _ = stdout.write_all(text.as_bytes());
         let _ = stdout.flush();
@@ -153,7 +173,7 @@ impl Output {
     /// Raw bytes on stdout (task output forwarded in CI).
     pub fn stdout_bytes(&self, bytes: &[u8]) {
         let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(bytes);
+        let _ = self.secrets.mask_stream(bytes, &mut stdout);
         let _ = stdout.flush();
     }
 

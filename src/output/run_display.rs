@@ -202,7 +202,11 @@ impl RunDisplay {
         if self.output.is_quiet() && matches!(verb, "Passed" | "Noop" | "Flaky" | "Started") {
             return;
         }
-        let text = format!("{} {what}", style.apply_to(format!("{verb:>12}")));
+        let text = format!(
+            "{} {}",
+            style.apply_to(format!("{verb:>12}")),
+            self.output.mask(what)
+        );
         match &self.bar {
             Some(bar) => bar.println(text),
             // One write per line: stderr is unbuffered, and `writeln!` would write the

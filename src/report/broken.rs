@@ -11,9 +11,10 @@
 use minijinja::Environment;
 use serde::Serialize;
 
-use super::escape::{code_block, mask_secrets};
+use super::escape::code_block;
 use super::limit::{truncate_markdown, Unit};
 use super::render::ReportError;
+use crate::redact::Secrets;
 
 /// The built-in template for a broken configuration (not overridable: it must render
 /// even when the workspace's own templates are what broke).
@@ -49,7 +50,7 @@ pub fn render_broken(
     broken: &Broken<'_>,
     marker: Option<String>,
     ci_url: Option<String>,
-    secrets: &[&str],
+    secrets: &Secrets,
     limit: usize,
     unit: Unit,
 ) -> Result<String, ReportError> {
@@ -63,7 +64,7 @@ pub fn render_broken(
     };
     env.add_template(name, source).map_err(fail)?;
     let template = env.get_template(name).map_err(fail)?;
-    let clean = mask_secrets(&console::strip_ansi_codes(broken.output), secrets);
+    let clean = secrets.mask(&console::strip_ansi_codes(broken.output));
     let clean = clean.trim_matches('\n');
     let (emoji, headline, explanation) = match broken.exit_code {
         // `plan` or `check` succeeded: say so, or a fixed PR would keep "broken".
@@ -103,11 +104,10 @@ pub fn render_broken(
             message,
             cut: if cut { text.len() } else { 0 },
         };
-        let body = mask_secrets(
+        let body = secrets.mask(
             &template
                 .render(minijinja::Value::from(minijinja::value::Serde(&ctx)))
                 .map_err(fail)?,
-            secrets,
         );
         if unit.measure(&body) <= limit {
             return Ok(body);
@@ -155,7 +155,7 @@ mod tests {
             &broken,
             Some("<!-- m -->".into()),
             None,
-            &["s3cr3t-value"],
+            &Secrets::new(["s3cr3t-value".to_string()]),
             limit,
             Unit::Chars,
         )

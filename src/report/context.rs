@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::escape::{code_block, html_text, inline, mask_secrets};
+use super::escape::{code_block, html_text, inline};
 use super::tail::quiet_tail;
 use crate::evidence::cause;
 use crate::evidence::logs::{self, Layout};
 use crate::evidence::{LoadedRun, TaskResult, TaskStatus};
+use crate::redact::Secrets;
 
 /// How much detail to include; higher levels are smaller.
 pub const MAX_DETAIL: u8 = 3;
@@ -258,11 +259,11 @@ pub fn build(
     marker: Option<String>,
     ci_url: Option<String>,
     about: &super::provenance::Provenance,
-    secrets: &[&str],
+    secrets: &Secrets,
     detail: u8,
 ) -> ReportContext {
     let r = &run.record;
-    let clean = |s: &str| mask_secrets(s, secrets);
+    let clean = |s: &str| secrets.mask(s);
     let log_link = super::provenance::log_link(
         about.artifact_url.as_deref(),
         about.run_url.as_deref().or(ci_url.as_deref()),
@@ -602,7 +603,7 @@ fn logs_of(
     run: &LoadedRun,
     t: &TaskResult,
     max: usize,
-    secrets: &[&str],
+    secrets: &Secrets,
     link: Option<&super::provenance::LogLink>,
 ) -> Vec<LogTail> {
     if max == 0 {
@@ -638,10 +639,7 @@ fn logs_of(
             // its run directory.
             let full = match link {
                 Some(l) => format!("[in {}]({})", l.what, l.url),
-                None => format!(
-                    "{} in the run directory",
-                    inline(&mask_secrets(log, secrets))
-                ),
+                None => format!("{} in the run directory", inline(&secrets.mask(log))),
             };
             out.push(LogTail {
                 label: format!(
@@ -649,7 +647,7 @@ fn logs_of(
                     i + 1,
                     max,
                 ),
-                block: code_block(&mask_secrets(&text, secrets), "text"),
+                block: code_block(&secrets.mask(&text), "text"),
             });
         }
     }

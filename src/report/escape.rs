@@ -1,5 +1,5 @@
 //! Making untrusted text (task titles from `sot.md`, task output) inert in GitHub-flavoured
-//! Markdown, and masking secrets before anything leaves the machine.
+//! Markdown. Masking secrets is [`crate::redact`]'s, below every writer.
 //!
 //! Three contexts, three functions:
 //! - [`inline`]: prose and table cells. Every ASCII punctuation character is
@@ -14,10 +14,6 @@
 //! reads `@user`. What does stop them is a character between the sigil and the name that
 //! GitHub's patterns do not accept: see [`REF_BREAKER`].
 
-use std::sync::LazyLock;
-
-use regex::Regex;
-
 /// The character inserted after `@`, `#` and `GH-` when a name or number follows, so
 /// that GitHub neither mentions (`@user`, `@org/team`) nor links (`#123`, `GH-123`,
 /// `owner/repo#1`) anyone.
@@ -27,21 +23,6 @@ use regex::Regex;
 /// the match fails; it is what Dependabot and Renovate insert for the same reason. U+200D
 /// (zero width joiner) was rejected: it glues neighbouring emoji into ZWJ sequences.
 pub const REF_BREAKER: char = '\u{200B}';
-
-/// Secrets shorter than this (in chars) are not masked: masking `a` or `ok` would shred
-/// the output while protecting nothing.
-pub const MIN_SECRET_LEN: usize = 4;
-
-/// What a masked secret is replaced with, the same marker GitHub Actions uses.
-pub const MASK: &str = "***";
-
-/// GitHub token shapes: classic `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` tokens and
-/// fine-grained `github_pat_` tokens. No word boundary on purpose: a token glued to other
-/// text (`TOKEN=ghp_…`, `xghp_…`) must still be caught.
-static GITHUB_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}")
-        .expect("the GitHub token pattern is a valid constant regex")
-});
 
 /// Escapes `text` for a line of prose or a table cell in GitHub Markdown.
 ///
@@ -117,60 +98,6 @@ pub fn code_block(text: &str, info: &str) -> String {
     }
     out.push_str(&fence);
     out.push('\n');
-    out
-}
-
-/// Replaces secrets in `text` with [`MASK`] (`***`).
-///
-/// Masked are every occurrence of each `extra` secret of at least [`MIN_SECRET_LEN`]
-/// chars, and anything shaped like a GitHub token (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`
-/// and 36+ alphanumerics; `github_pat_` and 22+ of `[A-Za-z0-9_]`). Overlapping or
-/// touching matches are merged into one mask, so no fragment of either secret survives,
-/// whatever order the secrets are given in.
-pub fn mask_secrets(text: &str, extra: &[&str]) -> String {
-    let mut spans: Vec<(usize, usize)> = GITHUB_TOKEN
-        .find_iter(text)
-        .map(|m| (m.start(), m.end()))
-        .collect();
-    for secret in extra {
-        if secret.chars().count() < MIN_SECRET_LEN {
-            continue;
-        }
-        // Overlapping occurrences too (`aaaa` in `aaaaa`): restart one char after each
-        // match start rather than after its end.
-        let mut from = 0;
-        while let Some(found) = text.get(from..).and_then(|rest| rest.find(secret)) {
-            let start = from + found;
-            spans.push((start, start + secret.len()));
-            let step = text
-                .get(start..)
-                .and_then(|rest| rest.chars().next())
-                .map_or(1, char::len_utf8);
-            from = start + step;
-        }
-    }
-    if spans.is_empty() {
-        return text.to_owned();
-    }
-    spans.sort_unstable();
-
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0; // bytes of `text` already copied or masked
-    let mut spans = spans.into_iter().peekable();
-    while let Some((start, mut end)) = spans.next() {
-        // Sorted by start, so everything that overlaps or touches this span follows it.
-        while let Some(&(next_start, next_end)) = spans.peek() {
-            if next_start > end {
-                break;
-            }
-            end = end.max(next_end);
-            spans.next();
-        }
-        out.push_str(text.get(copied..start).unwrap_or_default());
-        out.push_str(MASK);
-        copied = end;
-    }
-    out.push_str(text.get(copied..).unwrap_or_default());
     out
 }
 
@@ -506,28 +433,6 @@ mod tests {
         assert_eq!(code_block("", "sh; rm -rf /"), "```shrm-rf\n```\n");
         assert_eq!(code_block("a\n````\nb\n", ""), "`````\na\n````\nb\n`````\n");
         assert_eq!(code_block("a\r\nb", "t`x~"), "```tx\na\nb\n```\n");
-    }
-
-    #[test]
-    fn mask_secrets_masks_extras_and_token_shapes() {
-        let classic = format!("ghp_{}", "a1B2".repeat(9));
-        let fine = format!("github_pat_{}", "x_Y9".repeat(6));
-        let text = format!("token={classic} pat {fine}; pass hunter22 and hunter22!");
-        assert_eq!(
-            mask_secrets(&text, &["hunter22", "", "abc"]),
-            "token=*** pat ***; pass *** and ***!"
-        );
-        // Too short to be a token shape, too short to be an extra secret.
-        assert_eq!(mask_secrets("ghp_short abc", &["abc"]), "ghp_short abc");
-        // Overlapping secrets leave no fragment, whatever their order.
-        assert_eq!(mask_secrets("xxabcdefyy", &["abcd", "cdef"]), "xx***yy");
-        assert_eq!(mask_secrets("xxabcdefyy", &["cdef", "abcdef"]), "xx***yy");
-        assert_eq!(mask_secrets("aaaaa", &["aaaa"]), "***");
-        assert_eq!(mask_secrets("é€secret€é", &["secret€"]), "é€***é");
-        for prefix in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"] {
-            let token = format!("{prefix}{}", "Z".repeat(36));
-            assert_eq!(mask_secrets(&format!("[{token}]"), &[]), "[***]");
-        }
     }
 
     fn markdownish() -> impl Strategy<Value = String> {

@@ -238,7 +238,7 @@ proptest! {
                     run_url: None,
                     previous_failed: Some(vec![strings[23].clone()]),
                 },
-                secrets: &[],
+                secrets: &crate::redact::NONE,
                 limit,
                 unit: Unit::Chars,
             }).unwrap();

@@ -2,7 +2,7 @@
 //! leg, each the usual report of that leg's results with its headings one level down.
 //! Used when a merged run (`report --merge`) holds more than one leg.
 
-use super::escape::{inline, mask_secrets};
+use super::escape::inline;
 use super::render::{render_within, Renderer, Request};
 use crate::evidence::merge::{MergeStamp, MergedLeg};
 use crate::evidence::{span_ms, Counts, LoadedRun, RunStatus};
@@ -57,7 +57,7 @@ pub fn render(
     req: &Request<'_>,
     legs: &[(MergedLeg, LoadedRun)],
 ) -> Result<String, super::ReportError> {
-    let clean = |s: &str| mask_secrets(s, req.secrets);
+    let clean = |s: &str| req.secrets.mask(s);
     let failed = legs
         .iter()
         .filter(|(l, _)| l.status != RunStatus::Ok)

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use minijinja::Environment;
 
 use super::context::{build, ReportContext, MAX_DETAIL};
-use super::escape::{inline, mask_secrets};
+use super::escape::inline;
 use super::limit::{truncate_markdown, Unit, OMITTED_PLACEHOLDER, TOTAL_PLACEHOLDER};
 use crate::evidence::LoadedRun;
+use crate::redact::Secrets;
 
 /// Built-in templates: name and source.
 pub const BUILTIN: &[(&str, &str)] =
@@ -100,7 +101,7 @@ pub struct Request<'a> {
     pub ci_url: Option<String>,
     /// Commit, artifact link and the previous comment's failures.
     pub about: super::provenance::Provenance,
-    pub secrets: &'a [&'a str],
+    pub secrets: &'a Secrets,
     pub limit: usize,
     pub unit: Unit,
 }
@@ -111,14 +112,14 @@ pub fn render_within(renderer: &Renderer, req: &Request<'_>) -> Result<String, R
     // A merge of several matrix legs: one section per leg, each shrunk to its share.
     if let Some(legs) = super::legs::split(req.run) {
         let body = super::legs::render(renderer, req, &legs)?;
-        let note = format!("> ⚠️ Report truncated: {OMITTED_PLACEHOLDER} of {TOTAL_PLACEHOLDER} lines omitted. Full evidence: run {}.", inline(&mask_secrets(&req.run.record.run_id, req.secrets)));
+        let note = format!("> ⚠️ Report truncated: {OMITTED_PLACEHOLDER} of {TOTAL_PLACEHOLDER} lines omitted. Full evidence: run {}.", inline(&req.secrets.mask(&req.run.record.run_id)));
         return Ok(truncate_markdown(&body, req.limit, req.unit, &note));
     }
     // Escaped like every other string from run.json; not in a code span, where
     // backslash escapes would show.
     let where_ = format!(
         "Full evidence: run {} (run.json, logs/).",
-        inline(&mask_secrets(&req.run.record.run_id, req.secrets))
+        inline(&req.secrets.mask(&req.run.record.run_id))
     );
     let mut last = String::new();
     for detail in 0..=MAX_DETAIL {
@@ -133,7 +134,7 @@ pub fn render_within(renderer: &Renderer, req: &Request<'_>) -> Result<String, R
         if detail > 0 {
             ctx.note = Some(format!("> ℹ️ Detail reduced to fit GitHub's size limit (level {detail} of {MAX_DETAIL}). {where_}"));
         }
-        let body = mask_secrets(&renderer.render(&ctx)?, req.secrets);
+        let body = req.secrets.mask(&renderer.render(&ctx)?);
         if req.unit.measure(&body) <= req.limit {
             return Ok(body);
         }
@@ -158,7 +159,7 @@ mod tests {
             marker: Some("<!-- m -->".into()),
             ci_url: None,
             about: Default::default(),
-            secrets: &[],
+            secrets: &crate::redact::NONE,
             limit,
             unit: Unit::Chars,
         }

@@ -41,8 +41,8 @@ pub struct RunOptions {
     /// `--rerun-failed`: the last real results of tasks this run does not run, by id,
     /// recorded as carried forward.
     pub carried: HashMap<String, TaskResult>,
-    /// Values masked in junit.xml (the GitHub token).
-    pub secrets: Vec<String>,
+    /// The run's secret values, masked in all evidence (see `crate::redact`).
+    pub secrets: crate::redact::Secrets,
     /// The workspace root and target dir, to find the cargo target dir a task claims.
     pub claims: claims::Context,
     /// The CI job and matrix leg, for run.json.

@@ -23,11 +23,40 @@ pub const SCRUBBED: &[&str] = &[
     "GITHUB_STATE",
     "GITHUB_STEP_SUMMARY",
     "GITHUB_ACTION_PATH",
+    // Registry tokens: `cargo publish` in a task must ask for one with `pass_env`.
+    "CARGO_REGISTRY_TOKEN",
 ];
+
+/// Prefixes of variables scrubbed by default: the Action's inputs, and every `AWS_*`.
+/// All of AWS rather than the three credential names: `AWS_REGION` is harmless, but
+/// new credential variables keep appearing (`AWS_SECURITY_TOKEN`,
+/// `AWS_CONTAINER_AUTHORIZATION_TOKEN`, `AWS_WEB_IDENTITY_TOKEN_FILE`), and a hook that
+/// needs one names it in `pass_env`.
+pub const SCRUBBED_PREFIXES: &[&str] = &["INPUT_", "AWS_"];
 
 /// Whether a variable is scrubbed by default.
 pub fn is_scrubbed(name: &str) -> bool {
-    SCRUBBED.contains(&name) || name.starts_with("INPUT_")
+    SCRUBBED.contains(&name)
+        || SCRUBBED_PREFIXES.iter().any(|p| name.starts_with(p))
+        || is_registry_token(name)
+}
+
+/// `CARGO_REGISTRIES_<NAME>_TOKEN`, cargo's token for a named registry.
+fn is_registry_token(name: &str) -> bool {
+    name.strip_prefix("CARGO_REGISTRIES_")
+        .and_then(|rest| rest.strip_suffix("_TOKEN"))
+        .is_some_and(|registry| !registry.is_empty())
+}
+
+/// Whether the value of a variable is a secret, to be masked wherever cargo-tek writes
+/// text: a scrubbed variable whose name says credential. The other scrubbed ones are
+/// URLs, the workflow-command file paths, `AWS_REGION`, inputs such as `mode`: kept from
+/// tasks, but masking them would shred every log that names a path or a region.
+/// manifest.json `secrets` names more.
+pub fn is_secret(name: &str) -> bool {
+    const CREDENTIAL: [&str; 5] = ["TOKEN", "SECRET", "PASSWORD", "KEY", "CREDENTIAL"];
+    let upper = name.to_ascii_uppercase();
+    is_scrubbed(name) && CREDENTIAL.iter().any(|word| upper.contains(word))
 }
 
 /// cargo-tek's environment, split once per run into what every task gets and the
@@ -41,9 +70,18 @@ pub struct BaseEnv {
 impl BaseEnv {
     /// Splits `vars` (normally `std::env::vars_os()`).
     pub fn new(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
-        let (scrubbed, kept) = vars
-            .into_iter()
-            .partition(|(k, _)| is_scrubbed(&k.to_string_lossy()));
+        Self::scrubbing(vars, |_| false)
+    }
+
+    /// Splits `vars`, scrubbing also the names `also` accepts (manifest.json `secrets`).
+    pub fn scrubbing(
+        vars: impl IntoIterator<Item = (OsString, OsString)>,
+        also: impl Fn(&str) -> bool,
+    ) -> Self {
+        let (scrubbed, kept) = vars.into_iter().partition(|(k, _)| {
+            let k = k.to_string_lossy();
+            is_scrubbed(&k) || also(&k)
+        });
         Self { kept, scrubbed }
     }
 }
@@ -110,5 +148,47 @@ mod tests {
             .collect();
         pairs.sort();
         assert_eq!(pairs, ["A=1", "GH_TOKEN=s3", "PATH=/hook/bin"]);
+    }
+
+    #[test]
+    fn registry_and_cloud_credentials_are_scrubbed_and_secret() {
+        for name in [
+            "CARGO_REGISTRY_TOKEN",
+            "CARGO_REGISTRIES_CORP_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_ACCESS_KEY_ID",
+            "INPUT_GITHUB-TOKEN",
+            "GITHUB_TOKEN",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        ] {
+            assert!(is_scrubbed(name) && is_secret(name), "{name}");
+        }
+        // Scrubbed, yet no secret: masking a region or a path would shred the logs.
+        for name in [
+            "AWS_REGION",
+            "GITHUB_ENV",
+            "ACTIONS_RUNTIME_URL",
+            "INPUT_MODE",
+        ] {
+            assert!(is_scrubbed(name) && !is_secret(name), "{name}");
+        }
+        for name in [
+            "CARGO_REGISTRIES__TOKEN",
+            "CARGO_HOME",
+            "PATH",
+            "MY_API_KEY",
+        ] {
+            assert!(!is_scrubbed(name), "{name}");
+        }
+        let base = BaseEnv::scrubbing(
+            [
+                ("MY_API_KEY".into(), "k".into()),
+                ("PATH".into(), "/bin".into()),
+            ],
+            |n| n == "MY_API_KEY",
+        );
+        let env = task_env(&base, &[], &[], &[]);
+        assert_eq!(env, [("PATH".into(), "/bin".into())]);
     }
 }

@@ -58,6 +58,20 @@ pub fn vars_os() -> Vec<(OsString, OsString)> {
     vars
 }
 
+/// The table of secret values of this run or report, built once and handed to every
+/// writer: the values of the built-in secret variables ([`super::env::is_secret`]), held
+/// or in the environment, and of those `named` accepts (manifest.json `secrets`). In the
+/// report step that includes `GITHUB_TOKEN`, which only that step holds.
+pub(crate) fn table(named: impl Fn(&str) -> bool) -> crate::redact::Secrets {
+    crate::redact::Secrets::of_vars(vars_os(), |name| super::env::is_secret(name) || named(name))
+}
+
+/// Puts this process's `/proc` entries out of other same-user processes' reach, for
+/// secrets known only once manifest.json is read (too late to re-execute without them).
+pub(crate) fn guard() {
+    undumpable();
+}
+
 /// Called first thing by the binary, while it is still single-threaded. Takes over values
 /// handed over by a previous image; else, when `starts_tasks` and scrubbed variables are
 /// present, re-executes this program without them (and does not return on success).

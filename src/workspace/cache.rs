@@ -10,6 +10,12 @@
 //! set back by hand), plus the config files in `CARGO_HOME`. Any difference is a miss,
 //! and a miss simply runs cargo again. `cargo tek check` always asks cargo.
 //!
+//! The entry on disk names its question only by digest (SHA-256 of the directory, the
+//! manifest path and the variables; of each watched path): the variables include tokens
+//! (`CARGO_REGISTRY_TOKEN`, `CARGO_REGISTRIES_<name>_TOKEN`), and a cache file in the home
+//! directory must never hold one. Only cargo's answer (root, target directory) is kept in
+//! clear, because it is what the cache is for.
+//!
 //! Entries live in `$CARGO_TEK_CACHE_DIR`, else the user's cache directory
 //! (`$XDG_CACHE_HOME/cargo-tek` or `~/.cache/cargo-tek`), one small JSON file per
 //! directory and environment, the newest 256 kept. `CARGO_TEK_NO_CACHE=1` turns the cache off. Failing to
@@ -17,16 +23,21 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
-use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-/// Bumped whenever the entry format or what it covers changes.
-const FORMAT: u32 = 1;
+/// Bumped whenever the entry format or what it covers changes (2: digests, not values).
+const FORMAT: u32 = 2;
+
+/// How entry file names start. Format 1 entries (`workspace-…`, with the variables in
+/// clear) are deleted by [`Cache::prune`] rather than left to age out.
+const PREFIX: &str = "workspace2-";
+const LEGACY_PREFIX: &str = "workspace-";
 
 /// At most this many entries are kept; the least recently written go first. Test suites
 /// that plan in fresh temp directories would otherwise grow the cache without end.
@@ -83,7 +94,8 @@ impl Stamp {
 }
 
 /// What identifies a question to cargo: where it was asked from, and the environment.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Held in memory only; an entry stores its [`Key::digest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key {
     cwd: PathBuf,
     manifest: Option<PathBuf>,
@@ -152,20 +164,50 @@ impl Key {
         files
     }
 
-    fn file_name(&self) -> String {
-        // Any stable hash will do: the entry repeats the whole key and is checked.
-        let mut hasher = rustc_hash::FxHasher::default();
-        self.hash(&mut hasher);
-        format!("workspace-{:016x}.json", hasher.finish())
+    /// SHA-256 of the whole key, hex. Each part is length-prefixed so that no two keys
+    /// encode alike (`A=bc` and `Ab=c`).
+    fn digest(&self) -> String {
+        let mut hasher = Sha256::new();
+        let mut part = |bytes: &[u8]| {
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(bytes);
+        };
+        part(self.cwd.as_os_str().as_encoded_bytes());
+        match &self.manifest {
+            Some(m) => part(m.as_os_str().as_encoded_bytes()),
+            None => part(b"\0none"),
+        }
+        for (k, v) in &self.env {
+            part(k.as_bytes());
+            part(v.as_bytes());
+        }
+        hex(&hasher.finalize())
     }
+
+    fn file_name(&self) -> String {
+        // The entry repeats the whole digest and is checked, so 64 bits name it well enough.
+        format!("{PREFIX}{}.json", &self.digest()[..16])
+    }
+}
+
+/// SHA-256 of a watched path, hex: paths under `CARGO_HOME` or `HOME` would otherwise
+/// spell out those variables.
+fn path_digest(path: &Path) -> String {
+    hex(&Sha256::digest(path.as_os_str().as_encoded_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A stored answer.
 #[derive(Debug, Serialize, Deserialize)]
 struct Entry {
     format: u32,
-    key: Key,
-    inputs: Vec<(PathBuf, Option<Stamp>)>,
+    /// [`Key::digest`].
+    key: String,
+    /// [`path_digest`] of each watched file, and its stamp.
+    inputs: Vec<(String, Option<Stamp>)>,
     facts: CargoFacts,
 }
 
@@ -219,17 +261,22 @@ impl Cache {
         }
         let bytes = std::fs::read(self.dir.join(key.file_name())).ok()?;
         let entry: Entry = serde_json::from_slice(&bytes).ok()?;
-        if entry.format != FORMAT || entry.key != *key {
+        if entry.format != FORMAT || entry.key != key.digest() {
             return None;
         }
         // The recorded inputs must be exactly the ones we would watch now.
-        let expected = key.inputs(Some(&entry.facts.root));
+        let expected: BTreeMap<String, PathBuf> = key
+            .inputs(Some(&entry.facts.root))
+            .into_iter()
+            .map(|p| (path_digest(&p), p))
+            .collect();
         if entry.inputs.len() != expected.len() {
             return None;
         }
-        for (path, stamp) in &entry.inputs {
-            if !expected.contains(path) || Stamp::of(path) != *stamp {
-                return None;
+        for (digest, stamp) in &entry.inputs {
+            match expected.get(digest) {
+                Some(path) if Stamp::of(path) == *stamp => {}
+                _ => return None,
             }
         }
         Some(entry.facts)
@@ -267,11 +314,14 @@ impl Cache {
         }
         let entry = Entry {
             format: FORMAT,
-            inputs: stamps.into_iter().collect(),
-            key,
+            inputs: stamps
+                .into_iter()
+                .map(|(path, stamp)| (path_digest(&path), stamp))
+                .collect(),
+            key: key.digest(),
             facts: facts.clone(),
         };
-        if self.write(&entry).is_ok() {
+        if self.write(&entry, &key.file_name()).is_ok() {
             self.prune(MAX_ENTRIES);
         }
     }
@@ -287,7 +337,12 @@ impl Cache {
             .filter(|e| {
                 let name = e.file_name();
                 let name = name.to_string_lossy();
-                name.starts_with("workspace-") && name.ends_with(".json")
+                if name.starts_with(LEGACY_PREFIX) && name.ends_with(".json") {
+                    // It may hold a registry token in clear.
+                    let _ = std::fs::remove_file(e.path());
+                    return false;
+                }
+                name.starts_with(PREFIX) && name.ends_with(".json")
             })
             .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
             .collect();
@@ -301,14 +356,13 @@ impl Cache {
         }
     }
 
-    fn write(&self, entry: &Entry) -> std::io::Result<()> {
+    fn write(&self, entry: &Entry, name: &str) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let bytes = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
         // A temp file and a rename: concurrent runs see a whole entry or none.
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
         tmp.write_all(&bytes)?;
-        tmp.persist(self.dir.join(entry.key.file_name()))
-            .map_err(|e| e.error)?;
+        tmp.persist(self.dir.join(name)).map_err(|e| e.error)?;
         Ok(())
     }
 }
@@ -422,10 +476,45 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         std::fs::write(ws.path().join("cache/unrelated.txt"), "kept").unwrap();
+        let legacy = ws.path().join("cache/workspace-0123456789abcdef.json");
+        std::fs::write(
+            &legacy,
+            r#"{"format":1,"key":{"env":{"CARGO_REGISTRY_TOKEN":"x"}}}"#,
+        )
+        .unwrap();
         cache.prune(3);
+        assert!(
+            !legacy.exists(),
+            "a format 1 entry holds variables in clear"
+        );
         let found: Vec<bool> = keys.iter().map(|k| cache.lookup(k).is_some()).collect();
         assert_eq!(found, [false, false, true, true, true]);
         assert!(ws.path().join("cache/unrelated.txt").exists());
+    }
+
+    #[test]
+    fn the_entry_holds_no_value_of_the_variables_it_keys_on() {
+        let ws = tempfile::tempdir().unwrap();
+        let cache = Cache::in_dir(ws.path().join("cache"));
+        std::fs::write(ws.path().join("Cargo.toml"), "[workspace]\n").unwrap();
+        let vars = [
+            ("CARGO_REGISTRY_TOKEN", "cio-registry-token-7f3a9c"),
+            ("CARGO_REGISTRIES_CORP_TOKEN", "corp-registry-token-1b2c3d"),
+            ("CARGO_HOME", "/nonexistent-cargo-home-5e6f"),
+            ("RUSTUP_TOOLCHAIN", "toolchain-name-8a9b"),
+            ("HOME", "/nonexistent-home-4d5e"),
+        ];
+        let k = key(ws.path(), &vars);
+        cache.store(cache.begin(&k), &facts(ws.path()));
+        assert_eq!(cache.lookup(&k), Some(facts(ws.path())), "still a cache");
+        let stored = std::fs::read_to_string(ws.path().join("cache").join(k.file_name())).unwrap();
+        for (name, value) in vars {
+            assert!(!stored.contains(value), "{name}'s value is in {stored}");
+        }
+        // A changed token is another question, though the file never says what it was.
+        let mut changed = vars;
+        changed[0].1 = "another-token-0000";
+        assert_eq!(cache.lookup(&key(ws.path(), &changed)), None);
     }
 
     #[test]

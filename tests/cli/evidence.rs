@@ -432,3 +432,110 @@ fn a_carried_failure_keeps_failing_the_rerun_and_shows_its_own_runs_log() {
     let md = ws.tek(&["report"]).output().expect_code(0).stdout();
     assert!(md.contains("boom-from-the-first-run"), "{md}");
 }
+
+/// Every file under `dir`, recursively (the run directory holds logs in folders).
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn passed_secrets_are_masked_in_every_file_and_stream() {
+    let secrets = [
+        ("GH_TOKEN", "gh-token-value-1a2b3c"),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "oidc-request-value-4d5e6f",
+        ),
+        ("ACTIONS_RUNTIME_TOKEN", "runtime-token-value-7a8b9c"),
+        ("CARGO_REGISTRY_TOKEN", "registry-token-value-0d1e2f"),
+        ("AWS_SECRET_ACCESS_KEY", "aws-secret-value-3a4b5c"),
+        ("MY_API_KEY", "manifest-named-value-6d7e8f"),
+        ("DEPLOY_KEY", "pattern-named-value-9a0b1c"),
+    ];
+    let report_only = ("GITHUB_TOKEN", "report-step-token-value-2d3e4f");
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` leaks\n");
+    let names: Vec<&str> = secrets.iter().map(|(k, _)| *k).collect();
+    let print: String = names
+        .iter()
+        .map(|n| format!("echo ${n}; echo ${n} >&2; "))
+        .collect();
+    ws.file(
+        "config/hooks.json",
+        serde_json::json!({"TASK-1": {
+            "pass_env": names,
+            "commands": [{"shell": format!("{print}echo \"error: bad $MY_API_KEY\" >&2; exit 1")}],
+        }})
+        .to_string(),
+    );
+    ws.file(
+        "config/manifest.json",
+        r#"{"secrets": ["MY_API_KEY", "DEPLOY_*"]}"#,
+    );
+    let mut run = ws.tek(&["run"]);
+    for (k, v) in secrets {
+        run = run.env(k, v);
+    }
+    let ran = run.output().expect_code(2);
+    let dir = ws.latest_run();
+    let log = std::fs::read_to_string(dir.join("logs/TASK-1/attempt1-cmd1.stdout.log")).unwrap();
+    assert_eq!(
+        log.matches("***").count(),
+        secrets.len(),
+        "masked, not dropped: {log}"
+    );
+
+    let summary = ws.join("summary.md");
+    let mut report = ws.tek(&["report", "--out", "report.md"]);
+    let mut summarised = ws
+        .tek(&["report", "--job-summary"])
+        .env("GITHUB_STEP_SUMMARY", &summary);
+    for (k, v) in secrets.iter().chain([&report_only]) {
+        report = report.env(k, v);
+        summarised = summarised.env(k, v);
+    }
+    let reported = report.output().expect_code(0);
+    let summarised = summarised.output();
+
+    let mut texts: Vec<(String, String)> = files_under(&dir)
+        .into_iter()
+        .map(|p| {
+            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+            (p.display().to_string(), text)
+        })
+        .collect();
+    texts.push((
+        "report.md".into(),
+        std::fs::read_to_string(ws.join("report.md")).unwrap(),
+    ));
+    texts.push((
+        "job summary".into(),
+        std::fs::read_to_string(&summary).unwrap(),
+    ));
+    for (name, out) in [
+        ("run", &ran),
+        ("report", &reported),
+        ("summary", &summarised),
+    ] {
+        texts.push((format!("{name} stdout"), out.stdout()));
+        texts.push((format!("{name} stderr"), out.stderr()));
+    }
+    assert!(
+        texts.iter().any(|(_, t)| t.contains("error: bad ***")),
+        "the cause is still shown, masked"
+    );
+    for (name, text) in &texts {
+        for (var, value) in secrets.iter().chain([&report_only]) {
+            assert!(!text.contains(value), "{var}'s value is in {name}:\n{text}");
+        }
+    }
+}

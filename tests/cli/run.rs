@@ -119,7 +119,9 @@ fn tokens_never_reach_tasks_unless_passed_through() {
     ws.file(
         "config/hooks.json",
         r#"{"TASK-1": {"commands": [{"cmd": ["env"]}]},
-        "TASK-2": {"commands": [{"cmd": ["env"]}], "pass_env": ["GH_TOKEN"]}}"#,
+        "TASK-2": {"commands": [{"cmd": ["env"]},
+            {"shell": "test \"$GH_TOKEN\" = sentinel-GH_TOKEN-value && echo passed-through"}],
+            "pass_env": ["GH_TOKEN"]}}"#,
     );
     let mut run = ws.tek(&["run"]);
     for key in [
@@ -138,8 +140,11 @@ fn tokens_never_reach_tasks_unless_passed_through() {
     assert!(!t1.contains("sentinel"), "{t1}");
     assert!(t1.contains("TEK_TASK_ID=TASK-1"));
     let t2 = std::fs::read_to_string(dir.join("logs/TASK-2/attempt1-cmd1.stdout.log")).unwrap();
-    assert!(t2.contains("GH_TOKEN=sentinel-GH_TOKEN-value"));
-    assert!(!t2.contains("GITHUB_TOKEN=sentinel"));
+    // The task sees the value; its log, like all evidence, holds it masked.
+    assert!(t2.contains("GH_TOKEN=***"), "{t2}");
+    assert!(!t2.contains("GITHUB_TOKEN"));
+    let check = std::fs::read_to_string(dir.join("logs/TASK-2/attempt1-cmd2.stdout.log")).unwrap();
+    assert_eq!(check, "passed-through\n");
 }
 
 #[test]

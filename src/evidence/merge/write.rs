@@ -7,6 +7,7 @@
 //! copied), copies are bounded, and a copy's name is made here, never taken from
 //! run.json.
 
+use crate::redact::Secrets;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -32,12 +33,13 @@ pub struct Written {
 }
 
 /// Writes `combined` as a new run directory under `runs_dir`; `secrets` are masked in
-/// junit.xml.
+/// everything written (copied logs and journals, run.json, junit.xml): the shards' runs
+/// were masked with their own tables, this report step may hold more.
 pub fn write(
     runs_dir: &Path,
     runs: &[LoadedRun],
     combined: Combined,
-    secrets: &[&str],
+    secrets: &Secrets,
 ) -> std::io::Result<Written> {
     let Combined {
         mut record,
@@ -88,7 +90,8 @@ pub fn write(
                 }
                 match logs::tail(&src.dir, &rel, MAX_LOG, layout) {
                     Ok(text) => {
-                        beneath::create(&staging, &dest)?.write_all(text.as_bytes())?;
+                        beneath::create(&staging, &dest)?
+                            .write_all(secrets.mask(&text).as_bytes())?;
                         *slot = Some(dest);
                     }
                     Err(e) => lost.push(format!(
@@ -115,13 +118,16 @@ pub fn write(
         match beneath::read(&src.dir, journal::FILE, MAX_JOURNAL) {
             Ok(bytes) => {
                 let name = logs::folder_name(&src.record.run_id);
-                beneath::create(&staging, &format!("sources/{name}/{}", journal::FILE))?
-                    .write_all(&bytes)?;
+                let mut file =
+                    beneath::create(&staging, &format!("sources/{name}/{}", journal::FILE))?;
+                secrets.mask_stream(&bytes[..], &mut file)?;
             }
             Err(e) => lost.push(format!("journal of `{}`: {e}", src.dir.display())),
         }
     }
-    let json = serde_json::to_vec_pretty(&record).map_err(std::io::Error::other)?;
+    let mut value = serde_json::to_value(&record).map_err(std::io::Error::other)?;
+    secrets.mask_json(&mut value);
+    let json = serde_json::to_vec_pretty(&value).map_err(std::io::Error::other)?;
     write_atomic(&staging.join(RUN_JSON), &json)?;
     let xml = junit::render(&record, &staging, secrets).map_err(std::io::Error::other)?;
     write_atomic(&staging.join("junit.xml"), xml.as_bytes())?;
