@@ -378,6 +378,7 @@ mod tests {
             record,
             incomplete: false,
             not_run: HashSet::new(),
+            notes: Vec::new(),
         }
     }
 
