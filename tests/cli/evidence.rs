@@ -568,3 +568,25 @@ fn a_run_json_that_no_longer_fits_leaves_the_running_one_and_report_uses_the_jou
         assert_ne!(report["status"], "ok", "{how}: {report}");
     }
 }
+
+/// Issue 24, item 8 (a): the journal's descriptor is not inherited by tasks (std opens it
+/// with O_CLOEXEC), so task output cannot be written into `events.jsonl` through it. A
+/// guard: no descriptor a task holds points at the journal or run.json.
+#[test]
+fn tasks_hold_no_descriptor_of_the_journal() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` look\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"shell": "for f in /proc/self/fd/*; do readlink \"$f\" || true; done"}]}}"#,
+    );
+    ws.tek(&["run"]).output().expect_code(0);
+    let dir = ws.latest_run();
+    let log = std::fs::read_to_string(dir.join("logs/TASK-1/attempt1-cmd1.stdout.log")).unwrap();
+    assert!(
+        log.contains("attempt1-cmd1.stdout.log"),
+        "the listing ran: {log}"
+    );
+    assert!(!log.contains("events.jsonl"), "{log}");
+    assert!(!log.contains("run.json"), "{log}");
+}
