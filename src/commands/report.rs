@@ -64,6 +64,9 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
             dir.display()
         ));
     }
+    for note in &run.notes {
+        ctx.output.warn(note.clone());
+    }
     // Under `run --report` the tokens are held in memory, not in the environment.
     let env = crate::supervise::secrets::var;
 

@@ -11,7 +11,7 @@ use crate::error::{Error, ExitCode};
 use crate::evidence::history::{self, History};
 use crate::evidence::run_dir;
 use crate::output::RunDisplay;
-use crate::plan::{Graph, Plan, PlanError};
+use crate::plan::{Graph, GraphError, Plan, PlanError};
 use crate::project::{Config, Project};
 use crate::runner::{self, RunOptions};
 use crate::source::SourceFile;
@@ -185,12 +185,7 @@ fn load(ctx: &Context, args: &RunArgs) -> Result<Loaded, Error> {
         "a plan file comes from `cargo tek plan --out plan.json`",
     )
     .map_err(crate::project::LoadError::from)?;
-    let graph = Graph::new(&plan).map_err(|source| {
-        crate::project::LoadError::from(PlanError::Graph {
-            file: src.name.clone(),
-            source,
-        })
-    })?;
+    let graph = Graph::new(&plan).map_err(|source| plan_file_error(&src, source))?;
     let config = Config::load(&workspace)?;
     Ok(Loaded {
         workspace,
@@ -199,6 +194,28 @@ fn load(ctx: &Context, args: &RunArgs) -> Result<Loaded, Error> {
         config,
         source: src.name,
     })
+}
+
+/// A plan file's graph error, pointed at where it can be: a long id at the first place
+/// it is written as a string, as sot.md's ids are.
+fn plan_file_error(src: &SourceFile, source: GraphError) -> crate::project::LoadError {
+    if let GraphError::TooLong { id, .. } = &source {
+        if let Some(at) = src.text.find(&format!("\"{id}\"")) {
+            return PlanError::from(src.diagnostic(
+                source.to_string(),
+                vec![(at + 1..at + 1 + id.len(), "this id is too long".into())],
+                Some(
+                    "an id names the task's log folder; shorten it in sot.md and plan again".into(),
+                ),
+            ))
+            .into();
+        }
+    }
+    PlanError::Graph {
+        file: src.name.clone(),
+        source,
+    }
+    .into()
 }
 
 /// The selection (ids, queues, `--with-deps`, done tasks, `--rerun-failed`), with the

@@ -193,6 +193,7 @@ pub fn select(shards: &ShardPlan, spec: ShardSpec) -> Result<(HashSet<String>, S
             index: spec.index,
             total: spec.total,
             plan_hash: shards.plan_hash.clone(),
+            assigned: tasks.to_vec(),
         },
     ))
 }

@@ -29,19 +29,31 @@ pub struct LoadedRun {
     /// Tasks of an incomplete run that never started: their results are made up here,
     /// not real ones.
     pub not_run: HashSet<String>,
+    /// What a reader must know about how the run was read (a damaged run.json passed
+    /// over for the journal, say), one sentence each: shown with the report.
+    pub notes: Vec<String>,
 }
 
 /// Loads `dir`. Errors name the file and what is wrong.
 pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
     let shown = |rel: &str| dir.join(rel).display().to_string();
-    let record: Option<RunRecord> = match beneath::read(dir, RUN_JSON, MAX_RUN_JSON) {
-        Ok(bytes) => Some(
-            serde_json::from_slice(&bytes)
-                .map_err(|e| format!("`{}` is not a valid run: {e}", shown(RUN_JSON)))?,
-        ),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(format!("failed to read run `{}`: {e}", dir.display())),
-    };
+    // A run.json that can't be read or is cut (a full disk, a crash of an older
+    // cargo-tek mid-write) is passed over for the journal, which tells the same run.
+    let (record, damaged): (Option<RunRecord>, Option<String>) =
+        match beneath::read(dir, RUN_JSON, MAX_RUN_JSON) {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(record) => (Some(record), None),
+                Err(e) => (
+                    None,
+                    Some(format!("`{}` is not a valid run: {e}", shown(RUN_JSON))),
+                ),
+            },
+            Err(e) if e.is_not_found() => (None, None),
+            Err(e) => (
+                None,
+                Some(format!("failed to read run `{}`: {e}", dir.display())),
+            ),
+        };
     if let Some(record) = &record {
         if record.status != RunStatus::Running {
             let mut record = record.clone();
@@ -52,16 +64,25 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
                 record,
                 incomplete: false,
                 not_run: HashSet::new(),
+                notes: Vec::new(),
             });
         }
     }
-    let entries = journal::read(dir).map_err(|e| {
-        format!(
+    let entries = journal::read(dir).map_err(|e| match &damaged {
+        // Nothing to fall back on: the run.json's own problem comes first.
+        Some(why) if e.is_not_found() => why.clone(),
+        Some(why) => format!("{why}; and its journal can't be read: {e}"),
+        None => format!(
             "`{}` has no finished run.json and its journal can't be read: {e}",
             dir.display()
-        )
+        ),
     })?;
-    Ok(rebuild(dir, record, entries))
+    let mut run = rebuild(dir, record, entries);
+    if let Some(why) = damaged {
+        run.notes
+            .push(format!("{why}: the run is rebuilt from its journal"));
+    }
+    Ok(run)
 }
 
 /// The run as far as its journal tells: finished tasks as recorded, started ones as
@@ -181,6 +202,7 @@ fn rebuild(dir: &Path, record: Option<RunRecord>, entries: Vec<Entry>) -> Loaded
         record,
         incomplete: true,
         not_run,
+        notes: Vec::new(),
     }
 }
 
@@ -267,6 +289,49 @@ mod tests {
         assert_eq!(run.record.plan_id.as_deref(), Some("p"));
         assert_eq!(run.not_run, HashSet::from(["C".to_owned()]));
         assert_eq!(run.record.results[2].title, "title C");
+    }
+
+    #[test]
+    fn a_cut_run_json_is_passed_over_for_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(&dir.path().join(journal::FILE)).unwrap();
+        j.append(&Entry::RunStarted {
+            run_id: "r".into(),
+            started: "2026-01-01T00:00:00.000Z".into(),
+            source: None,
+            dry_run: false,
+            tasks: 1,
+            plan_id: None,
+            planned: vec![planned("A")],
+        })
+        .unwrap();
+        let mut a = TaskResult::for_test("A", TaskStatus::Error, 5);
+        a.queue = "Q".into();
+        j.append(&Entry::TaskFinished {
+            result: a,
+            at: None,
+        })
+        .unwrap();
+        // As a full disk leaves it: the first 4 KiB of a finished run.json.
+        let mut whole = RunRecord::empty("r".into(), RunStatus::Ok, "then".into());
+        whole.results = vec![TaskResult::for_test(&"A".repeat(8000), TaskStatus::Ok, 1)];
+        let bytes = serde_json::to_vec_pretty(&whole).unwrap();
+        std::fs::write(dir.path().join(RUN_JSON), &bytes[..4096]).unwrap();
+        let run = load_run(dir.path()).unwrap();
+        assert!(run.incomplete);
+        assert_eq!(run.record.results.len(), 1);
+        assert_eq!(run.record.results[0].status, TaskStatus::Error);
+        assert_ne!(run.record.status, RunStatus::Ok);
+        assert!(
+            run.notes[0].contains("is not a valid run")
+                && run.notes[0].contains("rebuilt from its journal"),
+            "{:?}",
+            run.notes
+        );
+        // Without a journal there is nothing to fall back on: the run.json's own error.
+        std::fs::remove_file(dir.path().join(journal::FILE)).unwrap();
+        let err = load_run(dir.path()).unwrap_err();
+        assert!(err.contains("is not a valid run"), "{err}");
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! whose evidence was lost becomes an `error` that says why, the run goes on, and at the
 //! end run.json is finalised if at all possible. For that the recorder keeps a reserve
 //! (a preallocated hidden file in the run directory) and gives it back right before the
-//! final writes; when even an atomic write fails, run.json is overwritten in place. The
-//! first failure is kept so that the run can end with its own exit code.
+//! final writes; when even an atomic write fails, run.json is overwritten in place, but
+//! only when the whole new file fits: a run.json cut mid-string would destroy the valid
+//! `running` one, which (with the journal) still tells the whole run. The first failure
+//! is kept so that the run can end with its own exit code.
 //!
 //! Every secret of the run's table is masked in everything written here: a finished
 //! task's logs (in place, before anyone reads them), its result (reason, cargo findings:
@@ -182,7 +184,11 @@ impl Recorder {
         let path = self.dir.join(RUN_JSON);
         if let Err(e) = write_atomic(&path, &json) {
             self.failed(format!("failed to write run.json atomically: {e}"));
-            overwrite(&path, &json)?;
+            // Kept as it is otherwise: `running`, so readers rebuild the run from the
+            // journal, whose last entry (below) has a better chance to fit.
+            if fits(&self.dir, json.len() as u64) {
+                overwrite(&path, &json)?;
+            }
         }
         match junit::render(record, &self.dir, &self.secrets) {
             Ok(xml) => {
@@ -237,6 +243,23 @@ fn overwrite(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
+}
+
+/// Whether `bytes` more can be written to one file in `dir`: the file system has the
+/// room (with the old run.json's blocks, freed by the truncation, as slack) and the
+/// process may write a file that large (`RLIMIT_FSIZE`). Unknown counts as no.
+fn fits(dir: &Path, bytes: u64) -> bool {
+    let Ok(stat) = nix::sys::statvfs::statvfs(dir) else {
+        return false;
+    };
+    // The widths of these counts differ between platforms (u32 on some).
+    #[allow(clippy::useless_conversion)]
+    let free = u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size()));
+    let limit = match nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_FSIZE) {
+        Ok((soft, _)) => soft,
+        Err(_) => return false,
+    };
+    bytes <= free && bytes <= limit
 }
 
 /// Preallocates the reserve, best effort: a file system that cannot is no error.

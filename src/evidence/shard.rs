@@ -13,4 +13,8 @@ pub struct ShardStamp {
     /// Hash of the plan (and the sot.md, hooks.json and manifest.json it came from)
     /// that every shard of one run shares.
     pub plan_hash: String,
+    /// The ids the plan gave this shard, so that a merge can tell a task the shard was
+    /// given but did not report (narrowed by id, results deleted) from one it never had.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assigned: Vec<String>,
 }

@@ -219,7 +219,8 @@ fn locate(inputs: &Inputs<'_>, err: GraphError) -> PlanError {
                     .into();
             }
         }
-        GraphError::Duplicate(_) => {}
+        // sot.md's own check (`sot::parse`) points at a long id before the graph is built.
+        GraphError::Duplicate(_) | GraphError::TooLong { .. } => {}
     }
     PlanError::Graph {
         file: sot.name.clone(),

@@ -36,6 +36,8 @@ pub enum GraphError {
     Cycle(Vec<String>),
     #[error("duplicate task id `{0}`")]
     Duplicate(String),
+    #[error("task id `{}` is {len} bytes long, more than the {} an id may have", crate::sot::shortened_id(.id), crate::sot::MAX_ID_BYTES)]
+    TooLong { id: String, len: usize },
 }
 
 /// Ids shown at each end of a long cycle: a 100,000-task cycle must not become a
@@ -64,6 +66,13 @@ impl Graph {
         let mut task_index = HashMap::with_capacity_and_hasher(count, rustc_hash::FxBuildHasher);
         for (q, queue) in plan.queues.iter().enumerate() {
             for (i, task) in queue.tasks.iter().enumerate() {
+                // A plan file written by hand (or by another tool) is checked as sot.md is.
+                if task.id.len() > crate::sot::MAX_ID_BYTES {
+                    return Err(GraphError::TooLong {
+                        id: task.id.clone(),
+                        len: task.id.len(),
+                    });
+                }
                 if task_index.insert(task.id.clone(), nodes.len()).is_some() {
                     return Err(GraphError::Duplicate(task.id.clone()));
                 }

@@ -11,7 +11,7 @@ pub mod sharding;
 mod view;
 
 pub use build::{build, route, Inputs, PlanError};
-pub use graph::{Graph, Node};
+pub use graph::{Graph, GraphError, Node};
 #[cfg(test)]
 pub(crate) use model::fixtures;
 pub use model::{HookSource, Plan, PlanQueue, PlanTask};

@@ -51,6 +51,9 @@ pub struct RunInfo {
     pub duration: String,
     pub dry_run: bool,
     pub incomplete: bool,
+    /// How the run was read, when a reader must know (escaped): a damaged run.json
+    /// passed over for the journal, a journal that was altered or is unauthenticated.
+    pub notes: Vec<String>,
     pub signal: Option<String>,
     pub counts: crate::evidence::Counts,
     /// The non-zero counts, e.g. "✅ 3 ok · ❌ 1 failed" (no markup from the run).
@@ -463,6 +466,7 @@ pub fn build(
             duration: duration(r.duration_ms.unwrap_or(0)),
             dry_run: r.dry_run,
             incomplete: run.incomplete,
+            notes: run.notes.iter().map(|n| inline(&clean(n))).collect(),
             signal,
             counts_line: counts_line(&counts),
             counts: r.counts.clone(),

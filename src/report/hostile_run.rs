@@ -135,6 +135,7 @@ fn run(s: &[String], dir: &std::path::Path) -> LoadedRun {
         },
         incomplete: true,
         not_run: Default::default(),
+        notes: Vec::new(),
     }
 }
 

@@ -44,6 +44,7 @@ pub fn split(run: &LoadedRun) -> Option<Vec<(MergedLeg, LoadedRun)>> {
                     record,
                     incomplete: leg.runs.iter().any(|r| r.incomplete),
                     not_run: Default::default(),
+                    notes: Vec::new(),
                 };
                 (leg.clone(), sub)
             })

@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use super::ids::{shortened, MAX_ID_BYTES};
 use super::{blocks::blocks, legacy_gaps::LegacyGap, IdPattern};
 use crate::source::{SourceDiagnostic, SourceFile};
 
@@ -81,6 +82,7 @@ pub fn parse(src: &SourceFile, ids: &IdPattern) -> Result<Document, SourceDiagno
         }
         return Err(no_tasks(src, document.format, ids));
     }
+    check_lengths(src, &document)?;
     check_duplicates(src, &document)?;
     Ok(document)
 }
@@ -96,6 +98,25 @@ fn no_tasks(src: &SourceFile, format: Format, ids: &IdPattern) -> SourceDiagnost
         Format::Legacy => "in the `G. Execution Queue & Task Hooks` section, a numbered item `**Queue A — Name**` lists its tasks in a sub-item, e.g.\n  1. **Queue A — Build**\n     - Tasks: `TASK-001`, `TASK-002`".to_owned(),
     };
     src.diagnostic("no tasks in this file", Vec::new(), Some(help))
+}
+
+/// Ids longer than [`MAX_ID_BYTES`] are refused here, where the message can point at
+/// them, rather than when the run creates their log folder.
+fn check_lengths(src: &SourceFile, doc: &Document) -> Result<(), SourceDiagnostic> {
+    let Some((_, task)) = doc.tasks().find(|(_, t)| t.id.len() > MAX_ID_BYTES) else {
+        return Ok(());
+    };
+    Err(src.diagnostic(
+        format!(
+            "task id `{}` is {} bytes long, more than the {MAX_ID_BYTES} an id may have",
+            shortened(&task.id),
+            task.id.len()
+        ),
+        vec![(task.range.clone(), "this id is too long".into())],
+        Some(format!(
+            "an id names the task's log folder; keep it at most {MAX_ID_BYTES} bytes"
+        )),
+    ))
 }
 
 fn check_duplicates(src: &SourceFile, doc: &Document) -> Result<(), SourceDiagnostic> {

@@ -5,6 +5,21 @@ use regex::Regex;
 /// The default id pattern.
 pub const DEFAULT_ID_PATTERN: &str = "TASK-[0-9]+";
 
+/// The longest task id, in bytes. An id names its log folder (`logs/<id>/`), which
+/// percent-encodes every byte outside `[A-Za-z0-9._-]`: at most three bytes per byte,
+/// so 80 bytes stay within the 255 bytes a file name may have on every common file
+/// system. A longer id would pass `check` and then fail at run time, with no log.
+pub const MAX_ID_BYTES: usize = 80;
+
+/// How an id that is too long is shown in a message: its start, not all of it.
+pub fn shortened(id: &str) -> String {
+    const SHOWN: usize = 24;
+    match id.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}…", &id[..end]),
+        None => id.to_owned(),
+    }
+}
+
 /// A compiled, anchored task id pattern.
 #[derive(Debug, Clone)]
 pub struct IdPattern {
@@ -61,6 +76,13 @@ mod tests {
         assert!(!p.is_match("TASK-1 "));
         let ops = IdPattern::new("OPS-[0-9]+").unwrap();
         assert!(ops.is_match("OPS-12") && !ops.is_match("TASK-1"));
+    }
+
+    #[test]
+    fn a_shortened_id_keeps_its_start() {
+        assert_eq!(shortened("TASK-1"), "TASK-1");
+        let long = format!("TASK-{}", "1".repeat(300));
+        assert_eq!(shortened(&long), format!("TASK-{}…", "1".repeat(19)));
     }
 
     #[test]

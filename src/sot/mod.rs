@@ -12,6 +12,6 @@ mod robustness;
 mod suggest;
 
 pub use document::{parse, Document, Format, Task};
-pub use ids::{number as ids_number, IdPattern};
+pub use ids::{number as ids_number, shortened as shortened_id, IdPattern, MAX_ID_BYTES};
 pub use legacy::default_layer as legacy_layer;
 pub use suggest::closest;

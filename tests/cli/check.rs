@@ -78,3 +78,71 @@ fn this_repository_checks_clean() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// An id too long for its log folder's name (issue 24, item 11) used to pass `check` and
+/// `plan` and then fail every run with "File name too long" (exit 2). Now `check`, `plan`
+/// and `run` refuse it as bad input, pointing at it; a plan file edited by hand too.
+#[test]
+fn an_id_too_long_for_a_file_name_is_bad_input_that_points_at_it() {
+    let ws = Workspace::new();
+    let long = format!("TASK-{}", "1".repeat(300));
+    ws.file(
+        "sot.md",
+        format!("## Q\n- `TASK-1` short\n- `{long}` long\n"),
+    );
+    ws.file(
+        "config/hooks.json",
+        format!(r#"{{"TASK-1": {{"commands": [{{"cmd": ["true"]}}]}}, "{long}": {{"commands": [{{"cmd": ["true"]}}]}}}}"#),
+    );
+    for args in [&["check"][..], &["plan"], &["run"]] {
+        let out = ws.tek(args).output().expect_code(1);
+        let err = out.stderr();
+        assert!(
+            err.contains("sot.md:3:3: task id `TASK-1111111111111111111…` is 305 bytes long, more than the 80 an id may have"),
+            "{args:?}: {err}"
+        );
+        let first = err.lines().next().unwrap();
+        assert!(
+            !first.contains(&long),
+            "the message does not repeat the whole id: {err}"
+        );
+    }
+    assert!(
+        !ws.join(crate::harness::RUNS).exists(),
+        "no run was started"
+    );
+
+    // The same id in a plan file written by hand.
+    ws.file("sot.md", "## Q\n- `TASK-1` short\n");
+    ws.tek(&["plan", "--out", "plan.json"])
+        .output()
+        .expect_code(0);
+    let plan = std::fs::read_to_string(ws.join("plan.json")).unwrap();
+    ws.file(
+        "plan.json",
+        plan.replace("\"TASK-1\"", &format!("\"{long}\"")),
+    );
+    let out = ws
+        .tek(&["run", "--plan", "plan.json"])
+        .output()
+        .expect_code(1);
+    assert!(
+        out.stderr().contains(
+            "plan.json:12:18: task id `TASK-1111111111111111111…` is 305 bytes long, more than the 80 an id may have"
+        ),
+        "{}",
+        out.stderr()
+    );
+}
+
+#[test]
+fn an_id_of_80_bytes_runs() {
+    let ws = Workspace::new();
+    let id = format!("TASK-{}", "1".repeat(75));
+    ws.file("sot.md", format!("## Q\n- `{id}` at the bound\n"));
+    ws.file(
+        "config/hooks.json",
+        format!(r#"{{"{id}": {{"commands": [{{"cmd": ["true"]}}]}}}}"#),
+    );
+    ws.tek(&["run"]).output().expect_code(0);
+}

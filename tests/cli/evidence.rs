@@ -433,6 +433,164 @@ fn a_carried_failure_keeps_failing_the_rerun_and_shows_its_own_runs_log() {
     assert!(md.contains("boom-from-the-first-run"), "{md}");
 }
 
+/// A workspace whose final run.json (86 KB: a command of 5,000 arguments, pretty-printed)
+/// is much bigger than its journal (21 KB), and a task that fails.
+fn workspace_with_a_big_final_run_json() -> Workspace {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` many args\n- `TASK-2` fails\n");
+    let args: Vec<String> = std::iter::once("true".to_owned())
+        .chain(std::iter::repeat_n("a".to_owned(), 5000))
+        .collect();
+    let hooks = serde_json::json!({
+        "TASK-1": {"commands": [{"cmd": args}]},
+        "TASK-2": {"commands": [{"cmd": ["false"]}]},
+    });
+    ws.file("config/hooks.json", hooks.to_string());
+    ws
+}
+
+/// What a run on a runs directory with too little room left: the exit code of `run`, the
+/// run.json left behind (as text) and `report --format json`'s output and stderr.
+struct Cramped {
+    code: i32,
+    run_json: String,
+    report_code: i32,
+    report: String,
+    report_err: String,
+}
+
+/// The runs directory on a real 64 KiB tmpfs (a private mount namespace, `unshare -rm`),
+/// when this machine allows one.
+fn on_a_tiny_tmpfs(ws: &Workspace) -> Option<Cramped> {
+    let mount = ws.join("tiny");
+    std::fs::create_dir(&mount).unwrap();
+    let out_dir = ws.join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let script = r#"
+        mount -t tmpfs -o size=64k tmpfs "$1" || exit 99
+        "$2" tek run --runs-dir "$1/runs" > /dev/null 2>&1
+        echo $? > "$3/code"
+        cp "$1"/runs/*/run.json "$3/run.json"
+        "$2" tek report --format json --runs-dir "$1/runs" > "$3/report.json" 2> "$3/report.err"
+        echo $? > "$3/report.code"
+    "#;
+    // The clean environment of `command()`, around another program.
+    let clean = command();
+    let mut sh = std::process::Command::new("unshare");
+    sh.args(["-rm", "sh", "-c", script, "sh"])
+        .arg(&mount)
+        .arg(BIN)
+        .arg(&out_dir)
+        .current_dir(ws.path());
+    for (key, value) in clean.get_envs() {
+        match value {
+            Some(value) => sh.env(key, value),
+            None => sh.env_remove(key),
+        };
+    }
+    sh.output().ok()?;
+    let read = |name: &str| std::fs::read_to_string(out_dir.join(name)).ok();
+    let code = read("code")?;
+    Some(Cramped {
+        code: code.trim().parse().unwrap(),
+        run_json: read("run.json").unwrap_or_default(),
+        report_code: read("report.code").unwrap().trim().parse().unwrap(),
+        report: read("report.json").unwrap_or_default(),
+        report_err: read("report.err").unwrap_or_default(),
+    })
+}
+
+/// The same limit through `RLIMIT_FSIZE` (48 KiB per file, `SIGXFSZ` ignored so a write
+/// past it fails with EFBIG as a full disk fails with ENOSPC): works for any user.
+fn with_a_file_size_limit(ws: &Workspace) -> Cramped {
+    use std::os::unix::process::CommandExt;
+    let mut run = ws.tek(&["run"]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        run.cmd.pre_exec(|| {
+            nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGXFSZ,
+                nix::sys::signal::SigHandler::SigIgn,
+            )
+            .map_err(std::io::Error::from)?;
+            nix::sys::resource::setrlimit(
+                nix::sys::resource::Resource::RLIMIT_FSIZE,
+                48 * 1024,
+                48 * 1024,
+            )
+            .map_err(std::io::Error::from)
+        });
+    }
+    let code = run.output().code();
+    let run_json = std::fs::read_to_string(ws.latest_run().join("run.json")).unwrap();
+    let out = ws.tek(&["report", "--format", "json"]).output();
+    Cramped {
+        code,
+        run_json,
+        report_code: out.code(),
+        report: out.stdout(),
+        report_err: out.stderr(),
+    }
+}
+
+/// Issue 24, item 9: a run.json that no longer fits used to be overwritten in place and
+/// cut (the valid `running` one destroyed), and `report` then failed with exit 1. Now the
+/// `running` run.json stays whole, the run exits 3, and `report` rebuilds the run from
+/// the journal: the real results, never "ok". Tried on a real tiny tmpfs when one can be
+/// mounted, and always with a file-size limit.
+#[test]
+fn a_run_json_that_no_longer_fits_leaves_the_running_one_and_report_uses_the_journal() {
+    let limited = with_a_file_size_limit(&workspace_with_a_big_final_run_json());
+    let tmpfs_ws = workspace_with_a_big_final_run_json();
+    let tmpfs = on_a_tiny_tmpfs(&tmpfs_ws);
+    // A machine meant to try the tmpfs too says so; elsewhere the limit alone is tried.
+    assert!(
+        std::env::var_os("TEK_TEST_NEEDS_TMPFS").is_none() || tmpfs.is_some(),
+        "no tmpfs"
+    );
+    for (how, c) in std::iter::once(("RLIMIT_FSIZE", limited)).chain(tmpfs.map(|c| ("tmpfs", c))) {
+        assert_eq!(c.code, 3, "{how}: evidence could not be written in full");
+        let run: serde_json::Value = serde_json::from_str(&c.run_json)
+            .unwrap_or_else(|e| panic!("{how}: run.json is cut ({e}): {}", c.run_json.len()));
+        assert_eq!(
+            run["status"], "running",
+            "{how}: the earlier record is kept"
+        );
+        assert_eq!(c.report_code, 0, "{how}: {}", c.report_err);
+        assert!(
+            c.report_err.contains("reporting from its journal"),
+            "{how}: {}",
+            c.report_err
+        );
+        let report: serde_json::Value = serde_json::from_str(&c.report).unwrap();
+        assert_eq!(result(&report, "TASK-1")["status"], "ok", "{how}");
+        assert_eq!(result(&report, "TASK-2")["status"], "error", "{how}");
+        assert_ne!(report["status"], "ok", "{how}: {report}");
+    }
+}
+
+/// Issue 24, item 8 (a): the journal's descriptor is not inherited by tasks (std opens it
+/// with O_CLOEXEC), so task output cannot be written into `events.jsonl` through it. A
+/// guard: no descriptor a task holds points at the journal or run.json.
+#[test]
+fn tasks_hold_no_descriptor_of_the_journal() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` look\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"shell": "for f in /proc/self/fd/*; do readlink \"$f\" || true; done"}]}}"#,
+    );
+    ws.tek(&["run"]).output().expect_code(0);
+    let dir = ws.latest_run();
+    let log = std::fs::read_to_string(dir.join("logs/TASK-1/attempt1-cmd1.stdout.log")).unwrap();
+    assert!(
+        log.contains("attempt1-cmd1.stdout.log"),
+        "the listing ran: {log}"
+    );
+    assert!(!log.contains("events.jsonl"), "{log}");
+    assert!(!log.contains("run.json"), "{log}");
+}
+
 /// Every file under `dir`, recursively (the run directory holds logs in folders).
 fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();

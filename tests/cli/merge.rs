@@ -626,3 +626,85 @@ fn with_the_plan_a_missing_shards_tasks_are_listed_as_not_run() {
         .expect_code(1);
     assert!(out.stderr().contains("sot.md"), "{}", out.stderr());
 }
+
+/// Issue 24, item 10: a shard run narrowed by id (`--shard K/N TASK-x`) dropped a failing
+/// task and its dependent from the merged report, which said ok, with `--allow-missing
+/// --plan` too. Now each shard's run.json lists what the plan gave it, and the merge lists
+/// every task given but not reported as not run, and fails; with the plan as well.
+#[test]
+fn a_shard_narrowed_by_id_cannot_drop_its_failing_tasks_from_the_merge() {
+    let ws = Workspace::new();
+    let mut sot = String::from("## Q\n");
+    let mut hooks = serde_json::Map::new();
+    for n in 1..=6 {
+        let after = if n == 3 { " — after `TASK-2`" } else { "" };
+        sot.push_str(&format!("- `TASK-{n}` task {n}{after}\n"));
+        let cmd = if n == 2 { "false" } else { "true" };
+        hooks.insert(
+            format!("TASK-{n}"),
+            serde_json::json!({"commands": [{"cmd": [cmd]}]}),
+        );
+    }
+    ws.file("sot.md", sot).file(
+        "config/hooks.json",
+        serde_json::Value::Object(hooks).to_string(),
+    );
+    ws.tek(&["plan", "--shards", "2", "--out", "plan.json"])
+        .output()
+        .expect_code(0);
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.join("plan.json")).unwrap()).unwrap();
+    let shard_tasks = |k: usize| -> Vec<String> {
+        plan["shards"]["shards"][k]["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let k = (0..2)
+        .find(|&k| shard_tasks(k).contains(&"TASK-2".to_owned()))
+        .unwrap();
+    // Narrowed to a task of the other shard, as `--shard 2/3 TASK-004` was: it runs
+    // nothing of its own.
+    let narrow = shard_tasks(1 - k)[0].clone();
+    for s in 0..2 {
+        let spec = format!("{}/2", s + 1);
+        let runs = format!("r{}", s + 1);
+        let mut args = vec![
+            "run",
+            "--plan",
+            "plan.json",
+            "--shard",
+            &spec,
+            "--runs-dir",
+            &runs,
+        ];
+        if s == k {
+            args.push(&narrow);
+        }
+        ws.tek(&args).output().expect_code(0);
+    }
+    for with_plan in [false, true] {
+        let merged = format!("merged-{with_plan}");
+        let mut args = vec!["report", "--merge", "r1", "r2", "--runs-dir", &merged];
+        if with_plan {
+            args.extend(["--allow-missing", "--plan", "plan.json"]);
+        }
+        ws.tek(&args).output().expect_code(0);
+        let run = run_json_in(&newest(&ws.join(&merged)));
+        assert_eq!(run["status"], "error", "with plan {with_plan}: {run}");
+        assert_eq!(run["results"].as_array().unwrap().len(), 6, "{run}");
+        for id in ["TASK-2", "TASK-3"] {
+            let result = crate::harness::result(&run, id);
+            assert_eq!(result["status"], "skipped", "{result}");
+            assert_eq!(
+                result["reason"],
+                format!(
+                    "not run: shard {}/2 was given this task but its run does not report it",
+                    k + 1
+                )
+            );
+        }
+    }
+}

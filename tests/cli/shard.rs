@@ -241,9 +241,11 @@ fn each_shard_runs_only_its_tasks_and_together_they_run_every_task_once() {
             .find(|p| p.join("run.json").exists())
             .unwrap();
         let record = run_json_in(&dir);
+        // `assigned`: what the plan gave the shard, so a merge can tell a dropped task.
         assert_eq!(
             record["shard"],
-            serde_json::json!({"index": k, "total": 2, "plan_hash": hash})
+            serde_json::json!({"index": k, "total": 2, "plan_hash": hash,
+                "assigned": plan["shards"]["shards"][k - 1]["tasks"]})
         );
         let planned: BTreeSet<String> = plan["shards"]["shards"][k - 1]["tasks"]
             .as_array()

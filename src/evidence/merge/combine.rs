@@ -136,6 +136,8 @@ struct Leg {
     kept: Vec<usize>,
     results: Vec<(usize, TaskResult)>,
     duplicates: usize,
+    /// Tasks given to a shard that its run does not report.
+    unaccounted: usize,
 }
 
 fn merge_leg(
@@ -255,7 +257,35 @@ fn merge_leg(
             }
         }
     }
+    // A task the plan gave a shard that its run does not report was dropped (the run
+    // narrowed by id, results deleted): listed as not run, and the leg fails.
+    let mut unaccounted = 0;
+    for &i in &kept {
+        let Some(stamp) = &runs[i].record.shard else {
+            continue;
+        };
+        for id in &stamp.assigned {
+            if at.contains_key(id) {
+                continue;
+            }
+            at.insert(id.clone(), results.len());
+            unaccounted += 1;
+            results.push((
+                i,
+                TaskResult::never_started(
+                    id.clone(),
+                    String::new(),
+                    TaskStatus::Skipped,
+                    format!(
+                        "not run: shard {}/{} was given this task but its run does not report it",
+                        stamp.index, stamp.total
+                    ),
+                ),
+            ));
+        }
+    }
     Ok(Leg {
+        unaccounted,
         plan_hash,
         total,
         missing: missing_shards,
@@ -280,7 +310,9 @@ fn leg_status(leg: &Leg, runs: &[LoadedRun]) -> RunStatus {
             TaskStatus::Error | TaskStatus::Timeout | TaskStatus::Cancelled
         )
     });
-    if (failed || !leg.missing.is_empty()) && severity(worst) < severity(RunStatus::Error) {
+    if (failed || !leg.missing.is_empty() || leg.unaccounted > 0)
+        && severity(worst) < severity(RunStatus::Error)
+    {
         RunStatus::Error
     } else {
         worst
@@ -371,6 +403,7 @@ mod tests {
             index,
             total,
             plan_hash: hash.into(),
+            assigned: Vec::new(),
         });
         record.results = results;
         LoadedRun {
@@ -378,6 +411,7 @@ mod tests {
             record,
             incomplete: false,
             not_run: HashSet::new(),
+            notes: Vec::new(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! shard never reported: the report then names every task that went unchecked, not only
 //! the shard.
 
-use crate::evidence::{RunRecord, TaskResult, TaskStatus};
+use crate::evidence::{RunRecord, RunStatus, TaskResult, TaskStatus};
 
 /// A task as the plan has it: what its result needs.
 #[derive(Debug, Clone)]
@@ -42,17 +42,37 @@ pub fn add_missing_tasks(
     // From the last leg back, so that inserting shifts only the legs already done.
     for leg_index in (0..stamp.legs.len()).rev() {
         let leg = &stamp.legs[leg_index];
-        if leg.plan_hash.as_deref() != Some(plan_hash) || leg.missing.is_empty() {
+        if leg.plan_hash.as_deref() != Some(plan_hash) {
             continue;
         }
         let total = leg.shards.unwrap_or(0);
         let at = leg.first + leg.count;
-        let results: Vec<TaskResult> = shards
+        // Every planned task is accounted for: those of a missing shard, and those a
+        // shard that ran does not report (narrowed by id, results deleted).
+        let present: std::collections::HashSet<String> = record.results[leg.first..at]
             .iter()
-            .filter(|(index, _)| leg.missing.contains(index))
-            .flat_map(|(index, tasks)| tasks.iter().map(move |t| not_run(t, *index, total)))
+            .map(|r| r.task.clone())
             .collect();
+        let mut dropped = 0;
+        let mut results: Vec<TaskResult> = Vec::new();
+        for (index, tasks) in shards {
+            let missing = leg.missing.contains(index);
+            for t in tasks {
+                if missing || !present.contains(t.id.as_str()) {
+                    dropped += usize::from(!missing);
+                    results.push(not_run(t, *index, total, missing));
+                }
+            }
+        }
         let n = results.len();
+        if n == 0 {
+            continue;
+        }
+        if dropped > 0 {
+            // A shard that ran and dropped a task does not pass.
+            stamp.legs[leg_index].status = RunStatus::Error;
+            record.status = RunStatus::Error;
+        }
         record.results.splice(at..at, results);
         stamp.legs[leg_index].count += n;
         stamp.legs[leg_index].missing_tasks += n;
@@ -64,7 +84,12 @@ pub fn add_missing_tasks(
     Ok(added)
 }
 
-fn not_run(task: &PlannedTask, shard: u32, total: u32) -> TaskResult {
+fn not_run(task: &PlannedTask, shard: u32, total: u32, missing: bool) -> TaskResult {
+    let reason = if missing {
+        format!("not run: shard {shard}/{total} has no run among the merged ones")
+    } else {
+        format!("not run: shard {shard}/{total} was given this task but its run does not report it")
+    };
     TaskResult {
         title: task.title.clone(),
         layer: task.layer.clone(),
@@ -73,7 +98,7 @@ fn not_run(task: &PlannedTask, shard: u32, total: u32) -> TaskResult {
             task.id.clone(),
             task.queue.clone(),
             TaskStatus::Skipped,
-            format!("not run: shard {shard}/{total} has no run among the merged ones"),
+            reason,
         )
     }
 }
@@ -111,13 +136,13 @@ mod tests {
     #[test]
     fn a_missing_shards_tasks_join_their_leg_as_not_run() {
         let mut record = RunRecord::empty("m".into(), RunStatus::Error, "t".into());
-        record.results = ["A", "B", "C", "D"]
+        record.results = ["A", "B", "C", "D", "A", "B", "C", "D"]
             .iter()
             .map(|id| TaskResult::for_test(id, TaskStatus::Ok, 1))
             .collect();
         // Two legs (say, two toolchains) of the same plan; each lost shard 2.
         record.merge = Some(MergeStamp {
-            legs: vec![leg("stable", 0, 2, vec![2]), leg("beta", 2, 2, vec![2])],
+            legs: vec![leg("stable", 0, 4, vec![2]), leg("beta", 4, 4, vec![2])],
             duplicates: 0,
         });
         let shards = vec![
@@ -127,14 +152,14 @@ mod tests {
         ];
         assert_eq!(add_missing_tasks(&mut record, "sha256:p", &shards), Ok(2));
         let ids: Vec<&str> = record.results.iter().map(|r| r.task.as_str()).collect();
-        assert_eq!(ids, ["A", "B", "E", "C", "D", "E"]);
+        assert_eq!(ids, ["A", "B", "C", "D", "E", "A", "B", "C", "D", "E"]);
         let legs = &record.merge.as_ref().unwrap().legs;
         assert_eq!(
             (legs[0].first, legs[0].count, legs[0].missing_tasks),
-            (0, 3, 1)
+            (0, 5, 1)
         );
-        assert_eq!((legs[1].first, legs[1].count), (3, 3));
-        let e = &record.results[2];
+        assert_eq!((legs[1].first, legs[1].count), (5, 5));
+        let e = &record.results[4];
         assert_eq!(e.status, TaskStatus::Skipped);
         assert_eq!(
             e.reason.as_deref(),
@@ -144,5 +169,36 @@ mod tests {
 
         let err = add_missing_tasks(&mut record, "sha256:other", &shards).unwrap_err();
         assert!(err.contains("not the plan the merged shards ran"), "{err}");
+    }
+
+    #[test]
+    fn a_task_a_shard_that_ran_does_not_report_is_not_run_and_fails_the_merge() {
+        let mut record = RunRecord::empty("m".into(), RunStatus::Ok, "t".into());
+        record.results = ["A", "B", "C"]
+            .iter()
+            .map(|id| TaskResult::for_test(id, TaskStatus::Ok, 1))
+            .collect();
+        let mut ok = leg("", 0, 3, vec![]);
+        ok.status = RunStatus::Ok;
+        record.merge = Some(MergeStamp {
+            legs: vec![ok],
+            duplicates: 0,
+        });
+        let shards = vec![
+            (1, vec![task("A"), task("B")]),
+            (2, vec![task("C"), task("D")]),
+        ];
+        assert_eq!(add_missing_tasks(&mut record, "sha256:p", &shards), Ok(1));
+        assert_eq!(record.status, RunStatus::Error);
+        assert_eq!(
+            record.merge.as_ref().unwrap().legs[0].status,
+            RunStatus::Error
+        );
+        let d = &record.results[3];
+        assert_eq!((d.task.as_str(), d.status), ("D", TaskStatus::Skipped));
+        assert_eq!(
+            d.reason.as_deref(),
+            Some("not run: shard 2/3 was given this task but its run does not report it")
+        );
     }
 }
