@@ -30,6 +30,17 @@ pub(super) struct SpecialFiles {
     pub(super) manifest: Option<String>,
 }
 
+/// Whether `ws_path` is a file whose change no `ignore` glob may hide: cargo-tek's
+/// sot.md, hooks.json and manifest.json, and every `Cargo.toml` and `Cargo.lock`.
+fn never_ignored(ws_path: Option<&str>, files: &SpecialFiles) -> bool {
+    let Some(path) = ws_path else { return false };
+    let own = [&files.sot, &files.hooks, &files.manifest];
+    own.iter().any(|f| f.as_deref() == Some(path))
+        || Path::new(path)
+            .file_name()
+            .is_some_and(|n| n == "Cargo.toml" || n == "Cargo.lock")
+}
+
 pub(super) fn classify(
     repo: &Repo,
     merge_base: &str,
@@ -54,8 +65,11 @@ pub(super) fn classify(
                 out.everything.get_or_insert(everything(&rule));
                 continue;
             }
-            Some(RuleMatch::Ignored(_)) => continue,
-            None => {}
+            // An `ignore` glob is about the user's files, never cargo-tek's own or the
+            // manifests cargo builds from: a base rule `*.md` must not hide a task
+            // added to a root sot.md, nor `**/*.toml` a dependency change.
+            Some(RuleMatch::Ignored(_)) if !never_ignored(ws_path.as_deref(), files) => continue,
+            _ => {}
         }
         let Some(path) = ws_path.clone() else {
             out.everything

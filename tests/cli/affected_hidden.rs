@@ -231,6 +231,14 @@ fn a_pull_request_cannot_widen_the_ignore_rules_that_judge_it() {
     commit(&ws);
     let (run, decision) = affected(&ws);
     assert_eq!(run, BTreeSet::new(), "{decision:#}");
+
+    // But no glob hides cargo-tek's own files: `*.md` matches the root sot.md, and a
+    // task the change edits there runs.
+    let sot = std::fs::read_to_string(ws.join("sot.md")).unwrap();
+    ws.file("sot.md", sot.replace("check c05\n", "check c05 twice\n"));
+    commit(&ws);
+    let (run, decision) = affected(&ws);
+    assert_eq!(run, tasks(&[5]), "{decision:#}");
 }
 
 #[test]
