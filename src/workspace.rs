@@ -108,15 +108,7 @@ impl Workspace {
                 Self::from_facts(facts, cwd, overrides)
             }
             Err(_) if overrides.sot.is_some() && overrides.manifest_path.is_none() => {
-                let root = cwd.to_path_buf();
-                Ok(Self::layout(
-                    root.clone(),
-                    root.join("target"),
-                    TekMetadata::default(),
-                    cwd,
-                    overrides,
-                    false,
-                ))
+                Ok(Self::bare(cwd, overrides))
             }
             Err(err) => Err(WorkspaceError::NotFound {
                 searched: manifest
@@ -142,21 +134,26 @@ impl Workspace {
         match manifests::facts_without_cargo(&start) {
             Ok(facts) => Self::from_facts(facts, cwd, overrides),
             Err(_) if overrides.sot.is_some() && overrides.manifest_path.is_none() => {
-                let root = cwd.to_path_buf();
-                Ok(Self::layout(
-                    root.clone(),
-                    root.join("target"),
-                    TekMetadata::default(),
-                    cwd,
-                    overrides,
-                    false,
-                ))
+                Ok(Self::bare(cwd, overrides))
             }
             Err(manifests::NotFound(message)) => Err(WorkspaceError::NotFound {
                 searched: start.display().to_string(),
                 message,
             }),
         }
+    }
+
+    /// No Cargo workspace around an explicit `--sot`: the current directory is the root.
+    fn bare(cwd: &Path, overrides: &Overrides) -> Self {
+        let root = cwd.to_path_buf();
+        Self::layout(
+            root.clone(),
+            root.join("target"),
+            TekMetadata::default(),
+            cwd,
+            overrides,
+            false,
+        )
     }
 
     fn from_facts(

@@ -141,13 +141,13 @@ pub fn corpus() -> Workspace {
     ws
 }
 
-fn commit(ws: &Workspace) {
+pub(crate) fn commit(ws: &Workspace) {
     git(ws.path(), &["add", "-A"]);
     git(ws.path(), &["commit", "-qm", "change"]);
 }
 
 /// The tasks `cargo tek affected base` selects, and the whole decision.
-fn affected(ws: &Workspace) -> (BTreeSet<String>, serde_json::Value) {
+pub(crate) fn affected(ws: &Workspace) -> (BTreeSet<String>, serde_json::Value) {
     let out = ws
         .tek(&["affected", "base", "--format", "json"])
         .output()

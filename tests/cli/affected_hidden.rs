@@ -7,30 +7,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use super::affected::{copy, corpus};
+use super::affected::{affected, commit, copy, corpus};
 use super::harness::{git, Workspace};
-
-fn commit(ws: &Workspace) {
-    git(ws.path(), &["add", "-A"]);
-    git(ws.path(), &["commit", "-qm", "change"]);
-}
-
-/// The ids `cargo tek affected base` runs, and the whole JSON decision.
-fn affected(ws: &Workspace) -> (BTreeSet<String>, serde_json::Value) {
-    let out = ws
-        .tek(&["affected", "base", "--format", "json"])
-        .output()
-        .expect_code(0);
-    let decision: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
-    let run = decision["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["run"] == true)
-        .map(|t| t["id"].as_str().unwrap().to_owned())
-        .collect();
-    (run, decision)
-}
 
 fn edit(ws: &Workspace, rel: &str, text: &str) {
     let mut old = std::fs::read_to_string(ws.join(rel)).unwrap_or_default();
