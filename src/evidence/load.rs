@@ -233,8 +233,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_killed_run_counts_every_planned_task_and_its_real_duration() {
+    /// A run directory whose journal says run `r` started with `tasks` planned.
+    fn started(plan_id: Option<&str>, tasks: &[&str]) -> (tempfile::TempDir, Journal) {
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::create(&dir.path().join(journal::FILE)).unwrap();
         j.append(&Entry::RunStarted {
@@ -242,11 +242,17 @@ mod tests {
             started: "2026-01-01T00:00:00.000Z".into(),
             source: None,
             dry_run: false,
-            tasks: 3,
-            plan_id: Some("p".into()),
-            planned: vec![planned("A"), planned("B"), planned("C")],
+            tasks: tasks.len(),
+            plan_id: plan_id.map(str::to_owned),
+            planned: tasks.iter().map(|t| planned(t)).collect(),
         })
         .unwrap();
+        (dir, j)
+    }
+
+    #[test]
+    fn a_killed_run_counts_every_planned_task_and_its_real_duration() {
+        let (dir, mut j) = started(Some("p"), &["A", "B", "C"]);
         j.append(&Entry::TaskStarted {
             task: "A".into(),
             queue: "Q".into(),
@@ -293,18 +299,7 @@ mod tests {
 
     #[test]
     fn a_cut_run_json_is_passed_over_for_the_journal() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut j = Journal::create(&dir.path().join(journal::FILE)).unwrap();
-        j.append(&Entry::RunStarted {
-            run_id: "r".into(),
-            started: "2026-01-01T00:00:00.000Z".into(),
-            source: None,
-            dry_run: false,
-            tasks: 1,
-            plan_id: None,
-            planned: vec![planned("A")],
-        })
-        .unwrap();
+        let (dir, mut j) = started(None, &["A"]);
         let mut a = TaskResult::for_test("A", TaskStatus::Error, 5);
         a.queue = "Q".into();
         j.append(&Entry::TaskFinished {
