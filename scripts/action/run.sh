@@ -33,6 +33,8 @@
 #   report-path  where report.sh writes the Markdown report ('' if no run dir)
 #   error-log    when cargo tek made no run (bad input, or plan/check), the
 #                file holding its stderr, for report.sh ('' otherwise)
+#   journal-key  run: the key that sealed the run's journal, for the report step
+#                (CARGO_TEK_JOURNAL_KEY); masked in the log
 #
 # Exit code: 0 once the outcome is recorded, even when tasks failed: finish.sh
 # propagates the failure after the report has been posted. Invalid inputs exit
@@ -276,6 +278,18 @@ trap 'forward INT' INT
 trap 'forward TERM' TERM
 trap 'forward HUP' HUP
 
+# A run's journal is sealed with a key of its own (CARGO_TEK_JOURNAL_KEY), so that
+# the report step trusts only evidence cargo tek wrote, never what a task appended
+# or rewrote before killing it. cargo tek takes the key out of its environment
+# before its first task (as it does every scrubbed variable); only this shell's
+# memory holds it during the run, and the report step gets it as an output once
+# cargo tek and its tasks have ended.
+journal_key=""
+if [[ $command_name == run ]]; then
+  journal_key="$(tek_random_hex)$(tek_random_hex)"
+  [[ ${#journal_key} -eq 64 ]] || tek_die "failed to draw a journal key from /dev/urandom"
+fi
+
 # cargo tek's stderr is shown live and also kept, so that a command stopped by
 # bad input can be published (report.sh --config-error) instead of leaving the
 # previous run's comment up. tee ignores the job's signals: it must outlive
@@ -292,6 +306,7 @@ own_output=$(mktemp "${tmp_dir%/}/cargo-tek-output.XXXXXX")
 (
   trap - INT QUIT
   if [[ -n $handoff ]]; then export TEK_SCRUBBED_FD=$handoff; fi
+  if [[ -n $journal_key ]]; then export CARGO_TEK_JOURNAL_KEY=$journal_key; fi
   GITHUB_OUTPUT=$own_output exec "$bin" tek "${args[@]}" 2> >(
     trap '' INT TERM HUP
     tee -- "$error_log" >&2
@@ -374,6 +389,11 @@ tek_set_output status "$status"
 tek_set_output exit-code "$code"
 tek_set_output run-dir "$run_dir"
 tek_set_output report-path "$report_path"
+if [[ -n $journal_key && -n ${GITHUB_OUTPUT:-} ]]; then
+  # Masked: the report step's environment is printed in the job's log.
+  echo "::add-mask::${journal_key}"
+  tek_set_output journal-key "$journal_key"
+fi
 
 # Notices, not errors: the last step (finish.sh) fails the action with the
 # ::error::, and an error annotation here would take one of the ten that

@@ -57,6 +57,14 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
                 .unwrap_or_else(|| Error::Usage("no workspace".into())))
         }
     };
+    // With the run's key, only what its sealed journal vouches for (merged runs come
+    // from other machines' keys: their own report steps checked them).
+    let run = match super::run::journal_key()? {
+        Some(key) if args.merge.is_empty() => {
+            crate::evidence::load_sealed(&run.dir, &key).map_err(Error::Evidence)?
+        }
+        _ => run,
+    };
     let dir: PathBuf = run.dir.clone();
     if run.incomplete {
         ctx.output.warn(format!(

@@ -60,6 +60,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         .map(crate::cargo::baseline::Baselines::given)
         .transpose()
         .map_err(Error::Usage)?;
+    let journal_key = journal_key()?;
     let (run_id, dir) =
         run_dir::create(&loaded.workspace.runs_dir).map_err(|source| Error::EvidenceIo {
             context: format!(
@@ -91,6 +92,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         crate::supervise::secrets::guard();
     }
     options.secrets = crate::supervise::secrets::table(|name| manifest.names_secret(name));
+    options.journal_key = journal_key;
     // Cargo commands claim the target dir they build in; the workspace's is the default.
     options.claims = runner::claims::Context {
         root: loaded.workspace.root.clone(),
@@ -478,6 +480,16 @@ fn run_env(
     }
 }
 
+/// `CARGO_TEK_JOURNAL_KEY`, which seals this run's journal: held out of the process
+/// environment like every scrubbed variable.
+pub(crate) fn journal_key() -> Result<Option<crate::evidence::seal::JournalKey>, Error> {
+    crate::supervise::secrets::var(crate::evidence::seal::KEY_VAR)
+        .filter(|v| !v.is_empty())
+        .map(|v| crate::evidence::seal::JournalKey::parse(&v))
+        .transpose()
+        .map_err(Error::Usage)
+}
+
 /// The scheduler's options: workers, failure policy, retries, the selection and history.
 fn run_options(args: &RunArgs, chosen: Chosen, source: String) -> RunOptions {
     RunOptions {
@@ -496,6 +508,7 @@ fn run_options(args: &RunArgs, chosen: Chosen, source: String) -> RunOptions {
         // Built once `config` is known (manifest.json may name more secrets).
         secrets: Default::default(),
         claims: Default::default(),
+        journal_key: None,
         leg: crate::evidence::leg::LegStamp::from_env(|k| std::env::var(k).ok()),
     }
 }

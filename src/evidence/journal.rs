@@ -1,7 +1,9 @@
 //! The append-only journal (`events.jsonl`): one JSON object per line, written with a
 //! single `write` at every task boundary, so that a `kill -9` of cargo-tek at any moment
 //! leaves every finished task on disk (the kernel keeps written data; only a power loss
-//! could lose the tail, which is why the end of the run also fsyncs).
+//! could lose the tail, which is why the end of the run also fsyncs). With a key, every
+//! line is sealed ([`super::seal`]) and a reader trusts the journal only up to its first
+//! line that fails the seal.
 
 use std::io::{BufRead, Read, Write};
 use std::path::Path;
@@ -10,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::beneath::{self, ReadError};
 use super::record::{RunStatus, TaskResult};
+use super::seal::{Chain, JournalKey};
 
 /// The journal's name in a run directory.
 pub const FILE: &str = "events.jsonl";
@@ -62,6 +65,10 @@ pub enum Entry {
         ended: String,
         #[serde(default)]
         signal: Option<String>,
+        /// SHA-256 (hex) of the final run.json as cargo-tek wrote it, so that a sealed
+        /// journal vouches for exactly that file (absent when it could not be written).
+        #[serde(default)]
+        run_json_sha256: Option<String>,
     },
 }
 
@@ -69,21 +76,29 @@ pub enum Entry {
 #[derive(Debug)]
 pub struct Journal {
     file: std::fs::File,
+    /// Set when the run has a key: every line is sealed.
+    chain: Option<Chain>,
 }
 
 impl Journal {
-    /// Creates `path` (refusing to follow or reuse an existing file).
-    pub fn create(path: &Path) -> std::io::Result<Self> {
+    /// Creates `path` (refusing to follow or reuse an existing file); `sealed` is the key
+    /// and the run id its chain starts from.
+    pub fn create(path: &Path, sealed: Option<(JournalKey, &str)>) -> std::io::Result<Self> {
         let file = std::fs::OpenOptions::new()
             .append(true)
             .create_new(true)
             .open(path)?;
-        Ok(Self { file })
+        let chain = sealed.map(|(key, run_id)| Chain::new(key, run_id));
+        Ok(Self { file, chain })
     }
 
     /// Appends one entry as one line in one write.
     pub fn append(&mut self, entry: &Entry) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
+        let body = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
+        let mut line = match &mut self.chain {
+            Some(chain) => chain.seal(&body),
+            None => body,
+        };
         line.push(b'\n');
         self.file.write_all(&line)
     }
@@ -94,14 +109,28 @@ impl Journal {
     }
 }
 
+/// A journal as read.
+#[derive(Debug, Default)]
+pub struct Contents {
+    /// The entries a reader may trust: all of them without a key; with one, those
+    /// before the first line that fails its seal.
+    pub entries: Vec<Entry>,
+    /// With a key: the first line that failed its seal and why (`line 7: its MAC does
+    /// not match …`); the entries after it are left out.
+    pub broken: Option<String>,
+}
+
 /// Reads the journal of the run in `dir` (never through a symlink, at most
-/// [`MAX_BYTES`]), skipping a torn last line (cargo-tek killed mid-write).
-pub fn read(dir: &Path) -> Result<Vec<Entry>, ReadError> {
+/// [`MAX_BYTES`]), skipping a torn last line (cargo-tek killed mid-write). With `key`,
+/// every line must carry its seal.
+pub fn read(dir: &Path, key: Option<&JournalKey>) -> Result<Contents, ReadError> {
     let file = beneath::open(dir, FILE)?;
-    let mut entries = Vec::new();
+    let mut read = Contents::default();
     let mut reader = std::io::BufReader::new(file.take(MAX_BYTES + 1));
     let mut total = 0u64;
-    for line in reader.by_ref().split(b'\n') {
+    let mut chain: Option<Chain> = None;
+    let mut lines = reader.by_ref().split(b'\n').enumerate().peekable();
+    while let Some((index, line)) = lines.next() {
         let line = line.map_err(|source| ReadError::Io {
             rel: FILE.into(),
             source,
@@ -113,11 +142,31 @@ pub fn read(dir: &Path) -> Result<Vec<Entry>, ReadError> {
                 max: MAX_BYTES,
             });
         }
-        if let Ok(entry) = serde_json::from_slice::<Entry>(&line) {
-            entries.push(entry);
+        let last = lines.peek().is_none();
+        let entry = serde_json::from_slice::<Entry>(&line);
+        let Some(key) = key else {
+            read.entries.extend(entry.ok());
+            continue;
+        };
+        let checked = match (&entry, &mut chain) {
+            // A torn last line is the write a kill interrupted, not a forgery.
+            (Err(_), _) if last => break,
+            (Err(_), _) => Err("it is not a journal entry"),
+            (Ok(Entry::RunStarted { run_id, .. }), None) => {
+                chain.insert(Chain::new(key.clone(), run_id)).open(&line)
+            }
+            (Ok(_), None) => Err("the journal does not start with its run"),
+            (Ok(_), Some(chain)) => chain.open(&line),
+        };
+        match checked {
+            Ok(()) => read.entries.extend(entry.ok()),
+            Err(why) => {
+                read.broken = Some(format!("line {}: {why}", index + 1));
+                break;
+            }
         }
     }
-    Ok(entries)
+    Ok(read)
 }
 
 #[cfg(test)]
@@ -128,7 +177,7 @@ mod tests {
     fn a_torn_last_line_is_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE);
-        let mut j = Journal::create(&path).unwrap();
+        let mut j = Journal::create(&path, None).unwrap();
         j.append(&Entry::TaskStarted {
             task: "T".into(),
             queue: "Q".into(),
@@ -142,10 +191,10 @@ mod tests {
             .open(&path)
             .unwrap();
         f.write_all(b"{\"event\":\"task_fini").unwrap();
-        let entries = read(dir.path()).unwrap();
-        assert_eq!(entries.len(), 1);
+        let read = read(dir.path(), None).unwrap();
+        assert_eq!(read.entries.len(), 1);
         assert!(
-            Journal::create(&path).is_err(),
+            Journal::create(&path, None).is_err(),
             "an existing journal is never reused"
         );
     }

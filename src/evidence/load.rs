@@ -6,9 +6,12 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use sha2::{Digest, Sha256};
+
 use super::beneath;
 use super::journal::{self, Entry, Planned};
 use super::record::{Counts, RunRecord, RunStatus, TaskResult, TaskStatus};
+use super::seal::JournalKey;
 
 /// run.json's name in a run directory.
 pub const RUN_JSON: &str = "run.json";
@@ -36,39 +39,83 @@ pub struct LoadedRun {
 
 /// Loads `dir`. Errors name the file and what is wrong.
 pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
+    load(dir, None)
+}
+
+/// Loads `dir` trusting only what its journal, sealed with `key`, vouches for: run.json
+/// when the journal's authenticated end names its digest, else the run rebuilt from the
+/// journal's authenticated lines; anything else is reported and never passes as ok.
+pub fn load_sealed(dir: &Path, key: &JournalKey) -> Result<LoadedRun, String> {
+    load(dir, Some(key))
+}
+
+fn load(dir: &Path, key: Option<&JournalKey>) -> Result<LoadedRun, String> {
     let shown = |rel: &str| dir.join(rel).display().to_string();
     // A run.json that can't be read or is cut (a full disk, a crash of an older
     // cargo-tek mid-write) is passed over for the journal, which tells the same run.
-    let (record, damaged): (Option<RunRecord>, Option<String>) =
+    let (record, bytes, damaged): (Option<RunRecord>, Vec<u8>, Option<String>) =
         match beneath::read(dir, RUN_JSON, MAX_RUN_JSON) {
             Ok(bytes) => match serde_json::from_slice(&bytes) {
-                Ok(record) => (Some(record), None),
+                Ok(record) => (Some(record), bytes, None),
                 Err(e) => (
                     None,
+                    bytes,
                     Some(format!("`{}` is not a valid run: {e}", shown(RUN_JSON))),
                 ),
             },
-            Err(e) if e.is_not_found() => (None, None),
+            Err(e) if e.is_not_found() => (None, Vec::new(), None),
             Err(e) => (
                 None,
+                Vec::new(),
                 Some(format!("failed to read run `{}`: {e}", dir.display())),
             ),
         };
-    if let Some(record) = &record {
-        if record.status != RunStatus::Running {
-            let mut record = record.clone();
-            // Counts are derived; the predecessor's run.json has none.
-            record.counts = Counts::of(&record.results);
-            return Ok(LoadedRun {
-                dir: dir.to_path_buf(),
-                record,
-                incomplete: false,
-                not_run: HashSet::new(),
-                notes: Vec::new(),
-            });
+    let finished = record.as_ref().filter(|r| r.status != RunStatus::Running);
+    let read = journal::read(dir, key);
+    let mut notes = Vec::new();
+    if let Some(record) = finished {
+        let vouched = match (key, &read) {
+            (None, _) => Ok(()),
+            (Some(_), Ok(read)) => vouches(read, &bytes),
+            (Some(_), Err(e)) => Err(format!("its journal can't be read: {e}")),
+        };
+        match vouched {
+            Ok(()) => {
+                let mut record = record.clone();
+                // Counts are derived; the predecessor's run.json has none.
+                record.counts = Counts::of(&record.results);
+                return Ok(LoadedRun {
+                    dir: dir.to_path_buf(),
+                    record,
+                    incomplete: false,
+                    not_run: HashSet::new(),
+                    notes: Vec::new(),
+                });
+            }
+            Err(why) if read.is_err() => {
+                // Nothing to rebuild from: the run as it says, but never ok.
+                let mut record = record.clone();
+                record.counts = Counts::of(&record.results);
+                record.status = RunStatus::Error;
+                return Ok(LoadedRun {
+                    dir: dir.to_path_buf(),
+                    record,
+                    incomplete: false,
+                    not_run: HashSet::new(),
+                    notes: vec![format!(
+                        "`{}` could not be authenticated ({why}): the run is reported as an error",
+                        shown(RUN_JSON)
+                    )],
+                });
+            }
+            Err(why) => notes.push(format!(
+                "`{}` is not the run.json cargo-tek wrote ({why}): the run is rebuilt from its \
+                 sealed journal",
+                shown(RUN_JSON)
+            )),
         }
     }
-    let entries = journal::read(dir).map_err(|e| match &damaged {
+    let read = read.map_err(|e| match &damaged {
         // Nothing to fall back on: the run.json's own problem comes first.
         Some(why) if e.is_not_found() => why.clone(),
         Some(why) => format!("{why}; and its journal can't be read: {e}"),
@@ -77,12 +124,54 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
             dir.display()
         ),
     })?;
-    let mut run = rebuild(dir, record, entries);
+    // A run.json the journal did not vouch for gives nothing to the rebuilt run.
+    let base = if notes.is_empty() { record } else { None };
+    let mut run = rebuild(dir, base, read.entries);
+    run.notes = notes;
     if let Some(why) = damaged {
         run.notes
             .push(format!("{why}: the run is rebuilt from its journal"));
     }
+    match (key, read.broken) {
+        (Some(_), Some(broken)) => {
+            run.record.status = RunStatus::Error;
+            run.notes.push(format!(
+                "the journal failed authentication at {broken} (a key other than the \
+                 run's, or something other than cargo-tek wrote it): nothing from that line \
+                 on is trusted and the run is reported as an error"
+            ));
+        }
+        (Some(_), None) => {}
+        (None, _) if run.record.status == RunStatus::Ok => {
+            run.record.status = RunStatus::Error;
+            run.notes.push(format!(
+                "the run is rebuilt from a journal read without its key ({}): any process \
+                 of the run could have written it, so it is not reported as ok",
+                super::seal::KEY_VAR
+            ));
+        }
+        (None, _) => {}
+    }
     Ok(run)
+}
+
+/// Whether the sealed journal's end names exactly `run_json`'s bytes.
+fn vouches(read: &journal::Contents, run_json: &[u8]) -> Result<(), String> {
+    let digest = read.entries.iter().rev().find_map(|e| match e {
+        Entry::RunFinished {
+            run_json_sha256, ..
+        } => Some(run_json_sha256.clone()),
+        _ => None,
+    });
+    match digest {
+        Some(Some(digest)) if digest == hex::encode(Sha256::digest(run_json)) => Ok(()),
+        Some(Some(_)) => Err("its digest is not the one the sealed journal names".into()),
+        Some(None) => Err("the sealed journal says it could not be written".into()),
+        None => Err(match &read.broken {
+            Some(broken) => format!("the journal failed authentication at {broken}"),
+            None => "the sealed journal never finished".into(),
+        }),
+    }
 }
 
 /// The run as far as its journal tells: finished tasks as recorded, started ones as
@@ -143,6 +232,7 @@ fn rebuild(dir: &Path, record: Option<RunRecord>, entries: Vec<Entry>) -> Loaded
                 status,
                 ended,
                 signal,
+                ..
             } => {
                 stamp(&ended);
                 record.status = status;
@@ -236,7 +326,7 @@ mod tests {
     /// A run directory whose journal says run `r` started with `tasks` planned.
     fn started(plan_id: Option<&str>, tasks: &[&str]) -> (tempfile::TempDir, Journal) {
         let dir = tempfile::tempdir().unwrap();
-        let mut j = Journal::create(&dir.path().join(journal::FILE)).unwrap();
+        let mut j = Journal::create(&dir.path().join(journal::FILE), None).unwrap();
         j.append(&Entry::RunStarted {
             run_id: "r".into(),
             started: "2026-01-01T00:00:00.000Z".into(),
@@ -336,5 +426,139 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), dir.path().join(RUN_JSON)).unwrap();
         let err = load_run(dir.path()).unwrap_err();
         assert!(err.contains("not a regular file"), "{err}");
+    }
+
+    fn key() -> JournalKey {
+        JournalKey::parse(&"5a".repeat(32)).unwrap()
+    }
+
+    /// A sealed run of tasks A (error) and B (ok), finished by its recorder.
+    fn sealed_run() -> (tempfile::TempDir, std::path::PathBuf) {
+        use crate::evidence::recorder::Recorder;
+        let root = tempfile::tempdir().unwrap();
+        let (id, dir) = crate::evidence::run_dir::create(root.path()).unwrap();
+        let mut record = RunRecord::empty(id, RunStatus::Running, "2026-01-01T00:00:00Z".into());
+        let mut recorder = Recorder::start(
+            &dir,
+            &record,
+            vec![planned("A"), planned("B")],
+            Default::default(),
+            Some(key()),
+        )
+        .unwrap();
+        let mut a = TaskResult::for_test("A", TaskStatus::Error, 5);
+        a.queue = "Q".into();
+        let mut b = TaskResult::for_test("B", TaskStatus::Ok, 5);
+        b.queue = "Q".into();
+        recorder.task_finished(&mut a, "2026-01-01T00:00:01Z".into());
+        recorder.task_finished(&mut b, "2026-01-01T00:00:02Z".into());
+        record.results = vec![a, b];
+        record.status = RunStatus::Error;
+        record.ended = Some("2026-01-01T00:00:03Z".into());
+        recorder.finish(&record).unwrap();
+        (root, dir)
+    }
+
+    fn append(dir: &Path, line: &str) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join(journal::FILE))
+            .unwrap();
+        writeln!(f, "{line}").unwrap();
+    }
+
+    #[test]
+    fn a_sealed_run_loads_as_written() {
+        let (_root, dir) = sealed_run();
+        let run = load_sealed(&dir, &key()).unwrap();
+        assert_eq!(run.record.status, RunStatus::Error);
+        assert!(run.notes.is_empty(), "{:?}", run.notes);
+        let other = JournalKey::parse(&"77".repeat(32)).unwrap();
+        let run = load_sealed(&dir, &other).unwrap();
+        assert_eq!(run.record.status, RunStatus::Error, "{:?}", run.notes);
+    }
+
+    #[test]
+    fn a_forged_run_json_is_replaced_by_the_sealed_journal() {
+        let (_root, dir) = sealed_run();
+        let text = std::fs::read_to_string(dir.join(RUN_JSON)).unwrap();
+        let forged = text.replace("\"status\": \"error\"", "\"status\": \"ok\"");
+        assert_ne!(forged, text);
+        std::fs::write(dir.join(RUN_JSON), forged).unwrap();
+        // Unkeyed readers take it as it is: that is why the report step has the key.
+        assert_eq!(load_run(&dir).unwrap().record.status, RunStatus::Ok);
+        let run = load_sealed(&dir, &key()).unwrap();
+        assert_eq!(run.record.status, RunStatus::Error, "{:?}", run.notes);
+        assert_eq!(run.record.results[0].status, TaskStatus::Error);
+        assert!(run.notes[0].contains("not the run.json cargo-tek wrote"));
+    }
+
+    #[test]
+    fn forged_journal_lines_are_not_trusted() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path();
+        let mut j = Journal::create(&dir.join(journal::FILE), Some((key(), "r"))).unwrap();
+        j.append(&Entry::RunStarted {
+            run_id: "r".into(),
+            started: "2026-01-01T00:00:00.000Z".into(),
+            source: None,
+            dry_run: false,
+            tasks: 2,
+            plan_id: None,
+            planned: vec![planned("A"), planned("B")],
+        })
+        .unwrap();
+        drop(j);
+        // What a task would append: A passed, and the run with it.
+        let mut a = TaskResult::for_test("A", TaskStatus::Ok, 5);
+        a.queue = "Q".into();
+        let finished = serde_json::to_string(&Entry::TaskFinished {
+            result: a,
+            at: None,
+        })
+        .unwrap();
+        append(dir, &finished);
+        append(
+            dir,
+            r#"{"event":"run_finished","status":"ok","ended":"2026-01-01T00:00:09Z"}"#,
+        );
+        let run = load_sealed(dir, &key()).unwrap();
+        assert_eq!(run.record.status, RunStatus::Error);
+        assert!(run
+            .record
+            .results
+            .iter()
+            .all(|r| r.status != TaskStatus::Ok));
+        assert!(
+            run.notes
+                .iter()
+                .any(|n| n.contains("line 2") && n.contains("MAC")),
+            "{:?}",
+            run.notes
+        );
+        // Read without the key the same journal never passes as ok either.
+        let run = load_run(dir).unwrap();
+        assert_eq!(run.record.status, RunStatus::Error);
+        assert!(
+            run.notes.iter().any(|n| n.contains("without its key")),
+            "{:?}",
+            run.notes
+        );
+    }
+
+    #[test]
+    fn a_torn_last_sealed_line_is_a_kill_not_a_forgery() {
+        let (_root, dir) = sealed_run();
+        std::fs::remove_file(dir.join(RUN_JSON)).unwrap();
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join(journal::FILE))
+            .unwrap();
+        f.write_all(b"{\"event\":\"task_fini").unwrap();
+        let run = load_sealed(&dir, &key()).unwrap();
+        assert_eq!(run.record.status, RunStatus::Error);
+        assert!(run.notes.is_empty(), "{:?}", run.notes);
     }
 }

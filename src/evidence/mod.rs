@@ -17,11 +17,12 @@ pub mod merge;
 mod record;
 pub mod recorder;
 pub mod run_dir;
+pub mod seal;
 pub mod shard;
 
 pub use affected::{is_unaffected, AffectedStamp, UNAFFECTED};
 pub use atomic::write_atomic;
-pub use load::{load_run, LoadedRun, RUN_JSON};
+pub use load::{load_run, load_sealed, LoadedRun, RUN_JSON};
 pub use record::{
     span_ms, CommandRecord, Counts, RunRecord, RunStatus, TaskResult, TaskStatus, ToolInfo,
     RUN_SCHEMA_VERSION,

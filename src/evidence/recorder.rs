@@ -21,8 +21,10 @@ use std::path::{Path, PathBuf};
 
 use super::journal::{self, Entry, Journal, Planned};
 use super::record::{RunRecord, TaskResult, TaskStatus};
+use super::seal::JournalKey;
 use super::{junit, logs, run_dir, write_atomic, RUN_JSON};
 use crate::redact::Secrets;
+use sha2::{Digest, Sha256};
 
 /// The reserve's name in the run directory.
 const RESERVE: &str = ".reserve";
@@ -53,6 +55,7 @@ impl Recorder {
         record: &RunRecord,
         planned: Vec<Planned>,
         secrets: Secrets,
+        key: Option<JournalKey>,
     ) -> std::io::Result<Self> {
         let staging = run_dir::staging_of(dir);
         let write_in = if staging.is_dir() {
@@ -61,7 +64,8 @@ impl Recorder {
             dir.to_path_buf()
         };
         write_atomic(&write_in.join(RUN_JSON), &to_json(record, &secrets)?)?;
-        let mut journal = Journal::create(&write_in.join(journal::FILE))?;
+        let sealed = key.map(|key| (key, record.run_id.as_str()));
+        let mut journal = Journal::create(&write_in.join(journal::FILE), sealed)?;
         journal.append(&masked(
             &secrets,
             Entry::RunStarted {
@@ -182,12 +186,15 @@ impl Recorder {
         }
         let json = to_json(record, &self.secrets)?;
         let path = self.dir.join(RUN_JSON);
+        let mut written = Some(hex::encode(Sha256::digest(&json)));
         if let Err(e) = write_atomic(&path, &json) {
             self.failed(format!("failed to write run.json atomically: {e}"));
             // Kept as it is otherwise: `running`, so readers rebuild the run from the
             // journal, whose last entry (below) has a better chance to fit.
             if fits(&self.dir, json.len() as u64) {
                 overwrite(&path, &json)?;
+            } else {
+                written = None;
             }
         }
         match junit::render(record, &self.dir, &self.secrets) {
@@ -204,6 +211,7 @@ impl Recorder {
             status: record.status,
             ended: record.ended.clone().unwrap_or_default(),
             signal: record.signal.clone(),
+            run_json_sha256: written,
         };
         if let Err(e) = self.append(end).and_then(|()| self.journal.sync()) {
             self.failed(format!("failed to write the journal: {e}"));
@@ -308,7 +316,7 @@ mod tests {
         let (_, dir) = run_dir::create(runs.path()).unwrap();
         assert!(!dir.exists());
         let mut record = record(&dir);
-        let recorder = Recorder::start(&dir, &record, vec![], Secrets::default()).unwrap();
+        let recorder = Recorder::start(&dir, &record, vec![], Secrets::default(), None).unwrap();
         let loaded = crate::evidence::load_run(&dir).unwrap();
         assert!(loaded.incomplete, "readable while running");
         assert!(!run_dir::staging_of(&dir).exists());

@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub carried: HashMap<String, TaskResult>,
     /// The run's secret values, masked in all evidence (see `crate::redact`).
     pub secrets: crate::redact::Secrets,
+    /// `CARGO_TEK_JOURNAL_KEY`: seals the journal (see `crate::evidence::seal`).
+    pub journal_key: Option<crate::evidence::seal::JournalKey>,
     /// The workspace root and target dir, to find the cargo target dir a task claims.
     pub claims: claims::Context,
     /// The CI job and matrix leg, for run.json.
@@ -146,7 +148,13 @@ pub async fn run(
         })
         .collect();
     let mut evidence = Evidence {
-        recorder: Recorder::start(&env.run_dir, &record, planned, options.secrets.clone())?,
+        recorder: Recorder::start(
+            &env.run_dir,
+            &record,
+            planned,
+            options.secrets.clone(),
+            options.journal_key.clone(),
+        )?,
         events: events.clone(),
         results: vec![None; graph.nodes.len()],
     };

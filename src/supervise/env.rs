@@ -25,6 +25,8 @@ pub const SCRUBBED: &[&str] = &[
     "GITHUB_ACTION_PATH",
     // Registry tokens: `cargo publish` in a task must ask for one with `pass_env`.
     "CARGO_REGISTRY_TOKEN",
+    // Seals the journal: a task holding it could forge the evidence it is kept from.
+    "CARGO_TEK_JOURNAL_KEY",
 ];
 
 /// Prefixes of variables scrubbed by default: the Action's inputs, and every `AWS_*`.

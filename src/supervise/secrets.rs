@@ -76,25 +76,33 @@ pub(crate) fn guard() {
 /// handed over by a previous image; else, when `starts_tasks` and scrubbed variables are
 /// present, re-executes this program without them (and does not return on success).
 pub fn isolate(starts_tasks: bool) -> Isolation {
-    let outcome = if let Some(held) = take_handoff() {
-        let _ = HELD.set(held);
-        undumpable();
-        Isolation::Isolated
-    } else if !starts_tasks {
-        Isolation::Clean
-    } else {
-        let scrubbed: Vec<(OsString, OsString)> = std::env::vars_os()
+    let handed = take_handoff();
+    let scrubbed: Vec<(OsString, OsString)> = if starts_tasks {
+        std::env::vars_os()
             .filter(|(k, _)| is_scrubbed(&k.to_string_lossy()))
-            .collect();
-        if scrubbed.is_empty() {
-            Isolation::Clean
-        } else {
-            let why = reexec(&scrubbed);
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let outcome = match (handed, scrubbed.is_empty()) {
+        (None, true) => Isolation::Clean,
+        (Some(held), true) => {
+            let _ = HELD.set(held);
+            undumpable();
+            Isolation::Isolated
+        }
+        // Scrubbed values in this image's environment (given directly, or next to a
+        // handover, as the Action's run step gives the journal key): once more without.
+        (handed, false) => {
+            // This image's own values first: [`var`] takes the first, and they are newer.
+            let mut all = scrubbed.clone();
+            all.extend(handed.into_iter().flatten());
+            let why = reexec(&all);
             // Still here: keep the values for this process only, out of every child's way.
             for (key, _) in &scrubbed {
                 std::env::remove_var(key);
             }
-            let _ = HELD.set(scrubbed);
+            let _ = HELD.set(all);
             undumpable();
             Isolation::Failed(why)
         }
@@ -105,7 +113,12 @@ pub fn isolate(starts_tasks: bool) -> Isolation {
 
 fn undumpable() {
     #[cfg(target_os = "linux")]
-    let _ = nix::sys::prctl::set_dumpable(false);
+    {
+        let _ = nix::sys::prctl::set_dumpable(false);
+        // Re-executed through /proc/self/exe, the kernel names this process `exe`; `ps`,
+        // `top` and `pkill cargo-tek` should still find it by its own name.
+        let _ = nix::sys::prctl::set_name(c"cargo-tek");
+    }
 }
 
 /// Encodes `key\0value\0` pairs (neither may contain NUL in an environment).

@@ -697,3 +697,73 @@ fn passed_secrets_are_masked_in_every_file_and_stream() {
         }
     }
 }
+
+/// Issue 24, item 8 (b): a task that forges the evidence (a run.json that says ok, a
+/// journal line that finishes the run ok) and then SIGKILLs cargo-tek cannot make the
+/// report of a failed run say ok: with the run's key, the report trusts only what the
+/// sealed journal vouches for; without it, a rebuilt run never passes as ok.
+#[test]
+fn a_task_cannot_forge_the_evidence_a_report_trusts() {
+    let key = "0123456789abcdef".repeat(4);
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` fails\n- `TASK-2` forges\n");
+    // Waits for the test to name cargo-tek's pid, then lies and kills it.
+    let forge = r#"while [ ! -s "$TEK_WORKSPACE_PID" ]; do sleep 0.05; done
+sed 's/"status": "running"/"status": "ok"/' "$TEK_RUN_DIR/run.json" > "$TEK_RUN_DIR/forged"
+mv "$TEK_RUN_DIR/forged" "$TEK_RUN_DIR/run.json"
+printf '%s\n' '{"event":"run_finished","status":"ok","ended":"2030-01-01T00:00:00Z"}' >> "$TEK_RUN_DIR/events.jsonl"
+kill -9 "$(cat "$TEK_WORKSPACE_PID")"
+sleep 30"#;
+    ws.file(
+        "config/hooks.json",
+        serde_json::json!({
+            "TASK-1": {"commands": [{"cmd": ["false"]}]},
+            "TASK-2": {
+                "commands": [{"shell": forge}],
+                "env": {"TEK_WORKSPACE_PID": ws.join("pid").display().to_string()}
+            }
+        })
+        .to_string(),
+    );
+    let mut child = command()
+        .args(["tek", "run", "-j", "1"])
+        .env("CARGO_TEK_JOURNAL_KEY", &key)
+        .current_dir(ws.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::fs::write(ws.join("pid"), child.id().to_string()).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "the task killed cargo-tek"
+    );
+    let dir = ws.latest_run();
+    assert_eq!(run_json_in(&dir)["status"], "ok", "the forgery is on disk");
+    let journal = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    assert!(!journal.contains(&key), "the key is never written");
+    let report = |key: Option<&str>| {
+        let mut cmd = ws.tek(&["report", "--format", "json"]);
+        if let Some(key) = key {
+            cmd = cmd.env("CARGO_TEK_JOURNAL_KEY", key);
+        }
+        let out = cmd.output().expect_code(0);
+        let run: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+        (run, out.stderr())
+    };
+    let (run, err) = report(Some(&key));
+    assert_ne!(run["status"], "ok", "{run}");
+    assert_eq!(result(&run, "TASK-1")["status"], "error", "{run}");
+    assert!(err.contains("not the run.json cargo-tek wrote"), "{err}");
+    // A journal line the task appended is not the run's: the rebuilt run is not ok
+    // even when the forged run.json is gone.
+    std::fs::remove_file(dir.join("run.json")).unwrap();
+    let (run, err) = report(Some(&key));
+    assert_ne!(run["status"], "ok", "{run}");
+    assert!(err.contains("failed") || err.contains("MAC"), "{err}");
+    let (run, err) = report(None);
+    assert_ne!(run["status"], "ok", "{run}");
+    assert!(err.contains("without its key"), "{err}");
+}

@@ -290,3 +290,79 @@ fn a_task_that_replaces_the_binary_or_a_script_stops_the_steps_that_would_run_it
         "no shell may stay above run.sh: {run}"
     );
 }
+
+/// Issue 24, item 8 (b), through the Action: a task that rewrites run.json and the
+/// journal to say ok, then SIGKILLs cargo tek, gets neither the journal key (no process
+/// it can read holds it) nor an ok report: the report step, given the run step's key,
+/// trusts only the sealed journal.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_that_forges_the_evidence_and_kills_cargo_tek_gets_no_green_report() {
+    let server = crate::action_honesty::github().await;
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` fails\n- `TASK-2` forges\n");
+    let forge = r#"found=0
+p=$PPID; tek=""
+while [ "$p" -gt 1 ]; do
+  if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -q '^CARGO_TEK_JOURNAL_KEY='; then found=$((found + 1)); fi
+  if [ -z "$tek" ] && tr '\0' ' ' < /proc/$p/cmdline | grep -q 'cargo-tek tek run'; then tek=$p; fi
+  p=$(awk '/^PPid:/{print $2}' /proc/$p/status)
+done
+echo "key-found=$found" > "$TEK_WS/forger.txt"
+sed 's/"status": "running"/"status": "ok"/' "$TEK_RUN_DIR/run.json" > "$TEK_RUN_DIR/forged"
+mv "$TEK_RUN_DIR/forged" "$TEK_RUN_DIR/run.json"
+printf '%s\n' '{"event":"run_finished","status":"ok","ended":"2030-01-01T00:00:00Z"}' >> "$TEK_RUN_DIR/events.jsonl"
+kill -9 "$tek"
+sleep 30"#;
+    ws.file(
+        "config/hooks.json",
+        serde_json::json!({
+            "TASK-1": {"commands": [{"cmd": ["false"]}]},
+            "TASK-2": {"commands": [{"shell": forge}],
+                       "env": {"TEK_WS": ws.path().display().to_string()}}
+        })
+        .to_string(),
+    );
+    let mut run = step(&ws, "run.sh", &server.uri(), "pull_request");
+    run.env("TEK_COMMAND", "run")
+        .env("TEK_AFFECTED", "false")
+        .env("TEK_MAX_WORKERS", "1");
+    let out = output(run).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.join("forger.txt")).unwrap(),
+        "key-found=0\n",
+        "a process above the task holds the journal key"
+    );
+    let o = outputs(&ws);
+    assert_eq!(o["exit-code"], "137");
+    let key = &o["journal-key"];
+    assert_eq!(key.len(), 64, "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("::add-mask::{key}")),
+        "the key is masked before any step shows it"
+    );
+    let dir = Path::new(&o["run-dir"]);
+    assert_eq!(
+        crate::harness::run_json_in(dir)["status"],
+        "ok",
+        "the forgery is on disk"
+    );
+
+    let mut report = step(&ws, "report.sh", &server.uri(), "pull_request");
+    report
+        .env("TEK_RUN_DIR", &o["run-dir"])
+        .env("TEK_EXIT_CODE", &o["exit-code"])
+        .env("TEK_COMMENT", "false")
+        .env("CARGO_TEK_JOURNAL_KEY", key);
+    let out = output(report).await;
+    let body = std::fs::read_to_string(ws.join("summary.md")).unwrap_or_default();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!body.contains("all tasks passed"), "{body}");
+    assert!(err.contains("not the run.json cargo-tek wrote"), "{err}");
+    let report = std::fs::read_to_string(&o["report-path"]).unwrap();
+    assert!(!report.contains("all tasks passed"), "{report}");
+}
