@@ -111,7 +111,69 @@ pub fn queue_look(name: &str) -> String {
 
 /// Runs every check.
 pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
+    let mut looks: HashMap<String, Vec<&str>> = HashMap::new();
+    for q in &project.document.queues {
+        looks.entry(queue_look(&q.name)).or_default().push(&q.name);
+    }
     let mut findings = Findings::default();
+    queue_look_alikes(project, &looks, &mut findings);
+    config_into(&Subject::of(project), settings, None, &mut findings);
+    compile_once(project, settings, &mut findings);
+    hookless(project, settings, &mut findings);
+    findings
+        .shown
+        .sort_by_key(|f| std::cmp::Reverse(f.severity));
+    findings
+}
+
+/// What the config is checked against: the plan (from sot.md or a plan file) and the
+/// config files. `run` checks this much before it starts anything.
+pub struct Subject<'a> {
+    pub plan: &'a crate::plan::Plan,
+    pub hooks: &'a crate::config::Hooks,
+    pub manifest: &'a crate::config::Manifest,
+    pub manifest_source: Option<&'a SourceFile>,
+    pub root: &'a std::path::Path,
+    /// What the plan came from, as shown (`sot.md`, `plan.json`).
+    pub planned_from: &'a str,
+}
+
+impl<'a> Subject<'a> {
+    pub fn of(project: &'a Project) -> Self {
+        Self {
+            plan: &project.plan,
+            hooks: &project.hooks,
+            manifest: &project.manifest,
+            manifest_source: project.manifest_source.as_ref(),
+            root: &project.workspace.root,
+            planned_from: &project.sot.name,
+        }
+    }
+}
+
+/// The errors `run` refuses to start with, as `check` reports them: hook keys and
+/// manifest queues that name nothing, unknown agents, and commands that could not start (a program not found, a cwd outside the workspace or missing). Only
+/// the hooks whose key `preflight` accepts are tried for starting: a run of one task
+/// need not have every other task's tools installed.
+pub fn config(
+    subject: &Subject<'_>,
+    settings: &Settings<'_>,
+    preflight: &dyn Fn(&str) -> bool,
+) -> Findings {
+    let mut findings = Findings::default();
+    config_into(subject, settings, Some(preflight), &mut findings);
+    findings
+        .shown
+        .sort_by_key(|f| std::cmp::Reverse(f.severity));
+    findings
+}
+
+fn config_into(
+    project: &Subject<'_>,
+    settings: &Settings<'_>,
+    preflight_only: Option<&dyn Fn(&str) -> bool>,
+    findings: &mut Findings,
+) {
     let ids: HashSet<&str> = project.plan.tasks().map(|(_, t)| t.id.as_str()).collect();
     let queues: HashSet<&str> = project
         .plan
@@ -120,7 +182,7 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
         .map(|q| q.name.as_str())
         .collect();
     let mut looks: HashMap<String, Vec<&str>> = HashMap::new();
-    for q in &project.document.queues {
+    for q in &project.plan.queues {
         looks.entry(queue_look(&q.name)).or_default().push(&q.name);
     }
     let look_alike = |name: &str| -> Option<&str> {
@@ -128,18 +190,15 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
             .get(&queue_look(name))
             .and_then(|names| names.first().copied())
     };
-
-    queue_look_alikes(project, &looks, &mut findings);
     let agents = Registry::builtin().names();
-
     if let Some(src) = &project.hooks.source {
         let mut locate = Locator::new(src);
         // Only read when a hook declares `covers`: it asks cargo and git.
-        let known = project
-            .hooks
-            .iter()
-            .any(|(_, h)| h.covers.is_some())
-            .then(|| crate::affected::Known::read(&project.workspace.root));
+        // Not for `run`: a glob that matches nothing yet (`release/**` before the first
+        // release note) is worth a `check` error, but it never makes a task run green.
+        let known = (preflight_only.is_none()
+            && project.hooks.iter().any(|(_, h)| h.covers.is_some()))
+        .then(|| crate::affected::Known::read(project.root));
         let mut preflight = Preflight::new(settings.bounds, settings.path.clone());
         for (key, hook) in project.hooks.iter() {
             if !ids.contains(key) && !queues.contains(key) {
@@ -154,7 +213,7 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
                     src.diagnostic(
                         format!(
                             "hook `{key}` names no task or queue in {}",
-                            project.sot.name
+                            project.planned_from
                         ),
                         vec![(locate.key(key), "unknown task id or queue name".into())],
                         Some(help),
@@ -195,7 +254,8 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
                     });
                 }
             }
-            for (i, command) in hook.commands.iter().enumerate() {
+            let try_start = preflight_only.is_none_or(|accepts| accepts(key));
+            for (i, command) in hook.commands.iter().enumerate().filter(|_| try_start) {
                 if let Err(problem) = preflight.command(hook, command) {
                     findings.add(Severity::Error, || {
                         src.diagnostic(
@@ -209,7 +269,7 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
         }
     }
 
-    if let Some(src) = &project.manifest_source {
+    if let Some(src) = project.manifest_source {
         for (name, _) in project.manifest.queues.iter() {
             if !queues.contains(name) {
                 let help = match look_alike(name) {
@@ -222,7 +282,7 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
                     src.diagnostic(
                         format!(
                             "manifest names queue `{name}`, which is not in {}",
-                            project.sot.name
+                            project.planned_from
                         ),
                         vec![(key_range(&src.text, name), "unknown queue".into())],
                         Some(help),
@@ -272,13 +332,6 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
             }
         }
     }
-
-    compile_once(project, settings, &mut findings);
-    hookless(project, settings, &mut findings);
-    findings
-        .shown
-        .sort_by_key(|f| std::cmp::Reverse(f.severity));
-    findings
 }
 
 /// Per-crate `cargo test -p` hooks: what compile once would do for them, or does.

@@ -47,12 +47,13 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
         return Ok(ExitCode::Success);
     }
     let chosen = choose(ctx, &args, &loaded)?;
-    refuse_accidental_noops(ctx, &args, &loaded, &chosen.selection)?;
     let cwd_bounds = crate::project::cwd_bounds(
         &loaded.workspace.root,
         &loaded.config.manifest,
         loaded.config.manifest_source.as_ref(),
     )?;
+    refuse_broken_config(ctx, &args, &loaded, &chosen.selection, &cwd_bounds)?;
+    refuse_accidental_noops(ctx, &args, &loaded, &chosen.selection)?;
     // Read before this run's directory exists, which would otherwise be the newest.
     let baseline = args
         .baseline
@@ -410,6 +411,65 @@ fn affected(
 
 /// Nothing may pass by running nothing: a run where no task has a hook is refused, and
 /// hookless tasks are named (not only with -v).
+/// Refuses to start (exit 1, each error at its file:line:column, as `check` shows it)
+/// when the config is wrong in a way known before any task runs: a hook key or manifest
+/// queue that names nothing (a typo'd id would otherwise make its task a green noop), an
+/// unknown agent, and, for the tasks this run starts, a command that could not start.
+fn refuse_broken_config(
+    ctx: &Context,
+    args: &RunArgs,
+    loaded: &Loaded,
+    selection: &runner::Selection,
+    bounds: &crate::cwd::Bounds,
+) -> Result<(), Error> {
+    let mut started: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for queue in &loaded.plan.queues {
+        for task in queue.tasks.iter().filter(|t| selection.includes(queue, t)) {
+            started.insert(&task.id);
+            started.insert(&queue.name);
+        }
+    }
+    // A dry run starts nothing, so it needs no tools installed.
+    let dry_run = args.dry_run;
+    let preflight = |key: &str| !dry_run && started.contains(key);
+    let subject = crate::check::Subject {
+        plan: &loaded.plan,
+        hooks: &loaded.config.hooks,
+        manifest: &loaded.config.manifest,
+        manifest_source: loaded.config.manifest_source.as_ref(),
+        root: &loaded.workspace.root,
+        planned_from: &loaded.source,
+    };
+    let settings = crate::check::Settings {
+        bounds,
+        path: std::env::var_os("PATH"),
+        allow_noop: args.allow_noop,
+        split_cost: None,
+    };
+    let findings = crate::check::config(&subject, &settings, &preflight);
+    let errors = findings.count(crate::check::Severity::Error);
+    if errors == 0 {
+        return Ok(());
+    }
+    for finding in &findings.shown {
+        if finding.severity == crate::check::Severity::Error {
+            ctx.output.diagnostic("error", &finding.diagnostic);
+        }
+    }
+    let hidden = findings.hidden[crate::check::Severity::Error as usize];
+    if hidden > 0 {
+        ctx.output
+            .info(format!("... and {hidden} more error(s) not shown"));
+    }
+    ctx.output.status_error(
+        "Refused",
+        format!(
+            "{errors} error(s) in the config: no task was started (`cargo tek check` shows the same)"
+        ),
+    );
+    Err(Error::CheckFailed(errors))
+}
+
 fn refuse_accidental_noops(
     ctx: &Context,
     args: &RunArgs,

@@ -364,10 +364,14 @@ impl RunDisplay {
                 .map(|t| sanitize(&t.task))
                 .collect();
             let longest = crate::evidence::span_ms(tasks.iter().copied());
-            let mark = if failed.is_empty() {
-                Style::new().green().apply_to("✔")
-            } else {
+            // ✔ only for a queue all of whose tasks ran and passed (or were proved
+            // unaffected): a noop in it is work nobody did.
+            let mark = if !failed.is_empty() {
                 Style::new().red().apply_to("✘")
+            } else if not_run > 0 {
+                Style::new().yellow().apply_to("○")
+            } else {
+                Style::new().green().apply_to("✔")
             };
             let mut line = format!(
                 "  {mark} {}  {passed:>4}/{:<4} passed  {:>8.2}s",

@@ -324,6 +324,8 @@ pub fn build(
             Some(s) => emoji(s),
             None if tasks.iter().any(|t| t.status == TaskStatus::Flaky) => "🟡",
             None if not_run == tasks.len() => emoji(TaskStatus::Noop),
+            // Some of it did not run: not the mark of a queue that passed.
+            None if not_run > 0 => "⚠️",
             None => "✅",
         };
         let passed = tasks
@@ -427,8 +429,9 @@ pub fn build(
             0 if unaffected.is_some() => ("✅", "all affected tasks passed".to_owned()),
             0 => ("✅", "all tasks passed".to_owned()),
             n if n == counts.total => ("⚪", format!("nothing ran: {n} not run (noop)")),
+            // Not all of it ran: never the green mark of a run that did.
             n => (
-                "✅",
+                "⚠️",
                 format!("{} passed, {n} not run (noop)", counts.total - n),
             ),
         },

@@ -70,14 +70,36 @@ fn a_run_where_no_task_has_a_hook_is_refused() {
         if let Some(text) = hooks {
             ws.file("config/hooks.json", text);
         }
+        let typo = hooks == Some(r#"{"TASK-9": {"commands": [{"cmd": ["true"]}]}}"#);
         let out = ws.tek(&["run"]).output().expect_code(1);
         let err = out.stderr();
-        assert!(err.contains(why), "{err}");
-        assert!(err.contains("2 tasks to run, none with a hook"), "{err}");
-        assert!(err.contains("--allow-noop"), "{err}");
+        if typo {
+            // The hook names no task: that is said first, where it is, with the fix.
+            assert!(
+                err.contains("config/hooks.json:1:2: hook `TASK-9` names no task or queue"),
+                "{err}"
+            );
+            assert!(err.contains("did you mean `TASK-1`?"), "{err}");
+            // --allow-noop allows tasks without hooks, never a hook for no task.
+            let out = ws.tek(&["run", "--allow-noop"]).output().expect_code(1);
+            assert!(
+                out.stderr().contains("names no task or queue"),
+                "{}",
+                out.stderr()
+            );
+        } else {
+            assert!(err.contains(why), "{err}");
+            assert!(err.contains("2 tasks to run, none with a hook"), "{err}");
+            assert!(err.contains("--allow-noop"), "{err}");
+        }
         let out = ws.tek(&["run", "--dry-run"]).output().expect_code(1);
-        assert!(out.stderr().contains(why), "{}", out.stderr());
-        if hooks != Some(r#"{"TASK-9": {"commands": [{"cmd": ["true"]}]}}"#) {
+        assert!(
+            out.stderr()
+                .contains(if typo { "names no task or queue" } else { why }),
+            "{}",
+            out.stderr()
+        );
+        if !typo {
             let out = ws.tek(&["check"]).output().expect_code(1);
             assert!(out.stderr().contains(why), "{}", out.stderr());
             ws.tek(&["check", "--allow-noop"]).output().expect_code(0);
@@ -436,19 +458,30 @@ fn a_dry_run_reports_a_task_that_would_fail_as_failing() {
     );
     ws.tek(&["run", "--dry-run"]).output().expect_code(0);
     assert_eq!(result(&run_json(&ws), "TASK-1")["status"], "noop");
+    // An unknown agent is known before anything starts: refused as `check` refuses it,
+    // dry run or not, and no run is made.
     ws.file(
         "config/hooks.json",
         r#"{"Q": {"commands": [{"cmd": ["true"]}], "agent": "docker"}}"#,
     );
-    ws.tek(&["run", "--dry-run"]).output().expect_code(2);
-    let t1 = result(&run_json(&ws), "TASK-1").clone();
-    assert_eq!(t1["status"], "error", "{t1}");
-    assert!(
-        t1["reason"]
-            .as_str()
+    let runs = std::fs::read_dir(ws.join(crate::harness::RUNS))
+        .unwrap()
+        .count();
+    for args in [&["run", "--dry-run"][..], &["run"], &["check"]] {
+        let out = ws.tek(args).output().expect_code(1);
+        let err = out.stderr();
+        assert!(
+            err.contains("config/hooks.json:1:2: hook `Q` asks for agent `docker`"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("known agents: cargo, noop, shell"), "{err}");
+    }
+    assert_eq!(
+        std::fs::read_dir(ws.join(crate::harness::RUNS))
             .unwrap()
-            .contains("unknown agent `docker`"),
-        "{t1}"
+            .count(),
+        runs,
+        "no run was made"
     );
 }
 
@@ -467,11 +500,11 @@ fn allowed_cwds_let_hooks_use_listed_directories_outside_the_workspace() {
             shared.display()
         ),
     );
-    let out = ws.tek(&["check"]).output().expect_code(1);
-    assert!(out.stderr().contains("is absolute"), "{}", out.stderr());
-    assert!(out.stderr().contains("`allowed_cwds`"), "{}", out.stderr());
-    let out = ws.tek(&["run"]).output().expect_code(2);
-    assert!(out.stderr().contains("`allowed_cwds`"), "{}", out.stderr());
+    for args in [&["check"][..], &["run"]] {
+        let out = ws.tek(args).output().expect_code(1);
+        assert!(out.stderr().contains("is absolute"), "{}", out.stderr());
+        assert!(out.stderr().contains("`allowed_cwds`"), "{}", out.stderr());
+    }
 
     // Listed through a symlink: the real directory is what is allowed.
     ws.file(
@@ -547,4 +580,56 @@ fn check_locates_hooks_without_rescanning_the_file_per_hook() {
         "{err}"
     );
     assert!(err.contains("10000 error(s) in sot.md and config"), "{err}");
+}
+
+/// Issue 23.1: what `check` refuses, `run` refuses, and a queue in which a task did not
+/// run is never shown as passed.
+#[test]
+fn run_refuses_a_queue_key_that_only_looks_right_and_never_ticks_a_queue_with_noops() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Queue B — Quality gates\n- `TASK-010` fmt\n- `TASK-011` clippy\n",
+    );
+    // A hyphen where sot.md has an em dash: before, every task was a green noop.
+    ws.file(
+        "config/hooks.json",
+        "{\n  \"Queue B - Quality gates\": {\"commands\": [{\"cmd\": [\"true\"]}]}\n}\n",
+    );
+    for args in [&["run"][..], &["run", "--allow-noop"], &["check"]] {
+        let out = ws.tek(args).output().expect_code(1);
+        let err = out.stderr();
+        assert!(
+            err.contains(
+                "config/hooks.json:2:3: hook `Queue B - Quality gates` names no task or queue"
+            ),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("did you mean the queue `Queue B — Quality gates`?"),
+            "{err}"
+        );
+    }
+    // One task with a hook, one without: the run passes, but the queue is not ticked.
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-010": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    let out = ws.tek(&["run"]).output().expect_code(0);
+    let err = console::strip_ansi_codes(&out.stderr()).into_owned();
+    let line = err
+        .lines()
+        .find(|l| l.contains("Queue B — Quality gates") && l.contains("/2"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(!line.contains('✔'), "{line}");
+    assert!(line.contains("1 not run"), "{line}");
+    let md = ws.tek(&["report"]).output().expect_code(0).stdout();
+    assert!(
+        md.contains("## ⚠️ cargo-tek: 1 passed, 1 not run (noop)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| ⚠️ | Queue B — Quality gates | 1/2 passed, 1 not run |"),
+        "{md}"
+    );
 }

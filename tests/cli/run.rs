@@ -223,18 +223,58 @@ fn fail_fast_cancels_running_tasks_and_skips_the_rest() {
 }
 
 #[test]
-fn timeouts_spawn_errors_and_cwd_escape_are_task_errors() {
+fn a_missing_program_or_a_cwd_outside_is_refused_before_anything_runs() {
     let ws = Workspace::new();
     ws.file(
         "sot.md",
-        "## Q\n- `TASK-1` hangs\n- `TASK-2` missing program\n- `TASK-3` escapes\n- `TASK-4` fine\n",
+        "## Q\n- `TASK-1` fine\n- `TASK-2` missing program\n- `TASK-3` escapes\n",
     );
     ws.file(
         "config/hooks.json",
         r#"{
+  "TASK-1": {"commands": [{"shell": "touch ran"}]},
+  "TASK-2": {"commands": [{"cmd": ["no-such-program-xyz"]}]},
+  "TASK-3": {"commands": [{"cmd": ["true"], "cwd": "../"}]}
+}"#,
+    );
+    let out = ws.tek(&["run"]).output().expect_code(1);
+    let err = out.stderr();
+    assert!(
+        err.contains("config/hooks.json:3:3: hook `TASK-2`, command 1: program `no-such-program-xyz` was not found"),
+        "{err}"
+    );
+    assert!(
+        err.contains("config/hooks.json:4:3: hook `TASK-3`, command 1:"),
+        "{err}"
+    );
+    assert!(!ws.join("ran").exists(), "no task started");
+    assert!(!ws.join(crate::harness::RUNS).exists(), "no run was made");
+    // A run of the task that is fine needs only its own tools.
+    ws.tek(&["run", "TASK-1"]).output().expect_code(0);
+    assert!(ws.join("ran").exists());
+}
+
+#[test]
+fn timeouts_and_programs_gone_at_run_time_are_task_errors() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` hangs\n- `TASK-2` removes the tool\n- `TASK-3` tool is gone — after `TASK-2`\n- `TASK-4` fine\n",
+    );
+    // Present when the run starts (so preflight passes), deleted by TASK-2 before
+    // TASK-3 starts: the spawn error is the task's.
+    ws.file("tool.sh", "#!/bin/sh\nexit 0\n");
+    std::fs::set_permissions(
+        ws.join("tool.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    ws.file(
+        "config/hooks.json",
+        r#"{
         "TASK-1": {"commands": [{"cmd": ["sleep", "30"], "timeout": "300ms"}]},
-        "TASK-2": {"commands": [{"cmd": ["no-such-program-xyz"]}]},
-        "TASK-3": {"commands": [{"cmd": ["true"], "cwd": "../"}]},
+        "TASK-2": {"commands": [{"cmd": ["rm", "tool.sh"]}]},
+        "TASK-3": {"commands": [{"cmd": ["./tool.sh"]}]},
         "TASK-4": {"commands": [{"cmd": ["true"]}]}
     }"#,
     );
@@ -244,17 +284,15 @@ fn timeouts_spawn_errors_and_cwd_escape_are_task_errors() {
     let run = run_json(&ws);
     assert_eq!(result(&run, "TASK-1")["status"], "timeout");
     assert_eq!(result(&run, "TASK-1")["commands"][0]["timed_out"], true);
-    let t2 = result(&run, "TASK-2");
-    assert_eq!(t2["status"], "error");
-    assert!(t2["commands"][0]["error"]
-        .as_str()
-        .unwrap()
-        .contains("No such file"));
     let t3 = result(&run, "TASK-3");
-    assert!(t3["commands"][0]["error"]
-        .as_str()
-        .unwrap()
-        .contains("leaves the workspace"));
+    assert_eq!(t3["status"], "error", "{t3}");
+    assert!(
+        t3["commands"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("No such file"),
+        "{t3}"
+    );
     assert_eq!(result(&run, "TASK-4")["status"], "ok");
 }
 
