@@ -368,3 +368,34 @@ fn every_input_is_checked_in_the_first_step() {
     }
     assert!(!Path::new(&ws.join("gh-output")).exists() || !outputs(&ws).contains_key("key"));
 }
+
+/// Issue 23.1 through the Action: a hook key that names no task stops the run step
+/// before any task, and the summary says the configuration is broken, not that a task
+/// failed (before, the run was green with the task a noop).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_typod_hook_key_is_a_broken_configuration_not_a_green_run() {
+    let server = github().await;
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-013` passes\n- `TASK-014` passes\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-031": {"commands": [{"cmd": ["true"]}]}, "TASK-014": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    let (run, out) = run_then_report(&ws, &server.uri(), "pull_request", &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let annotation = "::error file=config/hooks.json,line=1,col=2";
+    assert!(stderr(&run).contains(annotation), "{}", stderr(&run));
+    let o = outputs(&ws);
+    assert_eq!(
+        (
+            o["status"].as_str(),
+            o["exit-code"].as_str(),
+            o["run-dir"].as_str()
+        ),
+        ("error", "1", "")
+    );
+    let summary = std::fs::read_to_string(ws.join("summary.md")).unwrap();
+    assert!(summary.contains("the configuration is broken"), "{summary}");
+    assert!(summary.contains("did you mean `TASK-013`?"), "{summary}");
+    assert!(!summary.contains("passed"), "{summary}");
+}
