@@ -219,8 +219,11 @@ impl RunDisplay {
 
     fn finished(&self, result: &TaskResult) {
         let secs = Duration::from_millis(result.duration_ms).as_secs_f64();
+        // A dry run's task is a noop that recorded what it would have run.
+        let would_run = result.status == TaskStatus::Noop && !result.commands.is_empty();
         let (verb, style) = match result.status {
             TaskStatus::Ok => ("Passed", Style::new().green().bold()),
+            TaskStatus::Noop if would_run => ("Would run", Style::new().cyan()),
             TaskStatus::Noop => ("Noop", Style::new().dim()),
             TaskStatus::Flaky => ("Flaky", Style::new().yellow().bold()),
             TaskStatus::Skipped => ("Skipped", Style::new().yellow()),
@@ -256,6 +259,15 @@ impl RunDisplay {
             );
         } else {
             self.line(verb, &what, style);
+            if would_run {
+                for command in &result.commands {
+                    let mut shown = format!("$ {}", crate::plan::shell_words(&command.cmd));
+                    if command.cwd != "." {
+                        shown.push_str(&format!("  (in {})", command.cwd));
+                    }
+                    self.line("", &sanitize(&shown), Style::new().dim());
+                }
+            }
         }
     }
 
@@ -418,10 +430,17 @@ fn summary_line(record: &RunRecord) -> String {
     let c = &record.counts;
     let left_out = unaffected(record);
     let secs = Duration::from_millis(record.duration_ms.unwrap_or(0)).as_secs_f64();
+    // In a dry run a noop that recorded commands is one that would have run them.
+    let would_run = record
+        .results
+        .iter()
+        .filter(|r| r.status == TaskStatus::Noop && !r.commands.is_empty())
+        .count();
     let parts: Vec<String> = [
         (c.ok, "passed"),
         (c.flaky, "flaky"),
-        (c.noop, "noop"),
+        (would_run, "would run"),
+        (c.noop - would_run, "noop"),
         (c.error, "failed"),
         (c.timeout, "timed out"),
         (c.cancelled, "cancelled"),
@@ -433,6 +452,9 @@ fn summary_line(record: &RunRecord) -> String {
     .map(|(n, what)| format!("{n} {what}"))
     .collect();
     let mut head = format!("{} in {secs:.2}s", count(c.total, "task", "tasks"));
+    if record.dry_run {
+        head = format!("dry run (nothing was started), {head}");
+    }
     let waited: u64 = record.results.iter().map(|r| r.wait_ms).sum();
     if waited > 0 {
         head.push_str(&format!(

@@ -20,6 +20,7 @@ mod install;
 mod merge;
 mod plan;
 mod provenance;
+mod readme_examples;
 mod report;
 mod run;
 mod selection;
