@@ -6,16 +6,35 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Exit codes, shown in every command's help.
+/// Exit codes of `run` (and of `cargo tek` as a whole), shown in its help.
 pub const EXIT_CODES: &str = "Exit codes:
   0    success (noop tasks count as success)
   1    bad input or usage (the message names the file, line and column)
   2    one or more tasks failed or timed out
   3    evidence could not be written in full (a full disk, say)
+  4    the PR comment could not be posted (run --report, with its errors)
+  5    an internal error of cargo-tek (a bug: please report it)
+  129  interrupted by SIGHUP, 130 by SIGINT (Ctrl-C), 143 by SIGTERM";
+
+/// Exit codes of the commands that run no task (`plan`, `check`, `affected`).
+pub const EXIT_CODES_NO_TASKS: &str = "Exit codes:
+  0    success
+  1    bad input or usage (the message names the file, line and column)
+  3    a file could not be written (the plan, $GITHUB_OUTPUT)
+  5    an internal error of cargo-tek (a bug: please report it)";
+
+/// Exit codes of `report`.
+pub const EXIT_CODES_REPORT: &str = "Exit codes:
+  0    success (also when the run it reports failed: the run's own exit code gates)
+  1    bad input or usage (the message names the file, line and column)
+  3    a file could not be read or written (the run directory, the job summary)
+  4    GitHub's API failed for the PR comment after retries (--strict, or any error that
+       is not a missing permission or PR context)
+  5    an internal error of cargo-tek (a bug: please report it)
   129  interrupted by SIGHUP, 130 by SIGINT (Ctrl-C), 143 by SIGTERM";
 
 #[derive(Debug, Parser)]
-#[command(name = "cargo", bin_name = "cargo", disable_help_subcommand = true)]
+#[command(name = "cargo", bin_name = "cargo")]
 pub enum Cargo {
     /// Plan and run the tasks of a Markdown source of truth, with evidence for CI.
     Tek(TekArgs),
@@ -62,21 +81,21 @@ pub enum Color {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Turn sot.md into a plan: a readable view, or versioned JSON
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES_NO_TASKS)]
     Plan(PlanArgs),
     /// Validate sot.md and the config together
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES_NO_TASKS)]
     Check(CheckArgs),
     /// Run the plan on a worker pool and write evidence
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
     /// Render a run's evidence as Markdown, a job summary or a PR comment
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES_REPORT)]
     Report(ReportArgs),
     /// Print the JSON Schema of a file cargo-tek writes
     Schema(SchemaArgs),
     /// Say which tasks the change since BASE affects, and why, without running them
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES_NO_TASKS)]
     Affected(AffectedArgs),
 }
 
@@ -162,71 +181,94 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Run this plan file instead of planning sot.md (commands still come from hooks.json)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Task Selection")]
     pub plan: Option<PathBuf>,
     /// At most N tasks at once [default: number of CPUs]
-    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..), help_heading = "Execution")]
     pub max_workers: Option<u16>,
     /// Spawn nothing: record what would run
-    #[arg(long)]
+    #[arg(long, help_heading = "Execution")]
     pub dry_run: bool,
     /// Where run directories are created [default: .tek/runs at the workspace root]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Evidence")]
     pub runs_dir: Option<PathBuf>,
     /// Only these tasks (their dependencies count as done unless --with-deps)
     #[arg(value_name = "ID")]
     pub ids: Vec<String>,
     /// Only these task ids (comma-separated), like the positional IDs
-    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "ID,...",
+        help_heading = "Task Selection"
+    )]
     pub only: Vec<String>,
     /// Only the tasks of this queue: its letter (B), its name without "Queue B — ", or the full name; repeatable
-    #[arg(long, value_name = "QUEUE")]
+    #[arg(long, value_name = "QUEUE", help_heading = "Task Selection")]
     pub queue: Vec<String>,
     /// Also run everything the selected tasks wait for
-    #[arg(long)]
+    #[arg(long, help_heading = "Task Selection")]
     pub with_deps: bool,
     /// Also run tasks checked as done in sot.md
-    #[arg(long)]
+    #[arg(long, help_heading = "Task Selection")]
     pub include_done: bool,
     /// Stop starting tasks after the first failure; running tasks are cancelled
-    #[arg(long, overrides_with = "keep_going")]
+    #[arg(long, overrides_with = "keep_going", help_heading = "Execution")]
     pub fail_fast: bool,
     /// Run everything that can run despite failures (default)
-    #[arg(long, overrides_with = "fail_fast")]
+    #[arg(long, overrides_with = "fail_fast", help_heading = "Execution")]
     pub keep_going: bool,
     /// Time limit per command, e.g. 90s or 5m, when neither the command nor its hook sets one
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", help_heading = "Execution")]
     pub timeout: Option<crate::config::Duration>,
     /// Retry a failed task up to N times, at most 100 (a hook's own `retries` wins)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=crate::config::MAX_RETRIES as i64))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=crate::config::MAX_RETRIES as i64), help_heading = "Execution")]
     pub retries: Option<u32>,
     /// Run even if no task has a hook (everything runs as a noop)
-    #[arg(long)]
+    #[arg(long, help_heading = "Execution")]
     pub allow_noop: bool,
     /// Run only what failed, timed out or did not finish in the previous run
-    #[arg(long)]
+    #[arg(long, help_heading = "Task Selection")]
     pub rerun_failed: bool,
     /// Time between SIGTERM and SIGKILL when cancelling [default: 5s]
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", help_heading = "Execution")]
     pub grace_period: Option<crate::config::Duration>,
     /// Run only shard K of N: from --plan's shard layout, else split sot.md in place
-    #[arg(long, value_name = "K/N")]
+    #[arg(long, value_name = "K/N", help_heading = "Task Selection")]
     pub shard: Option<crate::plan::sharding::ShardSpec>,
     /// With --shard and no --plan: weigh tasks by this earlier run, as `plan --durations` (repeatable)
-    #[arg(long, value_name = "FILE", requires = "shard", conflicts_with = "plan")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "shard",
+        conflicts_with = "plan",
+        help_heading = "Task Selection"
+    )]
     pub durations: Vec<PathBuf>,
     /// Run only the tasks the change since BASE's merge base affects [default BASE: origin/$GITHUB_BASE_REF, else origin/HEAD]
-    #[arg(long, value_name = "BASE", num_args = 0..=1, default_missing_value = "")]
+    #[arg(long, value_name = "BASE", num_args = 0..=1, default_missing_value = "", help_heading = "Task Selection")]
     pub affected: Option<String>,
     /// With --affected: the tasks a running task waits for run too (run), or count as passed when unaffected (skip) [default: run]
-    #[arg(long, value_enum, value_name = "MODE", requires = "affected")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        requires = "affected",
+        help_heading = "Task Selection"
+    )]
     pub affected_deps: Option<AffectedDeps>,
     /// After the run, publish reports: pr-comment, job-summary
-    #[arg(long, value_delimiter = ',', value_enum, value_name = "KIND,...")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_enum,
+        value_name = "KIND,...",
+        help_heading = "Evidence"
+    )]
     pub report: Vec<ReportKind>,
     /// The run (or runs directory, newest run) whose warnings `fail_on_new_warnings`
     /// hooks compare with [default: the newest earlier run that recorded them]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Evidence")]
     pub baseline: Option<PathBuf>,
 }
 
@@ -275,7 +317,7 @@ pub struct ReportArgs {
     /// Sticky comment key, so two workflows keep separate comments
     #[arg(long, value_name = "KEY", default_value = "cargo-tek")]
     pub key: String,
-    /// Fail (exit 1) when the comment cannot be posted, instead of warning
+    /// Fail (exit 4) when the comment cannot be posted, instead of warning
     #[arg(long)]
     pub strict: bool,
     /// Where to save the comment body when it cannot be posted [default: <run>/pr-comment.md]

@@ -189,6 +189,35 @@ fn usage_errors_exit_1_and_help_exits_0() {
     );
     let version = ws.tek(&["--version"]).output().expect_code(0).stdout();
     assert!(version.contains(env!("CARGO_PKG_VERSION")));
+    // As cargo's: `help COMMAND`, options under headings, exit codes per command.
+    let via_help = ws.tek(&["help", "run"]).output().expect_code(0).stdout();
+    assert_eq!(via_help, help);
+    assert!(
+        help.contains("Task Selection:") && help.contains("Execution:"),
+        "{help}"
+    );
+    let report = ws
+        .tek(&["report", "--help"])
+        .output()
+        .expect_code(0)
+        .stdout();
+    assert!(
+        report.contains("Fail (exit 4) when the comment"),
+        "{report}"
+    );
+    assert!(report.contains("  4    GitHub's API failed"), "{report}");
+    for command in ["plan", "check"] {
+        let help = ws
+            .tek(&[command, "--help"])
+            .output()
+            .expect_code(0)
+            .stdout();
+        assert!(!help.contains("tasks failed"), "{command}: {help}");
+        assert!(
+            help.contains("  5    an internal error"),
+            "{command}: {help}"
+        );
+    }
 }
 
 #[test]
