@@ -1,6 +1,8 @@
 //! Building a plan from a parsed sot.md and the config, with errors that point into the
 //! user's files.
 
+use std::ops::Range;
+
 use crate::config::{key_range, HashMap, Hooks, Manifest};
 use crate::sot::{self, Document, Format};
 use crate::source::{SourceDiagnostic, SourceFile};
@@ -151,6 +153,52 @@ fn locate(inputs: &Inputs<'_>, err: GraphError) -> PlanError {
     };
     match &err {
         GraphError::UnknownTask { task, dependency } => {
+            // Every unknown dependency at once: fixing five typos should take one run.
+            let unknown: Vec<(&str, &str, Range<usize>)> = inputs
+                .document
+                .tasks()
+                .flat_map(|(_, t)| {
+                    t.after
+                        .iter()
+                        .filter(|(d, _)| !tasks.contains_key(d.as_str()))
+                        .map(|(d, r)| (t.id.as_str(), d.as_str(), r.clone()))
+                })
+                .collect();
+            if unknown.len() > 1 {
+                let labels = unknown
+                    .iter()
+                    .take(crate::check::SHOWN)
+                    .map(|(_, dep, range)| {
+                        let label = match sot::closest(dep, tasks.keys().copied()) {
+                            Some(near) => format!("no task `{dep}`; did you mean `{near}`?"),
+                            None => format!("no task `{dep}`"),
+                        };
+                        (range.clone(), label)
+                    })
+                    .collect();
+                let listed: Vec<String> = unknown
+                    .iter()
+                    .take(5)
+                    .map(|(t, d, _)| format!("`{t}` → `{d}`"))
+                    .collect();
+                let more = unknown.len().saturating_sub(listed.len());
+                return sot
+                    .diagnostic(
+                        format!(
+                            "{} dependencies name unknown tasks: {}{}",
+                            unknown.len(),
+                            listed.join(", "),
+                            if more > 0 {
+                                format!(" and {more} more")
+                            } else {
+                                String::new()
+                            }
+                        ),
+                        labels,
+                        Some("fix each id, or add the tasks to a queue".into()),
+                    )
+                    .into();
+            }
             if let Some(range) = dep_range(task, dependency) {
                 let (label, help) = match sot::closest(dependency, tasks.keys().copied()) {
                     Some(near) => (

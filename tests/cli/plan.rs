@@ -511,3 +511,21 @@ fn a_cycle_through_100k_tasks_is_reported_fast_and_short() {
         assert!(err.len() < 4096, "{} bytes: {err}", err.len());
     }
 }
+
+/// Issue 23.4: five bad dependencies are one run to fix, not five.
+#[test]
+fn every_unknown_dependency_is_reported_at_once() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` a — after `TASK-9`\n- `TASK-2` b — after `TASK-8`\n- `TASK-3` c — after `TASK-1`, `TASK-30`\n",
+    );
+    for command in ["plan", "check", "run"] {
+        let err = ws.tek(&[command]).output().expect_code(1).stderr();
+        assert!(
+            err.contains("sot.md:2:22: 3 dependencies name unknown tasks: `TASK-1` → `TASK-9`, `TASK-2` → `TASK-8`, `TASK-3` → `TASK-30`"),
+            "{command}: {err}"
+        );
+        assert!(err.contains("no task `TASK-30`; did you mean `TASK-3`?"), "{err}");
+    }
+}
