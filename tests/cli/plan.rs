@@ -526,6 +526,9 @@ fn every_unknown_dependency_is_reported_at_once() {
             err.contains("sot.md:2:22: 3 dependencies name unknown tasks: `TASK-1` → `TASK-9`, `TASK-2` → `TASK-8`, `TASK-3` → `TASK-30`"),
             "{command}: {err}"
         );
-        assert!(err.contains("no task `TASK-30`; did you mean `TASK-3`?"), "{err}");
+        assert!(
+            err.contains("no task `TASK-30`; did you mean `TASK-3`?"),
+            "{err}"
+        );
     }
 }
