@@ -293,8 +293,13 @@ fn kill_9_takes_the_main_processes_along() {
 
 /// What cargo-tek itself checks: a cgroup v2 directory for this process that it can
 /// create a group in.
+/// Without it, the cgroup half of a test is not run, and says so.
 fn cgroup_v2_writable() -> bool {
-    own_cgroup().is_some()
+    let writable = own_cgroup().is_some();
+    if !writable {
+        crate::harness::not_here("cgroup", "no writable cgroup v2 here: the cgroup half");
+    }
+    writable
 }
 
 /// This process's cgroup v2 directory, when a group can be created in it.
@@ -315,14 +320,12 @@ fn own_cgroup() -> Option<std::path::PathBuf> {
 }
 
 #[test]
-#[allow(clippy::disallowed_macros)] // a skipped test says so in the test output
 fn commands_run_when_cargo_tek_starts_in_a_cgroup_that_was_once_killed() {
     // Some kernels (6.18) SIGKILL every child clone3 creates in a cgroup whose count of
     // `cgroup.kill`s differs from its creator's: cargo-tek must notice and join its
     // commands' groups the other way.
     let Some(own) = own_cgroup() else {
-        println!("skipped: no writable cgroup v2 here");
-        return;
+        return crate::harness::not_here("cgroup", "no writable cgroup v2 here");
     };
     let killed = own.join(format!("tek-killed-{}", unique()));
     std::fs::create_dir(&killed).unwrap();
@@ -388,15 +391,17 @@ fn snoop(tag: &str) -> String {
 /// As an unprivileged user, a task (same user as cargo-tek) finds no scrubbed value
 /// anywhere in /proc: not in cargo-tek's environ (re-executed without them), not in its
 /// memory or descriptors (undumpable), not in any other process.
+///
+/// It always runs: as root it drops to `nobody` with setpriv (which must then be
+/// installed); as anyone else it already is the unprivileged user it needs.
 #[test]
-#[allow(clippy::disallowed_macros)] // a skipped test says so in the test output
 fn an_unprivileged_task_finds_no_scrubbed_value_in_proc() {
     // /proc/self belongs to the effective user.
-    let root = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()) == 0;
-    if !root || !which("setpriv") {
-        println!("skipped: needs root and setpriv to run cargo-tek as an unprivileged user");
-        return;
-    }
+    let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap());
+    assert!(
+        uid != 0 || which("setpriv"),
+        "as root this test drops to an unprivileged user with setpriv: install util-linux"
+    );
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     // Not a Cargo workspace: the unprivileged user cannot run root's cargo; --sot works
@@ -416,25 +421,30 @@ fn an_unprivileged_task_finds_no_scrubbed_value_in_proc() {
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o777))
             .unwrap();
     }
-    let mut cmd = std::process::Command::new("setpriv");
-    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(crate::harness::BIN)
-        .args([
-            "tek",
-            "run",
-            "--sot",
-            "sot.md",
-            "--runs-dir",
-            "runs",
-            "-j",
-            "2",
-        ])
-        .current_dir(root)
-        .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("HOME", root)
-        .env("CARGO_TEK_NO_CACHE", "1")
-        .env("CARGO_TERM_COLOR", "never");
+    let (mut cmd, task_uid) = if uid == 0 {
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(crate::harness::BIN);
+        (cmd, 65534)
+    } else {
+        (std::process::Command::new(crate::harness::BIN), uid)
+    };
+    cmd.args([
+        "tek",
+        "run",
+        "--sot",
+        "sot.md",
+        "--runs-dir",
+        "runs",
+        "-j",
+        "2",
+    ])
+    .current_dir(root)
+    .env_clear()
+    .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+    .env("HOME", root)
+    .env("CARGO_TEK_NO_CACHE", "1")
+    .env("CARGO_TERM_COLOR", "never");
     for (k, v) in sentinels("unprivileged") {
         cmd.env(k, v);
     }
@@ -454,7 +464,7 @@ fn an_unprivileged_task_finds_no_scrubbed_value_in_proc() {
         assert!(log.contains("found=0 "), "{task}: {log}");
         // cargo-tek is undumpable (its /proc files belong to root); the task is not.
         assert!(
-            log.contains("parent-owner=0 own-owner=65534"),
+            log.contains(&format!("parent-owner=0 own-owner={task_uid}")),
             "{task}: {log}"
         );
         assert!(

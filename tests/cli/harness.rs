@@ -172,3 +172,21 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A test that cannot run on this machine (no writable cgroup v2, no private tmpfs):
+/// where `TEK_TEST_REQUIRE` names `capability` (comma-separated, or `all`), that is a
+/// failure, so the CI job that has what these tests need (`privileged-tests` in
+/// .github/workflows/ci.yml, and `.ci/run` as root) can never pass them unrun. Elsewhere
+/// the test says that it did not run; it checked nothing.
+#[allow(clippy::disallowed_macros)] // a test that did not run says so
+pub fn not_here(capability: &str, why: &str) {
+    let required = std::env::var("TEK_TEST_REQUIRE").unwrap_or_default();
+    let required = required
+        .split(',')
+        .any(|c| c.trim() == capability || c.trim() == "all");
+    assert!(
+        !required,
+        "TEK_TEST_REQUIRE names `{capability}`, but this machine lacks it: {why}"
+    );
+    eprintln!("NOT RUN (checked nothing): {why}; set TEK_TEST_REQUIRE={capability} where the machine has it");
+}
