@@ -99,10 +99,13 @@ fn workflow_file(ctx: &Context, args: &InitArgs, root: &Path) -> Result<PlannedF
     let path = repository.join(WORKFLOW);
     Ok(PlannedFile {
         base: repository.to_path_buf(),
-        shown: path
-            .strip_prefix(root)
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| path.display().to_string()),
+        // Named from the workspace root, as the other files are (`../.github/…`).
+        shown: Path::new(below.as_str())
+            .components()
+            .map(|_| "..")
+            .chain([WORKFLOW])
+            .collect::<Vec<_>>()
+            .join("/"),
         path,
         contents: workflow.render(),
     })

@@ -88,7 +88,7 @@ impl Workflow {
              \n\
              permissions: {}\n\
              \n\
-             concurrency:\n  group: cargo-tek-${{ github.ref }}\n  cancel-in-progress: true\n\
+             concurrency:\n  group: cargo-tek-${{ github.ref }}\n  cancel-in-progress: ${{ github.event_name == 'pull_request' }}\n\
              \n\
              jobs:\n  tek:\n    name: cargo tek run\n    runs-on: ubuntu-latest\n    timeout-minutes: 60\n    permissions:\n      contents: read # check out the repository\n",
         );
