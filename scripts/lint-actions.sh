@@ -36,6 +36,9 @@ export PATH="${venv}/bin:${PATH}"
 cd -- "${repo_root}"
 shopt -s nullglob
 workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
+# What `cargo tek init --workflow` writes (tests/cli/init.rs keeps these byte for byte
+# the binary's output), linted as the workflows they become in a user's repository.
+samples=(tests/fixtures/init/*.yml)
 scripts=(scripts/action/*.sh scripts/lint-actions.sh)
 
 failed=()
@@ -51,10 +54,10 @@ run() {
   fi
 }
 
-run actionlint actionlint -no-color "${workflows[@]}"
-run zizmor zizmor --offline --no-progress --color never .
+run actionlint actionlint -no-color "${workflows[@]}" "${samples[@]}"
+run zizmor zizmor --offline --no-progress --color never . "${samples[@]}"
 run "check-jsonschema (action)" check-jsonschema --builtin-schema vendor.github-actions action.yml
-run "check-jsonschema (workflows)" check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}"
+run "check-jsonschema (workflows)" check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}" "${samples[@]}"
 run "check-jsonschema (dependabot)" check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 run shellcheck shellcheck "${scripts[@]}"
 

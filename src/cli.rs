@@ -97,6 +97,28 @@ pub enum Command {
     /// Say which tasks the change since BASE affects, and why, without running them
     #[command(after_help = EXIT_CODES_NO_TASKS)]
     Affected(AffectedArgs),
+    /// Write a first sot.md and config/ for this workspace, from `cargo metadata`
+    #[command(after_help = EXIT_CODES)]
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite files that exist (never through a symlink)
+    #[arg(long)]
+    pub force: bool,
+    /// Also write .github/workflows/cargo-tek.yml, which runs the gates with the cargo-tek Action
+    #[arg(long)]
+    pub workflow: bool,
+    /// The ref of the Action the workflow uses: a tag, or (what zizmor asks for) a commit SHA [default: v1]
+    #[arg(long, value_name = "REF", requires = "workflow")]
+    pub action_ref: Option<String>,
+    /// The workflow keeps no sticky PR comment, and so asks for no pull-requests: write
+    #[arg(long, requires = "workflow")]
+    pub no_comment: bool,
+    /// Print the files instead of writing them
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

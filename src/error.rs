@@ -78,6 +78,9 @@ pub enum Error {
     #[error("failed to post the PR comment: {0}")]
     #[diagnostic(help("check GITHUB_TOKEN's permissions (pull-requests: write), or drop --strict to save the body instead"))]
     GitHub(crate::github::GitHubError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Init(#[from] crate::init::InitError),
     #[error("{0}")]
     #[diagnostic(help("this is a bug in cargo-tek; please report it with the run directory"))]
     Internal(String),
@@ -93,6 +96,9 @@ impl Error {
             Error::GitHub(_) => ExitCode::GitHubFailed,
             Error::Internal(_) => ExitCode::Internal,
             Error::Interrupted(signal) => ExitCode::Interrupted(*signal),
+            // Refusing to overwrite is about the input; a failed write, the machine.
+            Error::Init(err) if err.is_refusal() => ExitCode::BadInput,
+            Error::Init(_) => ExitCode::EvidenceIo,
             Error::Usage(_)
             | Error::Workspace(_)
             | Error::Load(_)

@@ -26,6 +26,7 @@ pub(crate) mod error;
 pub(crate) mod evidence;
 pub(crate) mod github;
 pub(crate) mod hookless;
+pub(crate) mod init;
 pub(crate) mod output;
 pub(crate) mod plan;
 pub(crate) mod preflight;

@@ -236,6 +236,28 @@ impl Workspace {
     }
 }
 
+/// `cargo metadata --no-deps` for the workspace around `cwd` (or `manifest_path`), for
+/// what the layout does not keep: the members and their targets (`cargo tek init`).
+/// Always asks cargo.
+pub fn metadata(
+    cwd: &Path,
+    manifest_path: Option<&Path>,
+) -> Result<cargo_metadata::Metadata, WorkspaceError> {
+    let manifest = manifest_path.map(|p| cwd.join(p));
+    let mut command = cargo_metadata::MetadataCommand::new();
+    command.no_deps().current_dir(cwd);
+    if let Some(path) = &manifest {
+        command.manifest_path(path);
+    }
+    command.exec().map_err(|err| WorkspaceError::NotFound {
+        searched: manifest
+            .unwrap_or_else(|| cwd.to_path_buf())
+            .display()
+            .to_string(),
+        message: cargo_error_message(&err),
+    })
+}
+
 fn cargo_error_message(err: &cargo_metadata::Error) -> String {
     match err {
         cargo_metadata::Error::CargoMetadata { stderr } => stderr

@@ -94,8 +94,13 @@ impl Context {
     /// Like [`Context::project`], but always asks cargo (and refreshes the cache): for
     /// `check`, whose job is to catch whatever is wrong now.
     pub fn fresh_project(&self, runs_dir: Option<PathBuf>) -> Result<Project, Error> {
+        Ok(Project::load(self.fresh_workspace(runs_dir)?)?)
+    }
+
+    /// Like [`Context::workspace`], but always asks cargo (and refreshes the cache).
+    pub fn fresh_workspace(&self, runs_dir: Option<PathBuf>) -> Result<Workspace, Error> {
         let cache = Cache::from_env();
         let fresh = cache.as_ref().map(Cache::refreshing);
-        Ok(Project::load(self.discover(runs_dir, fresh.as_ref())?)?)
+        self.discover(runs_dir, fresh.as_ref())
     }
 }

@@ -3,6 +3,7 @@
 mod affected;
 mod check;
 mod context;
+mod init;
 mod plan;
 mod report;
 mod report_merge;
@@ -49,6 +50,7 @@ pub async fn run_cli(args: Vec<OsString>) -> i32 {
         Command::Report(args) => report::run(&ctx, args).await,
         Command::Schema(args) => schema::run(&ctx, args),
         Command::Affected(args) => affected::run(&ctx, args),
+        Command::Init(args) => init::run(&ctx, args),
     };
     let code = match result {
         Ok(code) => code.code(),

@@ -16,6 +16,7 @@ mod evidence;
 mod gate;
 #[allow(dead_code)] // not every helper is used by every topic
 mod harness;
+mod init;
 mod install;
 mod merge;
 mod plan;
