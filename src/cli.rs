@@ -98,7 +98,7 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_NO_TASKS)]
     Affected(AffectedArgs),
     /// Write a first sot.md and config/ for this workspace, from `cargo metadata`
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES_NO_TASKS)]
     Init(InitArgs),
 }
 

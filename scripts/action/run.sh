@@ -9,7 +9,8 @@
 #   TEK_SOT               '' or path of the source-of-truth Markdown file
 #   TEK_DRY_RUN           true | false (default: false; run only)
 #   TEK_AFFECTED          auto | true | false (default: auto = --affected on
-#                         pull_request and pull_request_target events; run, and
+#                         pull_request and pull_request_target events, and
+#                         --affected <base_sha> on merge_group events; run, and
 #                         plan with TEK_SHARDS: the plan records the affected set)
 #   TEK_WORKING_DIRECTORY directory to run in (default: .)
 #   TEK_RUNS_DIR          '' = the tool's default (<workspace root>/.tek/runs), else
@@ -160,6 +161,8 @@ case "${affected,,}" in
   auto)
     case "${GITHUB_EVENT_NAME:-}" in
       pull_request | pull_request_target) affected=auto-pr ;;
+      # A merge queue's group: what it adds on top of the base branch it will land on.
+      merge_group) affected=auto-mq ;;
       *) affected=false ;;
     esac
     ;;
@@ -212,6 +215,22 @@ affected_flag() {
     affected=false
   fi
   [[ $affected == true || $affected == auto-pr ]] && args+=(--affected)
+  if [[ $affected == auto-mq ]]; then
+    # GITHUB_BASE_REF is empty for merge_group: the base is the event's base_sha,
+    # the tip of the branch the group lands on. Unknown or out of this checkout's
+    # history (a shallow clone), every task runs: never fewer than a push would.
+    local event_file=${GITHUB_EVENT_PATH:-} base=""
+    if [[ -n $event_file && -f $event_file ]]; then
+      base=$(sed -n 's/.*"base_sha"[[:space:]]*:[[:space:]]*"\([0-9a-f]\{40,64\}\)".*/\1/p' "$event_file" | head -n 1)
+    fi
+    if [[ -z $base ]]; then
+      tek_warning "merge_group event without a base_sha in GITHUB_EVENT_PATH; every task runs"
+    elif ! without_handoff git merge-base "$base" HEAD >/dev/null 2>&1; then
+      tek_warning "merge_group base ${base} is not in this checkout's history (check out with fetch-depth: 0); every task runs"
+    else
+      args+=(--affected "$base")
+    fi
+  fi
   return 0
 }
 

@@ -81,10 +81,11 @@ impl Workflow {
         let mut out = String::from(
             "# Written by `cargo tek init --workflow`: runs the gates of sot.md and config/\n\
              # with the cargo-tek Action (docs/action.md in cargo-tek's repository). Pull\n\
-             # requests run only the tasks their change affects; pushes run every task.\n\
+             # requests and merge-queue groups run only the tasks their change affects;\n\
+             # pushes run every task.\n\
              name: cargo-tek\n\
              \n\
-             on:\n  push:\n    branches: [main]\n  pull_request:\n\
+             on:\n  push:\n    branches: [main]\n  pull_request:\n  merge_group:\n\
              \n\
              permissions: {}\n\
              \n\

@@ -586,9 +586,20 @@ fn check_names_unknown_covered_crates_and_globs_that_match_nothing() {
 /// The Action's run step on a pull request: `affected: auto` passes `--affected`, and
 /// the base is `origin/$GITHUB_BASE_REF`.
 fn action_run(ws: &Workspace, event: &str, affected: &str) -> std::process::Output {
+    action_run_with(ws, event, affected, "{}")
+}
+
+/// [`action_run`] with the event's payload (`GITHUB_EVENT_PATH`).
+fn action_run_with(
+    ws: &Workspace,
+    event: &str,
+    affected: &str,
+    payload: &str,
+) -> std::process::Output {
     // The runner's files live outside the checkout, as on GitHub: inside, they would
     // be untracked changes that no crate claims.
     let runner = tempfile::tempdir().unwrap();
+    std::fs::write(runner.path().join("event.json"), payload).unwrap();
     let mut cmd = Command::new("bash");
     cmd.arg(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -611,6 +622,7 @@ fn action_run(ws: &Workspace, event: &str, affected: &str) -> std::process::Outp
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_OUTPUT", runner.path().join("gh-output"))
         .env("GITHUB_EVENT_NAME", event)
+        .env("GITHUB_EVENT_PATH", runner.path().join("event.json"))
         // GitHub sets it on pull request events only.
         .env(
             "GITHUB_BASE_REF",
@@ -657,6 +669,64 @@ fn the_action_runs_affected_tasks_on_pull_requests_only_by_default() {
     let run = run_json(&ws);
     assert_eq!(run["affected"]["base"], "origin/HEAD");
     assert_eq!(run["affected"]["selected"], 23);
+}
+
+/// Issue 19.4: a merge queue's group runs what it changes against the event's
+/// `base_sha` (GITHUB_BASE_REF is empty there); a base the checkout does not have runs
+/// everything, with a warning, never fewer tasks.
+#[test]
+fn the_action_runs_affected_tasks_of_a_merge_group_against_its_base_sha() {
+    let ws = corpus();
+    let base = String::from_utf8(
+        Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(ws.path())
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+    edit(&ws, "crates/c20/src/lib.rs", "pub fn more() {}\n");
+    commit(&ws);
+    // The shape GitHub sends (pretty-printed, other members around it).
+    let payload = |sha: &str| {
+        serde_json::to_string_pretty(&serde_json::json!({
+            "action": "checks_requested",
+            "merge_group": {
+                "head_sha": "0000000000000000000000000000000000000001",
+                "head_ref": "refs/heads/gh-readonly-queue/main/pr-7-abc",
+                "base_sha": sha,
+                "base_ref": "refs/heads/main",
+                "head_commit": {"id": "0000000000000000000000000000000000000001", "message": "Merge pull request #7"}
+            },
+            "repository": {"full_name": "o/r"}
+        }))
+        .unwrap()
+    };
+    let out = action_run_with(&ws, "merge_group", "auto", &payload(&base));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = run_json(&ws);
+    assert_eq!(run["affected"]["base"], base.as_str(), "{run}");
+    assert_eq!(run["affected"]["selected"], 2);
+
+    let unknown = "1234567890123456789012345678901234567890";
+    let out = action_run_with(&ws, "merge_group", "auto", &payload(unknown));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not in this checkout's history"), "{err}");
+    let run = run_json(&ws);
+    assert!(run["affected"].is_null(), "every task runs: {run}");
+    assert_eq!(run["counts"]["total"], 23);
 }
 
 #[test]
