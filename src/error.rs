@@ -67,7 +67,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("{0} error(s) found")]
+    #[error("{} found", crate::text::count(*.0, "error", "errors"))]
     CheckFailed(usize),
     #[error(transparent)]
     #[diagnostic(transparent)]

@@ -37,6 +37,7 @@ pub(crate) mod runner;
 pub(crate) mod sot;
 pub(crate) mod source;
 pub mod supervise;
+pub(crate) mod text;
 pub(crate) mod workspace;
 
 pub use commands::run_cli;

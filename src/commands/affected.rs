@@ -106,12 +106,19 @@ pub(super) fn set(
     ctx.output.status(
         "Affected",
         format!(
-            "{} of {} by the change since {} ({}); the other {} are recorded as skipped, unaffected",
+            "{} of {} by the change since {} ({}); the other {} recorded as skipped, unaffected",
             tasks.len(),
             crate::output::count(total, "task", "tasks"),
             decision.base,
-            crate::output::count(decision.changed_paths.len(), "changed path", "changed paths"),
-            total - tasks.len()
+            crate::output::count(
+                decision.changed_paths.len(),
+                "changed path",
+                "changed paths"
+            ),
+            match total - tasks.len() {
+                1 => "1 is".to_owned(),
+                n => format!("{n} are"),
+            }
         ),
     );
     Ok(AffectedSet {

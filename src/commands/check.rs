@@ -35,11 +35,15 @@ pub fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
             Severity::Note => {}
         }
     }
-    for (severity, name) in [(Severity::Error, "error"), (Severity::Warning, "warning")] {
+    for (severity, one, many) in [
+        (Severity::Error, "error", "errors"),
+        (Severity::Warning, "warning", "warnings"),
+    ] {
         let hidden = findings.hidden[severity as usize];
         if hidden > 0 {
+            let noun = if hidden == 1 { one } else { many };
             ctx.output
-                .info(format!("... and {hidden} more {name}(s) not shown"));
+                .info(format!("... and {hidden} more {noun} not shown"));
         }
     }
     let errors = legacy_errors + findings.count(Severity::Error);
@@ -47,16 +51,21 @@ pub fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
     if errors > 0 {
         ctx.output.status_error(
             "Failed",
-            format!("{errors} error(s) in {} and config", project.sot.name),
+            format!(
+                "{} in {} and config",
+                crate::text::count(errors, "error", "errors"),
+                project.sot.name
+            ),
         );
         return Err(Error::CheckFailed(errors));
     }
     ctx.output.status(
         "Checked",
         format!(
-            "{} queues, {tasks} tasks, {} hooks: ok",
-            project.plan.queues.len(),
-            project.hooks.len()
+            "{}, {}, {}: ok",
+            crate::text::count(project.plan.queues.len(), "queue", "queues"),
+            crate::text::count(tasks, "task", "tasks"),
+            crate::text::count(project.hooks.len(), "hook", "hooks")
         ),
     );
     Ok(ExitCode::Success)

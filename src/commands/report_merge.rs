@@ -91,7 +91,11 @@ pub(super) fn merged_run(
     }
     ctx.output.status(
         "Merged",
-        format!("{} run(s) into {}", runs.len(), written.dir.display()),
+        format!(
+            "{} into {}",
+            crate::text::count(runs.len(), "run", "runs"),
+            written.dir.display()
+        ),
     );
     load_run(&written.dir).map_err(Error::Evidence)
 }

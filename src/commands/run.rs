@@ -458,13 +458,16 @@ fn refuse_broken_config(
     }
     let hidden = findings.hidden[crate::check::Severity::Error as usize];
     if hidden > 0 {
-        ctx.output
-            .info(format!("... and {hidden} more error(s) not shown"));
+        ctx.output.info(format!(
+            "... and {hidden} more {} not shown",
+            if hidden == 1 { "error" } else { "errors" }
+        ));
     }
     ctx.output.status_error(
         "Refused",
         format!(
-            "{errors} error(s) in the config: no task was started (`cargo tek check` shows the same)"
+            "{} in the config: no task was started (`cargo tek check` shows the same)",
+            crate::text::count(errors, "error", "errors")
         ),
     );
     Err(Error::CheckFailed(errors))
@@ -733,13 +736,7 @@ fn rerun_selection(
     let history = History::read(runs_dir, &plan_id, &ids);
     warn_unreadable(ctx, &history.unreadable);
     let again = history.not_passed(&ids);
-    let tasks = |n: usize| {
-        if n == 1 {
-            "1 task".to_owned()
-        } else {
-            format!("{n} tasks")
-        }
-    };
+    let tasks = |n: usize| crate::text::count(n, "task", "tasks");
     match &history.newest {
         Some(newest) => ctx.output.status(
             "Rerunning",

@@ -4,7 +4,7 @@
 mod affected;
 mod annotate;
 mod run_display;
-mod text;
+
 mod workflow;
 
 use std::io::Write;
@@ -18,7 +18,8 @@ use crate::redact::Secrets;
 pub use affected::{reason_text as affected_reason, render_affected};
 pub use annotate::Kind as AnnotationKind;
 pub use run_display::RunDisplay;
-pub use text::{count, sanitize};
+// Plain-text helpers live at the bottom of the crate (plan and report use them too).
+pub use crate::text::{count, sanitize};
 
 /// Terminal output settings and printing.
 #[derive(Debug, Clone)]

@@ -231,11 +231,7 @@ impl ShardLayout {
             };
             return Err(format!(
                 "--shard {spec}: the plan has {}{reduced}; use --shard K/{} as its matrix says",
-                if self.total == 1 {
-                    "1 shard".to_owned()
-                } else {
-                    format!("{} shards", self.total)
-                },
+                crate::text::count(self.total as usize, "shard", "shards"),
                 self.total
             ));
         }

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{HookSource, Plan};
-use crate::output::{count, sanitize};
+use crate::text::{count, sanitize};
 
 /// Renders the plan as indented text: queues, tasks with done marks, dependencies, the
 /// layer and what each task would run and why. Text from sot.md is made safe for the

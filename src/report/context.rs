@@ -416,10 +416,7 @@ pub fn build(
             "⚪",
             format!(
                 "plan only, nothing ran ({} planned)",
-                match r.counts.total {
-                    1 => "1 task".to_owned(),
-                    n => format!("{n} tasks"),
-                }
+                crate::text::count(r.counts.total, "task", "tasks")
             ),
         ),
         crate::evidence::RunStatus::Ok if counts.total == 0 && unaffected.is_some() => {
@@ -522,14 +519,11 @@ fn merge_info(m: &crate::evidence::merge::MergeStamp, clean: &dyn Fn(&str) -> St
                 leg.runs.len(),
                 inline(&clean(hash.get(..19).unwrap_or(hash)))
             ),
-            _ => format!(
-                "🧩 Merged from {}",
-                crate::output::count(runs, "run", "runs")
-            ),
+            _ => format!("🧩 Merged from {}", crate::text::count(runs, "run", "runs")),
         },
         legs => format!(
             "🧩 Merged from {} in {} matrix legs",
-            crate::output::count(runs, "run", "runs"),
+            crate::text::count(runs, "run", "runs"),
             legs.len()
         ),
     };
@@ -574,14 +568,14 @@ fn failed_headline(c: &crate::evidence::Counts) -> String {
         let not_passed = c.total.saturating_sub(c.ok + c.flaky + c.noop);
         return format!(
             "{} did not pass",
-            crate::output::count(not_passed, "task", "tasks")
+            crate::text::count(not_passed, "task", "tasks")
         );
     }
     parts
         .iter()
         .enumerate()
         .map(|(i, (n, what))| match i {
-            0 => format!("{} {what}", crate::output::count(*n, "task", "tasks")),
+            0 => format!("{} {what}", crate::text::count(*n, "task", "tasks")),
             _ => format!("{n} {what}"),
         })
         .collect::<Vec<_>>()

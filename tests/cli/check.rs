@@ -36,7 +36,7 @@ fn finds_unknown_keys_missing_programs_and_escaping_cwds() {
         err.contains("outside the workspace (through a symlink)"),
         "{err}"
     );
-    assert!(err.contains("4 error(s)"), "{err}");
+    assert!(err.contains("4 errors"), "{err}");
 }
 
 #[test]
@@ -145,4 +145,26 @@ fn an_id_of_80_bytes_runs() {
         format!(r#"{{"{id}": {{"commands": [{{"cmd": ["true"]}}]}}}}"#),
     );
     ws.tek(&["run"]).output().expect_code(0);
+}
+
+/// Issue 19.5: counted nouns agree with their numbers.
+#[test]
+fn counts_are_said_in_the_right_number() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` one\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    let err = ws.tek(&["check"]).output().expect_code(0).stderr();
+    assert!(err.contains("1 queue, 1 task, 1 hook: ok"), "{err}");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["true"]}]}, "TASK-2": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    for command in ["check", "run"] {
+        let err = ws.tek(&[command]).output().expect_code(1).stderr();
+        assert!(err.contains("1 error in"), "{command}: {err}");
+        assert!(!err.contains("error(s)"), "{command}: {err}");
+    }
 }
