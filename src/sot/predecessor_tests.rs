@@ -7,10 +7,13 @@ use std::process::Command;
 use super::*;
 use crate::sot::legacy::default_layer;
 
-/// Each queue's name and task ids, as the predecessor reads `md`.
-fn plan(md: &str) -> Vec<(String, Vec<String>)> {
+/// Each queue's name and task ids.
+type Plan = Vec<(String, Vec<String>)>;
+
+/// What the predecessor plans from `md`.
+fn plan(md: &str) -> Plan {
     let r = read(md);
-    let mut queues: Vec<(String, Vec<String>)> = r
+    let mut queues: Plan = r
         .queues
         .iter()
         .map(|(n, _)| (n.clone(), Vec::new()))
@@ -33,7 +36,7 @@ fn rules_dir() -> PathBuf {
 }
 
 /// Every document of the corpus with what the predecessor plans from it.
-fn corpus() -> Vec<(&'static str, Vec<(String, Vec<String>)>)> {
+fn corpus() -> Vec<(&'static str, Plan)> {
     let layers = [
         "TASK-000",
         "TASK-001",
