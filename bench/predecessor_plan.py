@@ -1,21 +1,25 @@
 #!/usr/bin/env python3
-"""A re-implementation of the predecessor's legacy planner, for benchmarking only.
+"""A stand-in for the predecessor's legacy planner, for benchmarking only.
 
-The predecessor's source is not available here. This script follows its documented
-algorithm as cargo-tek's legacy grammar preserves it (src/sot/legacy.rs): a regex,
-line-based pass over sot.md that
+It follows the rules of the predecessor's public planner (`planner.py`), stated as
+facts, the same rules src/sot/predecessor.rs applies to warn about tasks the predecessor
+planned and cargo-tek does not; it is not the predecessor's code. The rules:
 
-  * finds the heading `G. Execution Queue & Task Hooks` (any level) and reads up to the
-    next heading of the same or a higher level;
-  * opens a queue at each numbered item whose bold text is `Queue <LETTER> — <name>`;
-  * adds the code-span ids (`TASK-` and three or more digits) of each indented
-    `- Tasks:` sub-item to the current queue, titled by their id;
-  * assigns each task a layer by its number: 1-21 foundation, 22-29 orchestration,
+  * the section starts at the first line whose text, stripped, starts with
+    `### G. Execution Queue & Task Hooks`;
+  * it ends at the first later line that starts with `## `, or with `### ` but not
+    `### G.` (a `# ` heading or a second `### G. ...` heading does not end it);
+  * every line is read on its own: no code fences, no HTML comments;
+  * a queue opens at a line matching QUEUE below (`N.`, an em dash, nothing after the
+    closing `**`), named by its bold text;
+  * a line whose stripped text starts with `- Tasks:` adds every `TASK-NNN` in
+    backticks (three or more digits, nothing else inside) to the current queue, titled
+    by its id, with a layer by its number: 1-21 foundation, 22-29 orchestration,
     30-41 platform, 42-53 services, 54-61 monitoring, anything else execution;
 
-and prints {version, source, generated_at, queues: [{name, tasks: [{id, title, layer}]}]}
-as JSON. It is a stand-in with the same algorithm, not the predecessor's code: read its
-timings as "this algorithm in CPython", not as the predecessor's exact figures.
+and it prints {version, source, generated_at, queues: [{name, tasks: [{id, title,
+layer}]}]} as JSON. Read its timings as "these rules in CPython", not as the
+predecessor's exact figures.
 
 With --hooks FILE it also reads hooks.json and attaches to each task the commands it
 runs (its own hook, else its queue's), as the predecessor's runner did before running:
@@ -29,11 +33,9 @@ import json
 import re
 import sys
 
-HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-SECTION = re.compile(r"^G\. Execution Queue & Task Hooks")
-QUEUE = re.compile(r"^\s*\d+[.)]\s+\*\*(Queue [A-Z] — \S.*?)\*\*")
-TASKS = re.compile(r"^\s+[-*+]\s+Tasks:(.*)$")
-TASK_ID = re.compile(r"`\s*(TASK-(\d{3,}))\s*`")
+SECTION_LINE = "### G. Execution Queue & Task Hooks"
+QUEUE = re.compile(r"^\s*\d+\.\s*\*\*(Queue\s+([A-Z])\s+\u2014\s+(.+?))\*\*\s*$")
+TASK_ID = re.compile(r"`(TASK-([0-9]{3,}))`")
 
 
 def layer(number):
@@ -50,35 +52,31 @@ def layer(number):
     return "execution"
 
 
+def ends_section(line):
+    return line.startswith("## ") or (line.startswith("### ") and not line.startswith("### G."))
+
+
 def plan(path):
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().splitlines()
+    # Lines split at "\n" only, a trailing "\r" dropped: as src/sot/predecessor.rs does.
+    with open(path, encoding="utf-8", newline="") as f:
+        lines = [line.rstrip("\r") for line in f.read().split("\n")]
     queues = []
-    level = None  # the section heading's level once inside it
-    fenced = False
+    inside = False
     for line in lines:
-        if line.lstrip().startswith(("```", "~~~")):
-            fenced = not fenced
+        stripped = line.lstrip()
+        if not inside:
+            inside = stripped.startswith(SECTION_LINE)
             continue
-        if fenced:
-            continue
-        m = HEADING.match(line)
-        if m:
-            if level is not None and len(m.group(1)) <= level:
-                break
-            if level is None and SECTION.match(m.group(2)):
-                level = len(m.group(1))
-            continue
-        if level is None:
+        if ends_section(line):
+            break
+        if stripped.startswith("- Tasks:"):
+            if queues:
+                for tid, num in TASK_ID.findall(line):
+                    queues[-1]["tasks"].append({"id": tid, "title": tid, "layer": layer(int(num))})
             continue
         m = QUEUE.match(line)
         if m:
-            queues.append({"name": m.group(1).strip(), "tasks": []})
-            continue
-        m = TASKS.match(line)
-        if m and queues:
-            for tid, num in TASK_ID.findall(m.group(1)):
-                queues[-1]["tasks"].append({"id": tid, "title": tid, "layer": layer(int(num))})
+            queues.append({"name": m.group(1), "tasks": []})
     return {
         "version": 1,
         "source": path,

@@ -207,7 +207,7 @@ for w in $WORKLOADS; do
             fi
         done
         args+=(--cmd "predecessor.py (legacy)" "exec python3 $(q "$here/predecessor_plan.py") $(q "$ws/legacy-sot.md") > /dev/null"
-            --note "predecessor.py (legacy)" "CPython re-implementation of the predecessor's regex line-based planner (its source is not available here)"
+            --note "predecessor.py (legacy)" "CPython stand-in following the rules of the predecessor's public line-based planner (not its code)"
             --cmd "predecessor.py + hooks (legacy)" "exec python3 $(q "$here/predecessor_plan.py") $(q "$ws/legacy-sot.md") --hooks $(q "$ws/config/hooks.json") > /dev/null"
             --note "predecessor.py + hooks (legacy)" "the same planner, also reading hooks.json and attaching each task's commands, as the predecessor did before a run")
         say "bigsot"

@@ -98,6 +98,8 @@ struct MarkdownMap {
     containers: Vec<(Range<usize>, Container)>,
     /// Headings outside opaque blocks: level, range, text.
     headings: Vec<(u8, Range<usize>, String)>,
+    /// Each code span (backticks included), in order.
+    code_spans: Vec<Range<usize>>,
 }
 
 impl MarkdownMap {
@@ -107,6 +109,7 @@ impl MarkdownMap {
         let mut containers = Vec::new();
         let mut headings: Vec<(u8, Range<usize>, String)> = Vec::new();
         let mut heading: Option<usize> = None;
+        let mut code_spans = Vec::new();
         let mut opaque = 0usize;
         for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
             match event {
@@ -143,7 +146,13 @@ impl MarkdownMap {
                         .map_or(text.len(), |e| range.start + e + 3);
                     containers.push((range.start..end, Container::HtmlComment));
                 }
-                Event::Text(t) | Event::Code(t) => {
+                Event::Code(t) => {
+                    code_spans.push(range.clone());
+                    if let Some(h) = heading.and_then(|h| headings.get_mut(h)) {
+                        h.2.push_str(&t);
+                    }
+                }
+                Event::Text(t) => {
                     if let Some(h) = heading.and_then(|h| headings.get_mut(h)) {
                         h.2.push_str(&t);
                     }
@@ -154,6 +163,7 @@ impl MarkdownMap {
         Self {
             containers,
             headings,
+            code_spans,
         }
     }
 
@@ -187,7 +197,12 @@ impl MarkdownMap {
         reading: &PredecessorReading,
         queues: &HashSet<&str>,
     ) -> String {
-        let predecessor_section = reading.section;
+        // Where the section line's text starts: an indented code block starts there.
+        let predecessor_section = reading.section.map(|o| {
+            o + src.text[o..]
+                .find(|c: char| !c.is_whitespace())
+                .unwrap_or(0)
+        });
         if let Some(reason) = self.container_reason(src, task.range.start) {
             return reason;
         }
@@ -241,6 +256,15 @@ impl MarkdownMap {
                 "belongs to `{queue}` (line {line}), which is not a queue for Markdown{why}"
             );
         }
+        // The predecessor pairs backticks by its regex, Markdown by run length: in
+        // `` `TASK-006``TASK-007` `` Markdown sees no code span at either id.
+        let span = self
+            .code_spans
+            .binary_search_by_key(&task.range.start, |r| r.start)
+            .map(|i| &self.code_spans[i]);
+        if span != Ok(&task.range) {
+            return "is not a code span for Markdown (its backticks pair differently)".to_owned();
+        }
         "is not in a `Tasks:` list item for Markdown".to_owned()
     }
 }
@@ -280,6 +304,31 @@ mod tests {
         assert_eq!(
             g[0].reason,
             "is after the heading `## Notes` at line 5, which ends the section for Markdown"
+        );
+    }
+
+    #[test]
+    fn backticks_markdown_pairs_differently_are_named() {
+        let md = format!("{HEAD}   - Tasks: `TASK-006``TASK-007`\n");
+        let g = gaps(&md);
+        let ids: Vec<_> = g
+            .iter()
+            .map(|g| (g.id.as_str(), g.reason.as_str()))
+            .collect();
+        let why = "is not a code span for Markdown (its backticks pair differently)";
+        assert_eq!(ids, [("TASK-006", why), ("TASK-007", why)]);
+    }
+
+    #[test]
+    fn an_indented_section_line_is_named_as_code() {
+        let md = "# Plan\n\n    ### G. Execution Queue & Task Hooks\n\n1. **Queue A — Build**\n   - Tasks: `TASK-001`\n";
+        let src = SourceFile::from_bytes(Path::new("s"), "sot.md".into(), md.as_bytes().to_vec())
+            .unwrap();
+        let err = parse(&src, &IdPattern::default()).unwrap_err();
+        let text = format!("{err:?}");
+        assert!(
+            text.contains("is under the `G. Execution Queue & Task Hooks` line at line 3, which is not a heading for Markdown (it is inside an indented code block (from line 3))"),
+            "{text}"
         );
     }
 

@@ -453,6 +453,40 @@ fn legacy_edge_cases_never_lose_a_task_silently() {
             "sot.md:8:13: `TASK-010`",
             "is inside an HTML block (from line 7)",
         ),
+        // The predecessor knows no fences: a `- Tasks:` line in one is its task.
+        (
+            "plain-fence.md",
+            include_str!("../fixtures/legacy-edge/plain-fence.md"),
+            "sot.md:9:13: `TASK-011`",
+            "is inside a code block (the fence at line 8)",
+        ),
+        // A `# ` heading does not end the predecessor's section.
+        (
+            "appendix.md",
+            include_str!("../fixtures/legacy-edge/appendix.md"),
+            "sot.md:11:13: `TASK-045`",
+            "is after the heading `# Appendix` at line 8, which ends the section for Markdown",
+        ),
+        // Nor does a second `### G. …` heading.
+        (
+            "continued-section.md",
+            include_str!("../fixtures/legacy-edge/continued-section.md"),
+            "sot.md:11:13: `TASK-046`",
+            "is after the heading `### G. Execution Queue & Task Hooks (cont.)` at line 8",
+        ),
+        // `N.` without a space, wide spaces: a queue for the predecessor only.
+        (
+            "loose-queue.md",
+            include_str!("../fixtures/legacy-edge/loose-queue.md"),
+            "sot.md:6:13: `TASK-001`",
+            "belongs to `Queue A  —  Workspace Bootstrapping` (line 5), which is not a queue for Markdown",
+        ),
+        (
+            "backticks.md",
+            include_str!("../fixtures/legacy-edge/backticks.md"),
+            "sot.md:7:23: `TASK-007`",
+            "is not a code span for Markdown (its backticks pair differently)",
+        ),
     ];
     for (name, text, location, reason) in corpus {
         let ws = Workspace::new();
@@ -478,8 +512,13 @@ fn legacy_edge_cases_never_lose_a_task_silently() {
             .stderr();
         assert!(err.contains(&format!("error: {expected}")), "{name}: {err}");
         ws.file("config/manifest.json", r#"{"strict_legacy": true}"#);
-        let err = ws.tek(&["plan"]).output().expect_code(1).stderr();
-        assert!(err.contains(&format!("error: {expected}")), "{name}: {err}");
+        for args in [&["plan"][..], &["run", "--dry-run", "--allow-noop"]] {
+            let err = ws.tek(args).output().expect_code(1).stderr();
+            assert!(
+                err.contains(&format!("error: {expected}")),
+                "{name} {args:?}: {err}"
+            );
+        }
     }
     let ws = Workspace::new();
     ws.file("sot.md", include_str!("../fixtures/legacy-edge/clean.md"));
@@ -488,6 +527,28 @@ fn legacy_edge_cases_never_lose_a_task_silently() {
         .output()
         .expect_code(0);
     assert!(!out.stderr().contains("predecessor"), "{}", out.stderr());
+}
+
+/// A section line Markdown reads as code leaves cargo-tek without tasks: each command
+/// fails on the predecessor's first task, named with its line, strict or not.
+#[test]
+fn an_indented_section_line_fails_every_command_at_the_lost_task() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        include_str!("../fixtures/legacy-edge/indented-section.md"),
+    );
+    for args in [
+        &["plan"][..],
+        &["check", "--allow-noop"],
+        &["run", "--dry-run", "--allow-noop"],
+    ] {
+        let err = ws.tek(args).output().expect_code(1).stderr();
+        assert!(
+            err.contains("error: sot.md:6:13: `TASK-001` is under the `G. Execution Queue & Task Hooks` line at line 3, which is not a heading for Markdown (it is inside an indented code block (from line 3))"),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 /// Cycle detection is linear and its message bounded: one cycle through 100,000 tasks.
