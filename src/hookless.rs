@@ -123,13 +123,9 @@ pub struct NothingWouldRun {
 mod tests {
     use super::*;
     use crate::source::SourceFile;
-    use std::path::Path;
 
     fn hooks(text: &str) -> Hooks {
-        Hooks::load(
-            SourceFile::from_bytes(Path::new("h"), "hooks.json".into(), text.into()).unwrap(),
-        )
-        .unwrap()
+        Hooks::load(SourceFile::from_bytes("hooks.json".into(), text.into()).unwrap()).unwrap()
     }
 
     #[test]

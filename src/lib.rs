@@ -18,7 +18,7 @@ pub(crate) mod agent;
 pub(crate) mod cargo;
 pub(crate) mod check;
 pub(crate) mod cli;
-pub mod commands;
+pub(crate) mod commands;
 pub(crate) mod compile_once;
 pub(crate) mod config;
 pub(crate) mod cwd;
@@ -36,11 +36,20 @@ pub(crate) mod report;
 pub(crate) mod runner;
 pub(crate) mod sot;
 pub(crate) mod source;
-pub mod supervise;
+pub(crate) mod supervise;
 pub(crate) mod text;
 pub(crate) mod workspace;
 
 pub use commands::run_cli;
+
+/// What the binary does before `run_cli`, on its own arguments: the internal entry
+/// points (the watchdog, the scrubbed re-exec) and the isolation of secrets. The rest of
+/// the library is private to it.
+pub mod entry {
+    pub use crate::commands::starts_tasks;
+    pub use crate::supervise::secrets::{exec_scrubbed, isolate, EXEC_ARG};
+    pub use crate::supervise::watchdog::{serve as serve_watchdog, ARG as WATCHDOG_ARG};
+}
 
 pub use error::{Error, ExitCode};
 /// The shard-splitting algorithm, for `benches/shards.rs`; not a stable API.

@@ -11,20 +11,17 @@ fn main() {
     // The run's watchdog is this binary too (see supervise::watchdog).
     if args
         .get(1)
-        .is_some_and(|a| a == cargo_tek::supervise::watchdog::ARG)
+        .is_some_and(|a| a == cargo_tek::entry::WATCHDOG_ARG)
     {
-        std::process::exit(cargo_tek::supervise::watchdog::serve(&args));
+        std::process::exit(cargo_tek::entry::serve_watchdog(&args));
     }
     // The Action's run step starts its shell through this (see secrets::exec_scrubbed).
-    if args
-        .get(1)
-        .is_some_and(|a| a == cargo_tek::supervise::secrets::EXEC_ARG)
-    {
-        let why = cargo_tek::supervise::secrets::exec_scrubbed(&args);
+    if args.get(1).is_some_and(|a| a == cargo_tek::entry::EXEC_ARG) {
+        let why = cargo_tek::entry::exec_scrubbed(&args);
         eprintln!("error: {why}");
         std::process::exit(cargo_tek::ExitCode::BadInput.code());
     }
-    cargo_tek::supervise::secrets::isolate(cargo_tek::commands::starts_tasks(&args));
+    cargo_tek::entry::isolate(cargo_tek::entry::starts_tasks(&args));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

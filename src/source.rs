@@ -2,7 +2,7 @@
 //! offsets into diagnostics that point at file, line and column.
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use miette::{Diagnostic, LabeledSpan, NamedSource};
@@ -14,8 +14,6 @@ pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 /// A text file the user wrote, loaded and validated.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
-    /// Where it was read from.
-    pub path: PathBuf,
     /// How to name it in messages (usually relative to the workspace root).
     pub name: String,
     /// The text, with any UTF-8 byte-order mark removed.
@@ -76,11 +74,11 @@ impl SourceFile {
                 cap: MAX_INPUT_BYTES,
             });
         }
-        Self::from_bytes(path, name, bytes)
+        Self::from_bytes(name, bytes)
     }
 
     /// Builds a source from bytes already in memory (used by tests and embedded defaults).
-    pub fn from_bytes(path: &Path, name: String, bytes: Vec<u8>) -> Result<Self, ReadError> {
+    pub fn from_bytes(name: String, bytes: Vec<u8>) -> Result<Self, ReadError> {
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(err) => {
@@ -95,7 +93,6 @@ impl SourceFile {
             None => text,
         };
         Ok(Self {
-            path: path.to_path_buf(),
             name,
             text: Arc::from(text),
             line_starts: Arc::default(),
@@ -261,16 +258,14 @@ mod tests {
 
     #[test]
     fn invalid_utf8_names_the_position() {
-        let err = SourceFile::from_bytes(Path::new("x"), "sot.md".into(), b"ok\nab\xffc".to_vec())
-            .unwrap_err();
+        let err = SourceFile::from_bytes("sot.md".into(), b"ok\nab\xffc".to_vec()).unwrap_err();
         assert_eq!(err.to_string(), "`sot.md` is not valid UTF-8 at sot.md:2:3");
     }
 
     #[test]
     fn indexed_line_col_agrees_with_the_scan() {
         let text = "ab\n—é`x`\n\nlast";
-        let src =
-            SourceFile::from_bytes(Path::new("x"), "x".into(), text.as_bytes().to_vec()).unwrap();
+        let src = SourceFile::from_bytes("x".into(), text.as_bytes().to_vec()).unwrap();
         for offset in 0..=text.len() + 2 {
             assert_eq!(
                 src.line_col(offset),
@@ -283,8 +278,7 @@ mod tests {
     #[test]
     fn snippet_header_and_location_count_the_same_columns() {
         let text = "## Queue A — x\n- `TASK-1` a — after `TASK-9`\n";
-        let src = SourceFile::from_bytes(Path::new("x"), "sot.md".into(), text.as_bytes().to_vec())
-            .unwrap();
+        let src = SourceFile::from_bytes("sot.md".into(), text.as_bytes().to_vec()).unwrap();
         let start = text.find("`TASK-9`").unwrap();
         let d = src.diagnostic("m", vec![(start..start + 8, "here".into())], None);
         assert_eq!(d.location, "sot.md:2:22");
@@ -307,8 +301,7 @@ mod tests {
 
     #[test]
     fn bom_is_stripped() {
-        let src = SourceFile::from_bytes(Path::new("x"), "s".into(), b"\xef\xbb\xbf# hi".to_vec())
-            .unwrap();
+        let src = SourceFile::from_bytes("s".into(), b"\xef\xbb\xbf# hi".to_vec()).unwrap();
         assert_eq!(&*src.text, "# hi");
     }
 

@@ -2,7 +2,7 @@
 //! line in sot.md.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::decide::Inputs;
 use super::git::Repo;
@@ -19,7 +19,7 @@ pub(super) fn hooks_at(
 ) -> Option<Hooks> {
     let rel = files.hooks.as_ref()?;
     let bytes = repo.show(merge_base, &prefix.join(rel).to_string_lossy())?;
-    let src = SourceFile::from_bytes(&PathBuf::from(rel), rel.clone(), bytes).ok()?;
+    let src = SourceFile::from_bytes(rel.clone(), bytes).ok()?;
     Hooks::load(src).ok()
 }
 
@@ -53,7 +53,7 @@ pub(super) fn redefined(
     if classified.sot_changed {
         let name = files.sot.clone().unwrap_or_else(|| "sot.md".into());
         let old = at_base(&files.sot)
-            .and_then(|b| SourceFile::from_bytes(&PathBuf::from(&name), name.clone(), b).ok())
+            .and_then(|b| SourceFile::from_bytes(name.clone(), b).ok())
             .and_then(|src| crate::sot::parse(&src, inputs.ids).ok());
         let before: HashMap<&str, (String, String, bool, Vec<String>)> = old
             .as_ref()

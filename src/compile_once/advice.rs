@@ -82,12 +82,7 @@ mod tests {
     use crate::source::SourceFile;
 
     fn hooks(json: &str) -> Hooks {
-        let src = SourceFile::from_bytes(
-            std::path::Path::new("."),
-            "hooks.json".into(),
-            json.as_bytes().to_vec(),
-        )
-        .unwrap();
+        let src = SourceFile::from_bytes("hooks.json".into(), json.as_bytes().to_vec()).unwrap();
         Hooks::load(src).unwrap()
     }
 

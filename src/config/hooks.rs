@@ -269,16 +269,10 @@ impl Hooks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn load(text: &str) -> Result<Hooks, JsonError> {
         Hooks::load(
-            SourceFile::from_bytes(
-                Path::new("hooks.json"),
-                "config/hooks.json".into(),
-                text.as_bytes().to_vec(),
-            )
-            .unwrap(),
+            SourceFile::from_bytes("config/hooks.json".into(), text.as_bytes().to_vec()).unwrap(),
         )
     }
 

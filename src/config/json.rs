@@ -214,15 +214,9 @@ impl<V: serde::Serialize> serde::Serialize for UniqueMap<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn src(text: &str) -> SourceFile {
-        SourceFile::from_bytes(
-            Path::new("h.json"),
-            "h.json".into(),
-            text.as_bytes().to_vec(),
-        )
-        .unwrap()
+        SourceFile::from_bytes("h.json".into(), text.as_bytes().to_vec()).unwrap()
     }
 
     #[test]

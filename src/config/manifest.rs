@@ -195,12 +195,10 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     #[test]
     fn layers_match_by_id_or_range() {
         let src = SourceFile::from_bytes(
-            Path::new("m"),
             "manifest.json".into(),
             br#"{"layers": [
             {"name": "special", "ids": ["TASK-050"]},
@@ -217,12 +215,8 @@ mod tests {
     #[test]
     fn secrets_are_names_or_patterns_checked_with_their_position() {
         let load = |text: &str| {
-            let src = SourceFile::from_bytes(
-                Path::new("m"),
-                "manifest.json".into(),
-                text.as_bytes().to_vec(),
-            )
-            .unwrap();
+            let src =
+                SourceFile::from_bytes("manifest.json".into(), text.as_bytes().to_vec()).unwrap();
             Manifest::load(&src)
         };
         let m = load(r#"{"secrets": ["MY_API_KEY", "DEPLOY_*"]}"#).unwrap();
@@ -256,7 +250,6 @@ mod tests {
     #[test]
     fn bad_id_pattern_is_reported() {
         let src = SourceFile::from_bytes(
-            Path::new("m"),
             "manifest.json".into(),
             br#"{"id_pattern": "OPS-[0-9"}"#.to_vec(),
         )

@@ -68,7 +68,6 @@ fn pretty(value: &impl Serialize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
 
     use crate::config::{Hooks, Manifest};
     use crate::init::shape::Member;
@@ -76,7 +75,7 @@ mod tests {
     use crate::source::SourceFile;
 
     fn src(name: &str, text: &str) -> SourceFile {
-        SourceFile::from_bytes(Path::new(name), name.into(), text.as_bytes().to_vec()).unwrap()
+        SourceFile::from_bytes(name.into(), text.as_bytes().to_vec()).unwrap()
     }
 
     #[test]

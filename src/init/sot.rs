@@ -49,12 +49,8 @@ mod tests {
         assert!(text.starts_with("# demo — source of truth\n"), "{text}");
         assert!(text.contains("\n## Queue B — Tests\n- [ ] `TASK-003` Tests of a\n- [ ] `TASK-004` Tests of b-cli\n- [ ] `TASK-005` Doctests\n"), "{text}");
         // The real parser reads it back: the same queues, ids and titles, nothing else.
-        let src = crate::source::SourceFile::from_bytes(
-            std::path::Path::new("sot.md"),
-            "sot.md".into(),
-            text.clone().into_bytes(),
-        )
-        .unwrap();
+        let src = crate::source::SourceFile::from_bytes("sot.md".into(), text.clone().into_bytes())
+            .unwrap();
         let doc = crate::sot::parse(&src, &crate::sot::IdPattern::default()).unwrap();
         assert_eq!(doc.format, crate::sot::Format::Native);
         let read: Vec<(String, Vec<(String, String)>)> = doc

@@ -75,11 +75,6 @@ impl Output {
         self.secrets.mask(text)
     }
 
-    /// Whether colour is on (passed on to child cargo commands).
-    pub fn colors(&self) -> bool {
-        self.colors
-    }
-
     /// Whether `-q` was given.
     pub fn is_quiet(&self) -> bool {
         self.quiet
@@ -171,13 +166,6 @@ impl Output {
         let _ = stdout.flush();
     }
 
-    /// Raw bytes on stdout (task output forwarded in CI).
-    pub fn stdout_bytes(&self, bytes: &[u8]) {
-        let mut stdout = std::io::stdout().lock();
-        let _ = self.secrets.mask_stream(bytes, &mut stdout);
-        let _ = stdout.flush();
-    }
-
     /// An error, a warning or a note with its source snippet.
     pub fn diagnostic(&self, severity: &str, diagnostic: &dyn miette::Diagnostic) {
         let style = match severity {
@@ -253,7 +241,6 @@ mod tests {
     #[test]
     fn uncoloured_diagnostics_escape_control_characters() {
         let src = crate::source::SourceFile::from_bytes(
-            std::path::Path::new("s"),
             "sot.md".into(),
             b"## Q\n- `TASK-1` a \x1b[2J b\n".to_vec(),
         )

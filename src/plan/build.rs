@@ -279,10 +279,9 @@ fn locate(inputs: &Inputs<'_>, err: GraphError) -> PlanError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn src(name: &str, text: &str) -> SourceFile {
-        SourceFile::from_bytes(Path::new(name), name.into(), text.as_bytes().to_vec()).unwrap()
+        SourceFile::from_bytes(name.into(), text.as_bytes().to_vec()).unwrap()
     }
 
     fn plan(md: &str, hooks: &str, manifest: &str) -> Result<Plan, PlanError> {

@@ -54,7 +54,7 @@ async fn run_hooks(ids: &[&str], hooks: &str, manifest: &str, dir: &Path) -> (Sp
     )]);
     let graph = Graph::new(&plan).unwrap();
     let source = |name: &str, text: &str| {
-        SourceFile::from_bytes(dir, name.into(), text.as_bytes().to_vec()).unwrap()
+        SourceFile::from_bytes(name.into(), text.as_bytes().to_vec()).unwrap()
     };
     let hooks = Hooks::load(source("hooks.json", hooks)).unwrap();
     let manifest = Manifest::load(&source("manifest.json", manifest)).unwrap();

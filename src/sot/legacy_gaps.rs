@@ -273,11 +273,9 @@ impl MarkdownMap {
 mod tests {
     use super::*;
     use crate::sot::{parse, IdPattern};
-    use std::path::Path;
 
     fn gaps(md: &str) -> Vec<LegacyGap> {
-        let src = SourceFile::from_bytes(Path::new("s"), "sot.md".into(), md.as_bytes().to_vec())
-            .unwrap();
+        let src = SourceFile::from_bytes("sot.md".into(), md.as_bytes().to_vec()).unwrap();
         parse(&src, &IdPattern::default()).unwrap().legacy_gaps
     }
 
@@ -322,8 +320,7 @@ mod tests {
     #[test]
     fn an_indented_section_line_is_named_as_code() {
         let md = "# Plan\n\n    ### G. Execution Queue & Task Hooks\n\n1. **Queue A — Build**\n   - Tasks: `TASK-001`\n";
-        let src = SourceFile::from_bytes(Path::new("s"), "sot.md".into(), md.as_bytes().to_vec())
-            .unwrap();
+        let src = SourceFile::from_bytes("sot.md".into(), md.as_bytes().to_vec()).unwrap();
         let err = parse(&src, &IdPattern::default()).unwrap_err();
         let text = format!("{err:?}");
         assert!(

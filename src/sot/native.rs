@@ -196,7 +196,6 @@ fn task(
 mod tests {
     use super::*;
     use crate::sot::blocks::blocks;
-    use std::path::Path;
 
     const EXAMPLE: &str = "# Release train — source of truth
 Prose is ignored, and so is `TASK-999` mentioned in a sentence.
@@ -212,9 +211,7 @@ Prose is ignored, and so is `TASK-999` mentioned in a sentence.
 ";
 
     fn parse(md: &str) -> Result<Vec<Queue>, SourceDiagnostic> {
-        let src =
-            SourceFile::from_bytes(Path::new("sot.md"), "sot.md".into(), md.as_bytes().to_vec())
-                .unwrap();
+        let src = SourceFile::from_bytes("sot.md".into(), md.as_bytes().to_vec()).unwrap();
         queues(&src, &blocks(md), &IdPattern::default())
     }
 

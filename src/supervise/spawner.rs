@@ -12,12 +12,17 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock};
+#[cfg(any(test, not(target_os = "linux")))]
+use std::sync::{mpsc, OnceLock};
+use std::sync::{LazyLock, Mutex, MutexGuard};
 
+#[cfg(any(test, not(target_os = "linux")))]
 use tokio::sync::oneshot;
 
 /// A spawn request: the command, the runtime to register the child with, the answer.
+// Elsewhere than Linux commands are spawned by tokio, from this thread; on Linux the
+// launcher (`super::launch`) spawns them itself and only the bookkeeping here is used.
+#[cfg(any(test, not(target_os = "linux")))]
 struct Request {
     command: tokio::process::Command,
     runtime: tokio::runtime::Handle,
@@ -87,8 +92,10 @@ pub fn forget(pid: u32) {
     children().live.remove(&pid);
 }
 
+#[cfg(any(test, not(target_os = "linux")))]
 static SPAWNER: OnceLock<Mutex<mpsc::Sender<Request>>> = OnceLock::new();
 
+#[cfg(any(test, not(target_os = "linux")))]
 fn spawner() -> std::io::Result<mpsc::Sender<Request>> {
     if let Some(tx) = SPAWNER.get() {
         return Ok(tx.lock().unwrap_or_else(|p| p.into_inner()).clone());
@@ -125,6 +132,7 @@ fn spawner() -> std::io::Result<mpsc::Sender<Request>> {
 }
 
 /// Spawns `command` on the spawner thread, registered with the current runtime.
+#[cfg(any(test, not(target_os = "linux")))]
 pub async fn spawn(command: tokio::process::Command) -> std::io::Result<tokio::process::Child> {
     let (reply, answer) = oneshot::channel();
     let request = Request {
