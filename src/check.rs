@@ -232,7 +232,7 @@ fn config_into(
             let cargo_options = hook.warnings || hook.fail_on_new_warnings || hook.nextest;
             let on_cargo = match hook.agent.as_deref() {
                 Some(agent) => agent == "cargo",
-                None => crate::agent::cargo_suits(hook),
+                None => crate::cargo::command::suits(hook),
             };
             if cargo_options && !on_cargo {
                 findings.add(Severity::Warning, || {

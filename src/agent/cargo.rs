@@ -37,13 +37,6 @@ impl Agent for CargoAgent {
     }
 }
 
-/// Whether the cargo agent is the default for a hook: one of its commands runs cargo.
-pub(crate) fn suits(hook: &crate::config::Hook) -> bool {
-    hook.commands
-        .iter()
-        .any(|c| c.shell.is_none() && c.cmd.first().is_some_and(|p| command::is_cargo(p)))
-}
-
 async fn run(job: Job) -> Outcome {
     let hook = job.hook.clone();
     let gate = hook.as_ref().is_some_and(|h| h.fail_on_new_warnings);

@@ -23,7 +23,6 @@ use crate::plan::{HookSource, PlanTask};
 use crate::supervise::env::BaseEnv;
 use crate::supervise::Cancel;
 
-pub(crate) use cargo::suits as cargo_suits;
 pub use cargo::CargoAgent;
 pub use noop::NoopAgent;
 pub use registry::Registry;

@@ -248,7 +248,7 @@ pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
                 format!(
                     "command {} (`{}`) timed out after {}: {why}",
                     i + 1,
-                    crate::plan::shell_words(&command.argv()),
+                    crate::text::shell_words(&command.argv()),
                     humantime::format_duration(Duration::from_millis(
                         exit.duration.as_millis() as u64
                     ))

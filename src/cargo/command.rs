@@ -17,6 +17,14 @@ pub(crate) enum Kind {
 pub(crate) const MESSAGE_FORMAT: &str = "--message-format=json-diagnostic-rendered-ansi";
 
 /// Whether `program` is cargo (`cargo` or a path ending in it).
+/// Whether the cargo agent is the default for a hook: one of its commands runs cargo.
+/// Here, below both the planner and the agents, so that routing needs no agent.
+pub(crate) fn suits(hook: &crate::config::Hook) -> bool {
+    hook.commands
+        .iter()
+        .any(|c| c.shell.is_none() && c.cmd.first().is_some_and(|p| is_cargo(p)))
+}
+
 pub(crate) fn is_cargo(program: &str) -> bool {
     std::path::Path::new(program)
         .file_name()

@@ -38,7 +38,12 @@ pub async fn run_cli(args: Vec<OsString>) -> i32 {
         }
     };
     let Cargo::Tek(tek) = cargo;
-    let output = Output::new(tek.global.color, tek.global.quiet, tek.global.verbose);
+    let color = tek.global.color.map(|c| match c {
+        crate::cli::Color::Auto => crate::output::Color::Auto,
+        crate::cli::Color::Always => crate::output::Color::Always,
+        crate::cli::Color::Never => crate::output::Color::Never,
+    });
+    let output = Output::new(color, tek.global.quiet, tek.global.verbose);
     let ctx = match Context::new(tek.global.clone(), output.clone()) {
         Ok(ctx) => ctx,
         Err(err) => return report(&output, &err),

@@ -273,7 +273,7 @@ fn timeout(c: &CommandRecord) -> Option<Cause> {
         Kind::Timeout,
         cut(&format!(
             "`{}` hung: killed after {after} (its time limit)",
-            crate::plan::shell_words(&c.cmd)
+            crate::text::shell_words(&c.cmd)
         )),
     ))
 }
@@ -284,7 +284,7 @@ fn spawn(c: &CommandRecord) -> Option<Cause> {
         Kind::Spawn,
         cut(&format!(
             "`{}` could not start: {error}",
-            crate::plan::shell_words(&c.cmd)
+            crate::text::shell_words(&c.cmd)
         )),
     ))
 }

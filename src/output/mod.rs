@@ -12,7 +12,13 @@ use std::sync::Arc;
 
 use console::Style;
 
-use crate::cli::Color;
+/// When to colour output: `--color`, else `CARGO_TERM_COLOR`, else auto.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
 use crate::redact::Secrets;
 
 pub use affected::{reason_text as affected_reason, render_affected};

@@ -261,7 +261,7 @@ impl RunDisplay {
             self.line(verb, &what, style);
             if would_run {
                 for command in &result.commands {
-                    let mut shown = format!("$ {}", crate::plan::shell_words(&command.cmd));
+                    let mut shown = format!("$ {}", crate::text::shell_words(&command.cmd));
                     if command.cwd != "." {
                         shown.push_str(&format!("  (in {})", command.cwd));
                     }

@@ -35,7 +35,7 @@ pub(super) fn task_group(
     output.stdout(&out);
     out.clear();
     for command in &result.commands {
-        let argv = crate::plan::shell_words(&command.cmd);
+        let argv = crate::text::shell_words(&command.cmd);
         output.stdout(&format!("$ {argv}\n"));
         for log in command.log.iter().chain(command.stderr_log.iter()) {
             let text = logs::tail(run_dir, log, CI_LOG_LIMIT, logs::Layout::Raw)

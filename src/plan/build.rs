@@ -117,7 +117,7 @@ pub fn route(id: &str, queue: &str, hooks: &Hooks, manifest: &Manifest) -> Routi
     let agent = match (hook, configured) {
         (None, Some(agent)) if agent == "shell" => "noop".to_owned(),
         (_, Some(agent)) => agent,
-        (Some(h), None) if crate::agent::cargo_suits(h) => "cargo".to_owned(),
+        (Some(h), None) if crate::cargo::command::suits(h) => "cargo".to_owned(),
         (Some(_), None) => "shell".to_owned(),
         (None, None) => "noop".to_owned(),
     };

@@ -15,4 +15,4 @@ pub use graph::{Graph, GraphError, Node};
 #[cfg(test)]
 pub(crate) use model::fixtures;
 pub use model::{HookSource, Plan, PlanQueue, PlanTask};
-pub use view::{render_text, shell_words};
+pub use view::render_text;

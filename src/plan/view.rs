@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{HookSource, Plan};
-use crate::text::{count, sanitize};
+use crate::text::{count, sanitize, shell_words};
 
 /// Renders the plan as indented text: queues, tasks with done marks, dependencies, the
 /// layer and what each task would run and why. Text from sot.md is made safe for the
@@ -82,21 +82,4 @@ pub fn render_text(plan: &Plan) -> String {
         }
     }
     out
-}
-
-/// Quotes argv for display only (never executed).
-pub fn shell_words(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| {
-            if !a.is_empty()
-                && a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-            {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }

@@ -18,6 +18,7 @@ mod gate;
 mod harness;
 mod init;
 mod install;
+mod layers;
 mod merge;
 mod plan;
 mod provenance;

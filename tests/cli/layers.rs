@@ -1,0 +1,91 @@
+//! The house rules of `src/` (issue 18), checked on the source so that a shortcut
+//! through a layer fails here, not in review: clap stays at the edge, the core never
+//! prints, the bottom modules depend on nothing, and the planner and the evidence know
+//! nothing of the runner, the agents, the reports or the commands. Test modules (from a
+//! file's first `#[cfg(test)]` on) may use anything.
+
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// `crate::` paths a file uses outside its tests, with the file relative to src/.
+fn uses() -> Vec<(String, Vec<String>)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let word = regex::Regex::new(r"crate::([a-z_]+)").unwrap();
+    let mut out: Vec<(String, Vec<String>)> = files
+        .iter()
+        .filter(|f| {
+            !f.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .ends_with("_tests.rs")
+        })
+        .map(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            let code = text.split("\n#[cfg(test)]").next().unwrap();
+            let mut used: Vec<String> = word.captures_iter(code).map(|c| c[1].to_owned()).collect();
+            used.sort();
+            used.dedup();
+            let rel = f.strip_prefix(&src).unwrap().display().to_string();
+            (rel, used)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn breaking(rule: impl Fn(&str, &str) -> bool) -> Vec<String> {
+    uses()
+        .into_iter()
+        .flat_map(|(file, used)| {
+            used.into_iter()
+                .filter(|m| rule(&file, m))
+                .map(|m| format!("{file} uses crate::{m}"))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn clap_stays_at_the_edge() {
+    let bad = breaking(|file, m| {
+        m == "cli" && !file.starts_with("commands/") && file != "cli.rs" && file != "lib.rs"
+    });
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
+fn the_core_never_prints() {
+    let bad = breaking(|file, m| {
+        m == "output" && !file.starts_with("commands/") && !file.starts_with("output/")
+    });
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
+fn the_bottom_modules_depend_on_nothing() {
+    let bottom = ["text.rs", "source.rs", "redact.rs"];
+    let bad = breaking(|file, m| bottom.contains(&file) && m != "text" && m != "source");
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
+fn plans_and_evidence_know_nothing_above_them() {
+    let low = ["plan/", "evidence/", "sot/", "config/"];
+    let above = [
+        "runner", "agent", "report", "commands", "output", "cli", "github",
+    ];
+    let bad = breaking(|file, m| low.iter().any(|l| file.starts_with(l)) && above.contains(&m));
+    assert!(bad.is_empty(), "{bad:#?}");
+}
