@@ -97,19 +97,29 @@ pub fn layer(manifest: &Manifest, format: Format, id: &str) -> String {
     }
 }
 
-/// Which agent runs a task and with which hook. A task's own hook wins over its queue's;
-/// without a hook a task is a `noop` (the predecessor's routing) unless the manifest
-/// names another agent for it; a hook that runs cargo gets the `cargo` agent unless it,
-/// its queue or its layer names one.
-pub fn route(id: &str, queue: &str, hooks: &Hooks, manifest: &Manifest) -> Routing {
-    // The queue's hook is looked up only when the task has none of its own.
-    let (hook, source) = match hooks.get(id) {
+/// The hook that runs task `id` of `queue`, and where it comes from: the task's own
+/// wins over its queue's, which is looked up only when the task has none. The one place
+/// that says so; the planner, the scheduler and the compile-once split all ask here.
+pub fn hook_of<'h>(
+    id: &str,
+    queue: &str,
+    hooks: &'h Hooks,
+) -> (Option<&'h crate::config::Hook>, HookSource) {
+    match hooks.get(id) {
         Some(h) => (Some(h), HookSource::Task),
         None => match hooks.get(queue) {
             Some(h) => (Some(h), HookSource::Queue),
             None => (None, HookSource::None),
         },
-    };
+    }
+}
+
+/// Which agent runs a task and with which hook. A task's own hook wins over its queue's;
+/// without a hook a task is a `noop` (the predecessor's routing) unless the manifest
+/// names another agent for it; a hook that runs cargo gets the `cargo` agent unless it,
+/// its queue or its layer names one.
+pub fn route(id: &str, queue: &str, hooks: &Hooks, manifest: &Manifest) -> Routing {
+    let (hook, source) = hook_of(id, queue, hooks);
     let configured = hook
         .and_then(|h| h.agent.clone())
         .or_else(|| manifest.queue(queue).and_then(|q| q.agent.clone()))

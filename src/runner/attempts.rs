@@ -10,7 +10,7 @@ use super::{Cancel, Event, RunOptions};
 use crate::agent::{Agent, Job, Outcome, Registry, RunEnv};
 use crate::config::{Hooks, Manifest};
 use crate::evidence::{TaskResult, TaskStatus};
-use crate::plan::{route, HookSource, PlanTask};
+use crate::plan::{route, PlanTask};
 
 /// What the scheduler hands over to start a task.
 pub struct Start<'a> {
@@ -44,14 +44,12 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
         hook: chosen,
     } = start;
     let mut routing = route(&task.id, queue, hooks, manifest);
-    let hook = match routing.hook {
-        _ if chosen.is_some() => {
+    let hook = match chosen {
+        Some(chosen) => {
             routing.agent = "shell".into();
-            chosen
+            Some(chosen)
         }
-        HookSource::Task => hooks.get(&task.id).cloned(),
-        HookSource::Queue => hooks.get(queue).cloned(),
-        HookSource::None => None,
+        None => crate::plan::hook_of(&task.id, queue, hooks).0.cloned(),
     };
     // Retries are bounded where they are read (hooks.json, --retries); saturating keeps a
     // plan built elsewhere from overflowing all the same.

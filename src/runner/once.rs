@@ -14,7 +14,7 @@ use super::resources::{Pool, Resource};
 use crate::agent::RunEnv;
 use crate::compile_once::{self, Compiled, Split};
 use crate::config::{Hook, Hooks, Manifest};
-use crate::plan::{Graph, HookSource, Node, Plan};
+use crate::plan::{Graph, Node, Plan};
 use crate::supervise::Cancel;
 
 enum State {
@@ -66,12 +66,7 @@ impl Once {
                     continue;
                 }
                 let (q, task) = (&plan.queues[queue], &plan.queues[queue].tasks[index]);
-                let hook = match crate::plan::route(&task.id, &q.name, hooks, manifest).hook {
-                    HookSource::Task => hooks.get(&task.id),
-                    HookSource::Queue => hooks.get(&q.name),
-                    HookSource::None => None,
-                };
-                if let Some(hook) = hook {
+                if let (Some(hook), _) = crate::plan::hook_of(&task.id, &q.name, hooks) {
                     if let Ok(split) = compile_once::split(hook) {
                         splits.insert(node, (hook.clone(), split));
                     }

@@ -242,7 +242,7 @@ pub async fn run(
                     let claims = match &hook {
                         _ if env.dry_run => Vec::new(),
                         Some(hook) => claims::of_hook(hook, &options.claims),
-                        None => task_claims(task, &q.name, hooks, manifest, &options.claims),
+                        None => task_claims(task, &q.name, hooks, &options.claims),
                     };
                     if let Err(busy) = pool.try_acquire(&claims) {
                         park(busy.to_string(), &mut parked);
@@ -421,16 +421,12 @@ fn task_claims(
     task: &PlanTask,
     queue: &str,
     hooks: &Hooks,
-    manifest: &Manifest,
     context: &claims::Context,
 ) -> Vec<Resource> {
-    match crate::plan::route(&task.id, queue, hooks, manifest).hook {
-        crate::plan::HookSource::Task => hooks.get(&task.id),
-        crate::plan::HookSource::Queue => hooks.get(queue),
-        crate::plan::HookSource::None => None,
-    }
-    .map(|hook| claims::of_hook(hook, context))
-    .unwrap_or_default()
+    crate::plan::hook_of(&task.id, queue, hooks)
+        .0
+        .map(|hook| claims::of_hook(hook, context))
+        .unwrap_or_default()
 }
 
 async fn recv(signals: &mut Option<mpsc::UnboundedReceiver<i32>>) -> Option<i32> {
