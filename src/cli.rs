@@ -294,6 +294,20 @@ pub struct RunArgs {
     pub baseline: Option<PathBuf>,
 }
 
+impl ReportArgs {
+    /// `report` with no arguments, as clap's own declarations default it: what `run
+    /// --report` starts from, so the defaults are written once.
+    pub fn defaults() -> Self {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cargo::command()
+            .try_get_matches_from(["cargo", "tek", "report"])
+            .expect("`cargo tek report` alone parses");
+        let tek = matches.subcommand_matches("tek").expect("tek");
+        let report = tek.subcommand_matches("report").expect("report");
+        Self::from_arg_matches(report).expect("report's own defaults")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportKind {
     PrComment,
@@ -380,5 +394,13 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cargo::command().debug_assert();
+    }
+
+    #[test]
+    fn report_defaults_are_clap_s_own() {
+        let d = ReportArgs::defaults();
+        assert_eq!(d.key, "cargo-tek");
+        assert!(matches!(d.format, ReportFormat::Markdown));
+        assert!(d.run.is_none() && !d.pr_comment && !d.job_summary && !d.strict);
     }
 }

@@ -670,21 +670,9 @@ async fn report_after_run(
     while signals.try_recv().is_ok() {}
     let report_args = crate::cli::ReportArgs {
         run: Some(dir.to_path_buf()),
-        runs_dir: None,
-        merge: Vec::new(),
-        allow_missing: false,
-        merge_plan: None,
-        template: None,
-        out: None,
-        format: crate::cli::ReportFormat::Markdown,
         job_summary: args.report.contains(&ReportKind::JobSummary),
         pr_comment: args.report.contains(&ReportKind::PrComment),
-        pr: None,
-        key: "cargo-tek".into(),
-        strict: false,
-        save_comment: None,
-        config_error: None,
-        exit_code: None,
+        ..crate::cli::ReportArgs::defaults()
     };
     let published = tokio::select! {
         published = super::report::publish(ctx, &report_args, true) => published.map(drop),
