@@ -93,71 +93,22 @@ pub async fn run(
         registry,
     } = inputs;
     let started_at = Instant::now();
-    let selected: Vec<bool> = graph
-        .nodes
-        .iter()
-        .map(|node| match *node {
-            Node::Task { queue, index } => options
-                .selection
-                .includes(&plan.queues[queue], &plan.queues[queue].tasks[index]),
-            Node::QueueDone(_) => false,
-        })
-        .collect();
+    let selected = selected_nodes(plan, graph, options);
     let total = selected.iter().filter(|s| **s).count();
     let workers = options.max_workers.max(1);
-
-    let mut record = RunRecord {
-        schema_version: RUN_SCHEMA_VERSION,
-        status: RunStatus::Running,
-        started: now(),
-        ended: None,
-        duration_ms: None,
-        run_id: run_id.clone(),
-        tool: Some(ToolInfo {
-            name: "cargo-tek".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        }),
-        source: options.source.clone(),
-        dry_run: env.dry_run,
-        plan_id: Some(history::plan_id(plan.tasks().map(|(_, t)| t.id.as_str()))),
-        rerun_failed: options.selection.rerun.is_some(),
-        max_workers: Some(workers),
-        signal: None,
-        shard: options.shard.clone(),
-        affected: options.affected.clone(),
-        leg: options.leg.clone(),
-        merge: None,
-        counts: Counts::default(),
-        results: Vec::new(),
-    };
-    let planned = graph
-        .nodes
-        .iter()
-        .zip(&selected)
-        .filter_map(|(node, &selected)| match *node {
-            Node::Task { queue, index } if selected => {
-                let (q, t) = (&plan.queues[queue], &plan.queues[queue].tasks[index]);
-                Some(Planned {
-                    task: t.id.clone(),
-                    queue: q.name.clone(),
-                    title: t.title.clone(),
-                    line: t.line,
-                })
-            }
-            _ => None,
-        })
-        .collect();
+    let mut record = opening_record(plan, options, &env, run_id.clone(), workers);
     let mut evidence = Evidence {
         recorder: Recorder::start(
             &env.run_dir,
             &record,
-            planned,
+            planned(plan, graph, &selected),
             options.secrets.clone(),
             options.journal_key.clone(),
         )?,
         events: events.clone(),
         results: vec![None; graph.nodes.len()],
     };
+
     let _ = events.send(Event::RunStarted {
         run_id,
         run_dir: env.run_dir.clone(),
@@ -320,16 +271,123 @@ pub async fn run(
     if let Err(err) = looped {
         let _ = cancel_tx.send(Cancel::Immediate);
         while running.join_next().await.is_some() {}
-        record.status = RunStatus::Error;
-        record.ended = Some(now());
-        record.duration_ms = Some(started_at.elapsed().as_millis() as u64);
-        record.results = evidence.results.iter().flatten().cloned().collect();
-        record.counts = Counts::of(&record.results);
+        let results = evidence.results.iter().flatten().cloned().collect();
+        close(&mut record, RunStatus::Error, results, started_at);
         let _ = evidence.recorder.finish(&record);
         return Err(err);
     }
 
     debug_assert!(pool.is_idle(), "every resource was given back");
+    account_for_the_rest(
+        &mut evidence,
+        plan,
+        graph,
+        &selected,
+        &ready,
+        &stop_reason,
+        options,
+    );
+
+    let Evidence {
+        recorder, results, ..
+    } = evidence;
+    let results: Vec<TaskResult> = results.into_iter().flatten().collect();
+    let failed = results
+        .iter()
+        .any(|r| !r.status.is_success() && !crate::evidence::is_unaffected(r));
+    let (status, verdict) = match interrupted {
+        Some(signal) => (RunStatus::Interrupted, Verdict::Interrupted(signal)),
+        None if failed => (RunStatus::Error, Verdict::TasksFailed),
+        None => (RunStatus::Ok, Verdict::Passed),
+    };
+    record.signal = interrupted.map(crate::supervise::process::signal_name);
+    close(&mut record, status, results, started_at);
+    let failure = recorder.finish(&record)?;
+    let verdict = verdict.with_evidence_lost(failure.is_some());
+    Ok(RunSummary { record, verdict })
+}
+
+/// Which nodes this run starts: the tasks the selection includes (never a queue gate).
+fn selected_nodes(plan: &Plan, graph: &Graph, options: &RunOptions) -> Vec<bool> {
+    graph
+        .nodes
+        .iter()
+        .map(|node| match *node {
+            Node::Task { queue, index } => options
+                .selection
+                .includes(&plan.queues[queue], &plan.queues[queue].tasks[index]),
+            Node::QueueDone(_) => false,
+        })
+        .collect()
+}
+
+/// run.json as it is written when the run starts: `running`, no results.
+fn opening_record(
+    plan: &Plan,
+    options: &RunOptions,
+    env: &RunEnv,
+    run_id: String,
+    workers: usize,
+) -> RunRecord {
+    RunRecord {
+        schema_version: RUN_SCHEMA_VERSION,
+        status: RunStatus::Running,
+        started: now(),
+        ended: None,
+        duration_ms: None,
+        run_id,
+        tool: Some(ToolInfo {
+            name: "cargo-tek".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }),
+        source: options.source.clone(),
+        dry_run: env.dry_run,
+        plan_id: Some(history::plan_id(plan.tasks().map(|(_, t)| t.id.as_str()))),
+        rerun_failed: options.selection.rerun.is_some(),
+        max_workers: Some(workers),
+        signal: None,
+        shard: options.shard.clone(),
+        affected: options.affected.clone(),
+        leg: options.leg.clone(),
+        merge: None,
+        counts: Counts::default(),
+        results: Vec::new(),
+    }
+}
+
+/// The selected tasks, in graph order, for the journal's first line.
+fn planned(plan: &Plan, graph: &Graph, selected: &[bool]) -> Vec<Planned> {
+    graph
+        .nodes
+        .iter()
+        .zip(selected)
+        .filter_map(|(node, &selected)| match *node {
+            Node::Task { queue, index } if selected => {
+                let (q, t) = (&plan.queues[queue], &plan.queues[queue].tasks[index]);
+                Some(Planned {
+                    task: t.id.clone(),
+                    queue: q.name.clone(),
+                    title: t.title.clone(),
+                    line: t.line,
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every task the loop did not finish gets its result: selected ones that never started
+/// are skipped, with why; tasks not run this time keep their last real result
+/// (`--rerun-failed`); and tasks the change does not affect are skipped as `unaffected`.
+fn account_for_the_rest(
+    evidence: &mut Evidence,
+    plan: &Plan,
+    graph: &Graph,
+    selected: &[bool],
+    ready: &ReadyQueue,
+    stop_reason: &Option<String>,
+    options: &RunOptions,
+) {
     // Selected tasks that never started are skipped, with why.
     for (node, &is_selected) in selected.iter().enumerate() {
         if let (true, None, Node::Task { queue, index }) =
@@ -368,28 +426,15 @@ pub async fn run(
             }
         }
     }
+}
 
-    let Evidence {
-        recorder, results, ..
-    } = evidence;
-    let results: Vec<TaskResult> = results.into_iter().flatten().collect();
-    let failed = results
-        .iter()
-        .any(|r| !r.status.is_success() && !crate::evidence::is_unaffected(r));
-    let (status, verdict) = match interrupted {
-        Some(signal) => (RunStatus::Interrupted, Verdict::Interrupted(signal)),
-        None if failed => (RunStatus::Error, Verdict::TasksFailed),
-        None => (RunStatus::Ok, Verdict::Passed),
-    };
+/// The one place a run's record is closed, on success or after an error.
+fn close(record: &mut RunRecord, status: RunStatus, results: Vec<TaskResult>, started: Instant) {
     record.status = status;
     record.ended = Some(now());
-    record.duration_ms = Some(started_at.elapsed().as_millis() as u64);
-    record.signal = interrupted.map(crate::supervise::process::signal_name);
+    record.duration_ms = Some(started.elapsed().as_millis() as u64);
     record.counts = Counts::of(&results);
     record.results = results;
-    let failure = recorder.finish(&record)?;
-    let verdict = verdict.with_evidence_lost(failure.is_some());
-    Ok(RunSummary { record, verdict })
 }
 
 /// What a worker hands back: a task's result, or the shared compile's.
