@@ -43,7 +43,10 @@ pub struct Preflight<'a> {
     /// The PATH a task gets when its hook does not set one.
     path: Option<OsString>,
     cwds: HashMap<String, Result<PathBuf, CwdError>>,
-    programs: HashMap<(String, Option<OsString>, PathBuf), Result<(), String>>,
+    /// Programs of hooks that set no PATH, by cwd as written, then program.
+    inherited: HashMap<String, HashMap<String, Result<(), String>>>,
+    /// Programs of hooks that set their own PATH, by program, that PATH and the cwd.
+    programs: HashMap<(String, OsString, PathBuf), Result<(), String>>,
 }
 
 impl<'a> Preflight<'a> {
@@ -53,6 +56,7 @@ impl<'a> Preflight<'a> {
             bounds,
             path,
             cwds: HashMap::new(),
+            inherited: HashMap::new(),
             programs: HashMap::new(),
         }
     }
@@ -64,28 +68,44 @@ impl<'a> Preflight<'a> {
             let resolved = self.bounds.resolve(cwd);
             self.cwds.insert(cwd.to_owned(), resolved);
         }
-        let dir = self.cwds[cwd].clone()?;
-        let Some(program) = command.argv().into_iter().next() else {
-            return Ok(());
+        let dir = match &self.cwds[cwd] {
+            Ok(dir) => dir,
+            Err(e) => return Err(e.clone().into()),
+        };
+        // The program as the spawn sees it, without building the argv.
+        let program = match (&command.shell, command.cmd.first()) {
+            (Some(_), _) => "sh",
+            (None, Some(program)) => program.as_str(),
+            (None, None) => return Ok(()),
         };
         // The command's env wins over the hook's, as in the task's environment.
         let own = command.env.get("PATH").or_else(|| hook.env.get("PATH"));
-        let path = own.map(OsString::from).or_else(|| self.path.clone());
-        let key = (program, path, dir);
-        if !self.programs.contains_key(&key) {
-            let found =
-                find_program(&key.0, &key.2, key.1.as_deref()).map_err(|message| match own {
-                    Some(own) => format!("{message} (the PATH the hook sets: `{own}`)"),
-                    None => message,
-                });
-            self.programs.insert(key.clone(), found);
-        }
-        self.programs[&key]
-            .clone()
-            .map_err(|message| Problem::Program {
-                program: key.0,
-                message,
-            })
+        let found = match own {
+            // The common case, a hook that sets no PATH: found by cwd and program, with
+            // nothing allocated once known (a 50,000-hook check asks 50,000 times).
+            None => {
+                let known = self.inherited.entry(cwd.to_owned()).or_default();
+                if !known.contains_key(program) {
+                    let found = find_program(program, dir, self.path.as_deref());
+                    known.insert(program.to_owned(), found);
+                }
+                known[program].clone()
+            }
+            Some(own) => {
+                let key = (program.to_owned(), OsString::from(own), dir.clone());
+                if !self.programs.contains_key(&key) {
+                    let found = find_program(&key.0, &key.2, Some(&key.1)).map_err(|message| {
+                        format!("{message} (the PATH the hook sets: `{own}`)")
+                    });
+                    self.programs.insert(key.clone(), found);
+                }
+                self.programs[&key].clone()
+            }
+        };
+        found.map_err(|message| Problem::Program {
+            program: program.to_owned(),
+            message,
+        })
     }
 }
 

@@ -74,6 +74,16 @@ pub struct Config {
 impl Config {
     /// Loads the config of `workspace`.
     pub fn load(workspace: &Workspace) -> Result<Self, LoadError> {
+        let (manifest, manifest_source) = Self::manifest(workspace)?;
+        Ok(Self {
+            hooks: Self::hooks(workspace)?,
+            manifest,
+            manifest_source,
+        })
+    }
+
+    /// manifest.json (and that the config directory asked for exists).
+    fn manifest(workspace: &Workspace) -> Result<(Manifest, Option<SourceFile>), LoadError> {
         // A typo in `--config` must not quietly mean "no hooks, everything a noop".
         if let Some(from) = workspace.config_from {
             let problem = match std::fs::metadata(&workspace.config_dir) {
@@ -98,15 +108,15 @@ impl Config {
             Some(src) => Manifest::load(src)?,
             None => Manifest::default(),
         };
+        Ok((manifest, manifest_source))
+    }
+
+    /// hooks.json.
+    fn hooks(workspace: &Workspace) -> Result<Hooks, LoadError> {
         let hooks_path = workspace.hooks_path();
-        let hooks = match optional(&hooks_path, workspace.display(&hooks_path))? {
+        Ok(match optional(&hooks_path, workspace.display(&hooks_path))? {
             Some(src) => Hooks::load(src)?,
             None => Hooks::default(),
-        };
-        Ok(Self {
-            hooks,
-            manifest,
-            manifest_source,
         })
     }
 }
@@ -145,17 +155,16 @@ pub fn cwd_bounds(
 impl Project {
     /// Loads config and sot.md and builds the plan.
     pub fn load(workspace: Workspace) -> Result<Self, LoadError> {
-        let Config {
-            hooks,
-            manifest,
-            manifest_source,
-        } = Config::load(&workspace)?;
+        let (manifest, manifest_source) = Config::manifest(&workspace)?;
         let ids = match &manifest.id_pattern {
             Some(p) => IdPattern::new(p).unwrap_or_default(),
             None => IdPattern::default(),
         };
         let sot = SourceFile::read(&workspace.sot, workspace.display(&workspace.sot))?;
+        // sot.md before hooks.json: Markdown's parse tree (the largest thing a 50,000-task
+        // plan builds) is gone before the hooks are loaded, so the two never add up.
         let document = sot::parse(&sot, &ids)?;
+        let hooks = Config::hooks(&workspace)?;
         let (plan, graph) = plan::build(&plan::Inputs {
             sot: &sot,
             document: &document,

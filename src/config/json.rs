@@ -138,18 +138,17 @@ impl KeyIndex {
 
 /// A JSON object that keeps its keys in order and refuses duplicate keys (serde_json
 /// would silently keep the last one, hiding a config mistake). The index built while
-/// checking for duplicates doubles as the lookup table.
+/// checking for duplicates doubles as the lookup table. An `IndexMap` holds each key
+/// once: a 50,000-hook file keeps no second copy of its ids.
 #[derive(Debug, Clone)]
 pub struct UniqueMap<V> {
-    entries: Vec<(String, V)>,
-    index: HashMap<String, usize>,
+    entries: indexmap::IndexMap<String, V, rustc_hash::FxBuildHasher>,
 }
 
 impl<V> Default for UniqueMap<V> {
     fn default() -> Self {
         Self {
-            entries: Vec::new(),
-            index: HashMap::default(),
+            entries: indexmap::IndexMap::default(),
         }
     }
 }
@@ -157,7 +156,7 @@ impl<V> Default for UniqueMap<V> {
 impl<V> UniqueMap<V> {
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<&V> {
-        self.index.get(key).map(|&i| &self.entries[i].1)
+        self.entries.get(key)
     }
 
     /// Entries in file order.
@@ -185,15 +184,17 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut index = HashMap::default();
-                let mut entries = Vec::new();
+                let mut entries = indexmap::IndexMap::default();
                 while let Some(key) = map.next_key::<String>()? {
-                    if index.insert(key.clone(), entries.len()).is_some() {
+                    if entries.contains_key(&key) {
                         return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
                     }
-                    entries.push((key, map.next_value()?));
+                    let value = map.next_value()?;
+                    entries.insert(key, value);
                 }
-                Ok(UniqueMap { entries, index })
+                // Room grown by doubling and never used: a quarter of a large file's size.
+                entries.shrink_to_fit();
+                Ok(UniqueMap { entries })
             }
         }
         deserializer.deserialize_map(MapVisitor(PhantomData))
