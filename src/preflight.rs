@@ -94,9 +94,8 @@ impl<'a> Preflight<'a> {
             Some(own) => {
                 let key = (program.to_owned(), OsString::from(own), dir.clone());
                 if !self.programs.contains_key(&key) {
-                    let found = find_program(&key.0, &key.2, Some(&key.1)).map_err(|message| {
-                        format!("{message} (the PATH the hook sets: `{own}`)")
-                    });
+                    let found = find_program(&key.0, &key.2, Some(&key.1))
+                        .map_err(|message| format!("{message} (the PATH the hook sets: `{own}`)"));
                     self.programs.insert(key.clone(), found);
                 }
                 self.programs[&key].clone()

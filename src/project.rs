@@ -114,10 +114,12 @@ impl Config {
     /// hooks.json.
     fn hooks(workspace: &Workspace) -> Result<Hooks, LoadError> {
         let hooks_path = workspace.hooks_path();
-        Ok(match optional(&hooks_path, workspace.display(&hooks_path))? {
-            Some(src) => Hooks::load(src)?,
-            None => Hooks::default(),
-        })
+        Ok(
+            match optional(&hooks_path, workspace.display(&hooks_path))? {
+                Some(src) => Hooks::load(src)?,
+                None => Hooks::default(),
+            },
+        )
     }
 }
 

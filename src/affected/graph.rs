@@ -131,24 +131,32 @@ pub fn affected(
             queue.push_back(package.id());
         }
     }
-    // Everything that depends on a changed crate, by any kind of dependency: the
-    // reverse closure, keeping the first (shortest) chain for the explanation.
+    // Everything that depends on a changed crate: the reverse closure over normal and
+    // build dependencies, keeping the first (shortest) chain for the explanation. A
+    // dev-dependency counts one step: the package that declares it builds it for its
+    // own tests, but its dependents build it as a library, without its dev-dependencies
+    // (`cargo test -p dependent` never compiles them).
+    let mut spread: std::collections::HashSet<&PackageId> = queue.iter().copied().collect();
     while let Some(id) = queue.pop_front() {
         let Ok(package) = new.metadata(id) else {
             continue;
         };
         for link in package.reverse_direct_links() {
             let from = link.from();
-            if !from.source().is_local() || causes.contains_key(from.name()) {
+            if !from.source().is_local() {
                 continue;
             }
-            causes.insert(
-                from.name().to_owned(),
-                CrateCause::DependsOn {
-                    name: package.name().to_owned(),
-                },
-            );
-            queue.push_back(from.id());
+            if !causes.contains_key(from.name()) {
+                causes.insert(
+                    from.name().to_owned(),
+                    CrateCause::DependsOn {
+                        name: package.name().to_owned(),
+                    },
+                );
+            }
+            if !link.dev_only() && spread.insert(from.id()) {
+                queue.push_back(from.id());
+            }
         }
     }
     // Never narrower than determinator: anything it found that the walk did not.

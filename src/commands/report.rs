@@ -269,7 +269,8 @@ async fn deliver(
                     .map_err(Error::io(format!(
                         "failed to append to $GITHUB_STEP_SUMMARY (`{path}`)"
                     )))?;
-                ctx.output.status("Appended", "the report to the job summary");
+                ctx.output
+                    .status("Appended", "the report to the job summary");
             }
             None if args.strict => {
                 return Err(Error::Usage(

@@ -933,3 +933,76 @@ fn rerun_failed_after_an_affected_run_reruns_its_failures_only() {
     let second = run_json(&ws);
     assert_eq!(ran(&second), ["TASK-020"], "{second}");
 }
+
+/// Issue 25.5: a dev-dependency counts for the package that declares it, one step. A
+/// change to a test helper runs the tests of the crate that uses it in its tests, not
+/// of that crate's dependents, whose `cargo test -p` builds it without dev-dependencies.
+#[test]
+fn a_dev_dependency_affects_the_crate_that_declares_it_only() {
+    let ws = Workspace::new();
+    std::fs::remove_dir_all(ws.join("src")).unwrap();
+    ws.file(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n",
+    );
+    let krate = |name: &str, deps: &str| {
+        ws.file(
+            &format!("crates/{name}/Cargo.toml"),
+            format!(
+                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n{deps}"
+            ),
+        );
+        ws.file(&format!("crates/{name}/src/lib.rs"), "pub fn f() {}\n");
+    };
+    krate("mock", "");
+    krate(
+        "core",
+        "[dev-dependencies]\nmock = { path = \"../mock\" }\n",
+    );
+    krate("app", "[dependencies]\ncore = { path = \"../core\" }\n");
+    krate("tool", "[dependencies]\nmock = { path = \"../mock\" }\n");
+    ws.file(".gitignore", "target/\n.tek/\n");
+    let names = ["mock", "core", "app", "tool"];
+    let mut sot = String::from("## Queue A — Tests\n");
+    let mut hooks = serde_json::Map::new();
+    for (i, name) in names.iter().enumerate() {
+        sot.push_str(&format!("- [ ] `TASK-{}` test {name}\n", i + 1));
+        hooks.insert(
+            format!("TASK-{}", i + 1),
+            serde_json::json!({"commands": [{"cmd": ["cargo", "test", "-p", name]}]}),
+        );
+    }
+    ws.file("sot.md", sot);
+    ws.file(
+        "config/hooks.json",
+        serde_json::Value::Object(hooks).to_string(),
+    );
+    cargo(ws.path(), &["generate-lockfile", "--offline"]);
+    git(ws.path(), &["init", "-q", "-b", "main"]);
+    git(ws.path(), &["add", "-A"]);
+    git(ws.path(), &["commit", "-qm", "base"]);
+    git(ws.path(), &["branch", "base"]);
+    edit(&ws, "crates/mock/src/lib.rs", "pub fn more() {}\n");
+    commit(&ws);
+    let (run, decision) = affected(&ws);
+    // mock itself, core (its dev-dependency), tool (a normal one); not app.
+    assert_eq!(
+        run,
+        BTreeSet::from([
+            "TASK-1".to_owned(),
+            "TASK-2".to_owned(),
+            "TASK-4".to_owned()
+        ]),
+        "{decision:#}"
+    );
+    // A normal dependency still spreads: a change to core runs app too.
+    edit(&ws, "crates/core/src/lib.rs", "pub fn again() {}\n");
+    commit(&ws);
+    git(ws.path(), &["branch", "-f", "base", "HEAD~1"]);
+    let (run, decision) = affected(&ws);
+    assert_eq!(
+        run,
+        BTreeSet::from(["TASK-2".to_owned(), "TASK-3".to_owned()]),
+        "{decision:#}"
+    );
+}
