@@ -94,6 +94,43 @@ impl<'a> Locator<'a> {
     }
 }
 
+/// A plan task whose hook has a matrix but that is none of its combinations: a plan
+/// file written before the matrix, or before a value was removed. It would run nothing.
+fn stale_combinations(project: &Subject<'_>, src: &SourceFile, findings: &mut Findings) {
+    let mut locate = Locator::new(src);
+    for (queue, task) in project.plan.tasks() {
+        let base = crate::config::matrix::split_id(&task.id).map_or(task.id.as_str(), |(b, _)| b);
+        let (Some(hook), source) = crate::plan::configured(base, &queue.name, project.hooks) else {
+            continue;
+        };
+        if hook.matrix.is_none()
+            || crate::plan::hook_of(&task.id, &queue.name, project.hooks)
+                .0
+                .is_some()
+        {
+            continue;
+        }
+        let key = if source == HookSource::Task {
+            base
+        } else {
+            queue.name.as_str()
+        };
+        findings.add(Severity::Error, || {
+            src.diagnostic(
+                format!(
+                    "task `{}` of {} is none of the combinations of hook `{key}`'s matrix",
+                    task.id, project.planned_from
+                ),
+                vec![(locate.key(key), "this hook has a matrix".into())],
+                Some(
+                    "re-create the plan file with `cargo tek plan --out`, or run without `--plan`"
+                        .into(),
+                ),
+            )
+        });
+    }
+}
+
 /// A queue name reduced to what a reader sees: case, runs of whitespace and the kind of
 /// dash do not matter.
 pub fn queue_look(name: &str) -> String {
@@ -295,6 +332,10 @@ fn config_into(
                 }
             }
         }
+    }
+
+    if let Some(src) = &project.hooks.source {
+        stale_combinations(project, src, findings);
     }
 
     if let Some(src) = project.manifest_source {

@@ -215,3 +215,76 @@ fn check_accepts_a_matrix_and_mistakes_exit_1_at_their_line_and_column() {
     }
     assert!(!ws.join("out").exists(), "nothing ran");
 }
+
+#[test]
+fn a_plan_file_from_before_the_matrix_is_refused_not_run_as_a_noop() {
+    let ws = ws();
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-010": {"commands": [{"cmd": ["true"]}]}, "TASK-020": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    ws.tek(&["plan", "--out", "plan.json"])
+        .output()
+        .expect_code(0);
+    ws.file("config/hooks.json", HOOKS);
+    let err = ws
+        .tek(&["run", "--plan", "plan.json"])
+        .output()
+        .expect_code(1)
+        .stderr();
+    assert!(
+        err.contains(
+            "task `TASK-010` of plan.json is none of the combinations of hook `TASK-010`'s matrix"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("config/hooks.json:2:3"), "{err}");
+    assert!(!ws.join("out").exists(), "nothing ran");
+}
+
+#[test]
+fn affected_decides_per_combination_from_its_substituted_commands() {
+    let ws = Workspace::new();
+    ws.file(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"a\", \"b\"]\nresolver = \"2\"\n",
+    );
+    let _ = std::fs::remove_dir_all(ws.join("src"));
+    for name in ["a", "b"] {
+        ws.file(
+            &format!("{name}/Cargo.toml"),
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+        );
+        ws.file(&format!("{name}/src/lib.rs"), "");
+    }
+    ws.file("sot.md", "## Q\n- `TASK-1` check\n")
+        .file(".gitignore", "target/\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"matrix": {"crate": ["a", "b"]}, "commands": [{"cmd": ["cargo", "check", "-p", "${matrix.crate}"]}]}}"#,
+    );
+    crate::harness::git(ws.path(), &["init", "-q"]);
+    crate::harness::git(ws.path(), &["add", "-A"]);
+    crate::harness::git(ws.path(), &["commit", "-qm", "start"]);
+    ws.file("b/src/lib.rs", "// changed\n");
+    let out = ws
+        .tek(&["affected", "HEAD", "--format", "json"])
+        .output()
+        .expect_code(0)
+        .stdout();
+    let decision: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let runs: Vec<(&str, bool)> = decision["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["id"].as_str().unwrap(), t["run"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        decision["changed_paths"],
+        serde_json::json!(["b/src/lib.rs"])
+    );
+    assert_eq!(
+        runs,
+        [("TASK-1[crate=a]", false), ("TASK-1[crate=b]", true)]
+    );
+}
