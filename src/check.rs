@@ -3,6 +3,7 @@
 //! programs that would not start, queue names that only look alike, and a plan in which
 //! nothing would run.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::ops::Range;
@@ -93,6 +94,43 @@ impl<'a> Locator<'a> {
     }
 }
 
+/// A plan task whose hook has a matrix but that is none of its combinations: a plan
+/// file written before the matrix, or before a value was removed. It would run nothing.
+fn stale_combinations(project: &Subject<'_>, src: &SourceFile, findings: &mut Findings) {
+    let mut locate = Locator::new(src);
+    for (queue, task) in project.plan.tasks() {
+        let base = crate::config::matrix::split_id(&task.id).map_or(task.id.as_str(), |(b, _)| b);
+        let (Some(hook), source) = crate::plan::configured(base, &queue.name, project.hooks) else {
+            continue;
+        };
+        if hook.matrix.is_none()
+            || crate::plan::hook_of(&task.id, &queue.name, project.hooks)
+                .0
+                .is_some()
+        {
+            continue;
+        }
+        let key = if source == HookSource::Task {
+            base
+        } else {
+            queue.name.as_str()
+        };
+        findings.add(Severity::Error, || {
+            src.diagnostic(
+                format!(
+                    "task `{}` of {} is none of the combinations of hook `{key}`'s matrix",
+                    task.id, project.planned_from
+                ),
+                vec![(locate.key(key), "this hook has a matrix".into())],
+                Some(
+                    "re-create the plan file with `cargo tek plan --out`, or run without `--plan`"
+                        .into(),
+                ),
+            )
+        });
+    }
+}
+
 /// A queue name reduced to what a reader sees: case, runs of whitespace and the kind of
 /// dash do not matter.
 pub fn queue_look(name: &str) -> String {
@@ -174,7 +212,12 @@ fn config_into(
     preflight_only: Option<&dyn Fn(&str) -> bool>,
     findings: &mut Findings,
 ) {
-    let ids: HashSet<&str> = project.plan.tasks().map(|(_, t)| t.id.as_str()).collect();
+    // A matrix hook is keyed by its base task, which the plan holds as combinations.
+    let ids: HashSet<&str> = project
+        .plan
+        .tasks()
+        .flat_map(|(_, t)| std::iter::once(t.id.as_str()).chain(t.base.as_deref()))
+        .collect();
     let queues: HashSet<&str> = project
         .plan
         .queues
@@ -255,11 +298,33 @@ fn config_into(
                 }
             }
             let try_start = preflight_only.is_none_or(|accepts| accepts(key));
-            for (i, command) in hook.commands.iter().enumerate().filter(|_| try_start) {
+            // A matrix's commands start once per combination, values substituted.
+            let runs: Vec<(String, Cow<'_, crate::config::Hook>)> =
+                match hook.matrix.as_ref().map(|m| m.combinations()) {
+                    Some(Ok(combinations)) => combinations
+                        .iter()
+                        .map(|c| {
+                            let id = c.id(key);
+                            let hook = crate::config::matrix::substitute(hook, c);
+                            (
+                                format!("hook `{key}`, combination `{id}`"),
+                                Cow::Owned(hook),
+                            )
+                        })
+                        .collect(),
+                    _ => vec![(format!("hook `{key}`"), Cow::Borrowed(hook))],
+                };
+            let commands = runs.iter().flat_map(|(name, hook)| {
+                hook.commands
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, c)| (name, &**hook, i, c))
+            });
+            for (name, hook, i, command) in commands.filter(|_| try_start) {
                 if let Err(problem) = preflight.command(hook, command) {
                     findings.add(Severity::Error, || {
                         src.diagnostic(
-                            format!("hook `{key}`, command {}: {problem}", i + 1),
+                            format!("{name}, command {}: {problem}", i + 1),
                             vec![(locate.key(key), "in this hook".into())],
                             Some(problem.help().into()),
                         )
@@ -267,6 +332,10 @@ fn config_into(
                 }
             }
         }
+    }
+
+    if let Some(src) = &project.hooks.source {
+        stale_combinations(project, src, findings);
     }
 
     if let Some(src) = project.manifest_source {

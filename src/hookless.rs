@@ -28,7 +28,7 @@ impl Coverage {
         let mut coverage = Self::default();
         for (id, queue) in tasks {
             coverage.tasks += 1;
-            if hooks.get(id).is_some() || hooks.get(queue).is_some() {
+            if crate::plan::hook_of(id, queue, hooks).0.is_some() {
                 coverage.with_hook += 1;
                 continue;
             }

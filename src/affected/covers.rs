@@ -40,8 +40,15 @@ pub struct Member {
 
 /// The cover of the task `id` in `queue`.
 pub fn of(id: &str, queue: &str, hooks: &Hooks, members: &[Member]) -> TaskCover {
-    let own = hooks.get(id);
-    let queued = hooks.get(queue);
+    // A matrix's combination reads its own commands, values substituted.
+    let (hook, source) = crate::plan::hook_of(id, queue, hooks);
+    let own = hook
+        .as_deref()
+        .filter(|_| source == crate::plan::HookSource::Task);
+    let queued = match source {
+        crate::plan::HookSource::Queue => hook.as_deref(),
+        _ => hooks.get(queue),
+    };
     let declared = own
         .and_then(|h| h.covers.as_ref().map(|c| (c, "task hook")))
         .or_else(|| queued.and_then(|h| h.covers.as_ref().map(|c| (c, "queue hook"))));

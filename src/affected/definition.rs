@@ -43,8 +43,11 @@ pub(super) fn redefined(
         let name = files.hooks.clone().unwrap_or_else(|| "hooks.json".into());
         let old = hooks_at(repo, merge_base, prefix, files);
         for (queue, task) in inputs.plan.tasks() {
-            let now = inputs.hooks.get(&task.id).or(inputs.hooks.get(&queue.name));
-            let before = old.as_ref().map(|h| h.get(&task.id).or(h.get(&queue.name)));
+            // A matrix's combination compares its own commands, values substituted.
+            let now = crate::plan::hook_of(&task.id, &queue.name, inputs.hooks).0;
+            let before = old
+                .as_ref()
+                .map(|h| crate::plan::hook_of(&task.id, &queue.name, h).0);
             if before != Some(now) {
                 out.insert(task.id.clone(), format!("its entry in {name} changed"));
             }

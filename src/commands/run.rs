@@ -426,6 +426,7 @@ fn refuse_broken_config(
     for queue in &loaded.plan.queues {
         for task in queue.tasks.iter().filter(|t| selection.includes(queue, t)) {
             started.insert(&task.id);
+            started.extend(task.base.as_deref());
             started.insert(&queue.name);
         }
     }

@@ -57,6 +57,10 @@ pub struct Hook {
     /// What the task reads, for `--affected` (inferred from the commands when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub covers: Option<super::Covers>,
+    /// Axes of values: each combination is a task of its own, with `${matrix.NAME}`
+    /// replaced in its commands (see `config::matrix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<Box<super::Matrix>>,
 }
 
 /// One command: an argv array, or a script for `sh -c` when asked for explicitly.
@@ -235,6 +239,17 @@ impl Hooks {
                         format!("hook `{key}`: {message}"),
                         vec![(range, "in this hook".into())],
                         Some(help),
+                    )
+                    .into());
+            }
+            if let Some(found) = super::matrix::check(hook) {
+                let at = KeyIndex::new(&src.text).range(key);
+                let range = super::matrix::locate(&src.text, at.start, &found.at);
+                return Err(src
+                    .diagnostic(
+                        format!("hook `{key}`: {}", found.message),
+                        vec![(range, "here".into())],
+                        Some(found.help),
                     )
                     .into());
             }

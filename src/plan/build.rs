@@ -1,14 +1,17 @@
 //! Building a plan from a parsed sot.md and the config, with errors that point into the
 //! user's files.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
-use crate::config::{key_range, HashMap, Hooks, Manifest};
+use crate::config::{key_range, matrix, HashMap, Hooks, Manifest};
 use crate::sot::{self, Document, Format};
 use crate::source::{SourceDiagnostic, SourceFile};
 
 use super::graph::{cycle_summary, Graph, GraphError};
-use super::model::{HookSource, Plan, PlanQueue, PlanTask, Routing, PLAN_SCHEMA_VERSION};
+use super::model::{
+    HookSource, MatrixValues, Plan, PlanQueue, PlanTask, Routing, PLAN_SCHEMA_VERSION,
+};
 
 /// Everything a plan is built from.
 pub struct Inputs<'a> {
@@ -26,6 +29,9 @@ pub enum PlanError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Source(#[from] SourceDiagnostic),
+    #[error("{message}")]
+    #[diagnostic(help("fix the hook's matrix in hooks.json"))]
+    Matrix { message: String },
     #[error("{file}: {source}")]
     #[diagnostic(help("fix the plan file, or re-create it with `cargo tek plan --out`"))]
     Graph {
@@ -44,34 +50,65 @@ pub fn build(inputs: &Inputs<'_>) -> Result<(Plan, Graph), PlanError> {
         manifest,
         ..
     } = inputs;
-    let queues = document
-        .queues
-        .iter()
-        .map(|queue| {
-            let rule = manifest.queue(&queue.name);
-            PlanQueue {
-                name: queue.name.clone(),
-                after: rule.map(|r| r.after.clone()).unwrap_or_default(),
-                serial: rule.is_some_and(|r| r.serial),
-                tasks: queue
-                    .tasks
-                    .iter()
-                    .map(|task| {
-                        let layer = layer(manifest, document.format, &task.id);
-                        PlanTask {
-                            runs: Some(route(&task.id, &queue.name, hooks, manifest)),
-                            id: task.id.clone(),
-                            title: task.title.clone(),
-                            layer,
-                            done: task.done,
-                            after: task.after.iter().map(|(id, _)| id.clone()).collect(),
-                            line: Some(sot.line(task.range.start)),
-                        }
-                    })
-                    .collect(),
+    let mut queues = Vec::with_capacity(document.queues.len());
+    // Base id → its combinations' ids, for the dependencies that name the base.
+    let mut expanded: HashMap<&str, Vec<String>> = HashMap::default();
+    for queue in &document.queues {
+        let rule = manifest.queue(&queue.name);
+        let mut tasks = Vec::with_capacity(queue.tasks.len());
+        for task in &queue.tasks {
+            let planned = PlanTask {
+                runs: None,
+                id: task.id.clone(),
+                title: task.title.clone(),
+                layer: layer(manifest, document.format, &task.id),
+                done: task.done,
+                after: task.after.iter().map(|(id, _)| id.clone()).collect(),
+                line: Some(sot.line(task.range.start)),
+                base: None,
+                matrix: None,
+            };
+            let combinations = combinations(&task.id, &queue.name, hooks)?;
+            if combinations.is_empty() {
+                tasks.push(PlanTask {
+                    runs: Some(route(&task.id, &queue.name, hooks, manifest)),
+                    ..planned
+                });
+                continue;
             }
-        })
-        .collect();
+            let ids = expanded.entry(task.id.as_str()).or_default();
+            for (id, values) in combinations {
+                ids.push(id.clone());
+                tasks.push(PlanTask {
+                    runs: Some(route(&id, &queue.name, hooks, manifest)),
+                    id,
+                    base: Some(task.id.clone()),
+                    matrix: Some(values),
+                    ..planned.clone()
+                });
+            }
+        }
+        queues.push(PlanQueue {
+            name: queue.name.clone(),
+            after: rule.map(|r| r.after.clone()).unwrap_or_default(),
+            serial: rule.is_some_and(|r| r.serial),
+            tasks,
+        });
+    }
+    if !expanded.is_empty() {
+        for task in queues.iter_mut().flat_map(|q| &mut q.tasks) {
+            if task.after.iter().any(|d| expanded.contains_key(d.as_str())) {
+                task.after = task
+                    .after
+                    .iter()
+                    .flat_map(|d| match expanded.get(d.as_str()) {
+                        Some(ids) => ids.clone(),
+                        None => vec![d.clone()],
+                    })
+                    .collect();
+            }
+        }
+    }
     let plan = Plan {
         version: 1,
         schema_version: PLAN_SCHEMA_VERSION,
@@ -87,6 +124,62 @@ pub fn build(inputs: &Inputs<'_>) -> Result<(Plan, Graph), PlanError> {
     }
 }
 
+/// The combinations of task `id`'s matrix, with their ids (none without a matrix). An id
+/// over the bound ([`crate::sot::MAX_ID_BYTES`]) is an error at the hook's matrix.
+fn combinations(
+    id: &str,
+    queue: &str,
+    hooks: &Hooks,
+) -> Result<Vec<(String, MatrixValues)>, PlanError> {
+    let (Some(hook), source) = configured(id, queue, hooks) else {
+        return Ok(Vec::new());
+    };
+    let Some(matrix) = &hook.matrix else {
+        return Ok(Vec::new());
+    };
+    let key = if source == HookSource::Task {
+        id
+    } else {
+        queue
+    };
+    let fail = |message: String, help: String, spot: &matrix::Spot| -> PlanError {
+        let Some(src) = &hooks.source else {
+            return PlanError::Matrix {
+                message: format!("hook `{key}`: {message}"),
+            };
+        };
+        let at = crate::config::KeyIndex::new(&src.text).range(key);
+        let range = matrix::locate(&src.text, at.start, spot);
+        src.diagnostic(
+            format!("hook `{key}`: {message}"),
+            vec![(range, "here".into())],
+            Some(help),
+        )
+        .into()
+    };
+    let combinations = matrix
+        .combinations()
+        .map_err(|p| fail(p.message.clone(), p.help.clone(), &p.at))?;
+    let mut out = Vec::with_capacity(combinations.len());
+    for combination in combinations {
+        let combined = combination.id(id);
+        if combined.len() > crate::sot::MAX_ID_BYTES {
+            return Err(fail(
+                format!(
+                    "the id of combination `{}` is {} bytes long, more than the {} an id may have",
+                    crate::sot::shortened_id(&combined),
+                    combined.len(),
+                    crate::sot::MAX_ID_BYTES
+                ),
+                "an id names the task's log folder; use shorter axis names or values, or a shorter task id".into(),
+                &matrix::Spot::Matrix,
+            ));
+        }
+        out.push((combined, MatrixValues(combination.values.clone())));
+    }
+    Ok(out)
+}
+
 /// The layer of a task: the first manifest rule that claims it, else the predecessor's
 /// id ranges for legacy documents, else `execution`.
 pub fn layer(manifest: &Manifest, format: Format, id: &str) -> String {
@@ -100,7 +193,37 @@ pub fn layer(manifest: &Manifest, format: Format, id: &str) -> String {
 /// The hook that runs task `id` of `queue`, and where it comes from: the task's own
 /// wins over its queue's, which is looked up only when the task has none. The one place
 /// that says so; the planner, the scheduler and the compile-once split all ask here.
+///
+/// A combination of a matrix (`TASK-010[toolchain=stable]`) gets its base's hook with
+/// the combination's values substituted. The values are read back from hooks.json by
+/// the id, never from a plan file, so a plan cannot put text into argv. A hook with a
+/// matrix asked for under an id that is none of its combinations (a plan file from
+/// before the matrix) runs nothing.
 pub fn hook_of<'h>(
+    id: &str,
+    queue: &str,
+    hooks: &'h Hooks,
+) -> (Option<Cow<'h, crate::config::Hook>>, HookSource) {
+    if let Some((base, values)) = matrix::split_id(id) {
+        if hooks.get(id).is_none() {
+            if let (Some(hook), source) = configured(base, queue, hooks) {
+                if let Some(combination) = hook.matrix.as_ref().and_then(|m| m.find(&values)) {
+                    return (
+                        Some(Cow::Owned(matrix::substitute(hook, combination))),
+                        source,
+                    );
+                }
+            }
+        }
+    }
+    match configured(id, queue, hooks) {
+        (Some(hook), _) if hook.matrix.is_some() => (None, HookSource::None),
+        (hook, source) => (hook.map(Cow::Borrowed), source),
+    }
+}
+
+/// The hook configured for `id` of `queue` as written, matrix and all.
+pub fn configured<'h>(
     id: &str,
     queue: &str,
     hooks: &'h Hooks,
@@ -120,10 +243,13 @@ pub fn hook_of<'h>(
 /// its queue or its layer names one.
 pub fn route(id: &str, queue: &str, hooks: &Hooks, manifest: &Manifest) -> Routing {
     let (hook, source) = hook_of(id, queue, hooks);
+    let hook = hook.as_deref();
+    // A combination is in its base task's layer.
+    let base = matrix::split_id(id).map_or(id, |(base, _)| base);
     let configured = hook
         .and_then(|h| h.agent.clone())
         .or_else(|| manifest.queue(queue).and_then(|q| q.agent.clone()))
-        .or_else(|| manifest.layer(id).and_then(|l| l.agent.clone()));
+        .or_else(|| manifest.layer(base).and_then(|l| l.agent.clone()));
     let agent = match (hook, configured) {
         (None, Some(agent)) if agent == "shell" => "noop".to_owned(),
         (_, Some(agent)) => agent,
@@ -385,5 +511,89 @@ mod tests {
         .unwrap_err();
         let PlanError::Source(d) = err else { panic!() };
         assert!(d.location.starts_with("manifest.json:1:"), "{}", d.location);
+    }
+
+    #[test]
+    fn a_matrix_hook_plans_one_task_per_combination_and_dependents_wait_for_all() {
+        let p = plan(
+            "## Q\n- `TASK-1` a\n- `TASK-2` b — after `TASK-1`\n",
+            r#"{"TASK-1": {"matrix": {"tc": ["stable", "msrv"], "f": ["default", "all"]},
+                "commands": [{"cmd": ["cargo", "+${matrix.tc}", "test", "--${matrix.f}-features"]}]},
+                "TASK-2": {"commands": [{"cmd": ["true"]}]}}"#,
+            "{}",
+        )
+        .unwrap();
+        let ids: Vec<&str> = p.tasks().map(|(_, t)| t.id.as_str()).collect();
+        let combinations = [
+            "TASK-1[tc=stable,f=default]",
+            "TASK-1[tc=stable,f=all]",
+            "TASK-1[tc=msrv,f=default]",
+            "TASK-1[tc=msrv,f=all]",
+        ];
+        assert_eq!(ids[..4], combinations);
+        assert_eq!(ids[4], "TASK-2");
+        let first = &p.queues[0].tasks[1];
+        assert_eq!(first.base.as_deref(), Some("TASK-1"));
+        assert_eq!(
+            first.matrix.as_ref().unwrap().0,
+            [
+                ("tc".to_owned(), "stable".to_owned()),
+                ("f".into(), "all".into())
+            ]
+        );
+        let runs = first.runs.as_ref().unwrap();
+        assert_eq!(
+            runs.commands[0],
+            ["cargo", "+stable", "test", "--all-features"]
+        );
+        assert_eq!(
+            (runs.agent.as_str(), runs.hook),
+            ("cargo", HookSource::Task)
+        );
+        assert_eq!(p.queues[0].tasks[4].after, combinations);
+        // plan.json keeps the axis order.
+        let json = serde_json::to_string(first).unwrap();
+        assert!(
+            json.contains(r#""matrix":{"tc":"stable","f":"all"}"#),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn a_queue_hook_with_a_matrix_expands_each_task_of_the_queue() {
+        let p = plan(
+            "## Q\n- `TASK-1` a\n- `TASK-2` b\n",
+            r#"{"Q": {"matrix": {"tc": ["a", "b"]}, "commands": [{"cmd": ["x", "${matrix.tc}"]}]},
+                "TASK-2": {"commands": [{"cmd": ["own"]}]}}"#,
+            "{}",
+        )
+        .unwrap();
+        let ids: Vec<&str> = p.tasks().map(|(_, t)| t.id.as_str()).collect();
+        assert_eq!(ids, ["TASK-1[tc=a]", "TASK-1[tc=b]", "TASK-2"]);
+        let runs = p.queues[0].tasks[1].runs.as_ref().unwrap();
+        assert_eq!(
+            (runs.hook, runs.commands[0][1].as_str()),
+            (HookSource::Queue, "b")
+        );
+    }
+
+    #[test]
+    fn a_combination_id_over_the_bound_is_refused_at_the_matrix() {
+        let long = "v".repeat(70);
+        let err = plan(
+            "## Q\n- `TASK-1` a\n",
+            &format!("{{\n\"TASK-1\": {{\n  \"matrix\": {{\"axis\": [\"{long}\"]}}, \"commands\": [{{\"cmd\": [\"x\"]}}]}}}}"),
+            "{}",
+        )
+        .unwrap_err();
+        let PlanError::Source(d) = err else {
+            panic!("{err}")
+        };
+        assert!(
+            d.message.contains("bytes long, more than the 80"),
+            "{}",
+            d.message
+        );
+        assert_eq!(d.location, "hooks.json:3:3");
     }
 }

@@ -10,7 +10,7 @@ pub mod shard;
 pub mod sharding;
 mod view;
 
-pub use build::{build, hook_of, route, Inputs, PlanError};
+pub use build::{build, configured, hook_of, route, Inputs, PlanError};
 pub use graph::{Graph, GraphError, Node};
 #[cfg(test)]
 pub(crate) use model::fixtures;

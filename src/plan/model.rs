@@ -63,6 +63,62 @@ pub struct PlanTask {
     /// re-resolves commands from hooks.json, so a plan file can never inject commands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runs: Option<Routing>,
+    /// For a combination of a hook's matrix: the sot.md task it comes from (`after` and
+    /// `run` name the base for all its combinations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// For a combination of a hook's matrix: its values, axes in hooks.json's order, then
+    /// the variables `include` added. Informational, like `runs`: `run` reads the values
+    /// from hooks.json by the task's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<MatrixValues>,
+}
+
+/// Matrix values in their order, written as a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MatrixValues(pub Vec<(String, String)>);
+
+impl Serialize for MatrixValues {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for MatrixValues {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Values;
+        impl<'de> serde::de::Visitor<'de> for Values {
+            type Value = MatrixValues;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of matrix values")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MatrixValues, A::Error> {
+                let mut values = Vec::new();
+                while let Some(entry) = map.next_entry::<String, String>()? {
+                    values.push(entry);
+                }
+                Ok(MatrixValues(values))
+            }
+        }
+        deserializer.deserialize_map(Values)
+    }
+}
+
+impl JsonSchema for MatrixValues {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "MatrixValues".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <std::collections::BTreeMap<String, String>>::json_schema(generator)
+    }
 }
 
 /// Which agent runs a task, and which hook it uses.
@@ -120,6 +176,8 @@ pub(crate) mod fixtures {
             after: after.iter().map(|s| s.to_string()).collect(),
             line: None,
             runs: None,
+            base: None,
+            matrix: None,
         }
     }
 

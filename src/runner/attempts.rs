@@ -49,7 +49,9 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
             routing.agent = "shell".into();
             Some(chosen)
         }
-        None => crate::plan::hook_of(&task.id, queue, hooks).0.cloned(),
+        None => crate::plan::hook_of(&task.id, queue, hooks)
+            .0
+            .map(std::borrow::Cow::into_owned),
     };
     // Retries are bounded where they are read (hooks.json, --retries); saturating keeps a
     // plan built elsewhere from overflowing all the same.

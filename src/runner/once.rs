@@ -67,8 +67,8 @@ impl Once {
                 }
                 let (q, task) = (&plan.queues[queue], &plan.queues[queue].tasks[index]);
                 if let (Some(hook), _) = crate::plan::hook_of(&task.id, &q.name, hooks) {
-                    if let Ok(split) = compile_once::split(hook) {
-                        splits.insert(node, (hook.clone(), split));
+                    if let Ok(split) = compile_once::split(&hook) {
+                        splits.insert(node, (hook.into_owned(), split));
                     }
                 }
             }

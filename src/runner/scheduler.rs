@@ -470,7 +470,7 @@ fn task_claims(
 ) -> Vec<Resource> {
     crate::plan::hook_of(&task.id, queue, hooks)
         .0
-        .map(|hook| claims::of_hook(hook, context))
+        .map(|hook| claims::of_hook(&hook, context))
         .unwrap_or_default()
 }
 

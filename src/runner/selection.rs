@@ -140,8 +140,26 @@ pub fn match_queue<'a>(plan: &'a Plan, query: &str) -> Result<&'a str, Selection
 
 /// Checks `request` against the plan and turns it into a [`Selection`].
 pub fn resolve(plan: &Plan, graph: &Graph, request: &Request) -> Result<Selection, SelectionError> {
+    // A matrix's base id names all its combinations; one combination is named in full.
+    let mut only = HashSet::new();
+    let mut bases: Option<crate::config::HashMap<&str, Vec<&str>>> = None;
     for id in &request.ids {
-        if !graph.task_index.contains_key(id) {
+        if graph.task_index.contains_key(id) {
+            only.insert(id.clone());
+            continue;
+        }
+        let bases = bases.get_or_insert_with(|| {
+            let mut bases = crate::config::HashMap::<&str, Vec<&str>>::default();
+            for (_, task) in plan.tasks() {
+                if let Some(base) = &task.base {
+                    bases.entry(base).or_default().push(&task.id);
+                }
+            }
+            bases
+        });
+        if let Some(combinations) = bases.get(id.as_str()) {
+            only.extend(combinations.iter().map(|c| c.to_string()));
+        } else {
             return Err(SelectionError::UnknownTask {
                 id: id.clone(),
                 suggestion: crate::sot::closest(id, graph.task_index.keys().map(String::as_str))
@@ -154,7 +172,7 @@ pub fn resolve(plan: &Plan, graph: &Graph, request: &Request) -> Result<Selectio
         queues.insert(match_queue(plan, query)?.to_owned());
     }
     let mut selection = Selection {
-        only: request.ids.iter().cloned().collect(),
+        only,
         queues,
         include_done: request.include_done,
         rerun: None,

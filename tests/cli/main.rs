@@ -19,6 +19,7 @@ mod harness;
 mod init;
 mod install;
 mod layers;
+mod matrix;
 mod merge;
 mod plan;
 mod provenance;
