@@ -68,6 +68,8 @@ pub(crate) fn read(
     let mut said = Said::default();
     // Test binaries by file name (`alpha-1a2b3c`): their package and target.
     let mut binaries: HashMap<String, (String, String)> = HashMap::new();
+    // Packages by their library's crate name, which `Doc-tests` names.
+    let mut crates: HashMap<String, String> = HashMap::new();
     let mut tests = libtest::Parser::new("", "");
     let mut bytes = Vec::new();
     loop {
@@ -124,12 +126,15 @@ pub(crate) fn read(
                 if !a.fresh {
                     said.compiled.insert(package_at_version(&a.package_id.repr));
                 }
+                let kinds: Vec<String> = a.target.kind.iter().map(ToString::to_string).collect();
+                if kinds.iter().any(|k| is_lib(k)) {
+                    crates.insert(
+                        a.target.name.replace('-', "_"),
+                        package_name(&a.package_id.repr),
+                    );
+                }
                 if let Some(name) = a.executable.as_ref().and_then(|e| e.file_name()) {
-                    let binary = if a.target.kind.iter().any(|k| k.to_string() == "lib") {
-                        "lib".to_owned()
-                    } else {
-                        a.target.name.clone()
-                    };
+                    let binary = binary_name(&kinds, &a.target.name);
                     binaries.insert(name.to_owned(), (package_name(&a.package_id.repr), binary));
                 }
             }
@@ -140,7 +145,7 @@ pub(crate) fn read(
                     log.write_all(b"\n")?;
                 }
                 if how.kind == Kind::Test {
-                    test_line(&mut tests, &binaries, line);
+                    test_line(&mut tests, (&binaries, &crates), line);
                 }
             }
         }
@@ -164,10 +169,13 @@ pub(crate) fn read(
     Ok(said)
 }
 
+/// Test binaries by file name: their package and binary name.
+type Binaries = HashMap<String, (String, String)>;
+
 /// One line of `cargo test`'s text: a new binary starting, or libtest's output.
 fn test_line(
     tests: &mut libtest::Parser,
-    binaries: &HashMap<String, (String, String)>,
+    (binaries, crates): (&Binaries, &HashMap<String, String>),
     line: &str,
 ) {
     let plain = console::strip_ansi_codes(line);
@@ -183,9 +191,25 @@ fn test_line(
             }
         }
     } else if let Some(c) = DOC_TESTS.captures(&plain) {
-        tests.switch_to(&c[1], "doctests");
+        // cargo names the crate (`alpha_beta`); the evidence names packages.
+        let package = crates.get(&c[1]).map_or(&c[1], String::as_str);
+        tests.switch_to(package, "doctests");
     } else {
         tests.line(line);
+    }
+}
+
+/// Whether a target kind is a library's (`lib`, `proc-macro`, `rlib`, ...).
+pub(crate) fn is_lib(kind: &str) -> bool {
+    crate::compile_once::LIB_KINDS.contains(&kind)
+}
+
+/// A test binary's name in the evidence (and JUnit's suites, `alpha/lib`): `lib` for a
+/// library's unit tests, proc-macro libraries too, else the target's name.
+pub(crate) fn binary_name(kinds: &[String], target: &str) -> String {
+    match kinds.iter().any(|k| is_lib(k)) {
+        true => "lib".to_owned(),
+        false => target.to_owned(),
     }
 }
 

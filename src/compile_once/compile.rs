@@ -1,60 +1,62 @@
-//! The shared compile: `cargo test --workspace --no-run --message-format=json-render-diagnostics`
-//! at the workspace root, supervised like any task command, its JSON messages kept in
-//! the run directory and read back for the test executables (cargo_metadata's
-//! `Artifact` messages), with `cargo metadata` for what cargo tells each test about its
-//! package.
+//! The shared compile: `cargo test --workspace --no-run` at the workspace root,
+//! supervised like any task command. cargo's stdout and stderr go, in order, into one
+//! file (`cmd1.cargo.log`, its JSON messages); the log people read (`cmd1.stdout.log`)
+//! gets cargo's human rendering, as the cargo agent writes it. When it fails, a second
+//! command, `cargo build --workspace --tests --examples --profile test --keep-going`
+//! (the same test executables; measured identical, a `[profile.test]` too), builds
+//! everything that still can and reports every package that does not compile, so the
+//! members that do not need a broken one still run their tests.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use cargo_metadata::{Message, MetadataCommand};
 use tokio::sync::watch;
 
+pub use super::artifacts::Artifacts;
 use crate::agent::RunEnv;
-use crate::evidence::{logs, CommandRecord};
+use crate::cargo::command::Kind;
+use crate::cargo::findings::Places;
+use crate::cargo::messages::{self, Reading};
+use crate::evidence::{beneath, CommandRecord};
 use crate::supervise::{env::task_env, process, Cancel};
 
 /// Where the compile's logs go in the run directory. `%` starts no folder a task id
 /// could be given (see `logs::folder_name`).
 pub const LOG_DIR: &str = "logs/%compile-once";
 
-/// One test executable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TestBinary {
-    /// The target's name (`grep_cli`, `integration`).
-    pub target: String,
-    /// `lib`, `bin`, `test`, `example`, `bench`.
-    pub kind: String,
-    pub executable: PathBuf,
-}
+/// The message format asked for: rendered diagnostics in the JSON, as the cargo agent.
+const MESSAGE_FORMAT: &str = "--message-format=json-diagnostic-rendered-ansi";
 
-/// A workspace member, as cargo describes it to its tests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PackageInfo {
-    pub name: String,
-    pub version: String,
-    pub manifest_path: PathBuf,
-    pub authors: Vec<String>,
-    pub description: String,
-    pub homepage: String,
-    pub repository: String,
-    pub license: String,
-    pub rust_version: String,
-}
-
-/// What the compile built: each member's test executables.
-#[derive(Debug, Clone, Default)]
-pub struct Artifacts {
-    pub packages: HashMap<String, (PackageInfo, Vec<TestBinary>)>,
-}
-
-/// The compile as it ran, and what it built (or why it failed).
+/// The compile as it ran, and what it built.
 #[derive(Debug, Clone)]
 pub struct Compiled {
+    /// `cargo test --workspace --no-run`.
     pub record: CommandRecord,
-    pub result: Result<Arc<Artifacts>, String>,
+    /// After a failure, the `--keep-going` build that found what still builds.
+    pub rest: Option<Box<CommandRecord>>,
+    /// What was built (also after a failure, when the messages could be read).
+    pub artifacts: Option<Arc<Artifacts>>,
+    /// Why the compile failed.
+    pub failure: Option<String>,
+}
+
+impl Compiled {
+    pub fn ok(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// One cargo command of the compile, as it ended.
+struct Ran {
+    record: CommandRecord,
+    /// Its raw output (cargo's JSON messages), absolute.
+    raw: PathBuf,
+    /// Why it failed.
+    failure: Option<String>,
+    /// It ran to an exit code (not cancelled, timed out, killed or unstarted).
+    exited: bool,
 }
 
 /// Runs the shared compile in `root` with `flags` (`--locked`, ...).
@@ -64,26 +66,97 @@ pub async fn compile(
     env: Arc<RunEnv>,
     mut cancel: watch::Receiver<Cancel>,
 ) -> Compiled {
-    let mut argv: Vec<String> = [
+    let mut test = ["cargo", "test", "--workspace", "--no-run", MESSAGE_FORMAT]
+        .map(String::from)
+        .to_vec();
+    test.extend(flags.iter().cloned());
+    let first = run(1, test, &root, &env, &mut cancel).await;
+    let rustc = env.base_env.get("RUSTC").map(ToOwned::to_owned);
+    let Some(why) = first.failure.clone() else {
+        let artifacts = read(&root, first.raw.clone(), false, flags, rustc).await;
+        return match artifacts {
+            Ok(artifacts) => Compiled {
+                record: first.record,
+                rest: None,
+                artifacts: Some(Arc::new(artifacts)),
+                failure: None,
+            },
+            Err(why) => Compiled {
+                record: first.record,
+                rest: None,
+                artifacts: None,
+                failure: Some(why),
+            },
+        };
+    };
+    if !first.exited {
+        return Compiled {
+            record: first.record,
+            rest: None,
+            artifacts: None,
+            failure: Some(why),
+        };
+    }
+    let mut build = [
         "cargo",
-        "test",
+        "build",
         "--workspace",
-        "--no-run",
-        "--message-format=json-render-diagnostics",
+        "--tests",
+        "--examples",
+        "--profile",
+        "test",
+        "--keep-going",
+        MESSAGE_FORMAT,
     ]
     .map(String::from)
     .to_vec();
-    argv.extend(flags);
-    let (out, err) = (
-        format!("{LOG_DIR}/cmd1.stdout.log"),
-        format!("{LOG_DIR}/cmd1.stderr.log"),
+    build.extend(flags.iter().cloned());
+    let rest = run(2, build, &root, &env, &mut cancel).await;
+    let artifacts = match rest.exited {
+        true => read(&root, rest.raw.clone(), true, flags, rustc).await.ok(),
+        false => None,
+    };
+    Compiled {
+        record: first.record,
+        rest: Some(Box::new(rest.record)),
+        artifacts: artifacts.map(Arc::new),
+        failure: Some(why),
+    }
+}
+
+/// Reads what was built, off the async threads (`cargo metadata`, `rustc` run).
+async fn read(
+    root: &std::path::Path,
+    raw: PathBuf,
+    failed: bool,
+    flags: Vec<String>,
+    rustc: Option<OsString>,
+) -> Result<Artifacts, String> {
+    let root = root.to_path_buf();
+    tokio::task::spawn_blocking(move || super::artifacts::read(&root, &raw, failed, &flags, rustc))
+        .await
+        .unwrap_or_else(|e| Err(format!("reading the compile's output failed: {e}")))
+}
+
+/// Runs command `n` of the compile, its output in one raw file and its human log
+/// written from it afterwards.
+async fn run(
+    n: usize,
+    argv: Vec<String>,
+    root: &std::path::Path,
+    env: &RunEnv,
+    cancel: &mut watch::Receiver<Cancel>,
+) -> Ran {
+    let (out, raw_rel) = (
+        format!("{LOG_DIR}/cmd{n}.stdout.log"),
+        format!("{LOG_DIR}/cmd{n}.cargo.log"),
     );
     let mut record = CommandRecord {
         cmd: argv.clone(),
         cwd: ".".into(),
         rc: None,
         log: Some(out.clone()),
-        stderr_log: Some(err.clone()),
+        stderr_log: None,
         signal: None,
         duration_ms: 0,
         timed_out: false,
@@ -94,16 +167,24 @@ pub async fn compile(
         timeout_ms: env.default_timeout.map(|t| t.as_millis() as u64),
         continue_on_error: false,
     };
-    let fail = |mut record: CommandRecord, why: String| {
-        record.error.get_or_insert_with(|| why.clone());
-        Compiled {
+    let raw = env.run_dir.join(&raw_rel);
+    // Failures before the command started: it could not start.
+    let unstarted = |mut record: CommandRecord, why: String| {
+        record.error = Some(why.clone());
+        Ran {
             record,
-            result: Err(why),
+            raw: raw.clone(),
+            failure: Some(format!("the workspace test compile could not start: {why}")),
+            exited: false,
         }
     };
-    let (stdout, stderr) = match logs::create_pair(&env.run_dir, (&out, &err)) {
-        Ok(files) => files,
-        Err(e) => return fail(record, format!("failed to create `{out}`: {e}")),
+    let stdout = match beneath::create(&env.run_dir, &raw_rel) {
+        Ok(file) => file,
+        Err(e) => return unstarted(record, format!("failed to create `{raw_rel}`: {e}")),
+    };
+    let stderr = match stdout.try_clone() {
+        Ok(file) => file,
+        Err(e) => return unstarted(record, format!("failed to open `{raw_rel}`: {e}")),
     };
     let mut extra: Vec<(&str, OsString)> = vec![("CARGO_TEK", env.tek_exe.clone())];
     if let Some(color) = env.color {
@@ -112,11 +193,11 @@ pub async fn compile(
     // The root, entered through the handle opened when the run began (see `cwd`).
     let opened = match env.cwd_bounds.open(".") {
         Ok(opened) => opened,
-        Err(e) => return fail(record, e.to_string()),
+        Err(e) => return unstarted(record, e.to_string()),
     };
     let spawn = process::Spawn {
         argv,
-        cwd: root.clone(),
+        cwd: root.to_path_buf(),
         dir: opened.dir,
         env: task_env(&env.base_env, &[], &[], &extra),
         timeout: env.default_timeout,
@@ -124,89 +205,58 @@ pub async fn compile(
         stdout,
         stderr,
     };
-    let exit = process::run(spawn, &mut cancel).await;
+    let exit = process::run(spawn, cancel).await;
     record.rc = exit.rc;
     record.signal = exit.signal.map(process::signal_name);
     record.duration_ms = exit.duration.as_millis() as u64;
     record.timed_out = exit.timed_out;
     record.error = exit.spawn_error.clone();
-    if !exit.success() {
+    human_log(env, root, &raw_rel, &out);
+    let failure = (!exit.success()).then(|| {
         let why = match (&exit.spawn_error, exit.rc) {
-            (Some(e), _) => e.clone(),
-            _ if exit.cancelled => "cancelled".into(),
+            (Some(e), _) => format!("could not start: {e}"),
+            _ if exit.cancelled => "was cancelled".into(),
             _ if exit.timed_out => "timed out".into(),
             (None, Some(rc)) => format!("exited with {rc}"),
             (None, None) => "was killed".into(),
         };
-        return fail(record, format!("the workspace test compile {why}"));
-    }
-    let stdout_path = env.run_dir.join(&out);
-    let artifacts = tokio::task::spawn_blocking(move || read(&root, &stdout_path)).await;
-    match artifacts {
-        Ok(Ok(artifacts)) => Compiled {
-            record,
-            result: Ok(Arc::new(artifacts)),
-        },
-        Ok(Err(why)) => fail(record, why),
-        Err(e) => fail(record, format!("reading the compile's output failed: {e}")),
+        format!("the workspace test compile {why}")
+    });
+    let exited =
+        exit.spawn_error.is_none() && !exit.cancelled && !exit.timed_out && exit.rc.is_some();
+    Ran {
+        record,
+        raw,
+        failure,
+        exited,
     }
 }
 
-/// Reads the test executables from the compile's JSON messages, grouped by member.
-fn read(root: &Path, messages: &Path) -> Result<Artifacts, String> {
-    let metadata = MetadataCommand::new()
-        .no_deps()
-        .current_dir(root)
-        .exec()
-        .map_err(|e| format!("`cargo metadata` failed: {e}"))?;
-    let mut artifacts = Artifacts::default();
-    let mut names = HashMap::new();
-    for package in metadata.workspace_packages() {
-        let info = PackageInfo {
-            name: package.name.to_string(),
-            version: package.version.to_string(),
-            manifest_path: package.manifest_path.clone().into(),
-            authors: package.authors.clone(),
-            description: package.description.clone().unwrap_or_default(),
-            homepage: package.homepage.clone().unwrap_or_default(),
-            repository: package.repository.clone().unwrap_or_default(),
-            license: package.license.clone().unwrap_or_default(),
-            rust_version: package
-                .rust_version
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-        };
-        names.insert(package.id.clone(), info.name.clone());
-        artifacts
-            .packages
-            .insert(info.name.clone(), (info, Vec::new()));
+/// Writes what a person would have read (rustc's rendering, cargo's status lines) from
+/// the raw output to `out`, as the cargo agent does for its commands.
+fn human_log(env: &RunEnv, root: &std::path::Path, raw_rel: &str, out: &str) {
+    let how = Reading {
+        kind: Kind::Compile,
+        warnings: false,
+        color: env.color == Some("always"),
+        quiet: false,
+        places: Places {
+            root: root.to_path_buf(),
+            cwd: root.to_path_buf(),
+        },
+    };
+    let Ok(log) = beneath::create(&env.run_dir, out) else {
+        return;
+    };
+    let mut log = BufWriter::new(log);
+    let read = beneath::open(&env.run_dir, raw_rel)
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|raw| messages::read(BufReader::new(raw), &mut log, &how));
+    if let Err(e) = read {
+        let _ = writeln!(
+            log,
+            "cargo-tek: could not read cargo's output in `{raw_rel}`: {e}"
+        );
     }
-    let file = std::fs::File::open(messages)
-        .map_err(|e| format!("failed to read `{}`: {e}", messages.display()))?;
-    for message in Message::parse_stream(std::io::BufReader::new(file)) {
-        let message = message.map_err(|e| format!("failed to read cargo's messages: {e}"))?;
-        let Message::CompilerArtifact(artifact) = message else {
-            continue;
-        };
-        let (Some(executable), true) = (&artifact.executable, artifact.profile.test) else {
-            continue;
-        };
-        let Some(name) = names.get(&artifact.package_id) else {
-            continue;
-        };
-        if let Some((_, binaries)) = artifacts.packages.get_mut(name) {
-            binaries.push(TestBinary {
-                target: artifact.target.name.clone(),
-                kind: artifact
-                    .target
-                    .kind
-                    .first()
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
-                executable: executable.clone().into(),
-            });
-        }
-    }
-    Ok(artifacts)
+    let _ = log.flush();
 }

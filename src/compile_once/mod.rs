@@ -12,14 +12,18 @@
 //! (`cargo test --workspace --doc`).
 
 mod advice;
+mod artifacts;
 mod compile;
 mod cost;
 mod detect;
 mod rewrite;
 
 pub use advice::advise;
+pub(crate) use artifacts::LIB_KINDS;
+pub use artifacts::{Artifacts, Broken, TestBinary};
 pub use compile::{compile, Compiled};
 pub(crate) use cost::newest as split_cost;
 pub use cost::SplitCost;
 pub use detect::{split, Split};
 pub use rewrite::rewrite;
+pub(crate) use rewrite::DYLIB_PATH;

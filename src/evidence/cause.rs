@@ -5,7 +5,9 @@
 //! Generic on purpose: it reads text, not cargo's JSON messages, so it works for any
 //! command and is the fallback when the cargo agent recorded nothing richer (see
 //! [`super::cargo_cause`]). In order of trust:
-//! a timeout or a spawn failure (the record says so), the first rustc/clippy
+//! a timeout or a spawn failure (the record says so), a shared library the dynamic
+//! loader could not find (a test binary run without cargo's library path exits 127
+//! before `main`), the first rustc/clippy
 //! diagnostic with a ` --> file:line:col` location, a panic (`thread '…' panicked at`),
 //! cargo's own `error:` lines, and otherwise the last lines that look like an error.
 //! Failing test names (libtest's `failures:` list, nextest's `FAIL [..]` lines) go
@@ -198,6 +200,7 @@ pub fn extract(result: &TaskResult, texts: &[&str]) -> Option<Cause> {
     let mut cause = command
         .and_then(timeout)
         .or_else(|| command.and_then(spawn))
+        .or_else(|| all().find_map(|lines| shared_library(command, lines)))
         .or_else(|| all().find_map(diagnostic))
         .or_else(|| all().find_map(panic))
         .or_else(|| all().find_map(cargo_error))
@@ -238,6 +241,13 @@ static OLD_PANIC: LazyLock<Regex> = LazyLock::new(|| pattern(r"^'(.*)', (.+?):(\
 static NEXTEST_FAIL: LazyLock<Regex> = LazyLock::new(|| {
     pattern(
         r"^(?:TRY \d+ )?(?:FAIL|SIGSEGV|SIGABRT|SIGKILL|ABORT|TIMEOUT) \[[^\]]*\](?: \(\s*\d+/\d+\))? (.+)$",
+    )
+});
+/// glibc's loader (`prog: error while loading shared libraries: libstd-1a2b.so: cannot
+/// open shared object file: No such file or directory`) and macOS's dyld.
+static MISSING_LIBRARY: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(
+        r"error while loading shared libraries: ([^:\s]+): (.+)$|^dyld(?:\[\d+\])?: Library not loaded: (\S+)",
     )
 });
 static HUNG: LazyLock<Regex> = LazyLock::new(|| pattern(r"^test (\S+) has been running for over"));
@@ -287,6 +297,27 @@ fn spawn(c: &CommandRecord) -> Option<Cause> {
             crate::text::shell_words(&c.cmd)
         )),
     ))
+}
+
+/// The dynamic loader could not find a shared library the program needs.
+fn shared_library(command: Option<&CommandRecord>, lines: &[String]) -> Option<Cause> {
+    let (line, caps) = lines
+        .iter()
+        .find_map(|l| MISSING_LIBRARY.captures(l.trim()).map(|c| (l, c)))?;
+    let library = caps.get(1).or_else(|| caps.get(3))?.as_str();
+    let why = caps.get(2).map_or("not loaded", |m| m.as_str());
+    let program = command.map_or_else(
+        || "the program".to_owned(),
+        |c| format!("`{}`", crate::text::shell_words(&c.cmd)),
+    );
+    let mut cause = plain(
+        Kind::Error,
+        cut(&format!(
+            "{program} could not load the shared library `{library}` ({why}): it is not on the dynamic library path"
+        )),
+    );
+    cause.detail = vec![line.trim().to_owned()];
+    Some(cause)
 }
 
 /// A cause that is only a summary line.

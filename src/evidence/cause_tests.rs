@@ -204,6 +204,32 @@ fn a_command_that_could_not_start_says_so() {
 }
 
 #[test]
+fn a_missing_shared_library_is_the_cause_of_an_exit_127() {
+    // What a proc-macro crate's test binary printed, run without cargo's library path
+    // (Rust 1.95, Linux).
+    let stderr = "/ws/target/debug/deps/mac-4b7f6bd4e9406667: error while loading shared libraries: libstd-d1237ef7159db0a2.so: cannot open shared object file: No such file or directory\n";
+    let result = failed(vec![command(
+        &["/ws/target/debug/deps/mac-4b7f6bd4e9406667"],
+        Some(127),
+    )]);
+    let cause = extract(&result, &[stderr, ""]).unwrap();
+    assert_eq!(cause.kind, Kind::Error);
+    assert_eq!(
+        cause.summary,
+        "`/ws/target/debug/deps/mac-4b7f6bd4e9406667` could not load the shared library `libstd-d1237ef7159db0a2.so` (cannot open shared object file: No such file or directory): it is not on the dynamic library path"
+    );
+    let dyld = "dyld[4242]: Library not loaded: @rpath/libstd-d1237ef7159db0a2.dylib\n  Referenced from: /ws/target/debug/deps/mac-4b7f\n";
+    let cause = extract(&result, &[dyld]).unwrap();
+    assert!(
+        cause
+            .summary
+            .contains("shared library `@rpath/libstd-d1237ef7159db0a2.dylib` (not loaded)"),
+        "{}",
+        cause.summary
+    );
+}
+
+#[test]
 fn anything_else_gives_its_last_error_like_lines() {
     let cause = extract(
         &failed(vec![command(&["git", "status"], Some(128))]),

@@ -24,7 +24,8 @@ pub struct Start<'a> {
     pub cancel: &'a watch::Receiver<Cancel>,
     pub events: &'a mpsc::UnboundedSender<Event>,
     /// A hook the scheduler chose instead of the configured one (compile once's test
-    /// binaries), run on the shell agent.
+    /// binaries), run on the cargo agent when that is the task's (as plan.json says),
+    /// else on the shell agent.
     pub hook: Option<crate::config::Hook>,
 }
 
@@ -46,7 +47,11 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
     let mut routing = route(&task.id, queue, hooks, manifest);
     let hook = match chosen {
         Some(chosen) => {
-            routing.agent = "shell".into();
+            // A split compile-once task runs its test binaries on the cargo agent, as
+            // plan.json says; any other chosen hook runs on the shell.
+            if routing.agent != "cargo" {
+                routing.agent = "shell".into();
+            }
             Some(chosen)
         }
         None => crate::plan::hook_of(&task.id, queue, hooks)

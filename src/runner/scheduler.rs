@@ -179,10 +179,18 @@ pub async fn run(
                             park(once.waits_for(), &mut parked);
                             continue;
                         }
-                        Step::Fail(reason, record) => {
-                            let mut result = skipped(q, task, reason);
+                        Step::Fail(failed) => {
+                            let failed = *failed;
+                            let mut result = skipped(q, task, failed.reason);
                             result.status = TaskStatus::Error;
-                            result.commands.push(*record);
+                            // The agent plan.json names for it, as when it runs.
+                            result.agent =
+                                match crate::plan::route(&task.id, &q.name, hooks, manifest).agent {
+                                    agent if agent == "cargo" => agent,
+                                    _ => "shell".into(),
+                                };
+                            result.commands = failed.commands;
+                            result.cargo = failed.cargo;
                             result.wait_ms = parked_since[node]
                                 .map_or(0, |since| since.elapsed().as_millis() as u64);
                             evidence.finish(node, result);
@@ -232,7 +240,7 @@ pub async fn run(
                         Finished::Compile(compiled) => {
                             let _ = events.send(Event::SharedStepFinished {
                                 what: "the workspace test compile".into(),
-                                ok: compiled.result.is_ok(),
+                                ok: compiled.ok(),
                                 duration_ms: compiled.record.duration_ms,
                             });
                             once.finished(compiled, &mut pool);
@@ -241,9 +249,7 @@ pub async fn run(
                     };
                     pool.release(&std::mem::take(&mut held[node]));
                     result.wait_ms = waited_ms[node];
-                    if let Some(cargo) = once.tests(node, &result, &env.run_dir) {
-                        result.cargo.get_or_insert(Box::new(cargo));
-                    }
+                    once.finish(node, &mut result, &env.run_dir);
                     let ok = result.status.is_success();
                     if !ok && options.fail_fast && stop_reason.is_none() {
                         stop_reason = Some(format!("not started: --fail-fast stopped the run after {} failed", result.task));

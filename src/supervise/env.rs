@@ -87,6 +87,14 @@ impl BaseEnv {
         });
         Self { kept, scrubbed }
     }
+
+    /// A variable every task gets (not a scrubbed one).
+    pub fn get(&self, name: &str) -> Option<&std::ffi::OsStr> {
+        self.kept
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_os_str())
+    }
 }
 
 /// Builds a task's environment: the base, the scrubbed variables named in `pass_env`,
