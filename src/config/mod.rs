@@ -6,6 +6,7 @@ mod duration;
 mod hooks;
 mod json;
 mod manifest;
+mod sandbox;
 
 pub use covers::Covers;
 pub use duration::Duration;
@@ -14,3 +15,4 @@ pub use json::{key_range, load_json, HashMap, JsonError, KeyIndex};
 #[cfg(test)]
 pub use manifest::LayerRule;
 pub use manifest::Manifest;
+pub use sandbox::{Net, Sandbox, SandboxRules};
