@@ -123,6 +123,9 @@ pub async fn compile(
         grace: env.grace,
         stdout,
         stderr,
+        // cargo-tek's own shared compile, not a hook: the tasks that run its test
+        // binaries get their hooks' sandbox.
+        confine: None,
     };
     let exit = process::run(spawn, &mut cancel).await;
     record.rc = exit.rc;

@@ -44,7 +44,7 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
         hook: chosen,
     } = start;
     let mut routing = route(&task.id, queue, hooks, manifest);
-    let hook = match routing.hook {
+    let mut hook = match routing.hook {
         _ if chosen.is_some() => {
             routing.agent = "shell".into();
             chosen
@@ -53,6 +53,11 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
         HookSource::Queue => hooks.get(queue).cloned(),
         HookSource::None => None,
     };
+    // The sandbox is decided here, once: the hook's own, else the manifest's default.
+    // Agents read it from the hook.
+    if let Some(hook) = &mut hook {
+        hook.sandbox = manifest.sandbox_of(hook).cloned().map(Box::new);
+    }
     // Retries are bounded where they are read (hooks.json, --retries); saturating keeps a
     // plan built elsewhere from overflowing all the same.
     let attempts = hook
@@ -71,6 +76,11 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
             routing.agent
         };
     let agent = registry.get(&agent_name);
+    let sandbox = hook
+        .as_ref()
+        .and_then(|h| h.sandbox.as_deref())
+        .filter(|_| agent_name != "noop")
+        .map(sandbox_record);
     let known = registry.names().join(", ");
     let job = Job {
         task: task.clone(),
@@ -117,6 +127,7 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
             started: Some(started_at),
             wait_ms: 0,
             cargo: outcome.cargo,
+            sandbox,
         }
     }
 }
@@ -157,4 +168,38 @@ async fn execute(
         };
         return (status, outcome, attempt);
     }
+}
+
+/// What run.json says of a task's sandbox: the rules as written and what this kernel
+/// enforces of them (the shell agent enforces the same, from the same two inputs).
+fn sandbox_record(sandbox: &crate::config::Sandbox) -> Box<crate::evidence::SandboxRecord> {
+    use crate::supervise::sandbox;
+    let rules = sandbox.rules();
+    let abi = sandbox::kernel_abi();
+    let wanted: Vec<String> = [
+        rules.write.as_ref().map(|_| "write"),
+        rules.read.as_ref().map(|_| "read"),
+        (rules.net == crate::config::Net::None).then_some("net"),
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::from)
+    .collect();
+    let not_enforced = match sandbox::enforce(rules.clone(), abi) {
+        Ok(enforced) => enforced
+            .not_enforced
+            .iter()
+            .map(|k| k.to_string())
+            .collect(),
+        // The task fails for it; nothing of the sandbox ran.
+        Err(_) => wanted,
+    };
+    Box::new(crate::evidence::SandboxRecord {
+        preset: sandbox.preset().map(String::from),
+        write: rules.write,
+        read: rules.read,
+        net: rules.net.as_str().into(),
+        landlock_abi: abi,
+        not_enforced,
+    })
 }
