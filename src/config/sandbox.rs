@@ -22,8 +22,9 @@ pub enum Sandbox {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
-    /// What a cargo build or test needs: writes to the target directory, cargo's caches
-    /// and the temporary directory, reads everything but credentials, no network.
+    /// What a cargo build or test needs: writes to the target directory, `Cargo.lock`,
+    /// cargo's caches and the temporary directory, reads everything but credentials, no
+    /// network.
     Cargo,
 }
 
@@ -132,6 +133,7 @@ impl Sandbox {
             Sandbox::Preset(Preset::Cargo) => SandboxRules {
                 write: Some(vec![
                     "$CARGO_TARGET_DIR".into(),
+                    "Cargo.lock".into(),
                     "$CARGO_HOME/registry".into(),
                     "$CARGO_HOME/git".into(),
                 ]),

@@ -309,3 +309,55 @@ fn an_unknown_sandbox_key_or_loopback_is_a_hooks_json_error_at_its_line() {
         assert!(text.contains("config/hooks.json:4:"), "{text}");
     }
 }
+
+#[test]
+fn the_cargo_preset_builds_offline_and_hides_cargo_credentials() {
+    if !have(4) {
+        return;
+    }
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` build\n- `TASK-2` token\n- `TASK-3` source\n",
+    );
+    ws.file(
+        "config/hooks.json",
+        r#"{
+            "TASK-1": {"commands": [{"cmd": ["cargo", "build", "--offline", "--quiet"]}], "sandbox": "cargo"},
+            "TASK-2": {"commands": [{"shell": "cat \"$CARGO_HOME/credentials.toml\""}], "sandbox": "cargo"},
+            "TASK-3": {"commands": [{"cmd": ["touch", "src/evil"]}], "sandbox": "cargo"}
+        }"#,
+    );
+    // The lock file exists, as in CI: the preset may rewrite it, not create it.
+    let lock = std::process::Command::new("cargo")
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(ws.path())
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .unwrap();
+    assert!(lock.success());
+    let tmp = tempfile::tempdir().unwrap();
+    let cargo_home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        cargo_home.path().join("credentials.toml"),
+        "token = \"s3cr3t\"\n",
+    )
+    .unwrap();
+    // Where the toolchain is, with a CARGO_HOME of its own: rustup's, or cargo's own
+    // directory.
+    let rustup_home = std::env::var_os("RUSTUP_HOME")
+        .unwrap_or_else(|| dirs::home_dir().unwrap().join(".rustup").into_os_string());
+    ws.tek(&["run", "--max-workers", "1"])
+        .env("TMPDIR", tmp.path())
+        .env("CARGO_HOME", cargo_home.path())
+        .env("RUSTUP_HOME", rustup_home)
+        .output()
+        .expect_code(2);
+    let run = run_json(&ws);
+    assert_eq!(result(&run, "TASK-1")["status"], "ok", "{run}");
+    assert!(ws.join("target/debug/libdemo.rlib").is_file());
+    assert_eq!(result(&run, "TASK-2")["status"], "error");
+    assert!(reason(&run, "TASK-2").contains("denied by the sandbox"));
+    assert_eq!(result(&run, "TASK-3")["status"], "error");
+    assert!(!ws.join("src/evil").exists());
+}
