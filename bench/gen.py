@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate the inputs of cargo-tek's benchmarks (see BENCHMARKS.md).
 
-  gen.py runws DIR --tasks N --cmd ARGV_JSON
+  gen.py runws DIR --tasks N --cmd ARGV_JSON [--sandbox SANDBOX_JSON]
       A minimal Cargo workspace in DIR whose sot.md (native form) has one queue,
       `Queue A — Bench`, of N tasks, and whose config/hooks.json gives that queue one
       hook running ARGV_JSON (a JSON array, run without a shell) for every task.
@@ -58,10 +58,10 @@ def runws(args):
     lines += [f"- [ ] `TASK-{i}` t{i}" for i in range(1, args.tasks + 1)]
     with open(os.path.join(args.dir, "sot.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
-    write_json(
-        os.path.join(args.dir, "config", "hooks.json"),
-        {queue: {"commands": [{"cmd": argv, "cwd": "."}]}},
-    )
+    hook = {"commands": [{"cmd": argv, "cwd": "."}]}
+    if args.sandbox:
+        hook["sandbox"] = json.loads(args.sandbox)
+    write_json(os.path.join(args.dir, "config", "hooks.json"), {queue: hook})
 
 
 def bigsot(args):
@@ -107,6 +107,7 @@ def main():
     r.add_argument("dir")
     r.add_argument("--tasks", type=int, required=True)
     r.add_argument("--cmd", required=True, help="JSON array, e.g. '[\"true\"]'")
+    r.add_argument("--sandbox", help="the hook's sandbox as JSON, e.g. '{\"net\": \"none\"}'")
     b = sub.add_parser("bigsot")
     b.add_argument("dir")
     b.add_argument("--tasks", type=int, default=50_000)

@@ -7,7 +7,8 @@
 #
 # Environment:
 #   ROUNDS (5), WARMUP (1)   measured and discarded rounds per workload
-#   WORKLOADS                any of: spawn1000 sleep200 output100 bigsot (default: all)
+#   WORKLOADS                any of: spawn1000 spawn1000-sandbox sleep200 output100 bigsot
+#                            (default: all but spawn1000-sandbox)
 #   WORKERS (4)              parallelism for every tool
 #   BIGSOT_TASKS (50000)     tasks in the bigsot files
 #   TEK_BIN                  use this cargo-tek binary instead of building target/release
@@ -126,7 +127,7 @@ spawn_workload() {
     local name=$1 n=$2 argv=$3 cmd=$4
     shift 4
     local ws=$work/$name
-    python3 "$here/gen.py" runws "$ws" --tasks "$n" --cmd "$argv"
+    python3 "$here/gen.py" runws "$ws" --tasks "$n" --cmd "$argv" ${SANDBOX:+--sandbox "$SANDBOX"}
     makefile "$work/$name.mk" "$n" "$cmd"
     # The floor's argv: the same command without a shell.
     local floor_argv
@@ -165,6 +166,12 @@ for w in $WORKLOADS; do
     case $w in
     spawn1000)
         spawn_workload spawn1000 1000 '["true"]' true --baseline floor
+        ;;
+    spawn1000-sandbox)
+        # The same tasks in a sandbox (Landlock ruleset and seccomp filter per command);
+        # the peers run unconfined, for scale.
+        SANDBOX='{"write": ["out"], "net": "none"}' \
+            spawn_workload spawn1000-sandbox 1000 '["true"]' true --baseline floor
         ;;
     sleep200)
         # Ideal: 200 × 0.02 s / WORKERS.

@@ -158,6 +158,7 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
     config_into(&Subject::of(project), settings, None, &mut findings);
     compile_once(project, settings, &mut findings);
     hookless(project, settings, &mut findings);
+    sandbox_findings(project, &sandboxes(project), &mut findings);
     findings
         .shown
         .sort_by_key(|f| std::cmp::Reverse(f.severity));
@@ -404,6 +405,88 @@ fn config_into(
 }
 
 /// Per-crate `cargo test -p` hooks: what compile once would do for them, or does.
+/// Which sandbox the plan's tasks run in, as this kernel enforces it.
+pub struct Sandboxes {
+    /// The kernel's Landlock ABI (0: none).
+    pub abi: u32,
+    /// The rules in a line (with what is not enforced), and the tasks that get them, in
+    /// plan order.
+    pub groups: Vec<(String, Vec<String>)>,
+    /// Tasks whose sandbox this kernel cannot enforce: the task, its hook's key (None:
+    /// manifest.json's default) and why.
+    pub refused: Vec<(String, Option<String>, String)>,
+}
+
+/// What each task of the plan gets of its sandbox (the hook's own, else manifest.json's).
+pub fn sandboxes(project: &Project) -> Sandboxes {
+    use crate::supervise::sandbox;
+    let abi = sandbox::kernel_abi();
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    let mut refused = Vec::new();
+    for (queue, task) in project.plan.tasks() {
+        let (key, hook) = match project.hooks.get(&task.id) {
+            Some(hook) => (&task.id, hook),
+            None => match project.hooks.get(&queue.name) {
+                Some(hook) => (&queue.name, hook),
+                None => continue,
+            },
+        };
+        let Some(sandboxed) = project.manifest.sandbox_of(hook) else {
+            continue;
+        };
+        let key = hook.sandbox.is_some().then(|| key.clone());
+        let rules = sandboxed.rules();
+        let mut line = match sandboxed.preset() {
+            Some(preset) => format!("\"{preset}\" ({})", rules.describe()),
+            None => rules.describe(),
+        };
+        match sandbox::enforce(rules, abi) {
+            Ok(enforced) => {
+                if !enforced.not_enforced.is_empty() {
+                    line.push_str(&format!(
+                        "; not enforced here: {}",
+                        enforced.not_enforced.join(", ")
+                    ));
+                }
+            }
+            Err(why) => {
+                refused.push((task.id.clone(), key, why));
+                continue;
+            }
+        }
+        match groups.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, tasks)) => tasks.push(task.id.clone()),
+            None => groups.push((line, vec![task.id.clone()])),
+        }
+    }
+    Sandboxes {
+        abi,
+        groups,
+        refused,
+    }
+}
+
+/// A sandbox this kernel cannot enforce fails its task at run time: an error here,
+/// at the hook (or manifest.json's default) that asks for it.
+fn sandbox_findings(project: &Project, sandboxes: &Sandboxes, findings: &mut Findings) {
+    let mut hooks = project.hooks.source.as_ref().map(Locator::new);
+    for (task, key, why) in &sandboxes.refused {
+        let at = match (key, &mut hooks, &project.manifest_source) {
+            (Some(key), Some(locate), _) => Some((locate.src, locate.key(key))),
+            (None, _, Some(src)) => Some((src, key_range(&src.text, "sandbox"))),
+            _ => None,
+        };
+        let Some((src, range)) = at else { continue };
+        findings.add(Severity::Error, || {
+            src.diagnostic(
+                format!("task `{task}`: {why}"),
+                vec![(range, "this sandbox".into())],
+                Some("run on a newer kernel, or say \"required\": false in the sandbox to run without the rules it cannot have".into()),
+            )
+        });
+    }
+}
+
 fn compile_once(project: &Project, settings: &Settings, findings: &mut Findings) {
     let Some(src) = &project.hooks.source else {
         return;

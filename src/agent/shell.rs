@@ -12,6 +12,7 @@ use super::{Agent, BoxFuture, Job, Outcome};
 use crate::evidence::{logs, CommandRecord, TaskStatus};
 use crate::plan::HookSource;
 use crate::preflight::Preflight;
+use crate::supervise::sandbox::{self, Confinement, Enforced, Places};
 use crate::supervise::{env::task_env, process};
 
 /// Letters, digits, `.`, `_` and `-`, at most 64 of them.
@@ -21,6 +22,16 @@ fn is_plain_token(text: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+/// Whether a failed command's error or the end of its logs shows a denial.
+fn denied(run_dir: &Path, record: &CommandRecord) -> bool {
+    let logs: Vec<_> = [&record.log, &record.stderr_log]
+        .into_iter()
+        .flatten()
+        .map(|log| run_dir.join(log))
+        .collect();
+    sandbox::denied(record.error.as_deref(), &logs)
 }
 
 /// Runs hook commands as supervised processes.
@@ -111,6 +122,24 @@ pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
         HookSource::None => "no hook",
     };
     let env = &job.env;
+    // The sandbox, as this kernel enforces it; a rule it cannot enforce fails the task
+    // here, before anything ran, unless the sandbox says `required: false`.
+    let enforced = match hook
+        .sandbox
+        .as_ref()
+        .map(|s| sandbox::enforce(s.rules(), sandbox::kernel_abi()))
+        .transpose()
+    {
+        Ok(enforced) => enforced.filter(Enforced::any),
+        Err(why) => {
+            return Outcome {
+                status: TaskStatus::Error,
+                commands: Vec::new(),
+                reason: Some(why),
+                cargo: None,
+            }
+        }
+    };
     let mut records = Vec::new();
     let mut status = TaskStatus::Ok;
     let mut reason = None;
@@ -211,22 +240,52 @@ pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
             extra.push(("CARGO_TERM_COLOR", color.into()));
         }
         extra.extend(around.env());
+        let task_env = task_env(
+            &env.base_env,
+            &hook.pass_env,
+            &[&hook.env, &command.env],
+            &extra,
+        );
+        // Built for each command: its environment says where `$TMPDIR` and `~` are. Kept
+        // until the command has ended, so the descriptor the child uses stays open.
+        let confinement = match &enforced {
+            None => Confinement::default(),
+            Some(enforced) => {
+                let places = Places {
+                    root: env.cwd_bounds.root(),
+                    env: &task_env,
+                    log_dir: env
+                        .run_dir
+                        .join(&out_rel)
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| env.run_dir.clone()),
+                };
+                match Confinement::build(enforced, &places) {
+                    Ok(confinement) => confinement,
+                    Err(why) => {
+                        record.error = Some(why.clone());
+                        records.push(record);
+                        status = TaskStatus::Error;
+                        reason = Some(why);
+                        break;
+                    }
+                }
+            }
+        };
         let spawn = process::Spawn {
             argv,
             cwd: dir,
             dir: opened.dir,
-            env: task_env(
-                &env.base_env,
-                &hook.pass_env,
-                &[&hook.env, &command.env],
-                &extra,
-            ),
+            env: task_env,
             timeout,
             grace: env.grace,
             stdout: streams.stdout,
             stderr: streams.stderr,
+            confine: confinement.confine(),
         };
         let exit = process::run(spawn, &mut job.cancel).await;
+        drop(confinement);
         record.rc = exit.rc;
         record.signal = exit.signal.map(process::signal_name);
         record.duration_ms = exit.duration.as_millis() as u64;
@@ -266,6 +325,19 @@ pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
                 TaskStatus::Error,
                 format!("command {} exited with {}", i + 1, exit.rc.unwrap_or(-1)),
             )
+        };
+        // A sandboxed command that failed says so: the rules it ran under, and whether
+        // its output shows a denial.
+        let r = match &enforced {
+            Some(enforced) if s == TaskStatus::Error => {
+                let rules = enforced.rules.describe();
+                if records.last().is_some_and(|rec| denied(&env.run_dir, rec)) {
+                    format!("{r}: denied by the sandbox ({rules})")
+                } else {
+                    format!("{r} (in the sandbox: {rules})")
+                }
+            }
+            _ => r,
         };
         // The worst outcome wins; cancellation and timeouts always stop the task.
         if status == TaskStatus::Ok || s != TaskStatus::Error {

@@ -46,6 +46,26 @@ pub fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
                 .info(format!("... and {hidden} more {noun} not shown"));
         }
     }
+    let sandboxes = crate::check::sandboxes(&project);
+    if !sandboxes.groups.is_empty() || !sandboxes.refused.is_empty() {
+        ctx.output.status(
+            "Sandbox",
+            format!(
+                "this kernel has {} (write rules need ABI {}, net rules ABI {})",
+                crate::supervise::sandbox::describe_abi(sandboxes.abi),
+                crate::supervise::sandbox::WRITE_ABI,
+                crate::supervise::sandbox::NET_ABI,
+            ),
+        );
+    }
+    for (rules, tasks) in &sandboxes.groups {
+        const SHOWN: usize = 10;
+        let mut names = tasks[..tasks.len().min(SHOWN)].join(", ");
+        if tasks.len() > SHOWN {
+            names.push_str(&format!(" and {} more", tasks.len() - SHOWN));
+        }
+        ctx.output.status("Sandbox", format!("{names}: {rules}"));
+    }
     let errors = legacy_errors + findings.count(Severity::Error);
     let tasks = project.plan.tasks().count();
     if errors > 0 {

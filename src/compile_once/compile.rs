@@ -204,6 +204,9 @@ async fn run(
         grace: env.grace,
         stdout,
         stderr,
+        // cargo-tek's own shared compile, not a hook: the tasks that run its test
+        // binaries get their hooks' sandbox.
+        confine: None,
     };
     let exit = process::run(spawn, cancel).await;
     record.rc = exit.rc;

@@ -61,6 +61,11 @@ pub struct Hook {
     /// replaced in its commands (see `config::matrix`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matrix: Option<Box<super::Matrix>>,
+    /// Where the task's processes may write, what they may read, whether they may use
+    /// the network (manifest.json `sandbox` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Boxed: most hooks have none, and a file may hold 50,000 hooks.
+    pub sandbox: Option<Box<super::Sandbox>>,
 }
 
 /// One command: an argv array, or a script for `sh -c` when asked for explicitly.

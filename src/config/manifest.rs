@@ -57,6 +57,9 @@ pub struct Manifest {
     /// cargo-tek writes, like the built-in list (`supervise::env`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<SecretName>,
+    /// The sandbox of every hook that does not set its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<super::Sandbox>,
 }
 
 /// A variable name in manifest.json `secrets`, checked while parsing so that a mistake
@@ -184,6 +187,11 @@ impl Manifest {
     /// Whether `secrets` names the variable `name`.
     pub fn names_secret(&self, name: &str) -> bool {
         self.secrets.iter().any(|s| s.matches(name))
+    }
+
+    /// The sandbox a hook runs in: its own, else this manifest's default.
+    pub fn sandbox_of<'a>(&'a self, hook: &'a super::Hook) -> Option<&'a super::Sandbox> {
+        hook.sandbox.as_deref().or(self.sandbox.as_ref())
     }
 
     /// The first layer rule claiming `id`.

@@ -7,6 +7,7 @@ mod hooks;
 mod json;
 mod manifest;
 pub mod matrix;
+mod sandbox;
 
 pub use covers::Covers;
 pub use duration::Duration;
@@ -16,3 +17,4 @@ pub use json::{key_range, load_json, HashMap, JsonError, KeyIndex};
 pub use manifest::LayerRule;
 pub use manifest::Manifest;
 pub use matrix::Matrix;
+pub use sandbox::{Net, Sandbox, SandboxRules};

@@ -49,6 +49,7 @@ fn failed(commands: Vec<CommandRecord>) -> TaskResult {
         started: None,
         wait_ms: 0,
         cargo: None,
+        sandbox: None,
     }
 }
 

@@ -184,6 +184,7 @@ mod tests {
             started: None,
             wait_ms: 0,
             cargo: None,
+            sandbox: None,
         };
         let run = RunRecord {
             results: vec![result],

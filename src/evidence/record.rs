@@ -189,6 +189,32 @@ pub struct TaskResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     // Boxed: most results have none, and journal entries carry whole results.
     pub cargo: Option<Box<CargoEvidence>>,
+    /// The sandbox the task's commands ran under (hooks.json or manifest.json
+    /// `sandbox`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<Box<SandboxRecord>>,
+}
+
+/// The rules a task ran under, as written, and what this kernel enforced of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SandboxRecord {
+    /// The preset the rules came from (`"cargo"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// The only places it could write (besides `$TMPDIR` and its log directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write: Option<Vec<String>>,
+    /// The only places it could read (besides the system's directories).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<Vec<String>>,
+    /// "none" or "all".
+    pub net: String,
+    /// The kernel's Landlock ABI (0: none).
+    pub landlock_abi: u32,
+    /// Kinds of rule (`write`, `read`, `net`) this kernel could not enforce, so the task
+    /// ran without them (`required: false`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_enforced: Vec<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -302,6 +328,7 @@ impl TaskResult {
             started: None,
             wait_ms: 0,
             cargo: None,
+            sandbox: None,
         }
     }
 }
@@ -388,6 +415,7 @@ mod tests {
             started: started.map(String::from),
             wait_ms: 0,
             cargo: None,
+            sandbox: None,
         };
         // One after the other: 2s then 3s is 5s, not the longest task's 3s.
         let serial = [

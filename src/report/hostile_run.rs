@@ -86,6 +86,7 @@ fn task(s: &[String], status: TaskStatus, carried: bool) -> TaskResult {
         started: Some(s[13].clone()),
         wait_ms: 0,
         cargo: None,
+        sandbox: None,
     }
 }
 

@@ -45,7 +45,7 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
         hook: chosen,
     } = start;
     let mut routing = route(&task.id, queue, hooks, manifest);
-    let hook = match chosen {
+    let mut hook = match chosen {
         Some(chosen) => {
             // A split compile-once task runs its test binaries on the cargo agent, as
             // plan.json says; any other chosen hook runs on the shell.
@@ -58,6 +58,11 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
             .0
             .map(std::borrow::Cow::into_owned),
     };
+    // The sandbox is decided here, once: the hook's own, else the manifest's default.
+    // Agents read it from the hook.
+    if let Some(hook) = &mut hook {
+        hook.sandbox = manifest.sandbox_of(hook).cloned().map(Box::new);
+    }
     // Retries are bounded where they are read (hooks.json, --retries); saturating keeps a
     // plan built elsewhere from overflowing all the same.
     let attempts = hook
@@ -76,6 +81,11 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
             routing.agent
         };
     let agent = registry.get(&agent_name);
+    let sandbox = hook
+        .as_ref()
+        .and_then(|h| h.sandbox.as_deref())
+        .filter(|_| agent_name != "noop")
+        .map(sandbox_record);
     let known = registry.names().join(", ");
     let job = Job {
         task: task.clone(),
@@ -122,6 +132,7 @@ pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult
             started: Some(started_at),
             wait_ms: 0,
             cargo: outcome.cargo,
+            sandbox,
         }
     }
 }
@@ -162,4 +173,38 @@ async fn execute(
         };
         return (status, outcome, attempt);
     }
+}
+
+/// What run.json says of a task's sandbox: the rules as written and what this kernel
+/// enforces of them (the shell agent enforces the same, from the same two inputs).
+fn sandbox_record(sandbox: &crate::config::Sandbox) -> Box<crate::evidence::SandboxRecord> {
+    use crate::supervise::sandbox;
+    let rules = sandbox.rules();
+    let abi = sandbox::kernel_abi();
+    let wanted: Vec<String> = [
+        rules.write.as_ref().map(|_| "write"),
+        rules.read.as_ref().map(|_| "read"),
+        (rules.net == crate::config::Net::None).then_some("net"),
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::from)
+    .collect();
+    let not_enforced = match sandbox::enforce(rules.clone(), abi) {
+        Ok(enforced) => enforced
+            .not_enforced
+            .iter()
+            .map(|k| k.to_string())
+            .collect(),
+        // The task fails for it; nothing of the sandbox ran.
+        Err(_) => wanted,
+    };
+    Box::new(crate::evidence::SandboxRecord {
+        preset: sandbox.preset().map(String::from),
+        write: rules.write,
+        read: rules.read,
+        net: rules.net.as_str().into(),
+        landlock_abi: abi,
+        not_enforced,
+    })
 }

@@ -47,6 +47,9 @@ pub struct Command<'a> {
     pub stderr: File,
     /// The command's cgroup, to start in.
     pub cgroup: Option<CgroupFds>,
+    /// The sandbox it enters right before `execve`, prepared by the parent (see
+    /// [`super::sandbox`]): the child only makes the system calls.
+    pub confine: Option<super::sandbox::Confine>,
 }
 
 /// A cgroup as the launcher uses it: its directory (clone3 starts the child in it) and
@@ -74,11 +77,12 @@ pub struct Child {
 }
 
 /// Steps of the child, named in the error when one fails.
-const STEPS: [&str; 5] = [
+const STEPS: [&str; 6] = [
     "join its cgroup",
     "start its own process group",
     "set up its standard streams",
     "enter its working directory",
+    "enter its sandbox",
     "execute it",
 ];
 
@@ -161,6 +165,7 @@ pub fn start(command: Command<'_>) -> io::Result<Child> {
         procs: -1,
         failure: &failure,
         probe: false,
+        confine: command.confine,
     };
 
     // No signal handler may run in the child before it has reset them: block all of them
@@ -235,6 +240,9 @@ struct ChildPlan {
     failure: *const AtomicI64,
     /// Exit at once with 0 (see [`into_cgroup`]'s probe).
     probe: bool,
+    /// The sandbox to enter last, after the working directory (entering it needs no
+    /// access the sandbox might deny) and before `execve`.
+    confine: Option<super::sandbox::Confine>,
 }
 
 /// The child's steps, up to its `execve`; never returns.
@@ -281,11 +289,16 @@ unsafe fn child_steps(plan: &ChildPlan) -> ! {
     if libc::fchdir(plan.dir) != 0 {
         fail(3);
     }
+    if let Some(confine) = &plan.confine {
+        if !super::sandbox::enter(confine) {
+            fail(4);
+        }
+    }
     let mut empty: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut empty);
     libc::pthread_sigmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
     libc::execve(plan.program, plan.argv, plan.env);
-    fail(4)
+    fail(5)
 }
 
 /// The portable clone: `CLONE_VM | CLONE_VFORK` on a small stack of this thread's,
@@ -554,6 +567,7 @@ mod tests {
             stdout: File::create(dir.join("out")).unwrap(),
             stderr: File::create(dir.join("err")).unwrap(),
             cgroup: None,
+            confine: None,
         })
     }
 
@@ -614,6 +628,7 @@ mod tests {
             stdout: File::create(dir.path().join("out")).unwrap(),
             stderr: File::create(dir.path().join("err")).unwrap(),
             cgroup: None,
+            confine: None,
         })
         .unwrap_err();
         assert!(
@@ -631,6 +646,7 @@ mod tests {
             stdout: File::create(dir.path().join("out")).unwrap(),
             stderr: File::create(dir.path().join("err")).unwrap(),
             cgroup: None,
+            confine: None,
         })
         .unwrap_err();
         assert!(

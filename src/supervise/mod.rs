@@ -8,6 +8,7 @@ pub mod env;
 #[cfg(target_os = "linux")]
 pub mod launch;
 pub mod process;
+pub mod sandbox;
 pub mod scope;
 pub mod secrets;
 pub mod signals;

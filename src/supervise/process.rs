@@ -55,6 +55,9 @@ pub struct Spawn {
     pub grace: Duration,
     pub stdout: File,
     pub stderr: File,
+    /// The sandbox the command runs in: values whose descriptor the caller keeps open
+    /// until the command has started (see [`super::sandbox::Confinement`]).
+    pub confine: Option<super::sandbox::Confine>,
 }
 
 /// How a command ended.
@@ -176,11 +179,11 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
         &spawn.argv,
         (&spawn.cwd, &spawn.dir),
         &env,
-        spawn.stdout,
-        spawn.stderr,
+        (spawn.stdout, spawn.stderr),
         cgroup
             .as_ref()
             .map(|group| (group.dir_fd(), group.procs_fd())),
+        spawn.confine,
     )
     .await;
     let mut child = match started_child {
@@ -280,10 +283,10 @@ async fn start(
     // The working directory's real path and its handle.
     (cwd, dir): (&std::path::Path, &std::os::fd::OwnedFd),
     env: &[(OsString, OsString)],
-    stdout: File,
-    stderr: File,
+    (stdout, stderr): (File, File),
     // The cgroup's open directory and `cgroup.procs`.
     cgroup: Option<(i32, i32)>,
+    confine: Option<super::sandbox::Confine>,
 ) -> std::io::Result<Started> {
     #[cfg(target_os = "linux")]
     return launch::start(launch::Command {
@@ -297,10 +300,12 @@ async fn start(
         stdout,
         stderr,
         cgroup: cgroup.map(|(dir, procs)| launch::CgroupFds { dir, procs }),
+        confine,
     });
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = (cgroup, dir);
+        // The sandbox needs Linux: a sandboxed task fails before it gets here.
+        let _ = (cgroup, dir, confine);
         let mut command = tokio::process::Command::new(program);
         command.arg0(&argv[0]);
         command
@@ -380,6 +385,7 @@ mod tests {
             grace: Duration::from_millis(300),
             stdout: File::create(dir.join("out")).unwrap(),
             stderr: File::create(dir.join("err")).unwrap(),
+            confine: None,
         }
     }
 

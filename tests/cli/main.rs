@@ -26,6 +26,7 @@ mod provenance;
 mod readme_examples;
 mod report;
 mod run;
+mod sandbox;
 mod selection;
 mod shard;
 mod signals;
