@@ -240,12 +240,21 @@ pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
             extra.push(("CARGO_TERM_COLOR", color.into()));
         }
         extra.extend(around.env());
-        let task_env = task_env(
+        let mut task_env = task_env(
             &env.base_env,
             &hook.pass_env,
             &[&hook.env, &command.env],
             &extra,
         );
+        let log_dir = env
+            .run_dir
+            .join(&out_rel)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| env.run_dir.clone());
+        if enforced.is_some() {
+            private_tmpdir(&mut task_env, env.cwd_bounds.root(), &log_dir);
+        }
         // Built for each command: its environment says where `$TMPDIR` and `~` are. Kept
         // until the command has ended, so the descriptor the child uses stays open.
         let confinement = match &enforced {
@@ -254,12 +263,7 @@ pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
                 let places = Places {
                     root: env.cwd_bounds.root(),
                     env: &task_env,
-                    log_dir: env
-                        .run_dir
-                        .join(&out_rel)
-                        .parent()
-                        .map(Path::to_path_buf)
-                        .unwrap_or_else(|| env.run_dir.clone()),
+                    log_dir: log_dir.clone(),
                 };
                 match Confinement::build(enforced, &places) {
                     Ok(confinement) => confinement,
@@ -353,5 +357,29 @@ pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
         commands: records,
         reason,
         cargo: None,
+    }
+}
+
+/// A sandboxed command's `$TMPDIR`: the system one, unless the workspace lies beneath it
+/// (a checkout under `/tmp`), where making it writable would make the workspace
+/// writable. Then a private one in the task's log directory, which is writable anyway.
+fn private_tmpdir(task_env: &mut Vec<(OsString, OsString)>, root: &Path, log_dir: &Path) {
+    let tmp = task_env
+        .iter()
+        .find(|(k, v)| k == "TMPDIR" && !v.is_empty())
+        .map_or_else(
+            || std::path::PathBuf::from("/tmp"),
+            |(_, v)| std::path::PathBuf::from(v),
+        );
+    let (Ok(tmp), Ok(root)) = (std::fs::canonicalize(&tmp), std::fs::canonicalize(root)) else {
+        return;
+    };
+    if !root.starts_with(&tmp) {
+        return;
+    }
+    let private = log_dir.join("tmp");
+    if std::fs::create_dir_all(&private).is_ok() {
+        task_env.retain(|(k, _)| k != "TMPDIR");
+        task_env.push(("TMPDIR".into(), private.into_os_string()));
     }
 }

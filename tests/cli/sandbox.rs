@@ -36,9 +36,8 @@ fn have(needs: i64) -> bool {
     true
 }
 
-/// A workspace whose tasks get a temporary directory of their own, outside it: with the
-/// usual `/tmp`, which holds the test's workspace, the sandbox refuses to start (a
-/// writable `$TMPDIR` would make the workspace writable).
+/// A workspace whose tasks get a temporary directory of their own, outside it (the
+/// usual `/tmp` holds the test's workspace: see the test of a private `$TMPDIR`).
 struct Sandboxed {
     ws: Workspace,
     tmp: tempfile::TempDir,
@@ -360,4 +359,39 @@ fn the_cargo_preset_builds_offline_and_hides_cargo_credentials() {
     assert!(reason(&run, "TASK-2").contains("denied by the sandbox"));
     assert_eq!(result(&run, "TASK-3")["status"], "error");
     assert!(!ws.join("src/evil").exists());
+}
+
+/// A checkout under `/tmp` (a newcomer's first try, and every test workspace here): a
+/// writable `$TMPDIR` would make the workspace writable, so a sandboxed command gets a
+/// private one in its log directory instead, and the rules still hold.
+#[test]
+fn a_workspace_under_tmpdir_gets_a_private_tmpdir() {
+    if !have(3) {
+        return;
+    }
+    let ws = Workspace::new();
+    let tmp = std::fs::canonicalize(std::env::temp_dir()).unwrap();
+    assert!(
+        std::fs::canonicalize(ws.path()).unwrap().starts_with(&tmp),
+        "the test's workspace is under the temporary directory"
+    );
+    ws.file("sot.md", "## Q\n- `TASK-1` writes\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"sandbox": {"write": ["out"]}, "commands": [{"shell": "echo t > \"$TMPDIR/t\" && touch out/ok && printf %s \"$TMPDIR\" > out/tmpdir && touch src/evil"}]}}"#,
+    );
+    std::fs::create_dir_all(ws.join("out")).unwrap();
+    ws.tek(&["run"]).env("TMPDIR", &tmp).output().expect_code(2);
+    let run = run_json(&ws);
+    assert!(
+        reason(&run, "TASK-1").contains("denied by the sandbox"),
+        "{run}"
+    );
+    assert!(ws.join("out/ok").exists() && !ws.join("src/evil").exists());
+    let private = std::fs::read_to_string(ws.join("out/tmpdir")).unwrap();
+    assert!(
+        private.starts_with(&ws.latest_run().display().to_string()),
+        "{private}"
+    );
+    assert!(std::path::Path::new(&private).join("t").is_file());
 }
