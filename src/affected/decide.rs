@@ -344,7 +344,13 @@ fn everything(
     reason: Reason,
     warning: Option<String>,
 ) -> Decision {
-    let members = Vec::new();
+    // What each task covers is not worked out: the package graph may not even have been
+    // read, and inferring from no members would blame every `-p NAME` for the run.
+    let cover = covers::TaskCover {
+        crates: covers::Crates::Everything,
+        paths: Vec::new(),
+        source: "not worked out: every task runs, for the reason above".into(),
+    };
     let tasks = inputs
         .plan
         .tasks()
@@ -354,7 +360,7 @@ fn everything(
             run: true,
             reasons: vec![reason.clone()],
             skip: None,
-            cover: covers::of(&t.id, &q.name, inputs.hooks, &members),
+            cover: cover.clone(),
         })
         .collect();
     Decision {

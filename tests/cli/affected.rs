@@ -423,6 +423,12 @@ fn a_missing_base_runs_everything_and_says_to_fetch_it() {
         "{}",
         out.stdout()
     );
+    // Issue 25.5: each task names the real reason, not a cover worked out from no
+    // members ("names packages that are not plain member names").
+    let out = ws.tek(&["affected", "--explain"]).output().expect_code(0);
+    let text = out.stdout();
+    assert!(!text.contains("not plain member names"), "{text}");
+    assert!(text.contains("not worked out: every task runs"), "{text}");
 }
 
 #[test]
