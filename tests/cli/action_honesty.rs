@@ -154,16 +154,10 @@ async fn a_broken_configuration_is_published_with_its_location() {
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
     // The run step annotates the file itself.
-    let annotation = "::error file=config/hooks.json,line=1,col=22,title=cargo-tek::unknown field";
-    assert!(stderr(&run).contains(annotation), "{}", stderr(&run));
-    let o = outputs(&ws);
-    assert_eq!(
-        (
-            o["status"].as_str(),
-            o["exit-code"].as_str(),
-            o["run-dir"].as_str()
-        ),
-        ("error", "1", "")
+    let o = refused(
+        &ws,
+        &run,
+        "::error file=config/hooks.json,line=1,col=22,title=cargo-tek::unknown field",
     );
     let body = posted_body(&server).await;
     assert!(
@@ -383,9 +377,22 @@ async fn a_typod_hook_key_is_a_broken_configuration_not_a_green_run() {
     );
     let (run, out) = run_then_report(&ws, &server.uri(), "pull_request", &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let annotation = "::error file=config/hooks.json,line=1,col=2";
-    assert!(stderr(&run).contains(annotation), "{}", stderr(&run));
-    let o = outputs(&ws);
+    refused(&ws, &run, "::error file=config/hooks.json,line=1,col=2");
+    let summary = std::fs::read_to_string(ws.join("summary.md")).unwrap();
+    assert!(summary.contains("the configuration is broken"), "{summary}");
+    assert!(summary.contains("did you mean `TASK-013`?"), "{summary}");
+    assert!(!summary.contains("passed"), "{summary}");
+}
+
+/// The run step stopped on bad input: it annotated the file, and its outputs say error,
+/// exit 1 and no run directory. Returns the outputs.
+fn refused(
+    ws: &Workspace,
+    run: &Output,
+    annotation: &str,
+) -> std::collections::BTreeMap<String, String> {
+    assert!(stderr(run).contains(annotation), "{}", stderr(run));
+    let o = outputs(ws);
     assert_eq!(
         (
             o["status"].as_str(),
@@ -394,8 +401,5 @@ async fn a_typod_hook_key_is_a_broken_configuration_not_a_green_run() {
         ),
         ("error", "1", "")
     );
-    let summary = std::fs::read_to_string(ws.join("summary.md")).unwrap();
-    assert!(summary.contains("the configuration is broken"), "{summary}");
-    assert!(summary.contains("did you mean `TASK-013`?"), "{summary}");
-    assert!(!summary.contains("passed"), "{summary}");
+    o
 }

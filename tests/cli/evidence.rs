@@ -6,18 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{command, result, run_json_in, Workspace, BIN, RUNS};
-
-/// Ids of the tasks a run really ran (not carried forward).
-fn ran(run: &serde_json::Value) -> Vec<String> {
-    run["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["carried_from"].is_null())
-        .map(|r| r["task"].as_str().unwrap().to_owned())
-        .collect()
-}
+use crate::harness::{command, ran, result, run_json_in, Workspace, BIN, RUNS};
 
 #[test]
 fn logs_hold_exactly_the_childs_bytes_and_printed_paths_work_from_here() {

@@ -190,3 +190,14 @@ pub fn not_here(capability: &str, why: &str) {
     );
     eprintln!("NOT RUN (checked nothing): {why}; set TEK_TEST_REQUIRE={capability} where the machine has it");
 }
+
+/// Ids of the tasks a run really ran (not carried forward), in run.json's order.
+pub fn ran(run: &serde_json::Value) -> Vec<String> {
+    run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["carried_from"].is_null())
+        .map(|r| r["task"].as_str().unwrap().to_owned())
+        .collect()
+}

@@ -2,7 +2,7 @@
 //! selected as a whole by the base id or one by one, dependents waiting for every
 //! combination, reruns of the one that failed, and mistakes at hooks.json's line:col.
 
-use crate::harness::{result, run_json, Workspace};
+use crate::harness::{ran, result, run_json, Workspace};
 
 const SOT: &str = "# Plan
 ## Queue A — Tests
@@ -34,17 +34,6 @@ fn ws() -> Workspace {
     let ws = Workspace::new();
     ws.file("sot.md", SOT).file("config/hooks.json", HOOKS);
     ws
-}
-
-/// The tasks the latest run ran (not carried from an earlier run), in run.json's order.
-fn ran(ws: &Workspace) -> Vec<String> {
-    run_json(ws)["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["carried_from"].is_null())
-        .map(|r| r["task"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// The files the combinations wrote, sorted.
@@ -133,18 +122,18 @@ fn the_base_id_selects_every_combination_and_a_full_id_selects_one() {
     let ws = ws();
     ws.file("fixed", "");
     ws.tek(&["run", "TASK-010"]).output().expect_code(0);
-    assert_eq!(ran(&ws), ALL);
+    assert_eq!(ran(&run_json(&ws)), ALL);
     clear(&ws);
     ws.tek(&["run", "TASK-010[toolchain=stable,features=all]"])
         .output()
         .expect_code(0);
-    assert_eq!(ran(&ws), [ALL[1]]);
+    assert_eq!(ran(&run_json(&ws)), [ALL[1]]);
     assert_eq!(written(&ws), ["stable-all"]);
     // --with-deps from the dependent brings in all four.
     ws.tek(&["run", "TASK-020", "--with-deps"])
         .output()
         .expect_code(0);
-    assert_eq!(ran(&ws).len(), 5);
+    assert_eq!(ran(&run_json(&ws)).len(), 5);
     let err = ws
         .tek(&["run", "TASK-010[toolchain=stable,features=al]"])
         .output()
@@ -170,7 +159,7 @@ fn one_failing_combination_fails_the_run_and_rerun_failed_reruns_only_it() {
     ws.file("fixed", "");
     std::thread::sleep(std::time::Duration::from_millis(5));
     ws.tek(&["run", "--rerun-failed"]).output().expect_code(0);
-    assert_eq!(ran(&ws), [ALL[3], "TASK-020"]);
+    assert_eq!(ran(&run_json(&ws)), [ALL[3], "TASK-020"]);
     assert_eq!(written(&ws), ["msrv-all"]);
     let run = run_json(&ws);
     assert!(result(&run, ALL[0])["carried_from"].is_string());
