@@ -32,9 +32,8 @@ pub struct Finding {
     pub diagnostic: SourceDiagnostic,
 }
 
-/// At most this many findings of each severity are built. Each carries a copy of its
-/// file, so a mistake repeated in every hook of a 50,000-hook file must not build 50,000.
-pub const SHOWN: usize = 50;
+/// At most this many findings of each severity are built.
+pub use crate::source::SHOWN;
 
 /// What `check` found: the findings built, and how many more of each severity there were.
 #[derive(Debug, Default)]

@@ -33,6 +33,7 @@ pub(crate) mod preflight;
 pub(crate) mod project;
 pub(crate) mod redact;
 pub(crate) mod report;
+pub(crate) mod run_env;
 pub(crate) mod runner;
 pub(crate) mod sot;
 pub(crate) mod source;

@@ -7,6 +7,11 @@ use std::sync::{Arc, OnceLock};
 
 use miette::{Diagnostic, LabeledSpan, NamedSource};
 
+/// At most this many diagnostics (or labels of one diagnostic) are built for one list
+/// of mistakes. Each carries a copy of its file, so a mistake repeated in every hook of
+/// a 50,000-hook file must not build 50,000.
+pub const SHOWN: usize = 50;
+
 /// Inputs larger than this are refused rather than parsed: a runaway generated file
 /// should fail fast with a clear message, not eat the CI machine's memory.
 pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;

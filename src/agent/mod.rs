@@ -8,19 +8,16 @@ mod noop;
 mod registry;
 mod shell;
 
-use std::ffi::OsString;
 use std::future::Future;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::watch;
 
 use crate::config::Hook;
 use crate::evidence::{CommandRecord, TaskStatus};
 use crate::plan::{HookSource, PlanTask};
-use crate::supervise::env::BaseEnv;
+use crate::run_env::RunEnv;
 use crate::supervise::Cancel;
 
 pub use cargo::CargoAgent;
@@ -37,28 +34,6 @@ pub trait Agent: Send + Sync {
     fn name(&self) -> &'static str;
     /// Runs one attempt of a task.
     fn run(&self, job: Job) -> BoxFuture<'_, Outcome>;
-}
-
-/// Settings shared by every job of a run.
-#[derive(Debug)]
-pub struct RunEnv {
-    /// This binary, passed to tasks as `CARGO_TEK`.
-    pub tek_exe: OsString,
-    /// The run directory; logs go under `logs/`.
-    pub run_dir: PathBuf,
-    /// cargo-tek's environment, scrubbed once for the run.
-    pub base_env: BaseEnv,
-    /// `--timeout`: applies when neither command nor hook sets one.
-    pub default_timeout: Option<Duration>,
-    pub grace: Duration,
-    pub dry_run: bool,
-    /// Where commands may run: the root and manifest.json's `allowed_cwds`, resolved once.
-    pub cwd_bounds: crate::cwd::Bounds,
-    /// `--color` as given to cargo-tek, passed on to child cargo commands as
-    /// `CARGO_TERM_COLOR` (None: the task inherits whatever the environment says).
-    pub color: Option<&'static str>,
-    /// What `fail_on_new_warnings` hooks compare with.
-    pub baselines: crate::cargo::baseline::Baselines,
 }
 
 /// One attempt of one task.

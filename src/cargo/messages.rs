@@ -199,9 +199,13 @@ fn test_line(
     }
 }
 
+/// Target kinds of a library (its unit tests are the `lib` binary).
+pub(crate) const LIB_KINDS: &[&str] =
+    &["lib", "rlib", "dylib", "cdylib", "staticlib", "proc-macro"];
+
 /// Whether a target kind is a library's (`lib`, `proc-macro`, `rlib`, ...).
 pub(crate) fn is_lib(kind: &str) -> bool {
-    crate::compile_once::LIB_KINDS.contains(&kind)
+    LIB_KINDS.contains(&kind)
 }
 
 /// A test binary's name in the evidence (and JUnit's suites, `alpha/lib`): `lib` for a

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::agent::{Registry, RunEnv};
+use crate::agent::Registry;
 use crate::cli::{ReportKind, RunArgs};
 use crate::config::load_json;
 use crate::error::{Error, ExitCode};
@@ -13,6 +13,7 @@ use crate::evidence::run_dir;
 use crate::output::RunDisplay;
 use crate::plan::{Graph, GraphError, Plan, PlanError};
 use crate::project::{Config, Project};
+use crate::run_env::RunEnv;
 use crate::runner::{self, RunOptions};
 use crate::source::SourceFile;
 

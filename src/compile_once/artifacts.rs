@@ -84,10 +84,6 @@ pub struct Artifacts {
     pub incomplete: BTreeSet<String>,
 }
 
-/// Target kinds of a library (its unit tests are the `lib` binary).
-pub(crate) const LIB_KINDS: &[&str] =
-    &["lib", "rlib", "dylib", "cdylib", "staticlib", "proc-macro"];
-
 /// What the messages said, by package id.
 #[derive(Default)]
 struct Said {
@@ -181,7 +177,7 @@ fn said(root: &Path, messages: &Path) -> Result<Said, String> {
             Message::CompilerArtifact(artifact) => {
                 let kinds: Vec<String> =
                     artifact.target.kind.iter().map(|k| k.to_string()).collect();
-                let lib = kinds.iter().any(|k| LIB_KINDS.contains(&k.as_str()));
+                let lib = kinds.iter().any(|k| crate::cargo::messages::is_lib(k));
                 if lib && !artifact.profile.test {
                     said.libs_built.insert(artifact.package_id.clone());
                 }

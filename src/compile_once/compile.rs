@@ -15,11 +15,11 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub use super::artifacts::Artifacts;
-use crate::agent::RunEnv;
 use crate::cargo::command::Kind;
 use crate::cargo::findings::Places;
 use crate::cargo::messages::{self, Reading};
 use crate::evidence::{beneath, CommandRecord};
+use crate::run_env::RunEnv;
 use crate::supervise::{env::task_env, process, Cancel};
 
 /// Where the compile's logs go in the run directory. `%` starts no folder a task id

@@ -19,7 +19,6 @@ mod detect;
 mod rewrite;
 
 pub use advice::advise;
-pub(crate) use artifacts::LIB_KINDS;
 pub use artifacts::{Artifacts, Broken, TestBinary};
 pub use compile::{compile, Compiled};
 pub(crate) use cost::newest as split_cost;

@@ -11,8 +11,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::artifacts::{Artifacts, PackageInfo, TestBinary, LIB_KINDS};
+use super::artifacts::{Artifacts, PackageInfo, TestBinary};
 use super::Split;
+use crate::cargo::messages::LIB_KINDS;
 use crate::config::{Command, Hook};
 
 /// The hook that runs `split`'s package's test binaries, or why there is none.

@@ -303,7 +303,7 @@ fn locate(inputs: &Inputs<'_>, err: GraphError) -> PlanError {
             if unknown.len() > 1 {
                 let labels = unknown
                     .iter()
-                    .take(crate::check::SHOWN)
+                    .take(crate::source::SHOWN)
                     .map(|(_, dep, range)| {
                         let label = match sot::closest(dep, tasks.keys().copied()) {
                             Some(near) => format!("no task `{dep}`; did you mean `{near}`?"),

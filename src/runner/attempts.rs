@@ -7,10 +7,11 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 
 use super::{Cancel, Event, RunOptions};
-use crate::agent::{Agent, Job, Outcome, Registry, RunEnv};
+use crate::agent::{Agent, Job, Outcome, Registry};
 use crate::config::{Hooks, Manifest};
 use crate::evidence::{TaskResult, TaskStatus};
 use crate::plan::{route, PlanTask};
+use crate::run_env::RunEnv;
 
 /// What the scheduler hands over to start a task.
 pub struct Start<'a> {

@@ -11,12 +11,12 @@ use tokio::sync::watch;
 
 use super::claims;
 use super::resources::{Pool, Resource};
-use crate::agent::RunEnv;
 use crate::compile_once::{self, Artifacts, Broken, Compiled, Split, TestBinary};
 use crate::config::{Hook, Hooks, Manifest};
 use crate::evidence::cargo::CargoEvidence;
 use crate::evidence::{CommandRecord, TaskResult, TaskStatus};
 use crate::plan::{Graph, Node, Plan};
+use crate::run_env::RunEnv;
 use crate::supervise::Cancel;
 
 enum State {

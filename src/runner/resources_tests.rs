@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::{run, Inputs, RunOptions};
-use crate::agent::{Agent, BoxFuture, Job, Outcome, Registry, RunEnv};
+use crate::agent::{Agent, BoxFuture, Job, Outcome, Registry};
 use crate::config::{Hooks, Manifest};
 use crate::evidence::{RunRecord, TaskStatus};
 use crate::plan::fixtures::{plan, queue, task};
 use crate::plan::Graph;
+use crate::run_env::RunEnv;
 use crate::source::SourceFile;
 
 /// Sleeps for the task's `hold` time and notes when each task ran.

@@ -17,7 +17,7 @@ use super::ready::ReadyQueue;
 use super::resources::{Pool, Resource};
 use super::verdict::Verdict;
 use super::{Cancel, Event, Selection};
-use crate::agent::{Registry, RunEnv};
+use crate::agent::Registry;
 use crate::config::{Hooks, Manifest};
 use crate::evidence::journal::Planned;
 use crate::evidence::recorder::Recorder;
@@ -25,6 +25,7 @@ use crate::evidence::{
     history, Counts, RunRecord, RunStatus, TaskResult, TaskStatus, ToolInfo, RUN_SCHEMA_VERSION,
 };
 use crate::plan::{Graph, Node, Plan, PlanQueue, PlanTask};
+use crate::run_env::RunEnv;
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
