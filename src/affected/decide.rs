@@ -8,13 +8,14 @@ use super::base::{self, RulesOrigin};
 use super::covers;
 use super::definition::{hooks_at, redefined};
 use super::explain::{crate_reason, skip_reason, Decision, Reason, TaskDecision};
-use super::git::{self, Repo, Unusable};
+use super::git::{self, Changes, Repo, Unusable};
 use super::graph;
 use super::paths::{self, classify, SpecialFiles};
 use super::rules::{self, AffectedRules, RuleMatch, Rules};
 use crate::config::Hooks;
 use crate::plan::{Graph, Node, Plan};
 use crate::sot::IdPattern;
+use guppy::graph::PackageGraph;
 
 /// What the decision starts from.
 pub struct Inputs<'a> {
@@ -57,6 +58,99 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
     Rules::new(inputs.rules).map_err(AffectedError::Rules)?;
     let root = std::fs::canonicalize(inputs.root).unwrap_or_else(|_| inputs.root.to_path_buf());
     let repo = Repo::open(&root)?;
+    let mut so_far = SoFar {
+        inputs,
+        base: chosen_base(inputs)?,
+        merge_base: None,
+        shown: Vec::new(),
+        origin: None,
+    };
+    let merge_base = match repo.merge_base(&so_far.base)? {
+        Ok(mb) => mb,
+        Err(why) => {
+            let warning = unusable_warning(&so_far.base, &why);
+            return Ok(so_far.fallback(warning));
+        }
+    };
+    so_far.merge_base = Some(merge_base.clone());
+    let prefix = root
+        .strip_prefix(&repo.top)
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
+    let rules = match rules_at_base(&repo, &merge_base, &prefix, inputs.rules) {
+        Ok((rules, origin)) => {
+            so_far.origin = Some(origin);
+            rules
+        }
+        Err(e) => {
+            let why =
+                format!("the affected rules at the base could not be read ({e}); every task runs");
+            return Ok(so_far.fallback(why));
+        }
+    };
+    let changes = repo.changed_paths(&merge_base)?;
+    let change = Change {
+        repo: &repo,
+        merge_base: &merge_base,
+        prefix: &prefix,
+        changes: &changes,
+    };
+    so_far.shown = changes
+        .paths
+        .iter()
+        .map(|p| change.in_workspace(p).unwrap_or_else(|| p.clone()))
+        .collect();
+    // A toolchain or workflow change decides everything: no package graph needed.
+    if let Some(reason) = change.decides_everything(&rules, inputs.manifest_path, &root) {
+        return Ok(so_far.run_all(reason));
+    }
+    // A graph that cannot be read never narrows the run: everything runs, and says why.
+    let (new_graph, old_graph) = match change.graphs(&root, &so_far.shown) {
+        Ok(graphs) => graphs,
+        Err(why) => return Ok(so_far.fallback(why)),
+    };
+    let packages = graph::local_packages(&new_graph, &root);
+    let files = special_files(inputs, &root);
+    let classified = change.classify(&rules, &packages, &files)?;
+    // A change no narrowing applies to: everything runs, and says why.
+    if let Some(reason) = classified.everything.clone() {
+        return Ok(so_far.run_all(reason));
+    }
+    let old = old_graph.as_ref().unwrap_or(&new_graph);
+    let crates = graph::affected(old, &new_graph, &classified.seeds);
+    let members: Vec<covers::Member> = packages
+        .iter()
+        .filter(|(_, ws)| *ws)
+        .map(|(m, _)| m.clone())
+        .collect();
+    let judged = Judge {
+        inputs,
+        change: &change,
+        files: &files,
+        classified: &classified,
+        members: &members,
+        crates: &crates,
+    }
+    .tasks();
+    Ok(so_far.conclude(&classified, judged, crates))
+}
+
+/// cargo-tek's own files, relative to the workspace root.
+fn special_files(inputs: &Inputs<'_>, root: &Path) -> SpecialFiles {
+    let rel = |p: &Path| {
+        p.strip_prefix(root)
+            .map(|r| r.to_string_lossy().into_owned())
+            .ok()
+    };
+    SpecialFiles {
+        sot: rel(inputs.sot),
+        hooks: rel(inputs.hooks_path),
+        manifest: rel(inputs.manifest_path),
+    }
+}
+
+/// The base asked for, else the default (`GITHUB_BASE_REF` or `origin/HEAD`).
+fn chosen_base(inputs: &Inputs<'_>) -> Result<String, AffectedError> {
     let base = inputs
         .base
         .clone()
@@ -66,259 +160,272 @@ pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
     if base.starts_with('-') {
         return Err(AffectedError::Base(base));
     }
-    let merge_base = match repo.merge_base(&base)? {
-        Ok(mb) => mb,
-        Err(why) => {
-            let warning = unusable_warning(&base, &why);
-            return Ok(everything(
-                inputs,
-                base,
-                None,
-                Vec::new(),
-                Reason::Fallback {
-                    why: warning.clone(),
-                },
-                Some(warning),
-            ));
+    Ok(base)
+}
+
+/// The rules as the base has them, compiled, and where they came from.
+fn rules_at_base(
+    repo: &Repo,
+    merge_base: &str,
+    prefix: &Path,
+    current: &AffectedRules,
+) -> Result<(Rules, RulesOrigin), String> {
+    let at_base = base::rules_at(repo, merge_base, prefix)?;
+    let rules = Rules::new(&at_base)?;
+    let origin = RulesOrigin {
+        commit: merge_base.to_owned(),
+        edited: at_base != *current,
+    };
+    Ok((rules, origin))
+}
+
+/// What the decision has learnt so far, to run everything with at any step.
+struct SoFar<'a> {
+    inputs: &'a Inputs<'a>,
+    base: String,
+    merge_base: Option<String>,
+    /// The changed paths as shown (workspace-relative where they are inside it).
+    shown: Vec<String>,
+    /// Where the deciding rules came from, once they were read.
+    origin: Option<RulesOrigin>,
+}
+
+impl SoFar<'_> {
+    fn with_rules(&self, mut decision: Decision) -> Decision {
+        if self.origin.is_some() {
+            decision.rules = self.origin.clone();
         }
-    };
-    let prefix = root
-        .strip_prefix(&repo.top)
-        .unwrap_or(Path::new(""))
-        .to_path_buf();
-    let base_rules = base::rules_at(&repo, &merge_base, &prefix)
-        .and_then(|r| Rules::new(&r).map(|compiled| (r, compiled)));
-    let (rules, origin) = match base_rules {
-        Ok((at_base, rules)) => (
-            rules,
-            RulesOrigin {
-                commit: merge_base.clone(),
-                edited: at_base != *inputs.rules,
-            },
-        ),
-        Err(e) => {
-            let why =
-                format!("the affected rules at the base could not be read ({e}); every task runs");
-            return Ok(everything(
-                inputs,
-                base,
-                Some(merge_base),
-                Vec::new(),
-                Reason::Fallback { why: why.clone() },
-                Some(why),
-            ));
-        }
-    };
-    let with_rules = |mut d: Decision| {
-        d.rules = Some(origin.clone());
-        d
-    };
-    let changes = repo.changed_paths(&merge_base)?;
-    let repo_paths = &changes.paths;
-    let ws_of = |p: &str| -> Option<String> {
-        let rel = Path::new(p).strip_prefix(&prefix).ok()?;
-        Some(rel.to_string_lossy().into_owned())
-    };
-    let shown: Vec<String> = repo_paths
-        .iter()
-        .map(|p| ws_of(p).unwrap_or_else(|| p.clone()))
-        .collect();
-    // A toolchain or workflow change decides everything: no package graph needed.
-    let manifest_rel = inputs
-        .manifest_path
-        .strip_prefix(&root)
-        .ok()
-        .map(|p| p.to_string_lossy().into_owned());
-    let early = repo_paths.iter().find_map(|p| {
-        let ws = ws_of(p);
-        match rules.classify(p, ws.as_deref()) {
-            Some(RuleMatch::Everything(rule)) => Some(Reason::Everything {
-                path: ws.unwrap_or_else(|| p.clone()),
-                rule,
-            }),
-            _ if ws.is_some() && ws == manifest_rel => Some(Reason::Everything {
-                path: ws.unwrap_or_default(),
-                rule: "cargo-tek's manifest.json applies to every task".into(),
-            }),
-            _ => None,
-        }
-    });
-    if let Some(reason) = early {
-        return Ok(with_rules(everything(
-            inputs,
-            base,
-            Some(merge_base),
-            shown,
-            reason,
-            None,
-        )));
+        decision
     }
 
-    // A graph that cannot be read never narrows the run: everything runs, and says why.
-    let fallback = |why: String| {
-        with_rules(everything(
-            inputs,
-            base.clone(),
-            Some(merge_base.clone()),
-            shown.clone(),
+    /// The decision from the tasks judged, unless a changed path nothing claims makes
+    /// every task run.
+    fn conclude(
+        &self,
+        classified: &paths::Classified,
+        judged: Judged,
+        crates: BTreeMap<String, graph::CrateCause>,
+    ) -> Decision {
+        // A path that nothing claims could affect anything.
+        if let Some(path) = classified
+            .loose
+            .iter()
+            .find(|p| !judged.claimed.contains(p.as_str()))
+        {
+            let reason = Reason::Everything {
+                path: path.clone(),
+                rule: "no crate, no task's `covers.paths` and no rule claims it".into(),
+            };
+            return self.run_all(reason);
+        }
+        let mut tasks = judged.tasks;
+        if self.inputs.run_dependencies {
+            add_dependencies(self.inputs, &mut tasks);
+        }
+        self.with_rules(Decision {
+            base: self.base.clone(),
+            merge_base: self.merge_base.clone(),
+            changed_paths: self.shown.clone(),
+            everything: None,
+            warning: None,
+            rules: None,
+            crates,
+            tasks,
+        })
+    }
+
+    /// Every task runs because of what the change is.
+    fn run_all(&self, reason: Reason) -> Decision {
+        self.with_rules(everything(
+            self.inputs,
+            self.base.clone(),
+            self.merge_base.clone(),
+            self.shown.clone(),
+            reason,
+            None,
+        ))
+    }
+
+    /// Every task runs because the change could not be measured: a warning too.
+    fn fallback(&self, why: String) -> Decision {
+        self.with_rules(everything(
+            self.inputs,
+            self.base.clone(),
+            self.merge_base.clone(),
+            self.shown.clone(),
             Reason::Fallback { why: why.clone() },
             Some(why),
         ))
-    };
-    let new_graph = match graph::load(&root.join("Cargo.toml")) {
-        Ok(g) => g,
-        Err(e) => {
-            let why = format!("the package graph could not be read ({e}); every task runs");
-            return Ok(fallback(why));
-        }
-    };
-    let manifests_changed = shown
-        .iter()
-        .any(|p| p.ends_with("Cargo.toml") || p.ends_with("Cargo.lock"));
-    let old_graph = if manifests_changed {
-        match old_graph(&repo, &merge_base, &prefix) {
-            Ok(g) => Some(g),
-            Err(e) => {
-                let why = format!(
-                    "the package graph at the base could not be read ({e}); every task runs"
-                );
-                return Ok(fallback(why));
-            }
-        }
-    } else {
-        None
-    };
-    let packages = graph::local_packages(&new_graph, &root);
-    let rel = |p: &Path| {
-        p.strip_prefix(&root)
-            .map(|r| r.to_string_lossy().into_owned())
-            .ok()
-    };
-    let files = SpecialFiles {
-        sot: rel(inputs.sot),
-        hooks: rel(inputs.hooks_path),
-        manifest: rel(inputs.manifest_path),
-    };
-    let mut classified = classify(
-        &repo,
-        &merge_base,
-        &prefix,
-        &changes,
-        &rules,
-        &packages,
-        &files,
-    );
-    // A change no narrowing applies to: everything runs, and says why.
-    let run_all = |reason: Reason| {
-        with_rules(everything(
-            inputs,
-            base.clone(),
-            Some(merge_base.clone()),
-            shown.clone(),
-            reason,
-            None,
-        ))
-    };
-    paths::through_links(
-        &mut classified,
-        &changes,
-        &repo.symlinks()?,
-        &prefix,
-        &packages,
-    );
-    if let Some(reason) = classified.everything.clone() {
-        return Ok(run_all(reason));
     }
-    let old = old_graph.as_ref().unwrap_or(&new_graph);
-    let crates = graph::affected(old, &new_graph, &classified.seeds);
-    let members: Vec<covers::Member> = packages
-        .iter()
-        .filter(|(_, ws)| *ws)
-        .map(|(m, _)| m.clone())
-        .collect();
+}
 
-    let redefined = redefined(inputs, &repo, &merge_base, &prefix, &files, &classified);
-    // What each task covered at the base: the change must not narrow what judges it.
-    // A task whose cover changed (its own entry, or its queue's `covers`) runs, and
-    // only covers the base had claim a path nothing else claims.
-    let loaded;
-    let base_hooks = if classified.hooks_changed {
-        loaded = hooks_at(&repo, &merge_base, &prefix, &files);
-        loaded.as_ref()
-    } else {
-        Some(inputs.hooks)
-    };
-    let mut tasks = Vec::new();
-    let mut claimed: BTreeSet<&str> = BTreeSet::new();
-    for (queue, task) in inputs.plan.tasks() {
-        let cover = covers::of(&task.id, &queue.name, inputs.hooks, &members);
-        let base_cover = base_hooks.map(|h| covers::of(&task.id, &queue.name, h, &members));
-        let mut reasons = Vec::new();
-        if let Some(what) = redefined.get(&task.id) {
-            reasons.push(Reason::Definition { what: what.clone() });
-        } else if base_cover.as_ref() != Some(&cover) {
-            reasons.push(Reason::Definition {
-                what: "what it covers changed in hooks.json (its queue's `covers`)".into(),
+/// The change measured against the merge base.
+struct Change<'a> {
+    repo: &'a Repo,
+    merge_base: &'a str,
+    /// The workspace's place in the repository.
+    prefix: &'a Path,
+    changes: &'a Changes,
+}
+
+impl Change<'_> {
+    /// A repository path relative to the workspace, if it is inside it.
+    fn in_workspace(&self, path: &str) -> Option<String> {
+        let rel = Path::new(path).strip_prefix(self.prefix).ok()?;
+        Some(rel.to_string_lossy().into_owned())
+    }
+
+    /// The first changed path that runs everything by itself: one an `everything` rule
+    /// names (toolchain, workflows), or cargo-tek's manifest.json.
+    fn decides_everything(&self, rules: &Rules, manifest: &Path, root: &Path) -> Option<Reason> {
+        let manifest_rel = manifest
+            .strip_prefix(root)
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned());
+        self.changes.paths.iter().find_map(|p| {
+            let ws = self.in_workspace(p);
+            match rules.classify(p, ws.as_deref()) {
+                Some(RuleMatch::Everything(rule)) => Some(Reason::Everything {
+                    path: ws.unwrap_or_else(|| p.clone()),
+                    rule,
+                }),
+                _ if ws.is_some() && ws == manifest_rel => Some(Reason::Everything {
+                    path: ws.unwrap_or_default(),
+                    rule: "cargo-tek's manifest.json applies to every task".into(),
+                }),
+                _ => None,
+            }
+        })
+    }
+
+    /// Each changed path sorted into crates, task globs and rules, symlinks followed.
+    fn classify(
+        &self,
+        rules: &Rules,
+        packages: &[(covers::Member, bool)],
+        files: &SpecialFiles,
+    ) -> Result<paths::Classified, AffectedError> {
+        let (repo, mb, prefix) = (self.repo, self.merge_base, self.prefix);
+        let mut classified = classify(repo, mb, prefix, self.changes, rules, packages, files);
+        paths::through_links(
+            &mut classified,
+            self.changes,
+            &repo.symlinks()?,
+            prefix,
+            packages,
+        );
+        Ok(classified)
+    }
+
+    /// The package graph now, and at the base when a manifest or the lock file changed.
+    fn graphs(
+        &self,
+        root: &Path,
+        shown: &[String],
+    ) -> Result<(PackageGraph, Option<PackageGraph>), String> {
+        let new_graph = graph::load(&root.join("Cargo.toml"))
+            .map_err(|e| format!("the package graph could not be read ({e}); every task runs"))?;
+        let manifests_changed = shown
+            .iter()
+            .any(|p| p.ends_with("Cargo.toml") || p.ends_with("Cargo.lock"));
+        if !manifests_changed {
+            return Ok((new_graph, None));
+        }
+        let old = old_graph(self.repo, self.merge_base, self.prefix).map_err(|e| {
+            format!("the package graph at the base could not be read ({e}); every task runs")
+        })?;
+        Ok((new_graph, Some(old)))
+    }
+}
+
+/// The tasks judged, and the loose paths some task's base cover claimed.
+struct Judged {
+    tasks: Vec<TaskDecision>,
+    claimed: BTreeSet<String>,
+}
+
+/// What each task is judged on.
+struct Judge<'a> {
+    inputs: &'a Inputs<'a>,
+    change: &'a Change<'a>,
+    files: &'a SpecialFiles,
+    classified: &'a paths::Classified,
+    members: &'a [covers::Member],
+    crates: &'a BTreeMap<String, graph::CrateCause>,
+}
+
+impl Judge<'_> {
+    fn tasks(&self) -> Judged {
+        let (repo, mb, prefix) = (self.change.repo, self.change.merge_base, self.change.prefix);
+        let redefined = redefined(self.inputs, repo, mb, prefix, self.files, self.classified);
+        // What each task covered at the base: the change must not narrow what judges it.
+        // A task whose cover changed (its own entry, or its queue's `covers`) runs, and
+        // only covers the base had claim a path nothing else claims.
+        let loaded;
+        let base_hooks = if self.classified.hooks_changed {
+            loaded = hooks_at(repo, mb, prefix, self.files);
+            loaded.as_ref()
+        } else {
+            Some(self.inputs.hooks)
+        };
+        let mut judged = Judged {
+            tasks: Vec::new(),
+            claimed: BTreeSet::new(),
+        };
+        for (queue, task) in self.inputs.plan.tasks() {
+            let cover = covers::of(&task.id, &queue.name, self.inputs.hooks, self.members);
+            let base_cover = base_hooks.map(|h| covers::of(&task.id, &queue.name, h, self.members));
+            let mut reasons = Vec::new();
+            if let Some(what) = redefined.get(&task.id) {
+                reasons.push(Reason::Definition { what: what.clone() });
+            } else if base_cover.as_ref() != Some(&cover) {
+                reasons.push(Reason::Definition {
+                    what: "what it covers changed in hooks.json (its queue's `covers`)".into(),
+                });
+            }
+            reasons.extend(crate_reason(&cover, self.crates));
+            reasons.extend(self.paths_matched(&cover, base_cover.as_ref(), &mut judged.claimed));
+            let skip = reasons.is_empty().then(|| skip_reason(&cover));
+            judged.tasks.push(TaskDecision {
+                id: task.id.clone(),
+                queue: queue.name.clone(),
+                run: !reasons.is_empty(),
+                reasons,
+                skip,
+                cover,
             });
         }
-        reasons.extend(crate_reason(&cover, &crates));
+        judged
+    }
+
+    /// The first changed path a cover's globs match, as a reason; the paths a glob the
+    /// base had too matches are claimed.
+    fn paths_matched(
+        &self,
+        cover: &covers::TaskCover,
+        base_cover: Option<&covers::TaskCover>,
+        claimed: &mut BTreeSet<String>,
+    ) -> Option<Reason> {
+        let mut first = None;
         for pattern in &cover.paths {
             let Ok(glob) = rules::glob(pattern) else {
                 continue;
             };
             let matcher = glob.compile_matcher();
-            for path in classified.loose.iter().chain(&classified.owned) {
+            for path in self.classified.loose.iter().chain(&self.classified.owned) {
                 if matcher.is_match(path) {
-                    if base_cover
-                        .as_ref()
-                        .is_some_and(|c| c.paths.contains(pattern))
-                    {
-                        claimed.insert(path);
+                    if base_cover.is_some_and(|c| c.paths.contains(pattern)) {
+                        claimed.insert(path.clone());
                     }
-                    if !reasons.iter().any(|r| matches!(r, Reason::Path { .. })) {
-                        reasons.push(Reason::Path {
-                            path: path.clone(),
-                            glob: pattern.clone(),
-                        });
-                    }
+                    first.get_or_insert_with(|| Reason::Path {
+                        path: path.clone(),
+                        glob: pattern.clone(),
+                    });
                 }
             }
         }
-        let skip = reasons.is_empty().then(|| skip_reason(&cover));
-        tasks.push(TaskDecision {
-            id: task.id.clone(),
-            queue: queue.name.clone(),
-            run: !reasons.is_empty(),
-            reasons,
-            skip,
-            cover,
-        });
+        first
     }
-    // A path that nothing claims could affect anything.
-    if let Some(path) = classified
-        .loose
-        .iter()
-        .find(|p| !claimed.contains(p.as_str()))
-    {
-        let reason = Reason::Everything {
-            path: path.clone(),
-            rule: "no crate, no task's `covers.paths` and no rule claims it".into(),
-        };
-        return Ok(run_all(reason));
-    }
-    if inputs.run_dependencies {
-        add_dependencies(inputs, &mut tasks);
-    }
-    Ok(with_rules(Decision {
-        base,
-        merge_base: Some(merge_base),
-        changed_paths: shown,
-        everything: None,
-        warning: None,
-        rules: None,
-        crates,
-        tasks,
-    }))
 }
 
 fn unusable_warning(base: &str, why: &Unusable) -> String {
