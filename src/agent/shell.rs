@@ -7,11 +7,13 @@ use std::fs::File;
 use std::path::Path;
 use std::time::Duration;
 
-use super::limits::TaskClock;
+use super::limits::{Limit, TaskClock};
 use super::{Agent, BoxFuture, Job, Outcome};
+use crate::config::{Command as HookCommand, Hook};
 use crate::evidence::{logs, CommandRecord, TaskStatus};
 use crate::plan::HookSource;
 use crate::preflight::Preflight;
+use crate::run_env::RunEnv;
 use crate::supervise::sandbox::{self, Confinement, Enforced, Places};
 use crate::supervise::{env::task_env, process};
 
@@ -116,12 +118,6 @@ pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
             cargo: None,
         };
     };
-    let why = match job.hook_source {
-        HookSource::Task => "task hook",
-        HookSource::Queue => "queue hook",
-        HookSource::None => "no hook",
-    };
-    let env = &job.env;
     // The sandbox, as this kernel enforces it; a rule it cannot enforce fails the task
     // here, before anything ran, unless the sandbox says `required: false`.
     let enforced = match hook
@@ -140,93 +136,274 @@ pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
             }
         }
     };
-    let mut records = Vec::new();
-    let mut status = TaskStatus::Ok;
-    let mut reason = None;
-    // The hook's timeout is the whole attempt's; each command may also have its own.
-    let clock = TaskClock::start(hook.timeout.map(|d| d.0));
-    let mut preflight = env.dry_run.then(|| {
+    let env = job.env.clone();
+    let mut tally = Tally::default();
+    if env.dry_run {
+        tally.dry_run(&job, &hook);
+    } else {
+        let task = Task {
+            hook: &hook,
+            env: &env,
+            enforced: enforced.as_ref(),
+            // The hook's timeout is the whole attempt's; each command may have its own.
+            clock: TaskClock::start(hook.timeout.map(|d| d.0)),
+        };
+        for (i, command) in hook.commands.iter().enumerate() {
+            if task.command(i, command, &mut job, around, &mut tally).await == Next::Stop {
+                break;
+            }
+        }
+    }
+    Outcome {
+        status: tally.status,
+        commands: tally.records,
+        reason: tally.reason,
+        cargo: None,
+    }
+}
+
+/// How the task stands after the commands so far.
+struct Tally {
+    status: TaskStatus,
+    reason: Option<String>,
+    records: Vec<CommandRecord>,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally {
+            status: TaskStatus::Ok,
+            reason: None,
+            records: Vec::new(),
+        }
+    }
+}
+
+/// Whether the task goes on to its next command.
+#[derive(PartialEq)]
+enum Next {
+    Go,
+    Stop,
+}
+
+impl Tally {
+    /// A command that could not be started: the task errors, with the reason.
+    fn not_started(&mut self, mut record: CommandRecord, why: String) {
+        record.error = Some(why.clone());
+        self.records.push(record);
+        self.status = TaskStatus::Error;
+        self.reason = Some(why);
+    }
+
+    /// A command failed as `status`: the worst outcome wins.
+    fn failed(&mut self, status: TaskStatus, why: String) {
+        if self.status == TaskStatus::Ok || status != TaskStatus::Error {
+            self.status = status;
+            self.reason = Some(why);
+        }
+    }
+
+    /// A dry run spawns nothing, but a command that could not start fails it just as
+    /// it would fail the real run.
+    fn dry_run(&mut self, job: &Job, hook: &Hook) {
+        let env = &job.env;
+        let why = match job.hook_source {
+            HookSource::Task => "task hook",
+            HookSource::Queue => "queue hook",
+            HookSource::None => "no hook",
+        };
         let path = task_env(&env.base_env, &hook.pass_env, &[], &[])
             .into_iter()
             .find(|(k, _)| k == "PATH")
             .map(|(_, v)| v);
-        Preflight::new(&env.cwd_bounds, path)
-    });
-    for (i, command) in hook.commands.iter().enumerate() {
-        let argv = if env.dry_run {
-            command.argv()
-        } else {
-            around.argv(command.argv())
-        };
-        let limit = clock.limit(command.timeout.map(|d| d.0), env.default_timeout);
-        let timeout = limit.map(|l| l.duration);
-        let mut record = CommandRecord {
-            cmd: argv.clone(),
-            cwd: command.cwd().to_owned(),
-            rc: None,
-            log: None,
-            stderr_log: None,
-            signal: None,
-            duration_ms: 0,
-            timed_out: false,
-            leaked: false,
-            leaked_pids: Vec::new(),
-            error: None,
-            env: hook.env.keys().chain(command.env.keys()).cloned().collect(),
-            timeout_ms: timeout.map(|t| t.as_millis() as u64),
-            continue_on_error: command.continue_on_error,
-        };
-        if let Some(preflight) = &mut preflight {
-            // A dry run spawns nothing, but a command that could not start fails it just
-            // as it would fail the real run.
-            match preflight.command(&hook, command) {
-                Ok(()) if status == TaskStatus::Ok || status == TaskStatus::Noop => {
-                    status = TaskStatus::Noop;
-                    reason = Some(format!("dry run: would run via the {why}"));
+        let mut preflight = Preflight::new(&env.cwd_bounds, path);
+        let clock = TaskClock::start(hook.timeout.map(|d| d.0));
+        for (i, command) in hook.commands.iter().enumerate() {
+            let limit = clock.limit(command.timeout.map(|d| d.0), env.default_timeout);
+            let mut record = new_record(command.argv(), hook, command, limit);
+            match preflight.command(hook, command) {
+                Ok(()) if matches!(self.status, TaskStatus::Ok | TaskStatus::Noop) => {
+                    self.status = TaskStatus::Noop;
+                    self.reason = Some(format!("dry run: would run via the {why}"));
                 }
                 Ok(()) => {}
                 Err(problem) => {
                     record.error = Some(problem.to_string());
-                    if status != TaskStatus::Error {
-                        status = TaskStatus::Error;
-                        reason = Some(format!("dry run: command {} would fail: {problem}", i + 1));
+                    if self.status != TaskStatus::Error {
+                        self.status = TaskStatus::Error;
+                        self.reason =
+                            Some(format!("dry run: command {} would fail: {problem}", i + 1));
                     }
                 }
             }
-            records.push(record);
-            continue;
+            self.records.push(record);
         }
-        // Checked again right before spawning: the tree may have changed since loading.
-        // Opened, not only resolved: the child enters this very directory (see `cwd`).
-        let opened = match env.cwd_bounds.open(command.cwd()) {
-            Ok(opened) => opened,
-            Err(err) => {
-                record.error = Some(err.to_string());
-                records.push(record);
-                status = TaskStatus::Error;
-                reason = Some(err.to_string());
-                if command.continue_on_error {
-                    continue;
-                }
-                break;
+    }
+}
+
+/// A command's record before it ran.
+fn new_record(
+    argv: Vec<String>,
+    hook: &Hook,
+    command: &HookCommand,
+    limit: Option<Limit>,
+) -> CommandRecord {
+    CommandRecord {
+        cmd: argv,
+        cwd: command.cwd().to_owned(),
+        rc: None,
+        log: None,
+        stderr_log: None,
+        signal: None,
+        duration_ms: 0,
+        timed_out: false,
+        leaked: false,
+        leaked_pids: Vec::new(),
+        error: None,
+        env: hook.env.keys().chain(command.env.keys()).cloned().collect(),
+        timeout_ms: limit.map(|l| l.duration.as_millis() as u64),
+        continue_on_error: command.continue_on_error,
+    }
+}
+
+/// What every command of one attempt shares.
+struct Task<'a> {
+    hook: &'a Hook,
+    env: &'a RunEnv,
+    enforced: Option<&'a Enforced>,
+    clock: TaskClock,
+}
+
+/// A command ready to spawn: the confinement stays alive until it has ended, so the
+/// descriptors the child uses stay open.
+struct Ready {
+    spawn: process::Spawn,
+    confinement: Confinement,
+}
+
+impl Task<'_> {
+    /// Runs command `i` (0-based) and tallies it.
+    async fn command(
+        &self,
+        i: usize,
+        command: &HookCommand,
+        job: &mut Job,
+        around: &mut dyn Around,
+        tally: &mut Tally,
+    ) -> Next {
+        let limit = self
+            .clock
+            .limit(command.timeout.map(|d| d.0), self.env.default_timeout);
+        let mut record = new_record(around.argv(command.argv()), self.hook, command, limit);
+        let ready = match self.prepare(i, command, job, around, limit, &mut record) {
+            Ok(ready) => ready,
+            Err((why, next)) => {
+                tally.not_started(record, why);
+                return next;
             }
         };
-        let dir = opened.path;
+        let exit = process::run(ready.spawn, &mut job.cancel).await;
+        drop(ready.confinement);
+        record.rc = exit.rc;
+        record.signal = exit.signal.map(process::signal_name);
+        record.duration_ms = exit.duration.as_millis() as u64;
+        record.timed_out = exit.timed_out;
+        record.leaked = exit.leaked;
+        record.leaked_pids = exit.leaked_pids.clone();
+        record.error = exit.spawn_error.clone();
+        around.ended(&self.env.run_dir, &mut record);
+        if exit.success() {
+            tally.records.push(record);
+            return Next::Go;
+        }
+        let (status, why) = self.failure(i, command, &exit, limit, &record);
+        tally.records.push(record);
+        tally.failed(status, why);
+        let stops = matches!(status, TaskStatus::Cancelled | TaskStatus::Timeout);
+        if command.continue_on_error && !stops {
+            Next::Go
+        } else {
+            Next::Stop
+        }
+    }
+
+    /// Everything a command needs before it can be spawned: its directory (checked
+    /// again right before spawning: the tree may have changed since loading), its log
+    /// files, environment and confinement. An error says whether the task goes on.
+    fn prepare(
+        &self,
+        i: usize,
+        command: &HookCommand,
+        job: &Job,
+        around: &mut dyn Around,
+        limit: Option<Limit>,
+        record: &mut CommandRecord,
+    ) -> Result<Ready, (String, Next)> {
+        let env = self.env;
+        // Opened, not only resolved: the child enters this very directory (see `cwd`).
+        let opened = env.cwd_bounds.open(command.cwd()).map_err(|err| {
+            let next = if command.continue_on_error {
+                Next::Go
+            } else {
+                Next::Stop
+            };
+            (err.to_string(), next)
+        })?;
         let (out_rel, err_rel) = logs::paths(&job.task.id, job.attempt, i + 1);
-        let streams = match around.streams(&env.run_dir, &dir, &out_rel, &err_rel) {
-            Ok(streams) => streams,
-            Err(err) => {
+        let streams = around
+            .streams(&env.run_dir, &opened.path, &out_rel, &err_rel)
+            .map_err(|err| {
                 let why =
                     format!("evidence could not be written: failed to create `{out_rel}`: {err}");
-                record.error = Some(why.clone());
-                records.push(record);
-                status = TaskStatus::Error;
-                reason = Some(why);
-                break;
-            }
-        };
+                (why, Next::Stop)
+            })?;
         record.log = streams.log;
         record.stderr_log = streams.stderr_log;
+        let log_dir = env
+            .run_dir
+            .join(&out_rel)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| env.run_dir.clone());
+        let mut task_env = self.environment(command, job, around);
+        if self.enforced.is_some() {
+            private_tmpdir(&mut task_env, env.cwd_bounds.root(), &log_dir);
+        }
+        // Built for each command: its environment says where `$TMPDIR` and `~` are.
+        let confinement = match self.enforced {
+            None => Confinement::default(),
+            Some(enforced) => {
+                let places = Places {
+                    root: env.cwd_bounds.root(),
+                    env: &task_env,
+                    log_dir,
+                };
+                Confinement::build(enforced, &places).map_err(|why| (why, Next::Stop))?
+            }
+        };
+        let spawn = process::Spawn {
+            argv: record.cmd.clone(),
+            cwd: opened.path,
+            dir: opened.dir,
+            env: task_env,
+            timeout: limit.map(|l| l.duration),
+            grace: env.grace,
+            stdout: streams.stdout,
+            stderr: streams.stderr,
+            confine: confinement.confine(),
+        };
+        Ok(Ready { spawn, confinement })
+    }
+
+    /// The command's complete environment: the task's, cargo-tek's own variables, and
+    /// what the agent adds.
+    fn environment(
+        &self,
+        command: &HookCommand,
+        job: &Job,
+        around: &dyn Around,
+    ) -> Vec<(OsString, OsString)> {
+        let env = self.env;
         let mut extra: Vec<(&str, OsString)> = vec![
             ("CARGO_TEK", env.tek_exe.clone()),
             ("TEK_RUN_DIR", env.run_dir.clone().into()),
@@ -240,123 +417,57 @@ pub(super) async fn run(mut job: Job, around: &mut dyn Around) -> Outcome {
             extra.push(("CARGO_TERM_COLOR", color.into()));
         }
         extra.extend(around.env());
-        let mut task_env = task_env(
+        task_env(
             &env.base_env,
-            &hook.pass_env,
-            &[&hook.env, &command.env],
+            &self.hook.pass_env,
+            &[&self.hook.env, &command.env],
             &extra,
-        );
-        let log_dir = env
-            .run_dir
-            .join(&out_rel)
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| env.run_dir.clone());
-        if enforced.is_some() {
-            private_tmpdir(&mut task_env, env.cwd_bounds.root(), &log_dir);
-        }
-        // Built for each command: its environment says where `$TMPDIR` and `~` are. Kept
-        // until the command has ended, so the descriptor the child uses stays open.
-        let confinement = match &enforced {
-            None => Confinement::default(),
-            Some(enforced) => {
-                let places = Places {
-                    root: env.cwd_bounds.root(),
-                    env: &task_env,
-                    log_dir: log_dir.clone(),
-                };
-                match Confinement::build(enforced, &places) {
-                    Ok(confinement) => confinement,
-                    Err(why) => {
-                        record.error = Some(why.clone());
-                        records.push(record);
-                        status = TaskStatus::Error;
-                        reason = Some(why);
-                        break;
-                    }
-                }
-            }
-        };
-        let spawn = process::Spawn {
-            argv,
-            cwd: dir,
-            dir: opened.dir,
-            env: task_env,
-            timeout,
-            grace: env.grace,
-            stdout: streams.stdout,
-            stderr: streams.stderr,
-            confine: confinement.confine(),
-        };
-        let exit = process::run(spawn, &mut job.cancel).await;
-        drop(confinement);
-        record.rc = exit.rc;
-        record.signal = exit.signal.map(process::signal_name);
-        record.duration_ms = exit.duration.as_millis() as u64;
-        record.timed_out = exit.timed_out;
-        record.leaked = exit.leaked;
-        record.leaked_pids = exit.leaked_pids.clone();
-        record.error = exit.spawn_error.clone();
-        around.ended(&env.run_dir, &mut record);
-        records.push(record);
-        if exit.success() {
-            continue;
-        }
-        let (s, r) = if exit.cancelled {
+        )
+    }
+
+    /// Why command `i` failed, as the task's status and reason.
+    fn failure(
+        &self,
+        i: usize,
+        command: &HookCommand,
+        exit: &process::Exit,
+        limit: Option<Limit>,
+        record: &CommandRecord,
+    ) -> (TaskStatus, String) {
+        let (status, why) = if exit.cancelled {
             (TaskStatus::Cancelled, "cancelled".to_owned())
         } else if exit.timed_out {
-            let why = limit.map_or_else(|| "its timeout".to_owned(), |l| clock.explain(l));
-            (
-                TaskStatus::Timeout,
-                format!(
-                    "command {} (`{}`) timed out after {}: {why}",
-                    i + 1,
-                    crate::text::shell_words(&command.argv()),
-                    humantime::format_duration(Duration::from_millis(
-                        exit.duration.as_millis() as u64
-                    ))
-                ),
-            )
-        } else if let Some(err) = exit.spawn_error {
-            (TaskStatus::Error, err)
+            let why = limit.map_or_else(|| "its timeout".to_owned(), |l| self.clock.explain(l));
+            let took = Duration::from_millis(exit.duration.as_millis() as u64);
+            let shown = crate::text::shell_words(&command.argv());
+            let took = humantime::format_duration(took);
+            let text = format!(
+                "command {} (`{shown}`) timed out after {took}: {why}",
+                i + 1
+            );
+            (TaskStatus::Timeout, text)
+        } else if let Some(err) = &exit.spawn_error {
+            (TaskStatus::Error, err.clone())
         } else if let Some(sig) = exit.signal {
-            (
-                TaskStatus::Error,
-                format!("command {} killed by {}", i + 1, process::signal_name(sig)),
-            )
+            let text = format!("command {} killed by {}", i + 1, process::signal_name(sig));
+            (TaskStatus::Error, text)
         } else {
-            (
-                TaskStatus::Error,
-                format!("command {} exited with {}", i + 1, exit.rc.unwrap_or(-1)),
-            )
+            let text = format!("command {} exited with {}", i + 1, exit.rc.unwrap_or(-1));
+            (TaskStatus::Error, text)
         };
         // A sandboxed command that failed says so: the rules it ran under, and whether
         // its output shows a denial.
-        let r = match &enforced {
-            Some(enforced) if s == TaskStatus::Error => {
+        match self.enforced {
+            Some(enforced) if status == TaskStatus::Error => {
                 let rules = enforced.rules.describe();
-                if records.last().is_some_and(|rec| denied(&env.run_dir, rec)) {
-                    format!("{r}: denied by the sandbox ({rules})")
+                if denied(&self.env.run_dir, record) {
+                    (status, format!("{why}: denied by the sandbox ({rules})"))
                 } else {
-                    format!("{r} (in the sandbox: {rules})")
+                    (status, format!("{why} (in the sandbox: {rules})"))
                 }
             }
-            _ => r,
-        };
-        // The worst outcome wins; cancellation and timeouts always stop the task.
-        if status == TaskStatus::Ok || s != TaskStatus::Error {
-            status = s;
-            reason = Some(r);
+            _ => (status, why),
         }
-        if !command.continue_on_error || matches!(s, TaskStatus::Cancelled | TaskStatus::Timeout) {
-            break;
-        }
-    }
-    Outcome {
-        status,
-        commands: records,
-        reason,
-        cargo: None,
     }
 }
 
