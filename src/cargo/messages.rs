@@ -65,37 +65,61 @@ pub(crate) fn read(
     log: &mut impl Write,
     how: &Reading,
 ) -> std::io::Result<Said> {
-    let mut said = Said::default();
-    // Test binaries by file name (`alpha-1a2b3c`): their package and target.
-    let mut binaries: HashMap<String, (String, String)> = HashMap::new();
-    // Packages by their library's crate name, which `Doc-tests` names.
-    let mut crates: HashMap<String, String> = HashMap::new();
-    let mut tests = libtest::Parser::new("", "");
+    let mut reader = Reader {
+        how,
+        said: Said::default(),
+        binaries: HashMap::new(),
+        crates: HashMap::new(),
+        tests: libtest::Parser::new("", ""),
+    };
     let mut bytes = Vec::new();
-    loop {
-        bytes.clear();
-        if raw
-            .by_ref()
-            .take(MAX_LINE as u64)
-            .read_until(b'\n', &mut bytes)?
-            == 0
-        {
-            break;
-        }
-        if bytes.len() == MAX_LINE && !bytes.ends_with(b"\n") {
-            raw.skip_until(b'\n')?;
-        }
+    while next_line(&mut raw, &mut bytes)? {
         let line = String::from_utf8_lossy(&bytes);
-        let line = line.trim_end_matches(['\n', '\r']);
+        reader.line(line.trim_end_matches(['\n', '\r']), log)?;
+    }
+    Ok(reader.finish())
+}
+
+/// Reads the next line into `bytes`, at most [`MAX_LINE`] of it (the rest of a longer
+/// line is skipped); false at the end.
+fn next_line(raw: &mut impl BufRead, bytes: &mut Vec<u8>) -> std::io::Result<bool> {
+    bytes.clear();
+    if raw
+        .by_ref()
+        .take(MAX_LINE as u64)
+        .read_until(b'\n', bytes)?
+        == 0
+    {
+        return Ok(false);
+    }
+    if bytes.len() == MAX_LINE && !bytes.ends_with(b"\n") {
+        raw.skip_until(b'\n')?;
+    }
+    Ok(true)
+}
+
+/// One command's output being read.
+struct Reader<'a> {
+    how: &'a Reading,
+    said: Said,
+    /// Test binaries by file name (`alpha-1a2b3c`): their package and target.
+    binaries: Binaries,
+    /// Packages by their library's crate name, which `Doc-tests` names.
+    crates: HashMap<String, String>,
+    tests: libtest::Parser,
+}
+
+impl Reader<'_> {
+    fn line(&mut self, line: &str, log: &mut impl Write) -> std::io::Result<()> {
         let json = line.starts_with('{');
-        if json && how.kind == Kind::Nextest {
+        if json && self.how.kind == Kind::Nextest {
             if let Some(test) = super::nextest::outcome(line) {
-                said.tests.push(test);
-                continue;
+                self.said.tests.push(test);
+                return Ok(());
             }
             // Suite and start events: nextest's own output on stderr says it for people.
             if line.contains("\"type\":\"") && !line.contains("\"reason\":") {
-                continue;
+                return Ok(());
             }
         }
         let message = if json {
@@ -104,69 +128,93 @@ pub(crate) fn read(
             None
         };
         match message {
-            Some(Message::CompilerMessage(m)) => {
-                if let Some(rendered) = &m.message.rendered {
-                    if how.color {
-                        log.write_all(rendered.as_bytes())?;
-                    } else {
-                        log.write_all(console::strip_ansi_codes(rendered).as_bytes())?;
-                    }
-                }
-                if let Some(f) = finding(&m.message, how.warnings, &how.places) {
-                    if said.findings.contains(&f) {
-                        // The same file compiled for lib and test targets says it twice.
-                    } else if said.findings.len() < MAX_FINDINGS {
-                        said.findings.push(f);
-                    } else {
-                        said.dropped += 1;
-                    }
-                }
-            }
-            Some(Message::CompilerArtifact(a)) => {
-                if !a.fresh {
-                    said.compiled.insert(package_at_version(&a.package_id.repr));
-                }
-                let kinds: Vec<String> = a.target.kind.iter().map(ToString::to_string).collect();
-                if kinds.iter().any(|k| is_lib(k)) {
-                    crates.insert(
-                        a.target.name.replace('-', "_"),
-                        package_name(&a.package_id.repr),
-                    );
-                }
-                if let Some(name) = a.executable.as_ref().and_then(|e| e.file_name()) {
-                    let binary = binary_name(&kinds, &a.target.name);
-                    binaries.insert(name.to_owned(), (package_name(&a.package_id.repr), binary));
-                }
-            }
+            Some(Message::CompilerMessage(m)) => self.compiler_message(&m.message, log)?,
+            Some(Message::CompilerArtifact(a)) => self.artifact(&a),
             Some(_) => {}
             None => {
-                if !(how.quiet && STATUS.is_match(&console::strip_ansi_codes(line))) {
+                let status = STATUS.is_match(&console::strip_ansi_codes(line));
+                if !(self.how.quiet && status) {
                     log.write_all(line.as_bytes())?;
                     log.write_all(b"\n")?;
                 }
-                if how.kind == Kind::Test {
-                    test_line(&mut tests, (&binaries, &crates), line);
+                if self.how.kind == Kind::Test {
+                    test_line(&mut self.tests, (&self.binaries, &self.crates), line);
                 }
             }
         }
+        Ok(())
     }
-    said.tests.extend(tests.finish());
-    // No `Running` line said whose tests these are (a format of the hook's own, a
-    // harness run directly): with one test binary there is no doubt.
-    let only = (binaries.len() == 1)
-        .then(|| binaries.values().next())
-        .flatten();
-    for test in &mut said.tests {
-        if let (true, Some((package, binary))) = (test.package.is_empty(), only) {
-            test.package = package.clone();
-            test.binary = binary.clone();
+
+    /// rustc's rendering goes to the log; the diagnostic becomes a finding.
+    fn compiler_message(
+        &mut self,
+        message: &cargo_metadata::diagnostic::Diagnostic,
+        log: &mut impl Write,
+    ) -> std::io::Result<()> {
+        if let Some(rendered) = &message.rendered {
+            if self.how.color {
+                log.write_all(rendered.as_bytes())?;
+            } else {
+                log.write_all(console::strip_ansi_codes(rendered).as_bytes())?;
+            }
         }
-        // Printed relative to the cargo workspace; kept as printed when not found there.
-        if let Some(rel) = test.file.as_deref().and_then(|f| how.places.relative(f)) {
-            test.file = Some(rel);
+        let Some(f) = finding(message, self.how.warnings, &self.how.places) else {
+            return Ok(());
+        };
+        if self.said.findings.contains(&f) {
+            // The same file compiled for lib and test targets says it twice.
+        } else if self.said.findings.len() < MAX_FINDINGS {
+            self.said.findings.push(f);
+        } else {
+            self.said.dropped += 1;
+        }
+        Ok(())
+    }
+
+    /// What was compiled, and which package each test binary and library crate is.
+    fn artifact(&mut self, a: &cargo_metadata::Artifact) {
+        if !a.fresh {
+            self.said
+                .compiled
+                .insert(package_at_version(&a.package_id.repr));
+        }
+        let kinds: Vec<String> = a.target.kind.iter().map(ToString::to_string).collect();
+        if kinds.iter().any(|k| is_lib(k)) {
+            self.crates.insert(
+                a.target.name.replace('-', "_"),
+                package_name(&a.package_id.repr),
+            );
+        }
+        if let Some(name) = a.executable.as_ref().and_then(|e| e.file_name()) {
+            let binary = binary_name(&kinds, &a.target.name);
+            let package = package_name(&a.package_id.repr);
+            self.binaries.insert(name.to_owned(), (package, binary));
         }
     }
-    Ok(said)
+
+    fn finish(mut self) -> Said {
+        self.said.tests.extend(self.tests.finish());
+        // No `Running` line said whose tests these are (a format of the hook's own, a
+        // harness run directly): with one test binary there is no doubt.
+        let only = (self.binaries.len() == 1)
+            .then(|| self.binaries.values().next())
+            .flatten();
+        for test in &mut self.said.tests {
+            if let (true, Some((package, binary))) = (test.package.is_empty(), only) {
+                test.package = package.clone();
+                test.binary = binary.clone();
+            }
+            // Printed relative to the cargo workspace; kept as printed when not found.
+            if let Some(rel) = test
+                .file
+                .as_deref()
+                .and_then(|f| self.how.places.relative(f))
+            {
+                test.file = Some(rel);
+            }
+        }
+        self.said
+    }
 }
 
 /// Test binaries by file name: their package and binary name.
