@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::error::{Error, ExitCode};
-use crate::evidence::{load_run, run_dir, write_atomic};
+use crate::evidence::{load_run, run_dir, write_atomic, LoadedRun};
 use crate::github::{self, GitHubContext, RetryPolicy};
 use crate::redact::Secrets;
 use crate::report::broken::{render_broken, Broken};
@@ -27,54 +27,13 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
     // Never cargo here: this process may hold GITHUB_TOKEN, and cargo on a runner is the
     // rustup proxy, which runs whatever the checkout's rust-toolchain.toml names.
     let workspace = ctx.workspace_without_cargo(args.runs_dir.clone());
+    let workspace = match workspace {
+        Err(e) if args.merge.is_empty() && args.run.is_none() => return Err(e),
+        workspace => workspace,
+    };
     let secrets = secret_table(ctx, workspace.as_ref().ok());
-    let run = match (&args.run, &workspace) {
-        _ if !args.merge.is_empty() => {
-            super::report_merge::merged_run(ctx, args, &workspace, &secrets)?
-        }
-        (Some(dir), _) => load_run(&ctx.cwd.join(dir)).map_err(Error::Evidence)?,
-        (None, Ok(ws)) => {
-            // A directory without a readable run (a crash before its first write, a
-            // broken artifact) is named and passed over for the newest readable one.
-            let (run, unreadable) = run_dir::newest_readable(&ws.runs_dir);
-            for u in &unreadable {
-                ctx.output.warn(format!(
-                    "skipping `{}`: no readable run ({})",
-                    u.dir.display(),
-                    u.why
-                ));
-            }
-            run.ok_or_else(|| {
-                Error::Usage(format!(
-                    "no readable run under `{}`; run `cargo tek run` first or pass --run DIR",
-                    ws.runs_dir.display()
-                ))
-            })?
-        }
-        (None, Err(_)) => {
-            return Err(workspace
-                .err()
-                .unwrap_or_else(|| Error::Usage("no workspace".into())))
-        }
-    };
-    // With the run's key, only what its sealed journal vouches for (merged runs come
-    // from other machines' keys: their own report steps checked them).
-    let run = match super::run::journal_key()? {
-        Some(key) if args.merge.is_empty() => {
-            crate::evidence::load_sealed(&run.dir, &key).map_err(Error::Evidence)?
-        }
-        _ => run,
-    };
+    let run = the_run(ctx, args, &workspace, &secrets)?;
     let dir: PathBuf = run.dir.clone();
-    if run.incomplete {
-        ctx.output.warn(format!(
-            "run `{}` did not finish; reporting from its journal",
-            dir.display()
-        ));
-    }
-    for note in &run.notes {
-        ctx.output.warn(note.clone());
-    }
     // Under `run --report` the tokens are held in memory, not in the environment.
     let env = crate::supervise::secrets::var;
 
@@ -140,6 +99,60 @@ pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Resul
         Ok(format!("{}\n{mark}\n", body.trim_end_matches('\n')))
     };
     deliver(ctx, args, &render, dir.join("pr-comment.md")).await
+}
+
+/// The run to report: merged from `--merge`, the `--run` directory, else the newest
+/// readable run; with the run's journal key, only what its sealed journal vouches for.
+fn the_run(
+    ctx: &Context,
+    args: &ReportArgs,
+    workspace: &Result<crate::workspace::Workspace, Error>,
+    secrets: &Secrets,
+) -> Result<LoadedRun, Error> {
+    let run = match (&args.run, workspace) {
+        _ if !args.merge.is_empty() => {
+            super::report_merge::merged_run(ctx, args, workspace, secrets)?
+        }
+        (Some(dir), _) => load_run(&ctx.cwd.join(dir)).map_err(Error::Evidence)?,
+        (None, Ok(ws)) => {
+            // A directory without a readable run (a crash before its first write, a
+            // broken artifact) is named and passed over for the newest readable one.
+            let (run, unreadable) = run_dir::newest_readable(&ws.runs_dir);
+            for u in &unreadable {
+                ctx.output.warn(format!(
+                    "skipping `{}`: no readable run ({})",
+                    u.dir.display(),
+                    u.why
+                ));
+            }
+            run.ok_or_else(|| {
+                Error::Usage(format!(
+                    "no readable run under `{}`; run `cargo tek run` first or pass --run DIR",
+                    ws.runs_dir.display()
+                ))
+            })?
+        }
+        // Returned before: `publish` hands the workspace's own error on.
+        (None, Err(_)) => return Err(Error::Usage("no workspace".into())),
+    };
+    // With the run's key, only what its sealed journal vouches for (merged runs come
+    // from other machines' keys: their own report steps checked them).
+    let run = match super::run::journal_key()? {
+        Some(key) if args.merge.is_empty() => {
+            crate::evidence::load_sealed(&run.dir, &key).map_err(Error::Evidence)?
+        }
+        _ => run,
+    };
+    if run.incomplete {
+        ctx.output.warn(format!(
+            "run `{}` did not finish; reporting from its journal",
+            run.dir.display()
+        ));
+    }
+    for note in &run.notes {
+        ctx.output.warn(note.clone());
+    }
+    Ok(run)
 }
 
 /// The report's table of secret values, resolved once and read by every writer (the
@@ -251,36 +264,7 @@ async fn deliver(
 ) -> Result<ExitCode, Error> {
     let env = crate::supervise::secrets::var;
     if args.job_summary {
-        match env("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-            Some(path) => {
-                // GitHub drops a step summary over 1 MiB whole, so what earlier steps
-                // already wrote counts against our share.
-                let used = std::fs::metadata(&path)
-                    .map(|m| m.len() as usize)
-                    .unwrap_or(0);
-                let room = JOB_SUMMARY_LIMIT.saturating_sub(used + 1);
-                let summary = render(None, room, Unit::Bytes, None)?;
-                // Off the runtime's threads: the file may block (a FIFO nobody reads), and
-                // a signal must still end the command.
-                let file = std::path::PathBuf::from(&path);
-                tokio::task::spawn_blocking(move || github::append_job_summary(&file, &summary))
-                    .await
-                    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
-                    .map_err(Error::io(format!(
-                        "failed to append to $GITHUB_STEP_SUMMARY (`{path}`)"
-                    )))?;
-                ctx.output
-                    .status("Appended", "the report to the job summary");
-            }
-            None if args.strict => {
-                return Err(Error::Usage(
-                    "--job-summary: GITHUB_STEP_SUMMARY is not set".into(),
-                ))
-            }
-            None => ctx
-                .output
-                .warn("--job-summary: GITHUB_STEP_SUMMARY is not set; skipping the job summary"),
-        }
+        to_job_summary(ctx, args, render).await?;
     }
 
     let marker = github::marker(&args.key);
@@ -350,6 +334,46 @@ async fn deliver(
         save("as asked")?;
     }
     Ok(ExitCode::Success)
+}
+
+/// Appends the report to `$GITHUB_STEP_SUMMARY`, in the room earlier steps left.
+async fn to_job_summary(
+    ctx: &Context,
+    args: &ReportArgs,
+    render: &Render<'_>,
+) -> Result<(), Error> {
+    let env = crate::supervise::secrets::var;
+    match env("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        Some(path) => {
+            // GitHub drops a step summary over 1 MiB whole, so what earlier steps
+            // already wrote counts against our share.
+            let used = std::fs::metadata(&path)
+                .map(|m| m.len() as usize)
+                .unwrap_or(0);
+            let room = JOB_SUMMARY_LIMIT.saturating_sub(used + 1);
+            let summary = render(None, room, Unit::Bytes, None)?;
+            // Off the runtime's threads: the file may block (a FIFO nobody reads), and
+            // a signal must still end the command.
+            let file = std::path::PathBuf::from(&path);
+            tokio::task::spawn_blocking(move || github::append_job_summary(&file, &summary))
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+                .map_err(Error::io(format!(
+                    "failed to append to $GITHUB_STEP_SUMMARY (`{path}`)"
+                )))?;
+            ctx.output
+                .status("Appended", "the report to the job summary");
+        }
+        None if args.strict => {
+            return Err(Error::Usage(
+                "--job-summary: GITHUB_STEP_SUMMARY is not set".into(),
+            ))
+        }
+        None => ctx
+            .output
+            .warn("--job-summary: GITHUB_STEP_SUMMARY is not set; skipping the job summary"),
+    }
+    Ok(())
 }
 
 /// Writes `comment-id` and `comment-url` to `$GITHUB_OUTPUT` when it is set, so the step
