@@ -50,72 +50,16 @@ pub fn load_sealed(dir: &Path, key: &JournalKey) -> Result<LoadedRun, String> {
 }
 
 fn load(dir: &Path, key: Option<&JournalKey>) -> Result<LoadedRun, String> {
-    let shown = |rel: &str| dir.join(rel).display().to_string();
-    // A run.json that can't be read or is cut (a full disk, a crash of an older
-    // cargo-tek mid-write) is passed over for the journal, which tells the same run.
-    let (record, bytes, damaged): (Option<RunRecord>, Vec<u8>, Option<String>) =
-        match beneath::read(dir, RUN_JSON, MAX_RUN_JSON) {
-            Ok(bytes) => match serde_json::from_slice(&bytes) {
-                Ok(record) => (Some(record), bytes, None),
-                Err(e) => (
-                    None,
-                    bytes,
-                    Some(format!("`{}` is not a valid run: {e}", shown(RUN_JSON))),
-                ),
-            },
-            Err(e) if e.is_not_found() => (None, Vec::new(), None),
-            Err(e) => (
-                None,
-                Vec::new(),
-                Some(format!("failed to read run `{}`: {e}", dir.display())),
-            ),
-        };
-    let finished = record.as_ref().filter(|r| r.status != RunStatus::Running);
+    let run_json = RunJson::read(dir);
     let read = journal::read(dir, key);
     let mut notes = Vec::new();
-    if let Some(record) = finished {
-        let vouched = match (key, &read) {
-            (None, _) => Ok(()),
-            (Some(_), Ok(read)) => vouches(read, &bytes),
-            (Some(_), Err(e)) => Err(format!("its journal can't be read: {e}")),
-        };
-        match vouched {
-            Ok(()) => {
-                let mut record = record.clone();
-                // Counts are derived; the predecessor's run.json has none.
-                record.counts = Counts::of(&record.results);
-                return Ok(LoadedRun {
-                    dir: dir.to_path_buf(),
-                    record,
-                    incomplete: false,
-                    not_run: HashSet::new(),
-                    notes: Vec::new(),
-                });
-            }
-            Err(why) if read.is_err() => {
-                // Nothing to rebuild from: the run as it says, but never ok.
-                let mut record = record.clone();
-                record.counts = Counts::of(&record.results);
-                record.status = RunStatus::Error;
-                return Ok(LoadedRun {
-                    dir: dir.to_path_buf(),
-                    record,
-                    incomplete: false,
-                    not_run: HashSet::new(),
-                    notes: vec![format!(
-                        "`{}` could not be authenticated ({why}): the run is reported as an error",
-                        shown(RUN_JSON)
-                    )],
-                });
-            }
-            Err(why) => notes.push(format!(
-                "`{}` is not the run.json cargo-tek wrote ({why}): the run is rebuilt from its \
-                 sealed journal",
-                shown(RUN_JSON)
-            )),
+    if let Some(record) = run_json.finished() {
+        match as_written(dir, key, record, &run_json.bytes, &read) {
+            AsWritten::Loaded(run) => return Ok(*run),
+            AsWritten::Rebuild(note) => notes.push(note),
         }
     }
-    let read = read.map_err(|e| match &damaged {
+    let read = read.map_err(|e| match &run_json.damaged {
         // Nothing to fall back on: the run.json's own problem comes first.
         Some(why) if e.is_not_found() => why.clone(),
         Some(why) => format!("{why}; and its journal can't be read: {e}"),
@@ -125,14 +69,119 @@ fn load(dir: &Path, key: Option<&JournalKey>) -> Result<LoadedRun, String> {
         ),
     })?;
     // A run.json the journal did not vouch for gives nothing to the rebuilt run.
-    let base = if notes.is_empty() { record } else { None };
+    let base = if notes.is_empty() {
+        run_json.record
+    } else {
+        None
+    };
     let mut run = rebuild(dir, base, read.entries);
     run.notes = notes;
-    if let Some(why) = damaged {
+    if let Some(why) = run_json.damaged {
         run.notes
             .push(format!("{why}: the run is rebuilt from its journal"));
     }
-    match (key, read.broken) {
+    distrust_rebuilt(&mut run, key, read.broken);
+    Ok(run)
+}
+
+/// run.json as found in a run directory.
+struct RunJson {
+    record: Option<RunRecord>,
+    /// Its bytes as read, for the sealed journal's digest.
+    bytes: Vec<u8>,
+    /// Why a run.json that is there could not be used.
+    damaged: Option<String>,
+}
+
+impl RunJson {
+    /// A run.json that can't be read or is cut (a full disk, a crash of an older
+    /// cargo-tek mid-write) is passed over for the journal, which tells the same run.
+    fn read(dir: &Path) -> Self {
+        let (record, bytes, damaged) = match beneath::read(dir, RUN_JSON, MAX_RUN_JSON) {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(record) => (Some(record), bytes, None),
+                Err(e) => (
+                    None,
+                    bytes,
+                    Some(format!(
+                        "`{}` is not a valid run: {e}",
+                        dir.join(RUN_JSON).display()
+                    )),
+                ),
+            },
+            Err(e) if e.is_not_found() => (None, Vec::new(), None),
+            Err(e) => (
+                None,
+                Vec::new(),
+                Some(format!("failed to read run `{}`: {e}", dir.display())),
+            ),
+        };
+        Self {
+            record,
+            bytes,
+            damaged,
+        }
+    }
+
+    fn finished(&self) -> Option<&RunRecord> {
+        self.record
+            .as_ref()
+            .filter(|r| r.status != RunStatus::Running)
+    }
+}
+
+/// What becomes of a finished run.json.
+enum AsWritten {
+    /// It is the run (boxed: a run is large, the other case a sentence).
+    Loaded(Box<LoadedRun>),
+    /// The journal rebuilds the run instead, for this reason.
+    Rebuild(String),
+}
+
+/// A finished run.json is the run when no key is asked for or the sealed journal vouches
+/// for it; with a journal that can't be read it is still the run, but never ok.
+fn as_written(
+    dir: &Path,
+    key: Option<&JournalKey>,
+    record: &RunRecord,
+    bytes: &[u8],
+    read: &Result<journal::Contents, beneath::ReadError>,
+) -> AsWritten {
+    let shown = dir.join(RUN_JSON).display().to_string();
+    let vouched = match (key, read) {
+        (None, _) => Ok(()),
+        (Some(_), Ok(read)) => vouches(read, bytes),
+        (Some(_), Err(e)) => Err(format!("its journal can't be read: {e}")),
+    };
+    let mut record = record.clone();
+    // Counts are derived; the predecessor's run.json has none.
+    record.counts = Counts::of(&record.results);
+    let notes = match vouched {
+        Ok(()) => Vec::new(),
+        Err(why) if read.is_err() => {
+            // Nothing to rebuild from: the run as it says, but never ok.
+            record.status = RunStatus::Error;
+            vec![format!(
+                "`{shown}` could not be authenticated ({why}): the run is reported as an error"
+            )]
+        }
+        Err(why) => return AsWritten::Rebuild(format!(
+            "`{shown}` is not the run.json cargo-tek wrote ({why}): the run is rebuilt from its \
+                 sealed journal"
+        )),
+    };
+    AsWritten::Loaded(Box::new(LoadedRun {
+        dir: dir.to_path_buf(),
+        record,
+        incomplete: false,
+        not_run: HashSet::new(),
+        notes,
+    }))
+}
+
+/// A rebuilt run is ok only when its journal is sealed and the seal held throughout.
+fn distrust_rebuilt(run: &mut LoadedRun, key: Option<&JournalKey>, broken: Option<String>) {
+    match (key, broken) {
         (Some(_), Some(broken)) => {
             run.record.status = RunStatus::Error;
             run.notes.push(format!(
@@ -152,7 +201,6 @@ fn load(dir: &Path, key: Option<&JournalKey>) -> Result<LoadedRun, String> {
         }
         (None, _) => {}
     }
-    Ok(run)
 }
 
 /// Whether the sealed journal's end names exactly `run_json`'s bytes.
@@ -178,104 +226,17 @@ fn vouches(read: &journal::Contents, run_json: &[u8]) -> Result<(), String> {
 /// cancelled, planned ones that never started as not run; the duration up to the last
 /// entry.
 fn rebuild(dir: &Path, record: Option<RunRecord>, entries: Vec<Entry>) -> LoadedRun {
-    let mut record = record
-        .unwrap_or_else(|| RunRecord::empty(String::new(), RunStatus::Running, String::new()));
-    let mut finished: HashMap<String, TaskResult> = HashMap::new();
-    let mut started: HashMap<String, String> = HashMap::new();
-    let mut order: Vec<String> = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut planned = Vec::new();
-    let mut last: Option<SystemTime> = None;
-    let mut stamp = |at: &str| {
-        if let Ok(t) = humantime::parse_rfc3339_weak(at) {
-            last = Some(last.map_or(t, |l| l.max(t)));
-        }
-    };
+    let mut replay = Replay::new(record);
     for entry in entries {
-        match entry {
-            Entry::RunStarted {
-                run_id,
-                started,
-                source,
-                dry_run,
-                plan_id,
-                planned: tasks,
-                ..
-            } => {
-                stamp(&started);
-                record.run_id = run_id;
-                record.started = started;
-                record.source = source;
-                record.dry_run = dry_run;
-                record.plan_id = record.plan_id.take().or(plan_id);
-                planned = tasks;
-            }
-            Entry::TaskStarted {
-                task, queue, at, ..
-            } => {
-                stamp(&at);
-                if seen.insert(task.clone()) {
-                    order.push(task.clone());
-                }
-                started.insert(task, queue);
-            }
-            Entry::TaskFinished { result, at } => {
-                if let Some(at) = at {
-                    stamp(&at);
-                }
-                if seen.insert(result.task.clone()) {
-                    order.push(result.task.clone());
-                }
-                finished.insert(result.task.clone(), result);
-            }
-            Entry::RunFinished {
-                status,
-                ended,
-                signal,
-                ..
-            } => {
-                stamp(&ended);
-                record.status = status;
-                record.ended = Some(ended);
-                record.signal = signal;
-            }
-        }
+        replay.entry(entry);
     }
-    let mut results = Vec::new();
-    let mut not_run = HashSet::new();
-    // Plan order when the journal has it; tasks it does not list (older journals) after.
-    let index: HashMap<&str, &Planned> = planned.iter().map(|p| (p.task.as_str(), p)).collect();
-    let mut ids: Vec<String> = planned.iter().map(|p| p.task.clone()).collect();
-    ids.extend(
-        order
-            .into_iter()
-            .filter(|t| !index.contains_key(t.as_str())),
-    );
-    for task in ids {
-        let plan = index.get(task.as_str()).copied();
-        if let Some(result) = finished.remove(&task) {
-            results.push(result);
-        } else if let Some(queue) = started.remove(&task) {
-            results.push(unfinished(
-                task,
-                queue,
-                TaskStatus::Cancelled,
-                "cargo-tek stopped before this task finished",
-                plan.and_then(|p| p.line),
-            ));
-        } else if let Some(p) = plan {
-            let mut result = unfinished(
-                task.clone(),
-                p.queue.clone(),
-                TaskStatus::Skipped,
-                NOT_RUN,
-                p.line,
-            );
-            result.title = p.title.clone();
-            results.push(result);
-            not_run.insert(task);
-        }
-    }
+    let Replay {
+        mut record,
+        planned,
+        tasks,
+        last,
+    } = replay;
+    let (results, not_run) = tasks.results(&planned);
     let started_at = humantime::parse_rfc3339_weak(&record.started).ok();
     if let (Some(start), Some(end)) = (started_at, last) {
         if let Ok(d) = end.duration_since(start) {
@@ -293,6 +254,141 @@ fn rebuild(dir: &Path, record: Option<RunRecord>, entries: Vec<Entry>) -> Loaded
         incomplete: true,
         not_run,
         notes: Vec::new(),
+    }
+}
+
+/// The journal read entry by entry.
+struct Replay {
+    record: RunRecord,
+    planned: Vec<Planned>,
+    tasks: JournalTasks,
+    /// The latest time any entry names.
+    last: Option<SystemTime>,
+}
+
+/// What the journal says of each task it names.
+#[derive(Default)]
+struct JournalTasks {
+    finished: HashMap<String, TaskResult>,
+    /// Started and not (yet) finished: the task's queue.
+    started: HashMap<String, String>,
+    /// In the order the journal first names them.
+    order: Vec<String>,
+    seen: HashSet<String>,
+}
+
+impl Replay {
+    fn new(record: Option<RunRecord>) -> Self {
+        Self {
+            record: record.unwrap_or_else(|| {
+                RunRecord::empty(String::new(), RunStatus::Running, String::new())
+            }),
+            planned: Vec::new(),
+            tasks: JournalTasks::default(),
+            last: None,
+        }
+    }
+
+    fn stamp(&mut self, at: &str) {
+        if let Ok(t) = humantime::parse_rfc3339_weak(at) {
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+    }
+
+    fn entry(&mut self, entry: Entry) {
+        match entry {
+            Entry::RunStarted {
+                run_id,
+                started,
+                source,
+                dry_run,
+                plan_id,
+                planned: tasks,
+                ..
+            } => {
+                self.stamp(&started);
+                let record = &mut self.record;
+                record.run_id = run_id;
+                record.started = started;
+                record.source = source;
+                record.dry_run = dry_run;
+                record.plan_id = record.plan_id.take().or(plan_id);
+                self.planned = tasks;
+            }
+            Entry::TaskStarted {
+                task, queue, at, ..
+            } => {
+                self.stamp(&at);
+                self.tasks.name(&task);
+                self.tasks.started.insert(task, queue);
+            }
+            Entry::TaskFinished { result, at } => {
+                if let Some(at) = at {
+                    self.stamp(&at);
+                }
+                self.tasks.name(&result.task);
+                self.tasks.finished.insert(result.task.clone(), result);
+            }
+            Entry::RunFinished {
+                status,
+                ended,
+                signal,
+                ..
+            } => {
+                self.stamp(&ended);
+                self.record.status = status;
+                self.record.ended = Some(ended);
+                self.record.signal = signal;
+            }
+        }
+    }
+}
+
+impl JournalTasks {
+    fn name(&mut self, task: &str) {
+        if self.seen.insert(task.to_owned()) {
+            self.order.push(task.to_owned());
+        }
+    }
+
+    /// A result for every task: plan order when the journal has it; tasks it does not
+    /// list (older journals) after. Also the tasks that never started.
+    fn results(mut self, planned: &[Planned]) -> (Vec<TaskResult>, HashSet<String>) {
+        let mut results = Vec::new();
+        let mut not_run = HashSet::new();
+        let index: HashMap<&str, &Planned> = planned.iter().map(|p| (p.task.as_str(), p)).collect();
+        let mut ids: Vec<String> = planned.iter().map(|p| p.task.clone()).collect();
+        ids.extend(
+            self.order
+                .into_iter()
+                .filter(|t| !index.contains_key(t.as_str())),
+        );
+        for task in ids {
+            let plan = index.get(task.as_str()).copied();
+            if let Some(result) = self.finished.remove(&task) {
+                results.push(result);
+            } else if let Some(queue) = self.started.remove(&task) {
+                results.push(unfinished(
+                    task,
+                    queue,
+                    TaskStatus::Cancelled,
+                    "cargo-tek stopped before this task finished",
+                    plan.and_then(|p| p.line),
+                ));
+            } else if let Some(p) = plan {
+                let mut result = unfinished(
+                    task.clone(),
+                    p.queue.clone(),
+                    TaskStatus::Skipped,
+                    NOT_RUN,
+                    p.line,
+                );
+                result.title = p.title.clone();
+                results.push(result);
+                not_run.insert(task);
+            }
+        }
+        (results, not_run)
     }
 }
 

@@ -270,146 +270,191 @@ pub fn route(id: &str, queue: &str, hooks: &Hooks, manifest: &Manifest) -> Routi
     }
 }
 
+/// Points a graph error at the lines of sot.md or manifest.json that cause it; the bare
+/// error when there is nothing to point at.
 fn locate(inputs: &Inputs<'_>, err: GraphError) -> PlanError {
-    let sot = inputs.sot;
+    let located = match &err {
+        GraphError::UnknownTask { task, dependency } => {
+            TaskIndex::new(inputs).unknown_dependency(task, dependency)
+        }
+        GraphError::Cycle(path) => TaskIndex::new(inputs).cycle(path),
+        GraphError::UnknownQueue { queue, after } => {
+            unknown_queue(inputs.manifest_source, queue, after)
+        }
+        // sot.md's own check (`sot::parse`) points at a long id before the graph is built.
+        GraphError::Duplicate(_) | GraphError::TooLong { .. } => None,
+    };
+    located.unwrap_or_else(|| PlanError::Graph {
+        file: inputs.sot.name.clone(),
+        source: err,
+    })
+}
+
+/// sot.md's tasks by id, for pointing a graph error at the lines that cause it.
+struct TaskIndex<'a> {
+    sot: &'a SourceFile,
+    document: &'a Document,
     // Indexed once: a cycle through 100,000 tasks asks about many of them.
-    let tasks: HashMap<&str, &sot::Task> = inputs
-        .document
-        .tasks()
-        .map(|(_, t)| (t.id.as_str(), t))
-        .collect();
-    let task_range = |id: &str| tasks.get(id).map(|t| t.range.clone());
-    let dep_range = |task: &str, dep: &str| {
-        tasks.get(task).and_then(|t| {
+    tasks: HashMap<&'a str, &'a sot::Task>,
+}
+
+impl<'a> TaskIndex<'a> {
+    fn new(inputs: &Inputs<'a>) -> Self {
+        Self {
+            sot: inputs.sot,
+            document: inputs.document,
+            tasks: inputs
+                .document
+                .tasks()
+                .map(|(_, t)| (t.id.as_str(), t))
+                .collect(),
+        }
+    }
+
+    fn task_range(&self, id: &str) -> Option<Range<usize>> {
+        self.tasks.get(id).map(|t| t.range.clone())
+    }
+
+    /// Where `task` names `dep` in its dependencies.
+    fn dep_range(&self, task: &str, dep: &str) -> Option<Range<usize>> {
+        self.tasks.get(task).and_then(|t| {
             t.after
                 .iter()
                 .find(|(d, _)| d == dep)
                 .map(|(_, r)| r.clone())
         })
+    }
+
+    fn unknown_dependency(&self, task: &str, dependency: &str) -> Option<PlanError> {
+        // Every unknown dependency at once: fixing five typos should take one run.
+        let unknown = self.unknown_dependencies();
+        if unknown.len() > 1 {
+            return Some(self.several_unknown(&unknown));
+        }
+        let range = self.dep_range(task, dependency)?;
+        let (label, help) = match sot::closest(dependency, self.tasks.keys().copied()) {
+            Some(near) => (
+                format!("no task has this id; did you mean `{near}`?"),
+                format!("write `{near}`, or add the task to a queue"),
+            ),
+            None => (
+                "no task has this id".into(),
+                "fix the id, or add the task to a queue".into(),
+            ),
+        };
+        Some(
+            self.sot
+                .diagnostic(
+                    format!("task `{task}` depends on unknown task `{dependency}`"),
+                    vec![(range, label)],
+                    Some(help),
+                )
+                .into(),
+        )
+    }
+
+    /// Each dependency on a task that does not exist: the task, the id it names, where.
+    fn unknown_dependencies(&self) -> Vec<(&'a str, &'a str, Range<usize>)> {
+        self.document
+            .tasks()
+            .flat_map(|(_, t)| {
+                t.after
+                    .iter()
+                    .filter(|(d, _)| !self.tasks.contains_key(d.as_str()))
+                    .map(|(d, r)| (t.id.as_str(), d.as_str(), r.clone()))
+            })
+            .collect()
+    }
+
+    fn several_unknown(&self, unknown: &[(&str, &str, Range<usize>)]) -> PlanError {
+        let labels = unknown
+            .iter()
+            .take(crate::source::SHOWN)
+            .map(|(_, dep, range)| {
+                let label = match sot::closest(dep, self.tasks.keys().copied()) {
+                    Some(near) => format!("no task `{dep}`; did you mean `{near}`?"),
+                    None => format!("no task `{dep}`"),
+                };
+                (range.clone(), label)
+            })
+            .collect();
+        let listed: Vec<String> = unknown
+            .iter()
+            .take(5)
+            .map(|(t, d, _)| format!("`{t}` → `{d}`"))
+            .collect();
+        let more = unknown.len().saturating_sub(listed.len());
+        self.sot
+            .diagnostic(
+                format!(
+                    "{} dependencies name unknown tasks: {}{}",
+                    unknown.len(),
+                    listed.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                ),
+                labels,
+                Some("fix each id, or add the tasks to a queue".into()),
+            )
+            .into()
+    }
+
+    fn cycle(&self, path: &[String]) -> Option<PlanError> {
+        let mut labels = Vec::new();
+        let pairs: Vec<&[String]> = path.windows(2).collect();
+        // The first and last few links are enough to find the cycle in the file.
+        let shown = if pairs.len() > 6 {
+            pairs[..3]
+                .iter()
+                .chain(&pairs[pairs.len() - 3..])
+                .copied()
+                .collect()
+        } else {
+            pairs
+        };
+        for pair in shown {
+            // pair[1] waits for pair[0].
+            if let Some(range) = self.dep_range(&pair[1], &pair[0]) {
+                labels.push((range, format!("{} waits for {}", pair[1], pair[0])));
+            } else if let Some(range) = self.task_range(&pair[1]) {
+                labels.push((range, format!("{} waits for {}", pair[1], pair[0])));
+            }
+        }
+        if labels.is_empty() {
+            return None;
+        }
+        Some(
+            self.sot
+                .diagnostic(
+                    format!("dependency cycle: {}", cycle_summary(path)),
+                    labels,
+                    Some("remove one of these dependencies (or a queue `after`/`serial` setting in manifest.json)".into()),
+                )
+                .into(),
+        )
+    }
+}
+
+/// Points at the queue's `after` entry in manifest.json, else at the queue itself.
+fn unknown_queue(manifest: Option<&SourceFile>, queue: &str, after: &str) -> Option<PlanError> {
+    let src = manifest?;
+    let range = key_range(&src.text, after);
+    let range = if range.is_empty() {
+        key_range(&src.text, queue)
+    } else {
+        range
     };
-    match &err {
-        GraphError::UnknownTask { task, dependency } => {
-            // Every unknown dependency at once: fixing five typos should take one run.
-            let unknown: Vec<(&str, &str, Range<usize>)> = inputs
-                .document
-                .tasks()
-                .flat_map(|(_, t)| {
-                    t.after
-                        .iter()
-                        .filter(|(d, _)| !tasks.contains_key(d.as_str()))
-                        .map(|(d, r)| (t.id.as_str(), d.as_str(), r.clone()))
-                })
-                .collect();
-            if unknown.len() > 1 {
-                let labels = unknown
-                    .iter()
-                    .take(crate::source::SHOWN)
-                    .map(|(_, dep, range)| {
-                        let label = match sot::closest(dep, tasks.keys().copied()) {
-                            Some(near) => format!("no task `{dep}`; did you mean `{near}`?"),
-                            None => format!("no task `{dep}`"),
-                        };
-                        (range.clone(), label)
-                    })
-                    .collect();
-                let listed: Vec<String> = unknown
-                    .iter()
-                    .take(5)
-                    .map(|(t, d, _)| format!("`{t}` → `{d}`"))
-                    .collect();
-                let more = unknown.len().saturating_sub(listed.len());
-                return sot
-                    .diagnostic(
-                        format!(
-                            "{} dependencies name unknown tasks: {}{}",
-                            unknown.len(),
-                            listed.join(", "),
-                            if more > 0 {
-                                format!(" and {more} more")
-                            } else {
-                                String::new()
-                            }
-                        ),
-                        labels,
-                        Some("fix each id, or add the tasks to a queue".into()),
-                    )
-                    .into();
-            }
-            if let Some(range) = dep_range(task, dependency) {
-                let (label, help) = match sot::closest(dependency, tasks.keys().copied()) {
-                    Some(near) => (
-                        format!("no task has this id; did you mean `{near}`?"),
-                        format!("write `{near}`, or add the task to a queue"),
-                    ),
-                    None => (
-                        "no task has this id".into(),
-                        "fix the id, or add the task to a queue".into(),
-                    ),
-                };
-                return sot
-                    .diagnostic(
-                        format!("task `{task}` depends on unknown task `{dependency}`"),
-                        vec![(range, label)],
-                        Some(help),
-                    )
-                    .into();
-            }
-        }
-        GraphError::Cycle(path) => {
-            let mut labels = Vec::new();
-            let pairs: Vec<&[String]> = path.windows(2).collect();
-            // The first and last few links are enough to find the cycle in the file.
-            let shown = if pairs.len() > 6 {
-                pairs[..3]
-                    .iter()
-                    .chain(&pairs[pairs.len() - 3..])
-                    .copied()
-                    .collect()
-            } else {
-                pairs
-            };
-            for pair in shown {
-                // pair[1] waits for pair[0].
-                if let Some(range) = dep_range(&pair[1], &pair[0]) {
-                    labels.push((range, format!("{} waits for {}", pair[1], pair[0])));
-                } else if let Some(range) = task_range(&pair[1]) {
-                    labels.push((range, format!("{} waits for {}", pair[1], pair[0])));
-                }
-            }
-            if !labels.is_empty() {
-                return sot
-                    .diagnostic(
-                        format!("dependency cycle: {}", cycle_summary(path)),
-                        labels,
-                        Some("remove one of these dependencies (or a queue `after`/`serial` setting in manifest.json)".into()),
-                    )
-                    .into();
-            }
-        }
-        GraphError::UnknownQueue { queue, after } => {
-            if let Some(src) = inputs.manifest_source {
-                let range = key_range(&src.text, after);
-                let range = if range.is_empty() {
-                    key_range(&src.text, queue)
-                } else {
-                    range
-                };
-                return src
-                    .diagnostic(
-                        format!("queue `{queue}` waits for unknown queue `{after}`"),
-                        vec![(range, "not a queue in sot.md".into())],
-                        Some("queue names must match sot.md exactly, including the em dash".into()),
-                    )
-                    .into();
-            }
-        }
-        // sot.md's own check (`sot::parse`) points at a long id before the graph is built.
-        GraphError::Duplicate(_) | GraphError::TooLong { .. } => {}
-    }
-    PlanError::Graph {
-        file: sot.name.clone(),
-        source: err,
-    }
+    Some(
+        src.diagnostic(
+            format!("queue `{queue}` waits for unknown queue `{after}`"),
+            vec![(range, "not a queue in sot.md".into())],
+            Some("queue names must match sot.md exactly, including the em dash".into()),
+        )
+        .into(),
+    )
 }
 
 #[cfg(test)]

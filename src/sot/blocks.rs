@@ -72,155 +72,144 @@ struct OpenItem {
 pub fn blocks(text: &str) -> Vec<Block> {
     let options =
         Options::ENABLE_TASKLISTS | Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    let mut out: Vec<Block> = Vec::new();
-    let mut lists: Vec<bool> = Vec::new();
-    let mut items: Vec<OpenItem> = Vec::new();
-    let mut heading: Option<usize> = None;
-    let mut strong_depth = 0usize;
-    // Inside a table, code block or HTML block nothing is collected.
-    let mut opaque_depth = 0usize;
-
+    let mut walk = Walk::default();
     for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
+        walk.event(event, range);
+    }
+    walk.out
+}
+
+/// What the walk knows between two events.
+#[derive(Default)]
+struct Walk {
+    out: Vec<Block>,
+    /// Whether each open list is numbered, innermost last.
+    lists: Vec<bool>,
+    items: Vec<OpenItem>,
+    /// The heading being collected, as an index into `out`.
+    heading: Option<usize>,
+    strong_depth: usize,
+    // Inside a table, code block or HTML block nothing is collected.
+    opaque_depth: usize,
+}
+
+impl Walk {
+    fn event(&mut self, event: Event<'_>, range: Range<usize>) {
         match event {
             Event::Start(
                 Tag::Table(_) | Tag::CodeBlock(_) | Tag::HtmlBlock | Tag::BlockQuote(_),
             ) => {
-                opaque_depth += 1;
-                stop_collecting(&mut items);
+                self.opaque_depth += 1;
+                stop_collecting(&mut self.items);
             }
             Event::End(
                 TagEnd::Table | TagEnd::CodeBlock | TagEnd::HtmlBlock | TagEnd::BlockQuote(_),
             ) => {
-                opaque_depth = opaque_depth.saturating_sub(1);
+                self.opaque_depth = self.opaque_depth.saturating_sub(1);
             }
-            _ if opaque_depth > 0 => {}
+            _ if self.opaque_depth > 0 => {}
             Event::Start(Tag::Heading { level, .. }) => {
-                out.push(Block::Heading {
+                self.out.push(Block::Heading {
                     level: level as u8,
                     segments: Vec::new(),
                     range,
                 });
-                heading = Some(out.len() - 1);
+                self.heading = Some(self.out.len() - 1);
             }
-            Event::End(TagEnd::Heading(_)) => heading = None,
+            Event::End(TagEnd::Heading(_)) => self.heading = None,
             Event::Start(Tag::List(first)) => {
-                lists.push(first.is_some());
-                stop_collecting(&mut items);
+                self.lists.push(first.is_some());
+                stop_collecting(&mut self.items);
             }
             Event::End(TagEnd::List(_)) => {
-                lists.pop();
+                self.lists.pop();
             }
-            Event::Start(Tag::Item) => {
-                out.push(Block::Item {
-                    depth: lists.len(),
-                    ordered: lists.last().copied().unwrap_or(false),
-                    checked: None,
-                    segments: Vec::new(),
-                    range,
-                });
-                items.push(OpenItem {
-                    block_index: out.len() - 1,
-                    collecting: true,
-                    seen_inline: false,
-                });
-            }
+            Event::Start(Tag::Item) => self.open_item(range),
             Event::End(TagEnd::Item) => {
-                items.pop();
+                self.items.pop();
             }
             Event::End(TagEnd::Paragraph) => {
-                if let Some(item) = items.last_mut() {
+                if let Some(item) = self.items.last_mut() {
                     if item.seen_inline {
                         item.collecting = false;
                     }
                 }
             }
-            Event::TaskListMarker(done) => {
-                if let Some(item) = items.last_mut() {
-                    if item.collecting && !item.seen_inline {
-                        if let Some(Block::Item { checked, .. }) = out.get_mut(item.block_index) {
-                            *checked = Some(done);
-                        }
-                    }
-                }
-            }
-            Event::Start(Tag::Strong) => strong_depth += 1,
-            Event::End(TagEnd::Strong) => strong_depth = strong_depth.saturating_sub(1),
+            Event::TaskListMarker(done) => self.check(done),
+            Event::Start(Tag::Strong) => self.strong_depth += 1,
+            Event::End(TagEnd::Strong) => self.strong_depth = self.strong_depth.saturating_sub(1),
             // Inline HTML in a title is the user's literal text; reports escape it.
-            Event::Text(t) | Event::InlineHtml(t) => push(
-                &mut out,
-                heading,
-                &mut items,
-                SegmentKind::Text,
-                &t,
-                range,
-                strong_depth > 0,
-            ),
-            Event::Code(t) => push(
-                &mut out,
-                heading,
-                &mut items,
-                SegmentKind::Code,
-                &t,
-                range,
-                strong_depth > 0,
-            ),
-            Event::SoftBreak | Event::HardBreak => push(
-                &mut out,
-                heading,
-                &mut items,
-                SegmentKind::Text,
-                " ",
-                range,
-                strong_depth > 0,
-            ),
+            Event::Text(t) | Event::InlineHtml(t) => self.push(SegmentKind::Text, &t, range),
+            Event::Code(t) => self.push(SegmentKind::Code, &t, range),
+            Event::SoftBreak | Event::HardBreak => self.push(SegmentKind::Text, " ", range),
             _ => {}
         }
     }
-    out
+
+    fn open_item(&mut self, range: Range<usize>) {
+        self.out.push(Block::Item {
+            depth: self.lists.len(),
+            ordered: self.lists.last().copied().unwrap_or(false),
+            checked: None,
+            segments: Vec::new(),
+            range,
+        });
+        self.items.push(OpenItem {
+            block_index: self.out.len() - 1,
+            collecting: true,
+            seen_inline: false,
+        });
+    }
+
+    /// A checkbox counts only at the very start of the item's first paragraph.
+    fn check(&mut self, done: bool) {
+        if let Some(item) = self.items.last_mut() {
+            if item.collecting && !item.seen_inline {
+                if let Some(Block::Item { checked, .. }) = self.out.get_mut(item.block_index) {
+                    *checked = Some(done);
+                }
+            }
+        }
+    }
+
+    /// Adds inline text to the heading or item being collected, if any.
+    fn push(&mut self, kind: SegmentKind, text: &str, range: Range<usize>) {
+        let strong = self.strong_depth > 0;
+        let index = match (self.heading, self.items.last_mut()) {
+            (Some(index), _) => index,
+            (None, Some(item)) if item.collecting => {
+                item.seen_inline = true;
+                item.block_index
+            }
+            _ => return,
+        };
+        let segments = match self.out.get_mut(index) {
+            Some(Block::Heading { segments, .. } | Block::Item { segments, .. }) => segments,
+            None => return,
+        };
+        // pulldown-cmark splits text at escapes and entities; merge neighbours so grammar
+        // rules can look at whole phrases.
+        if let Some(last) = segments.last_mut() {
+            if kind == SegmentKind::Text && last.kind == SegmentKind::Text && last.strong == strong
+            {
+                last.text.push_str(text);
+                last.range.end = range.end.max(last.range.end);
+                return;
+            }
+        }
+        segments.push(Segment {
+            kind,
+            text: text.to_owned(),
+            range,
+            strong,
+        });
+    }
 }
 
 fn stop_collecting(items: &mut [OpenItem]) {
     if let Some(item) = items.last_mut() {
         item.collecting = false;
     }
-}
-
-fn push(
-    out: &mut [Block],
-    heading: Option<usize>,
-    items: &mut [OpenItem],
-    kind: SegmentKind,
-    text: &str,
-    range: Range<usize>,
-    strong: bool,
-) {
-    let index = match (heading, items.last_mut()) {
-        (Some(index), _) => index,
-        (None, Some(item)) if item.collecting => {
-            item.seen_inline = true;
-            item.block_index
-        }
-        _ => return,
-    };
-    let segments = match out.get_mut(index) {
-        Some(Block::Heading { segments, .. } | Block::Item { segments, .. }) => segments,
-        None => return,
-    };
-    // pulldown-cmark splits text at escapes and entities; merge neighbours so grammar
-    // rules can look at whole phrases.
-    if let Some(last) = segments.last_mut() {
-        if kind == SegmentKind::Text && last.kind == SegmentKind::Text && last.strong == strong {
-            last.text.push_str(text);
-            last.range.end = range.end.max(last.range.end);
-            return;
-        }
-    }
-    segments.push(Segment {
-        kind,
-        text: text.to_owned(),
-        range,
-        strong,
-    });
 }
 
 #[cfg(test)]

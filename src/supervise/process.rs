@@ -149,32 +149,62 @@ static SPAWNS: AtomicU64 = AtomicU64::new(0);
 /// Runs one command to completion under supervision.
 pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
     let started = Instant::now();
+    let mut running = match begin(spawn, started).await {
+        Ok(running) => running,
+        Err(exit) => return exit,
+    };
+    let mut exit = Exit::default();
+    let status = running.wait(cancel, &mut exit).await;
+    spawner::forget(running.pid);
+    match status {
+        Ok(Status::Exited(code)) => exit.rc = Some(code),
+        Ok(Status::Signaled(signal)) => exit.signal = Some(signal),
+        Err(err) => {
+            exit.spawn_error = Some(format!("failed to wait for `{}`: {err}", running.program))
+        }
+    }
+    let pid = running.pid;
+    end_survivors(running.scope, &mut exit).await;
+    watchdog::untrack(pid as i32);
+    exit.duration = started.elapsed();
+    exit
+}
+
+/// A started command, with what watching it needs.
+struct Running {
+    program: String,
+    child: Started,
+    pid: u32,
+    scope: Scope,
+    timeout: Option<Duration>,
+    grace: Duration,
+}
+
+/// Resolves the program and starts it in its group (and cgroup), told to the watchdog;
+/// the finished `Exit` when it cannot be started.
+async fn begin(spawn: Spawn, started: Instant) -> Result<Running, Exit> {
     let Some(program) = spawn.argv.first() else {
-        return Exit {
+        return Err(Exit {
             spawn_error: Some("empty command".into()),
             ..Exit::default()
-        };
+        });
+    };
+    let not_started = |message: String| Exit {
+        spawn_error: Some(message),
+        duration: started.elapsed(),
+        ..Exit::default()
     };
     // Resolve the program against the child's own PATH ourselves: it is the PATH the
     // task will see, and the error names it. It then starts the way posix_spawn does,
     // joining its cgroup on the way (see `launch`). No parent-death signal is set here:
     // the run's watchdog stands in for it (see `watchdog`).
-    let resolved = match resolve_program(program, &spawn.cwd, &spawn.env) {
-        Ok(path) => path,
-        Err(message) => {
-            return Exit {
-                spawn_error: Some(message),
-                duration: started.elapsed(),
-                ..Exit::default()
-            };
-        }
-    };
+    let resolved = resolve_program(program, &spawn.cwd, &spawn.env).map_err(not_started)?;
     let number = SPAWNS.fetch_add(1, Ordering::Relaxed);
     let mark = format!("{}.{number}", std::process::id());
     let cgroup = cgroup::tree().and_then(|tree| tree.group().ok());
     let mut env = spawn.env;
     env.push((subreaper::MARK.into(), mark.clone().into()));
-    let started_child = start(
+    let child = start(
         &resolved,
         &spawn.argv,
         (&spawn.cwd, &spawn.dir),
@@ -185,73 +215,80 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
             .map(|group| (group.dir_fd(), group.procs_fd())),
         spawn.confine,
     )
-    .await;
-    let mut child = match started_child {
-        Ok(child) => child,
-        Err(err) => {
-            return Exit {
-                spawn_error: Some(format!(
-                    "failed to start `{program}` in `{}`: {err}",
-                    spawn.cwd.display()
-                )),
-                duration: started.elapsed(),
-                ..Exit::default()
-            }
-        }
-    };
+    .await
+    .map_err(|err| {
+        not_started(format!(
+            "failed to start `{program}` in `{}`: {err}",
+            spawn.cwd.display()
+        ))
+    })?;
     let pid = child.id();
     watchdog::track(pid as i32);
-    let scope = Scope::new(pid as i32, mark, cgroup);
+    Ok(Running {
+        program: program.clone(),
+        child,
+        pid,
+        scope: Scope::new(pid as i32, mark, cgroup),
+        timeout: spawn.timeout,
+        grace: spawn.grace,
+    })
+}
 
-    let mut exit = Exit::default();
-    let deadline = spawn.timeout.map(|t| tokio::time::Instant::now() + t);
-    let mut kill_at: Option<tokio::time::Instant> = None;
-    // A cancel requested before we started still applies.
-    let mut pending = Some(*cancel.borrow());
-    let status = loop {
-        if let Some(request) = pending.take() {
-            match request {
-                Cancel::None => {}
-                Cancel::Graceful(signal) => {
-                    exit.cancelled = true;
-                    scope.signal(Signal::try_from(signal).unwrap_or(Signal::SIGTERM));
-                    kill_at.get_or_insert(tokio::time::Instant::now() + spawn.grace);
+impl Running {
+    /// Waits for the main process while applying the timeout and cancel requests to its
+    /// scope: SIGTERM (or the forwarded signal), then SIGKILL after the grace period.
+    async fn wait(
+        &mut self,
+        cancel: &mut watch::Receiver<Cancel>,
+        exit: &mut Exit,
+    ) -> std::io::Result<Status> {
+        let deadline = self.timeout.map(|t| tokio::time::Instant::now() + t);
+        let mut kill_at: Option<tokio::time::Instant> = None;
+        // A cancel requested before we started still applies.
+        let mut pending = Some(*cancel.borrow());
+        loop {
+            if let Some(request) = pending.take() {
+                match request {
+                    Cancel::None => {}
+                    Cancel::Graceful(signal) => {
+                        exit.cancelled = true;
+                        self.scope
+                            .signal(Signal::try_from(signal).unwrap_or(Signal::SIGTERM));
+                        kill_at.get_or_insert(tokio::time::Instant::now() + self.grace);
+                    }
+                    Cancel::Immediate => {
+                        exit.cancelled = true;
+                        self.scope.signal(Signal::SIGKILL);
+                    }
                 }
-                Cancel::Immediate => {
-                    exit.cancelled = true;
-                    scope.signal(Signal::SIGKILL);
+            }
+            tokio::select! {
+                status = self.child.wait() => break status,
+                _ = sleep_until(deadline), if deadline.is_some() && !exit.timed_out && !exit.cancelled => {
+                    exit.timed_out = true;
+                    self.scope.signal(Signal::SIGTERM);
+                    kill_at = Some(tokio::time::Instant::now() + self.grace);
+                }
+                _ = sleep_until(kill_at), if kill_at.is_some() => {
+                    self.scope.signal(Signal::SIGKILL);
+                    kill_at = None;
+                }
+                changed = cancel.changed() => {
+                    match changed {
+                        Ok(()) => pending = Some(*cancel.borrow()),
+                        // The runner is gone: stop everything.
+                        Err(_) => pending = Some(Cancel::Immediate),
+                    }
                 }
             }
         }
-        tokio::select! {
-            status = child.wait() => break status,
-            _ = sleep_until(deadline), if deadline.is_some() && !exit.timed_out && !exit.cancelled => {
-                exit.timed_out = true;
-                scope.signal(Signal::SIGTERM);
-                kill_at = Some(tokio::time::Instant::now() + spawn.grace);
-            }
-            _ = sleep_until(kill_at), if kill_at.is_some() => {
-                scope.signal(Signal::SIGKILL);
-                kill_at = None;
-            }
-            changed = cancel.changed() => {
-                match changed {
-                    Ok(()) => pending = Some(*cancel.borrow()),
-                    // The runner is gone: stop everything.
-                    Err(_) => pending = Some(Cancel::Immediate),
-                }
-            }
-        }
-    };
-    spawner::forget(pid);
-    match status {
-        Ok(Status::Exited(code)) => exit.rc = Some(code),
-        Ok(Status::Signaled(signal)) => exit.signal = Some(signal),
-        Err(err) => exit.spawn_error = Some(format!("failed to wait for `{program}`: {err}")),
     }
-    // Whatever is left dies now. A normal exit gets a short grace first, and survivors
-    // then mark the command as having leaked processes. The usual case — nothing left —
-    // costs one look.
+}
+
+/// Whatever is left dies now. A normal exit gets a short grace first, and survivors
+/// then mark the command as having leaked processes. The usual case — nothing left —
+/// costs one look.
+async fn end_survivors(scope: Scope, exit: &mut Exit) {
     let stopped = exit.timed_out || exit.cancelled;
     let mut left = stopped || scope.alive();
     if left && !stopped {
@@ -270,9 +307,6 @@ pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
     } else {
         scope.close_empty();
     }
-    watchdog::untrack(pid as i32);
-    exit.duration = started.elapsed();
-    exit
 }
 
 /// Starts the command: a vfork-style clone on Linux (see [`super::launch`]), std's
