@@ -11,7 +11,7 @@
 //! values, and an `include` key that is no axis is refused unless a command uses it.
 //!
 //! One concept per file: the types ([`model`]), their JSON form (`wire`), combination
-//! ids (`id`), expansion with `include`/`exclude` and the cap (`expand`), the hook's use
+//! ids (`id`), the known value `msrv` (`msrv`), expansion with `include`/`exclude` and the cap (`expand`), the hook's use
 //! of variables (`check`), substitution (`substitute`) and pointing into hooks.json
 //! (`locate`).
 
@@ -20,6 +20,7 @@ mod expand;
 mod id;
 mod locate;
 mod model;
+mod msrv;
 mod problem;
 mod substitute;
 #[cfg(test)]
@@ -30,5 +31,7 @@ pub use check::check;
 pub use id::split_id;
 pub use locate::locate;
 pub use model::Matrix;
+pub(crate) use msrv::resolved;
+pub use msrv::{Known, PackageVersion, RustVersions};
 pub use problem::Spot;
 pub use substitute::substitute;
