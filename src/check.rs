@@ -305,7 +305,8 @@ fn config_into(
                         .iter()
                         .map(|c| {
                             let id = c.id(key);
-                            let hook = crate::config::matrix::substitute(hook, c);
+                            let hook =
+                                crate::config::matrix::substitute(hook, c, &project.hooks.known);
                             (
                                 format!("hook `{key}`, combination `{id}`"),
                                 Cow::Owned(hook),

@@ -154,7 +154,7 @@ pub struct PlanArgs {
     /// Write the JSON plan to FILE
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Output format on stdout [default: text, or json with --out]; matrix needs --shards
+    /// Output format on stdout [default: text, or json with --out]; matrix needs --shards or an `os` axis
     #[arg(long, value_enum)]
     pub format: Option<PlanFormat>,
     /// Split the plan over N CI jobs (1-256) that no dependency crosses
@@ -167,7 +167,7 @@ pub struct PlanArgs {
     #[arg(long, short = 'j', value_name = "N", requires = "shards", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_workers: Option<u16>,
     /// Also write the matrix to $GITHUB_OUTPUT as NAME=<json>
-    #[arg(long, value_name = "NAME", requires = "shards")]
+    #[arg(long, value_name = "NAME")]
     pub github_output: Option<String>,
     /// Balance the shards over the tasks the change since BASE affects; `run --plan` then runs only those [default BASE: origin/$GITHUB_BASE_REF, else origin/HEAD]
     #[arg(long, value_name = "BASE", num_args = 0..=1, default_missing_value = "", requires = "shards")]
@@ -258,6 +258,9 @@ pub struct RunArgs {
     /// Run only shard K of N: from --plan's shard layout, else split sot.md in place
     #[arg(long, value_name = "K/N", help_heading = "Task Selection")]
     pub shard: Option<crate::plan::sharding::ShardSpec>,
+    /// The leg of a matrix with an `os` axis this run is [default: the job's matrix, else RUNNER_OS]
+    #[arg(long, value_name = "os=VALUE", help_heading = "Task Selection")]
+    pub leg: Option<String>,
     /// With --shard and no --plan: weigh tasks by this earlier run, as `plan --durations` (repeatable)
     #[arg(
         long,

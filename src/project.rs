@@ -116,7 +116,11 @@ impl Config {
         let hooks_path = workspace.hooks_path();
         Ok(
             match optional(&hooks_path, workspace.display(&hooks_path))? {
-                Some(src) => Hooks::load(src)?,
+                Some(src) => {
+                    let mut hooks = Hooks::load(src)?;
+                    hooks.known = workspace.known.clone();
+                    hooks
+                }
                 None => Hooks::default(),
             },
         )

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 pub mod cache;
 mod manifests;
+mod rust_versions;
 
 use cache::{Cache, CargoFacts};
 
@@ -44,6 +45,8 @@ pub struct Workspace {
     pub is_cargo: bool,
     /// `[workspace.metadata.tek.affected]`: path rules for `--affected`.
     pub affected: crate::affected::AffectedRules,
+    /// What a matrix value `msrv` resolves from.
+    pub known: crate::config::matrix::Known,
 }
 
 /// Failure to find the workspace.
@@ -101,6 +104,7 @@ impl Workspace {
                     root: PathBuf::from(metadata.workspace_root.as_std_path()),
                     target_dir: PathBuf::from(metadata.target_directory.as_std_path()),
                     tek,
+                    rust_versions: Some(rust_versions::of(&metadata)),
                 };
                 if let (Some(cache), Some(pending)) = (cache, pending) {
                     cache.store(pending, &facts);
@@ -146,14 +150,16 @@ impl Workspace {
     /// No Cargo workspace around an explicit `--sot`: the current directory is the root.
     fn bare(cwd: &Path, overrides: &Overrides) -> Self {
         let root = cwd.to_path_buf();
-        Self::layout(
+        let mut bare = Self::layout(
             root.clone(),
             root.join("target"),
             TekMetadata::default(),
             cwd,
             overrides,
             false,
-        )
+        );
+        bare.known = crate::config::matrix::Known::NoWorkspace(root);
+        bare
     }
 
     fn from_facts(
@@ -168,14 +174,13 @@ impl Workspace {
             })?,
             None => TekMetadata::default(),
         };
-        Ok(Self::layout(
-            facts.root,
-            facts.target_dir,
-            tek,
-            cwd,
-            overrides,
-            true,
-        ))
+        let mut workspace = Self::layout(facts.root, facts.target_dir, tek, cwd, overrides, true);
+        // Without cargo (a command holding a token) nobody read the versions: `msrv`
+        // stays as written there, since such commands run no task.
+        if let Some(versions) = facts.rust_versions {
+            workspace.known = crate::config::matrix::Known::Read(versions);
+        }
+        Ok(workspace)
     }
 
     fn layout(
@@ -215,6 +220,7 @@ impl Workspace {
             target_dir,
             is_cargo,
             affected: tek.affected,
+            known: Default::default(),
         }
     }
 
@@ -329,6 +335,7 @@ mod tests {
             root: root.clone(),
             target_dir: root.join("elsewhere"),
             tek: Some(serde_json::json!({"sot": "planted.md"})),
+            rust_versions: None,
         };
         cache.store(cache.begin(&key), &planted);
         let ws = found(&cache);

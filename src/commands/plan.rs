@@ -14,10 +14,19 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Error> {
     // The process ends right after this command; freeing a 50,000-task project piece by
     // piece costs about a sixth of the planning time and gains nothing.
     let mut project = ManuallyDrop::new(ctx.project(None)?);
+    let legs = crate::plan::leg::os_values(&project.plan);
+    if !legs.is_empty() {
+        return os_legs(ctx, &project, &args, &legs);
+    }
     if args.format == Some(PlanFormat::Matrix) && args.shards.is_none() {
         return Err(Error::Usage(
             "--format matrix needs --shards N: the matrix lists the shards".into(),
         ));
+    }
+    if let (Some(name), None) = (&args.github_output, args.shards) {
+        return Err(Error::Usage(format!(
+            "--github-output {name} needs --shards N (or a hook matrix with an `os` axis): the output is the matrix of jobs"
+        )));
     }
     if let Some(shards) = args.shards {
         let project = &mut *project;
@@ -71,6 +80,50 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Error> {
         }
         None if args.out.is_none() => ctx.output.stdout(&render_text(plan)),
         None => {}
+    }
+    Ok(ExitCode::Success)
+}
+
+/// A plan with `os` legs: the matrix lists the legs (and each leg's shards); the plan
+/// file and the text are the whole plan, every leg's combinations.
+fn os_legs(
+    ctx: &Context,
+    project: &crate::project::Project,
+    args: &PlanArgs,
+    legs: &[String],
+) -> Result<ExitCode, Error> {
+    let wants_matrix = args.format == Some(PlanFormat::Matrix) || args.github_output.is_some();
+    if args.shards.is_some() && !wants_matrix {
+        return Err(Error::Usage(format!(
+            "--shards: a hook matrix has an `os` axis ({}), so each leg has its own shards; print them with --format matrix (or --github-output), and let each job run `cargo tek run --leg os=VALUE --shard K/N`",
+            legs.join(", ")
+        )));
+    }
+    if args.shards.is_some() && args.out.is_some() {
+        return Err(Error::Usage(
+            "--out with --shards: a hook matrix has an `os` axis, so each leg splits its own combinations in place (`run --leg os=VALUE --shard K/N`, no --plan)".into(),
+        ));
+    }
+    let plan = &project.plan;
+    if let Some(out) = &args.out {
+        let path = ctx.cwd.join(out);
+        write_json_atomic(&path, plan)
+            .map_err(Error::io(format!("failed to write `{}`", path.display())))?;
+    }
+    if wants_matrix {
+        let matrix = super::plan_legs::matrix(ctx, project, args, legs)?;
+        if let Some(name) = &args.github_output {
+            github_output(name, &matrix)?;
+        }
+        if args.format == Some(PlanFormat::Matrix) {
+            ctx.output.stdout(&format!("{matrix}\n"));
+        }
+        return Ok(ExitCode::Success);
+    }
+    match args.format {
+        Some(PlanFormat::Json) => ctx.output.stdout_with(|w| write_json(w, plan)),
+        None if args.out.is_some() => {}
+        _ => ctx.output.stdout(&render_text(plan)),
     }
     Ok(ExitCode::Success)
 }

@@ -30,6 +30,8 @@ struct Loaded {
     graph: Graph,
     config: Config,
     source: String,
+    /// The `os` leg this run is (`--leg`), when a matrix has an `os` axis.
+    leg: Option<String>,
 }
 
 /// The tasks to run, and what the previous runs say about them.
@@ -39,6 +41,7 @@ struct Chosen {
     durations: HashMap<String, u64>,
     carried: HashMap<String, crate::evidence::TaskResult>,
     shard: Option<crate::evidence::shard::ShardStamp>,
+    leg: Option<String>,
 }
 
 pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
@@ -144,7 +147,9 @@ fn load(ctx: &Context, args: &RunArgs) -> Result<Loaded, Error> {
             sot,
             ..
         } = ctx.project(args.runs_dir.clone())?;
-        let mut plan = plan;
+        let (mut plan, mut graph) = (plan, graph);
+        // The leg first: each leg's jobs split its own combinations.
+        let leg = super::leg::narrow_to_leg(args.leg.as_deref(), &mut plan, &mut graph)?;
         if let Some(spec) = args.shard {
             // Every job of the matrix splits the same inputs the same way.
             let parts = super::shard::Parts {
@@ -178,6 +183,7 @@ fn load(ctx: &Context, args: &RunArgs) -> Result<Loaded, Error> {
                 manifest_source,
             },
             source: sot.name,
+            leg,
         });
     };
     let workspace = ctx.workspace(args.runs_dir.clone())?;
@@ -189,14 +195,17 @@ fn load(ctx: &Context, args: &RunArgs) -> Result<Loaded, Error> {
         "a plan file comes from `cargo tek plan --out plan.json`",
     )
     .map_err(crate::project::LoadError::from)?;
-    let graph = Graph::new(&plan).map_err(|source| plan_file_error(&src, source))?;
+    let mut plan = plan;
+    let mut graph = Graph::new(&plan).map_err(|source| plan_file_error(&src, source))?;
     let config = Config::load(&workspace)?;
+    let leg = super::leg::narrow_to_leg(args.leg.as_deref(), &mut plan, &mut graph)?;
     Ok(Loaded {
         workspace,
         plan,
         graph,
         config,
         source: src.name,
+        leg,
     })
 }
 
@@ -327,6 +336,7 @@ fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Erro
         durations,
         carried,
         shard,
+        leg: loaded.leg.clone(),
     })
 }
 
@@ -574,7 +584,10 @@ fn run_options(args: &RunArgs, chosen: Chosen, source: String) -> RunOptions {
         secrets: Default::default(),
         claims: Default::default(),
         journal_key: None,
-        leg: crate::evidence::leg::LegStamp::from_env(|k| std::env::var(k).ok()),
+        leg: crate::evidence::leg::LegStamp::of_run(
+            crate::evidence::leg::LegStamp::from_env(|k| std::env::var(k).ok()),
+            chosen.leg,
+        ),
     }
 }
 

@@ -172,6 +172,9 @@ pub struct Hooks {
     entries: UniqueMap<Hook>,
     /// The file they came from, for diagnostics (None when there is no hooks file).
     pub source: Option<SourceFile>,
+    /// What a matrix value `msrv` resolves from, set by the loader that read the
+    /// workspace (see `config::matrix::msrv`).
+    pub known: super::matrix::Known,
 }
 
 const HELP: &str = "hooks.json maps task ids or queue names to {\"commands\": [{\"cmd\": [\"program\", \"arg\"], \"cwd\": \"dir\"}]}";
@@ -262,6 +265,7 @@ impl Hooks {
         Ok(Self {
             entries,
             source: Some(src),
+            known: Default::default(),
         })
     }
 

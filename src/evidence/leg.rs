@@ -23,6 +23,10 @@ pub struct LegStamp {
     /// the Action passes), each as text.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub matrix: BTreeMap<String, String>,
+    /// The `os` leg of a hook matrix this run ran (`run --leg os=…`, the job's
+    /// matrix or `RUNNER_OS`): its combinations of that `os` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
 }
 
 impl LegStamp {
@@ -52,8 +56,20 @@ impl LegStamp {
             name: set("CARGO_TEK_LEG"),
             job: set("GITHUB_JOB"),
             matrix,
+            os: None,
         };
         (stamp != Self::default()).then_some(stamp)
+    }
+
+    /// The stamp of a run on `os` leg `os` (if any), over what the environment says.
+    pub fn of_run(from_env: Option<Self>, os: Option<String>) -> Option<Self> {
+        match os {
+            None => from_env,
+            Some(os) => Some(Self {
+                os: Some(os),
+                ..from_env.unwrap_or_default()
+            }),
+        }
     }
 
     /// The leg's name: the explicit one, else the job and the matrix values
@@ -63,12 +79,20 @@ impl LegStamp {
         if let Some(name) = &self.name {
             return name.clone();
         }
-        let values: Vec<&str> = self
+        let mut values: Vec<&str> = self
             .matrix
             .iter()
             .filter(|(k, _)| !(sharded && SHARD_KEYS.contains(&k.as_str())))
             .map(|(_, v)| v.as_str())
             .collect();
+        // A leg run by hand (`--leg`) has no job matrix to name it by.
+        if let Some(os) = self
+            .os
+            .as_deref()
+            .filter(|_| !self.matrix.contains_key("os"))
+        {
+            values.insert(0, os);
+        }
         match (&self.job, values.is_empty()) {
             (Some(job), true) => job.clone(),
             (Some(job), false) => format!("{job} ({})", values.join(", ")),

@@ -67,6 +67,7 @@ pub fn build(inputs: &Inputs<'_>) -> Result<(Plan, Graph), PlanError> {
                 line: Some(sot.line(task.range.start)),
                 base: None,
                 matrix: None,
+                resolved: None,
             };
             let combinations = combinations(&task.id, &queue.name, hooks)?;
             if combinations.is_empty() {
@@ -77,13 +78,19 @@ pub fn build(inputs: &Inputs<'_>) -> Result<(Plan, Graph), PlanError> {
                 continue;
             }
             let ids = expanded.entry(task.id.as_str()).or_default();
-            for (id, values) in combinations {
+            for Planned {
+                id,
+                values,
+                resolved,
+            } in combinations
+            {
                 ids.push(id.clone());
                 tasks.push(PlanTask {
                     runs: Some(route(&id, &queue.name, hooks, manifest)),
                     id,
                     base: Some(task.id.clone()),
                     matrix: Some(values),
+                    resolved,
                     ..planned.clone()
                 });
             }
@@ -124,13 +131,18 @@ pub fn build(inputs: &Inputs<'_>) -> Result<(Plan, Graph), PlanError> {
     }
 }
 
+/// One combination as the plan records it.
+struct Planned {
+    id: String,
+    values: MatrixValues,
+    /// What known values (`msrv`) resolved to.
+    resolved: Option<MatrixValues>,
+}
+
 /// The combinations of task `id`'s matrix, with their ids (none without a matrix). An id
-/// over the bound ([`crate::sot::MAX_ID_BYTES`]) is an error at the hook's matrix.
-fn combinations(
-    id: &str,
-    queue: &str,
-    hooks: &Hooks,
-) -> Result<Vec<(String, MatrixValues)>, PlanError> {
+/// over the bound ([`crate::sot::MAX_ID_BYTES`]) is an error at the hook's matrix, and so
+/// is an `msrv` no manifest gives a version for, at the value.
+fn combinations(id: &str, queue: &str, hooks: &Hooks) -> Result<Vec<Planned>, PlanError> {
     let (Some(hook), source) = configured(id, queue, hooks) else {
         return Ok(Vec::new());
     };
@@ -175,7 +187,23 @@ fn combinations(
                 &matrix::Spot::Matrix,
             ));
         }
-        out.push((combined, MatrixValues(combination.values.clone())));
+        let resolved = matrix::resolved(hook, combination, &hooks.known).map_err(|(name, m)| {
+            let spot = matrix::Spot::Value {
+                axis: name,
+                value: "msrv".into(),
+                nth: 0,
+            };
+            fail(
+                format!("combination `{combined}`: {}", m.message),
+                m.help,
+                &spot,
+            )
+        })?;
+        out.push(Planned {
+            id: combined,
+            values: MatrixValues(combination.values.clone()),
+            resolved: (!resolved.is_empty()).then_some(MatrixValues(resolved)),
+        });
     }
     Ok(out)
 }
@@ -209,7 +237,11 @@ pub fn hook_of<'h>(
             if let (Some(hook), source) = configured(base, queue, hooks) {
                 if let Some(combination) = hook.matrix.as_ref().and_then(|m| m.find(&values)) {
                     return (
-                        Some(Cow::Owned(matrix::substitute(hook, combination))),
+                        Some(Cow::Owned(matrix::substitute(
+                            hook,
+                            combination,
+                            &hooks.known,
+                        ))),
                         source,
                     );
                 }

@@ -5,6 +5,7 @@ mod build;
 pub mod durations;
 pub mod fingerprint;
 mod graph;
+pub(crate) mod leg;
 mod model;
 pub mod shard;
 pub mod sharding;

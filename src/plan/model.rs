@@ -72,6 +72,10 @@ pub struct PlanTask {
     /// from hooks.json by the task's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matrix: Option<MatrixValues>,
+    /// What the combination's known values resolved to (`{"toolchain": "1.70"}` for
+    /// `toolchain=msrv`): the id keeps `msrv`, argv gets the version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<MatrixValues>,
 }
 
 /// Matrix values in their order, written as a JSON object.
@@ -178,6 +182,7 @@ pub(crate) mod fixtures {
             runs: None,
             base: None,
             matrix: None,
+            resolved: None,
         }
     }
 

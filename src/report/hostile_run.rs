@@ -129,6 +129,7 @@ fn run(s: &[String], dir: &std::path::Path) -> LoadedRun {
                 name: None,
                 job: Some(s[24].clone()),
                 matrix: [(s[25].clone(), s[26].clone())].into(),
+                os: None,
             }),
             merge: None,
             counts: Counts::of(&results),

@@ -101,6 +101,11 @@ pub fn render(
         head.push_str(&diff.line);
         head.push('\n');
     }
+    // Across legs: each `os` combination's result beside the others'.
+    head.push_str(&super::matrix_table::render(
+        &req.run.record.results,
+        &clean,
+    ));
     let share = req
         .limit
         .saturating_sub(req.unit.measure(&head))

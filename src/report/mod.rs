@@ -6,6 +6,7 @@ pub mod context;
 pub mod escape;
 mod legs;
 pub mod limit;
+mod matrix_table;
 pub mod provenance;
 mod render;
 mod tail;

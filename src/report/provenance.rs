@@ -245,6 +245,7 @@ mod tests {
             name: None,
             job: Some("test @org".into()),
             matrix: [("os".to_string(), "ubuntu*".to_string())].into(),
+            os: None,
         });
         let line = line(&r, Some("0123456789abcdef --> <b>"), &|s| s.to_owned()).unwrap();
         assert!(

@@ -31,8 +31,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// Bumped whenever the entry format or what it covers changes (2: digests, not values).
-const FORMAT: u32 = 2;
+/// Bumped whenever the entry format or what it covers changes (2: digests, not values;
+/// 3: the members' rust-versions, and their manifests watched).
+const FORMAT: u32 = 3;
 
 /// How entry file names start. Format 1 entries (`workspace-…`, with the variables in
 /// clear) are deleted by [`Cache::prune`] rather than left to age out.
@@ -59,6 +60,10 @@ pub struct CargoFacts {
     pub target_dir: PathBuf,
     /// `[workspace.metadata.tek]`, else the root package's `[package.metadata.tek]`.
     pub tek: Option<serde_json::Value>,
+    /// The members' `rust-version`s, for a matrix value `msrv` (None when read without
+    /// cargo). Their manifests are watched too.
+    #[serde(default)]
+    pub rust_versions: Option<crate::config::matrix::RustVersions>,
 }
 
 /// One file's identity and version, or `None` for "absent".
@@ -190,6 +195,16 @@ impl Key {
     }
 }
 
+/// Every file an entry for `key` with `facts` depends on: cargo's inputs up from the
+/// root, and each member's manifest (its `rust-version` is in the facts).
+fn watched(key: &Key, facts: &CargoFacts) -> BTreeSet<PathBuf> {
+    let mut files = key.inputs(Some(&facts.root));
+    if let Some(versions) = &facts.rust_versions {
+        files.extend(versions.packages.iter().map(|p| p.manifest.clone()));
+    }
+    files
+}
+
 /// SHA-256 of a watched path, hex: paths under `CARGO_HOME` or `HOME` would otherwise
 /// spell out those variables.
 fn path_digest(path: &Path) -> String {
@@ -265,8 +280,7 @@ impl Cache {
             return None;
         }
         // The recorded inputs must be exactly the ones we would watch now.
-        let expected: BTreeMap<String, PathBuf> = key
-            .inputs(Some(&entry.facts.root))
+        let expected: BTreeMap<String, PathBuf> = watched(key, &entry.facts)
             .into_iter()
             .map(|p| (path_digest(&p), p))
             .collect();
@@ -301,7 +315,7 @@ impl Cache {
     pub fn store(&self, pending: Pending, facts: &CargoFacts) {
         let Pending { key, mut stamps } = pending;
         // The root's own chain (found through `package.workspace`, say) is watched too.
-        for path in key.inputs(Some(&facts.root)) {
+        for path in watched(&key, facts) {
             stamps
                 .entry(path.clone())
                 .or_insert_with(|| Stamp::of(&path));
@@ -376,6 +390,7 @@ mod tests {
             root: root.to_path_buf(),
             target_dir: root.join("target"),
             tek: Some(serde_json::json!({"sot": "plan.md"})),
+            rust_versions: None,
         }
     }
 

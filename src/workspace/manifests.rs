@@ -43,6 +43,7 @@ pub(crate) fn facts_without_cargo(start: &Path) -> Result<CargoFacts, NotFound> 
         target_dir: root.join("target"),
         root,
         tek,
+        rust_versions: None,
     })
 }
 

@@ -20,6 +20,8 @@ mod init;
 mod install;
 mod layers;
 mod matrix;
+mod matrix_legs;
+mod matrix_msrv;
 mod merge;
 mod plan;
 mod provenance;

@@ -11,17 +11,20 @@ const SOT: &str = "# Plan
 ";
 
 /// Each combination writes its argv to `out/<toolchain>-<features>`; the combination
-/// `msrv`/`all` fails until `fixed` exists. TASK-020 lists `out/` when it runs.
+/// `msrv`/`all` fails until `fixed` exists. `msrv` is the package's `rust-version`
+/// (1.70 in [`ws`]'s Cargo.toml): the ids keep `msrv`, argv and the files get `1.70`. TASK-020 lists `out/` when it runs.
 const HOOKS: &str = r#"{
   "TASK-010": {
     "matrix": { "toolchain": ["stable", "msrv"], "features": ["default", "all"] },
     "commands": [{
-      "cmd": ["sh", "-c", "mkdir -p out && printf '%s\n' \"$@\" > out/$0 && { [ -e fixed ] || [ $0 != msrv-all ]; }",
+      "cmd": ["sh", "-c", "mkdir -p out && printf '%s\n' \"$@\" > out/$0 && { [ -e fixed ] || [ $0 != 1.70-all ]; }",
               "${matrix.toolchain}-${matrix.features}", "+${matrix.toolchain}", "test", "--${matrix.features}-features"]
     }]
   },
   "TASK-020": { "commands": [{ "shell": "ls out > after.txt" }] }
 }"#;
+
+const CARGO_TOML: &str = "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\nrust-version = \"1.70\"\n\n[workspace]\n";
 
 const ALL: [&str; 4] = [
     "TASK-010[toolchain=stable,features=default]",
@@ -32,7 +35,9 @@ const ALL: [&str; 4] = [
 
 fn ws() -> Workspace {
     let ws = Workspace::new();
-    ws.file("sot.md", SOT).file("config/hooks.json", HOOKS);
+    ws.file("Cargo.toml", CARGO_TOML)
+        .file("sot.md", SOT)
+        .file("config/hooks.json", HOOKS);
     ws
 }
 
@@ -59,17 +64,17 @@ fn a_two_by_two_matrix_runs_four_tasks_with_their_values_and_the_dependent_waits
     ws.tek(&["run"]).output().expect_code(0);
     assert_eq!(
         written(&ws),
-        ["msrv-all", "msrv-default", "stable-all", "stable-default"]
+        ["1.70-all", "1.70-default", "stable-all", "stable-default"]
     );
     let argv = std::fs::read_to_string(ws.join("out/stable-all")).unwrap();
     assert_eq!(argv, "+stable\ntest\n--all-features\n");
-    let argv = std::fs::read_to_string(ws.join("out/msrv-default")).unwrap();
-    assert_eq!(argv, "+msrv\ntest\n--default-features\n");
+    let argv = std::fs::read_to_string(ws.join("out/1.70-default")).unwrap();
+    assert_eq!(argv, "+1.70\ntest\n--default-features\n");
     // TASK-020 started after all four had written their file.
     let after = std::fs::read_to_string(ws.join("after.txt")).unwrap();
     assert_eq!(
         after,
-        "msrv-all\nmsrv-default\nstable-all\nstable-default\n"
+        "1.70-all\n1.70-default\nstable-all\nstable-default\n"
     );
     let run = run_json(&ws);
     for id in ALL {
@@ -160,7 +165,7 @@ fn one_failing_combination_fails_the_run_and_rerun_failed_reruns_only_it() {
     std::thread::sleep(std::time::Duration::from_millis(5));
     ws.tek(&["run", "--rerun-failed"]).output().expect_code(0);
     assert_eq!(ran(&run_json(&ws)), [ALL[3], "TASK-020"]);
-    assert_eq!(written(&ws), ["msrv-all"]);
+    assert_eq!(written(&ws), ["1.70-all"]);
     let run = run_json(&ws);
     assert!(result(&run, ALL[0])["carried_from"].is_string());
     assert_eq!(run["status"], "ok");

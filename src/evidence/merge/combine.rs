@@ -466,6 +466,7 @@ mod tests {
             name: None,
             job: Some("test".into()),
             matrix: [("os".to_owned(), os.to_owned())].into(),
+            os: None,
         };
         let mut linux = run("l", None, vec![result("T1", TaskStatus::Ok)]);
         linux.record.leg = Some(leg("linux"));

@@ -1,0 +1,197 @@
+//! An `os` axis is matrix legs, not tasks of one run: `plan --format matrix` lists the
+//! legs (with each leg's shards), a run takes its leg from `--leg`, the job's matrix or
+//! `RUNNER_OS` and runs only that `os`'s combinations, and the merged report of two
+//! legs has one table per task: a row per combination, a column per leg.
+
+use crate::harness::{ran, run_json, run_json_in, Workspace};
+
+const SOT: &str = "# Plan
+## Queue A — Tests
+- [ ] `TASK-010` Tests
+- [ ] `TASK-020` After the tests — after `TASK-010`
+";
+
+/// The combination macos-14/beta fails.
+const HOOKS: &str = r#"{
+  "TASK-010": {
+    "matrix": { "os": ["ubuntu-latest", "macos-13", "macos-14"], "toolchain": ["stable", "beta"] },
+    "commands": [{ "cmd": ["sh", "-c", "[ \"$0\" != macos-14-beta ]", "${matrix.os}-${matrix.toolchain}"] }]
+  },
+  "TASK-020": { "commands": [{ "cmd": ["true"] }] }
+}"#;
+
+fn ws() -> Workspace {
+    let ws = Workspace::new();
+    ws.file("sot.md", SOT).file("config/hooks.json", HOOKS);
+    ws
+}
+
+fn matrix(ws: &Workspace, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["plan", "--format", "matrix"];
+    all.extend_from_slice(args);
+    let out = ws.tek(&all).output().expect_code(0).stdout();
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn plan_format_matrix_lists_the_os_legs_and_each_legs_own_shards() {
+    let ws = ws();
+    let legs = matrix(&ws, &[]);
+    let include = legs["include"].as_array().unwrap();
+    let os: Vec<&str> = include.iter().map(|e| e["os"].as_str().unwrap()).collect();
+    assert_eq!(os, ["ubuntu-latest", "macos-13", "macos-14"]);
+    // Each leg: its two combinations and TASK-020.
+    assert!(include.iter().all(|e| e["tasks"] == 3), "{legs}");
+
+    // Without the dependency, each leg has three independent tasks to split in two.
+    ws.file("sot.md", SOT.replace(" — after `TASK-010`", ""));
+    let sharded = matrix(&ws, &["--shards", "2"]);
+    let pairs: Vec<(String, String)> = sharded["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["os"].as_str().unwrap().into(),
+                e["shard"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(pairs.len(), 6, "{sharded}");
+    assert_eq!(pairs[0], ("ubuntu-latest".into(), "1/2".into()));
+    assert_eq!(pairs[5], ("macos-14".into(), "2/2".into()));
+
+    // Shards in a plan file cannot hold every leg's split: said, not guessed.
+    let err = ws
+        .tek(&["plan", "--shards", "2", "--out", "plan.json"])
+        .output()
+        .expect_code(1)
+        .stderr();
+    assert!(err.contains("run --leg os=VALUE --shard K/N"), "{err}");
+}
+
+#[test]
+fn a_run_is_one_leg_from_the_flag_the_job_matrix_or_runner_os_and_refuses_without() {
+    let ws = ws();
+    let err = ws.tek(&["run"]).output().expect_code(1).stderr();
+    assert!(err.contains("pass --leg os=VALUE"), "{err}");
+    assert!(
+        err.contains("`ubuntu-latest`, `macos-13`, `macos-14`"),
+        "{err}"
+    );
+
+    ws.tek(&["run", "--leg", "os=ubuntu-latest"])
+        .output()
+        .expect_code(0);
+    let run = run_json(&ws);
+    assert_eq!(
+        ran(&run),
+        [
+            "TASK-010[os=ubuntu-latest,toolchain=stable]",
+            "TASK-010[os=ubuntu-latest,toolchain=beta]",
+            "TASK-020"
+        ]
+    );
+    assert_eq!(run["leg"]["os"], "ubuntu-latest", "{}", run["leg"]);
+
+    ws.tek(&["run"])
+        .env("RUNNER_OS", "Linux")
+        .output()
+        .expect_code(0);
+    assert_eq!(
+        ran(&run_json(&ws))[0],
+        "TASK-010[os=ubuntu-latest,toolchain=stable]"
+    );
+    let err = ws
+        .tek(&["run"])
+        .env("RUNNER_OS", "macOS")
+        .output()
+        .expect_code(1)
+        .stderr();
+    assert!(
+        err.contains("matches several `os` values (`macos-13`, `macos-14`)"),
+        "{err}"
+    );
+    // The job's matrix (what the Action passes) settles it.
+    ws.tek(&["run"])
+        .env("RUNNER_OS", "macOS")
+        .env("CARGO_TEK_MATRIX", r#"{"os": "macos-14", "shard": "1/1"}"#)
+        .output()
+        .expect_code(2);
+    let run = run_json(&ws);
+    assert_eq!(
+        ran(&run)[..2],
+        [
+            "TASK-010[os=macos-14,toolchain=stable]",
+            "TASK-010[os=macos-14,toolchain=beta]"
+        ]
+    );
+    assert_eq!(
+        crate::harness::result(&run, "TASK-020")["status"],
+        "skipped"
+    );
+    let err = ws
+        .tek(&["run", "--leg", "os=beos"])
+        .output()
+        .expect_code(1)
+        .stderr();
+    assert!(
+        err.contains("`beos` is not a value of the `os` axis"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_merged_report_of_two_legs_has_a_row_per_combination_and_a_column_per_leg() {
+    let ws = ws();
+    let leg = |runs: &str, os: &str, code: i32| {
+        ws.tek(&["run", "--runs-dir", runs, "--leg", &format!("os={os}")])
+            .output()
+            .expect_code(code);
+    };
+    leg("linux", "ubuntu-latest", 0);
+    leg("mac", "macos-14", 2);
+    ws.tek(&[
+        "report",
+        "--merge",
+        "linux",
+        "mac",
+        "--runs-dir",
+        "merged",
+        "--out",
+        "report.md",
+    ])
+    .output()
+    .expect_code(0);
+    let report = std::fs::read_to_string(ws.join("report.md")).unwrap();
+    assert!(
+        report.contains("#### Matrix of TASK\\-010 by os"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| combination | macos\\-14 | ubuntu\\-latest |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| toolchain\\=stable | ✅ pass | ✅ pass |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| toolchain\\=beta | ❌ fail | ✅ pass |"),
+        "{report}"
+    );
+    // Two legs, named by their os.
+    let merged = std::fs::read_dir(ws.join("merged"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .unwrap();
+    let run = run_json_in(&merged);
+    let names: Vec<&str> = run["merge"]["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["macos-14", "ubuntu-latest"], "{run}");
+}
