@@ -165,10 +165,12 @@ fn as_written(
                 "`{shown}` could not be authenticated ({why}): the run is reported as an error"
             )]
         }
-        Err(why) => return AsWritten::Rebuild(format!(
+        Err(why) => {
+            return AsWritten::Rebuild(format!(
             "`{shown}` is not the run.json cargo-tek wrote ({why}): the run is rebuilt from its \
                  sealed journal"
-        )),
+        ))
+        }
     };
     AsWritten::Loaded(Box::new(LoadedRun {
         dir: dir.to_path_buf(),
