@@ -15,5 +15,5 @@ pub use build::{build, configured, hook_of, route, Inputs, PlanError};
 pub use graph::{Graph, GraphError, Node};
 #[cfg(test)]
 pub(crate) use model::fixtures;
-pub use model::{HookSource, Plan, PlanQueue, PlanTask};
+pub use model::{HookSource, Plan, PlanQueue, PlanTask, Routing};
 pub use view::render_text;

@@ -6,70 +6,67 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, watch};
 
-use super::{Cancel, Event, RunOptions};
+use super::routes::{Route, Routes};
+use super::{Cancel, Event};
 use crate::agent::{Agent, Job, Outcome, Registry};
-use crate::config::{Hooks, Manifest};
 use crate::evidence::{TaskResult, TaskStatus};
-use crate::plan::{route, PlanTask};
+use crate::plan::PlanTask;
 use crate::run_env::RunEnv;
 
 /// What the scheduler hands over to start a task.
-pub struct Start<'a> {
-    pub task: &'a PlanTask,
-    pub queue: &'a str,
-    pub hooks: &'a Hooks,
-    pub manifest: &'a Manifest,
-    pub registry: &'a Registry,
-    pub options: &'a RunOptions,
-    pub env: &'a Arc<RunEnv>,
-    pub cancel: &'a watch::Receiver<Cancel>,
-    pub events: &'a mpsc::UnboundedSender<Event>,
+pub(crate) struct Start<'a> {
+    pub(crate) task: &'a PlanTask,
+    pub(crate) queue: &'a str,
+    /// The task's route, resolved when the run started.
+    pub(crate) route: &'a Route,
+    pub(crate) routes: &'a Routes,
+    pub(crate) registry: &'a Registry,
+    /// `--retries`; a hook's own `retries` wins.
+    pub(crate) retries: Option<u32>,
+    pub(crate) env: &'a Arc<RunEnv>,
+    pub(crate) cancel: &'a watch::Receiver<Cancel>,
+    pub(crate) events: &'a mpsc::UnboundedSender<Event>,
     /// A hook the scheduler chose instead of the configured one (compile once's test
     /// binaries), run on the cargo agent when that is the task's (as plan.json says),
     /// else on the shell agent.
-    pub hook: Option<crate::config::Hook>,
+    pub(crate) hook: Option<crate::config::Hook>,
 }
 
-/// Resolves the task's agent and hook now (commands always come from hooks.json) and
-/// returns the future that runs it to a result.
-pub fn prepare(start: Start<'_>) -> impl std::future::Future<Output = TaskResult> + Send + 'static {
+/// Starts the task on its agent (commands always come from hooks.json, through its
+/// route) and returns the future that runs it to a result.
+pub(crate) fn prepare(
+    start: Start<'_>,
+) -> impl std::future::Future<Output = TaskResult> + Send + 'static {
     let Start {
         task,
         queue,
-        hooks,
-        manifest,
+        route,
+        routes,
         registry,
-        options,
+        retries,
         env,
         cancel,
         events,
         hook: chosen,
     } = start;
-    let mut routing = route(&task.id, queue, hooks, manifest);
-    let mut hook = match chosen {
+    let mut routing = route.routing.clone();
+    let hook = match chosen {
         Some(chosen) => {
             // A split compile-once task runs its test binaries on the cargo agent, as
             // plan.json says; any other chosen hook runs on the shell.
             if routing.agent != "cargo" {
                 routing.agent = "shell".into();
             }
-            Some(chosen)
+            Some(routes.with_sandbox(chosen))
         }
-        None => crate::plan::hook_of(&task.id, queue, hooks)
-            .0
-            .map(std::borrow::Cow::into_owned),
+        None => route.hook.clone(),
     };
-    // The sandbox is decided here, once: the hook's own, else the manifest's default.
-    // Agents read it from the hook.
-    if let Some(hook) = &mut hook {
-        hook.sandbox = manifest.sandbox_of(hook).cloned().map(Box::new);
-    }
     // Retries are bounded where they are read (hooks.json, --retries); saturating keeps a
     // plan built elsewhere from overflowing all the same.
     let attempts = hook
         .as_ref()
         .and_then(|h| h.retries)
-        .or(options.retries)
+        .or(retries)
         .unwrap_or(0)
         .min(crate::config::MAX_RETRIES)
         .saturating_add(1);

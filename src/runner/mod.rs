@@ -9,6 +9,7 @@ mod ready;
 pub mod resources;
 #[cfg(test)]
 mod resources_tests;
+mod routes;
 mod scheduler;
 pub mod selection;
 mod verdict;

@@ -11,8 +11,9 @@ use tokio::sync::watch;
 
 use super::claims;
 use super::resources::{Pool, Resource};
+use super::routes::Routes;
 use crate::compile_once::{self, Artifacts, Broken, Compiled, Split, TestBinary};
-use crate::config::{Hook, Hooks, Manifest};
+use crate::config::Hook;
 use crate::evidence::cargo::CargoEvidence;
 use crate::evidence::{CommandRecord, TaskResult, TaskStatus};
 use crate::plan::{Graph, Node, Plan};
@@ -65,14 +66,14 @@ impl Once {
     /// Finds the split tasks among those selected (none unless manifest.json asks for
     /// compile once, and none in a dry run).
     pub fn new(
-        inputs: (&Plan, &Graph, &Hooks, &Manifest),
+        (plan, graph, routes): (&Plan, &Graph, &Routes),
+        compile_once: bool,
         selected: &[bool],
         context: &claims::Context,
         dry_run: bool,
     ) -> Self {
-        let (plan, graph, hooks, manifest) = inputs;
         let mut splits = HashMap::new();
-        if manifest.compile_once && !dry_run && context.target_dir.is_some() {
+        if compile_once && !dry_run && context.target_dir.is_some() {
             for (node, n) in graph.nodes.iter().enumerate() {
                 let Node::Task { queue, index } = *n else {
                     continue;
@@ -80,10 +81,10 @@ impl Once {
                 if !selected[node] {
                     continue;
                 }
-                let (q, task) = (&plan.queues[queue], &plan.queues[queue].tasks[index]);
-                if let (Some(hook), _) = crate::plan::hook_of(&task.id, &q.name, hooks) {
-                    if let Ok(split) = compile_once::split(&hook) {
-                        splits.insert(node, (hook.into_owned(), split, task.id.clone()));
+                if let Some(hook) = &routes.of(node).hook {
+                    if let Ok(split) = compile_once::split(hook) {
+                        let id = plan.queues[queue].tasks[index].id.clone();
+                        splits.insert(node, (hook.clone(), split, id));
                     }
                 }
             }

@@ -15,6 +15,7 @@ use super::claims;
 use super::once::{Once, Step};
 use super::ready::ReadyQueue;
 use super::resources::{Pool, Resource};
+use super::routes::Routes;
 use super::verdict::Verdict;
 use super::{Cancel, Event, Selection};
 use crate::agent::Registry;
@@ -84,234 +85,366 @@ pub async fn run(
     env: Arc<RunEnv>,
     run_id: String,
     events: mpsc::UnboundedSender<Event>,
-    mut signals: Option<mpsc::UnboundedReceiver<i32>>,
+    signals: Option<mpsc::UnboundedReceiver<i32>>,
 ) -> std::io::Result<RunSummary> {
-    let Inputs {
-        plan,
-        graph,
-        hooks,
-        manifest,
-        registry,
-    } = inputs;
-    let started_at = Instant::now();
-    let selected = selected_nodes(plan, graph, options);
-    let total = selected.iter().filter(|s| **s).count();
-    let workers = options.max_workers.max(1);
-    let mut record = opening_record(plan, options, &env, run_id.clone(), workers);
-    let mut evidence = Evidence {
-        recorder: Recorder::start(
-            &env.run_dir,
-            &record,
-            planned(plan, graph, &selected),
-            options.secrets.clone(),
-            options.journal_key.clone(),
-        )?,
-        events: events.clone(),
-        results: vec![None; graph.nodes.len()],
-    };
-
-    let _ = events.send(Event::RunStarted {
-        run_id,
-        run_dir: env.run_dir.clone(),
-        source: options.source.clone(),
-        tasks: total,
-        workers,
-    });
-
-    let mut pool = Pool::new(manifest.resources.iter().map(|(name, &n)| (name, n)));
-    // What each running node holds, and since when each parked node has been ready.
-    let mut held: Vec<Vec<Resource>> = vec![Vec::new(); graph.nodes.len()];
-    let mut parked_since: Vec<Option<Instant>> = vec![None; graph.nodes.len()];
-    let mut waited_ms: Vec<u64> = vec![0; graph.nodes.len()];
-    let (cancel_tx, cancel_rx) = watch::channel(Cancel::None);
-    let mut running: JoinSet<Finished> = JoinSet::new();
-    let mut once = Once::new(
-        (plan, graph, hooks, manifest),
-        &selected,
-        &options.claims,
-        env.dry_run,
-    );
-    // The shared compile unblocks every split task: it goes before other cargo work.
-    let mut ready =
-        ReadyQueue::with_first(plan, graph, &options.durations, &|node| once.is_split(node));
-    let mut stop_reason: Option<String> = None;
-    let mut interrupted: Option<i32> = None;
-
+    let mut dispatch = Dispatch::open(inputs, options, env, run_id, events)?;
     // An error in here (a worker that panicked) must not just drop the running tasks: the
     // JoinSet's kill-on-drop reaches only their main processes.
-    let looped = async {
+    let looped = dispatch.drive(signals).await;
+    dispatch.close(looped).await
+}
+
+/// The dispatcher: decides which ready task starts next, on which route, and hands
+/// finished results to the recorder; it never runs a command itself.
+struct Dispatch<'a> {
+    plan: &'a Plan,
+    graph: &'a Graph,
+    registry: &'a Registry,
+    options: &'a RunOptions,
+    env: Arc<RunEnv>,
+    events: mpsc::UnboundedSender<Event>,
+    routes: Routes,
+    selected: Vec<bool>,
+    workers: usize,
+    record: RunRecord,
+    started_at: Instant,
+    evidence: Evidence,
+    pool: Pool,
+    /// What each running node holds, and since when each parked node has been ready.
+    held: Vec<Vec<Resource>>,
+    parked_since: Vec<Option<Instant>>,
+    waited_ms: Vec<u64>,
+    cancel_tx: watch::Sender<Cancel>,
+    cancel_rx: watch::Receiver<Cancel>,
+    running: JoinSet<Finished>,
+    once: Once,
+    ready: ReadyQueue<'a>,
+    stop_reason: Option<String>,
+    interrupted: Option<i32>,
+}
+
+impl<'a> Dispatch<'a> {
+    /// Routes the selected tasks, writes run.json's header and the journal's first line,
+    /// and tells the listeners the run started.
+    fn open(
+        inputs: Inputs<'a>,
+        options: &'a RunOptions,
+        env: Arc<RunEnv>,
+        run_id: String,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> std::io::Result<Self> {
+        let Inputs {
+            plan,
+            graph,
+            hooks,
+            manifest,
+            registry,
+        } = inputs;
+        let started_at = Instant::now();
+        let selected = selected_nodes(plan, graph, options);
+        let total = selected.iter().filter(|s| **s).count();
+        let workers = options.max_workers.max(1);
+        let record = opening_record(plan, options, &env, run_id.clone(), workers);
+        let evidence = Evidence {
+            recorder: Recorder::start(
+                &env.run_dir,
+                &record,
+                planned(plan, graph, &selected),
+                options.secrets.clone(),
+                options.journal_key.clone(),
+            )?,
+            events: events.clone(),
+            results: vec![None; graph.nodes.len()],
+        };
+        let _ = events.send(Event::RunStarted {
+            run_id,
+            run_dir: env.run_dir.clone(),
+            source: options.source.clone(),
+            tasks: total,
+            workers,
+        });
+        let routes = Routes::new((plan, graph), (hooks, manifest), &selected, &options.claims);
+        let once = Once::new(
+            (plan, graph, &routes),
+            manifest.compile_once,
+            &selected,
+            &options.claims,
+            env.dry_run,
+        );
+        // The shared compile unblocks every split task: it goes before other cargo work.
+        let ready =
+            ReadyQueue::with_first(plan, graph, &options.durations, &|node| once.is_split(node));
+        let (cancel_tx, cancel_rx) = watch::channel(Cancel::None);
+        let nodes = graph.nodes.len();
+        Ok(Self {
+            plan,
+            graph,
+            registry,
+            options,
+            env,
+            events,
+            routes,
+            selected,
+            workers,
+            record,
+            started_at,
+            evidence,
+            pool: Pool::new(manifest.resources.iter().map(|(name, &n)| (name, n))),
+            held: vec![Vec::new(); nodes],
+            parked_since: vec![None; nodes],
+            waited_ms: vec![0; nodes],
+            cancel_tx,
+            cancel_rx,
+            running: JoinSet::new(),
+            once,
+            ready,
+            stop_reason: None,
+            interrupted: None,
+        })
+    }
+
+    /// Starts what can start, then waits for a worker to finish or a signal, until
+    /// nothing is running and nothing more may start.
+    async fn drive(
+        &mut self,
+        mut signals: Option<mpsc::UnboundedReceiver<i32>>,
+    ) -> std::io::Result<()> {
         loop {
-            // Ready tasks whose resources are taken: they hold no worker while they wait.
-            let mut parked = Vec::new();
-            while stop_reason.is_none() && running.len() < workers {
-                let Some(node) = ready.pop() else { break };
-                let Node::Task { queue, index } = graph.nodes[node] else {
-                    // A queue gate opens when its queue is done; it fails if anything failed.
-                    let ok = ready.blocked_by(node).is_none();
-                    ready.complete(node, ok);
-                    continue;
-                };
-                let (q, task) = (&plan.queues[queue], &plan.queues[queue].tasks[index]);
-                if !selected[node] {
-                    // Not part of this run (done, filtered out): satisfied for its dependents.
-                    let ok = ready.blocked_by(node).is_none();
-                    ready.complete(node, ok);
-                } else if let Some(reason) = ready.blocked_by(node) {
-                    evidence.finish(node, skipped(q, task, reason.to_owned()));
-                    ready.complete(node, false);
-                } else {
-                    let mut park = |on: String, parked: &mut Vec<usize>| {
-                        if parked_since[node].is_none() {
-                            parked_since[node] = Some(Instant::now());
-                            let _ = events.send(Event::TaskWaiting {
-                                task: task.id.clone(),
-                                on,
-                            });
-                        }
-                        parked.push(node);
-                    };
-                    let hook = match once.step(node, &mut pool, &env, &cancel_rx) {
-                        Step::AsConfigured => None,
-                        Step::Run(hook) => Some(hook),
-                        Step::Wait { compile } => {
-                            if let Some(compile) = compile {
-                                running.spawn(async move { Finished::Compile(compile.await) });
-                            }
-                            park(once.waits_for(), &mut parked);
-                            continue;
-                        }
-                        Step::Fail(failed) => {
-                            let failed = *failed;
-                            let mut result = skipped(q, task, failed.reason);
-                            result.status = TaskStatus::Error;
-                            // The agent plan.json names for it, as when it runs.
-                            result.agent =
-                                match crate::plan::route(&task.id, &q.name, hooks, manifest).agent {
-                                    agent if agent == "cargo" => agent,
-                                    _ => "shell".into(),
-                                };
-                            result.commands = failed.commands;
-                            result.cargo = failed.cargo;
-                            result.wait_ms = parked_since[node]
-                                .map_or(0, |since| since.elapsed().as_millis() as u64);
-                            evidence.finish(node, result);
-                            ready.complete(node, false);
-                            continue;
-                        }
-                    };
-                    let claims = match &hook {
-                        _ if env.dry_run => Vec::new(),
-                        Some(hook) => claims::of_hook(hook, &options.claims),
-                        None => task_claims(task, &q.name, hooks, &options.claims),
-                    };
-                    if let Err(busy) = pool.try_acquire(&claims) {
-                        park(busy.to_string(), &mut parked);
-                        continue;
-                    }
-                    held[node] = claims;
-                    waited_ms[node] = parked_since[node]
-                        .map_or(0, |since| since.elapsed().as_millis() as u64);
-                    evidence.recorder.task_started(&task.id, &q.name, now());
-                    let future = attempts::prepare(attempts::Start {
-                        task,
-                        queue: &q.name,
-                        hooks,
-                        manifest,
-                        registry,
-                        options,
-                        env: &env,
-                        cancel: &cancel_rx,
-                        events: &events,
-                        hook,
-                    });
-                    running.spawn(async move { Finished::Task(node, future.await) });
-                }
-            }
-            for node in parked {
-                ready.requeue(node);
-            }
-            if running.is_empty() && (ready.is_empty() || stop_reason.is_some()) {
-                break;
+            self.start_ready();
+            if self.running.is_empty() && (self.ready.is_empty() || self.stop_reason.is_some()) {
+                return Ok(());
             }
             tokio::select! {
-                joined = running.join_next(), if !running.is_empty() => {
+                joined = self.running.join_next(), if !self.running.is_empty() => {
                     let Some(joined) = joined else { continue };
-                    let (node, mut result) = match joined.map_err(|e| std::io::Error::other(format!("a task worker failed: {e}")))? {
-                        Finished::Task(node, result) => (node, result),
-                        Finished::Compile(compiled) => {
-                            let _ = events.send(Event::SharedStepFinished {
-                                what: "the workspace test compile".into(),
-                                ok: compiled.ok(),
-                                duration_ms: compiled.record.duration_ms,
-                            });
-                            once.finished(compiled, &mut pool);
-                            continue;
-                        }
-                    };
-                    pool.release(&std::mem::take(&mut held[node]));
-                    result.wait_ms = waited_ms[node];
-                    once.finish(node, &mut result, &env.run_dir);
-                    let ok = result.status.is_success();
-                    if !ok && options.fail_fast && stop_reason.is_none() {
-                        stop_reason = Some(format!("not started: --fail-fast stopped the run after {} failed", result.task));
-                        let _ = cancel_tx.send(Cancel::Graceful(nix::sys::signal::Signal::SIGTERM as i32));
-                    }
-                    evidence.finish(node, result);
-                    ready.complete(node, ok);
+                    let finished = joined.map_err(|e| {
+                        std::io::Error::other(format!("a task worker failed: {e}"))
+                    })?;
+                    self.on_finished(finished);
                 }
                 signal = recv(&mut signals) => {
                     let Some(signal) = signal else { signals = None; continue };
-                    // The first signal cancels gracefully; a second one kills at once.
-                    let immediate = interrupted.is_some();
-                    if !immediate {
-                        interrupted = Some(signal);
-                        stop_reason = Some(format!("not started: the run was interrupted by {}", crate::supervise::process::signal_name(signal)));
-                    }
-                    let _ = cancel_tx.send(if immediate { Cancel::Immediate } else { Cancel::Graceful(signal) });
-                    let _ = events.send(Event::Interrupted { signal, immediate });
+                    self.on_signal(signal);
                 }
             }
         }
-        Ok::<(), std::io::Error>(())
-    }
-    .await;
-    if let Err(err) = looped {
-        let _ = cancel_tx.send(Cancel::Immediate);
-        while running.join_next().await.is_some() {}
-        let results = evidence.results.iter().flatten().cloned().collect();
-        close(&mut record, RunStatus::Error, results, started_at);
-        let _ = evidence.recorder.finish(&record);
-        return Err(err);
     }
 
-    debug_assert!(pool.is_idle(), "every resource was given back");
-    account_for_the_rest(
-        &mut evidence,
-        plan,
-        graph,
-        &selected,
-        &ready,
-        &stop_reason,
-        options,
-    );
+    /// Pops ready nodes while workers are free; those whose resources are taken are
+    /// parked (they hold no worker while they wait) and queued again afterwards.
+    fn start_ready(&mut self) {
+        let mut parked = Vec::new();
+        while self.stop_reason.is_none() && self.running.len() < self.workers {
+            let Some(node) = self.ready.pop() else { break };
+            self.consider(node, &mut parked);
+        }
+        for node in parked {
+            self.ready.requeue(node);
+        }
+    }
 
-    let Evidence {
-        recorder, results, ..
-    } = evidence;
-    let results: Vec<TaskResult> = results.into_iter().flatten().collect();
-    let failed = results
-        .iter()
-        .any(|r| !r.status.is_success() && !crate::evidence::is_unaffected(r));
-    let (status, verdict) = match interrupted {
-        Some(signal) => (RunStatus::Interrupted, Verdict::Interrupted(signal)),
-        None if failed => (RunStatus::Error, Verdict::TasksFailed),
-        None => (RunStatus::Ok, Verdict::Passed),
-    };
-    record.signal = interrupted.map(crate::supervise::process::signal_name);
-    close(&mut record, status, results, started_at);
-    let failure = recorder.finish(&record)?;
-    let verdict = verdict.with_evidence_lost(failure.is_some());
-    Ok(RunSummary { record, verdict })
+    fn consider(&mut self, node: usize, parked: &mut Vec<usize>) {
+        let plan = self.plan;
+        let Node::Task { queue, index } = self.graph.nodes[node] else {
+            // A queue gate opens when its queue is done; it fails if anything failed.
+            let ok = self.ready.blocked_by(node).is_none();
+            self.ready.complete(node, ok);
+            return;
+        };
+        let (q, task) = (&plan.queues[queue], &plan.queues[queue].tasks[index]);
+        if !self.selected[node] {
+            // Not part of this run (done, filtered out): satisfied for its dependents.
+            let ok = self.ready.blocked_by(node).is_none();
+            self.ready.complete(node, ok);
+        } else if let Some(reason) = self.ready.blocked_by(node) {
+            let reason = reason.to_owned();
+            self.evidence.finish(node, skipped(q, task, reason));
+            self.ready.complete(node, false);
+        } else {
+            self.try_start(node, (q, task), parked);
+        }
+    }
+
+    /// Starts a ready, selected task on a worker, unless compile once makes it wait or
+    /// fail, or the resources it claims are taken.
+    fn try_start(
+        &mut self,
+        node: usize,
+        (q, task): (&'a PlanQueue, &'a PlanTask),
+        parked: &mut Vec<usize>,
+    ) {
+        let hook = match self
+            .once
+            .step(node, &mut self.pool, &self.env, &self.cancel_rx)
+        {
+            Step::AsConfigured => None,
+            Step::Run(hook) => Some(hook),
+            Step::Wait { compile } => {
+                if let Some(compile) = compile {
+                    self.running
+                        .spawn(async move { Finished::Compile(compile.await) });
+                }
+                let on = self.once.waits_for();
+                self.park(node, task, on, parked);
+                return;
+            }
+            Step::Fail(failed) => return self.fail_unstarted(node, (q, task), *failed),
+        };
+        let claims = match &hook {
+            _ if self.env.dry_run => Vec::new(),
+            Some(hook) => claims::of_hook(hook, &self.options.claims),
+            None => self.routes.of(node).claims.clone(),
+        };
+        if let Err(busy) = self.pool.try_acquire(&claims) {
+            self.park(node, task, busy.to_string(), parked);
+            return;
+        }
+        self.held[node] = claims;
+        self.waited_ms[node] = self.waited(node);
+        self.evidence
+            .recorder
+            .task_started(&task.id, &q.name, now());
+        let future = attempts::prepare(attempts::Start {
+            task,
+            queue: &q.name,
+            route: self.routes.of(node),
+            routes: &self.routes,
+            registry: self.registry,
+            retries: self.options.retries,
+            env: &self.env,
+            cancel: &self.cancel_rx,
+            events: &self.events,
+            hook,
+        });
+        self.running
+            .spawn(async move { Finished::Task(node, future.await) });
+    }
+
+    fn park(&mut self, node: usize, task: &PlanTask, on: String, parked: &mut Vec<usize>) {
+        if self.parked_since[node].is_none() {
+            self.parked_since[node] = Some(Instant::now());
+            let _ = self.events.send(Event::TaskWaiting {
+                task: task.id.clone(),
+                on,
+            });
+        }
+        parked.push(node);
+    }
+
+    /// How long `node` has waited since it was first parked.
+    fn waited(&self, node: usize) -> u64 {
+        self.parked_since[node].map_or(0, |since| since.elapsed().as_millis() as u64)
+    }
+
+    /// A split task compile once fails before it starts (its package did not build).
+    fn fail_unstarted(
+        &mut self,
+        node: usize,
+        (q, task): (&PlanQueue, &PlanTask),
+        failed: super::once::Failed,
+    ) {
+        let mut result = skipped(q, task, failed.reason);
+        result.status = TaskStatus::Error;
+        // The agent plan.json names for it, as when it runs.
+        result.agent = match self.routes.of(node).routing.agent.as_str() {
+            "cargo" => "cargo".into(),
+            _ => "shell".into(),
+        };
+        result.commands = failed.commands;
+        result.cargo = failed.cargo;
+        result.wait_ms = self.waited(node);
+        self.evidence.finish(node, result);
+        self.ready.complete(node, false);
+    }
+
+    fn on_finished(&mut self, finished: Finished) {
+        let (node, mut result) = match finished {
+            Finished::Task(node, result) => (node, result),
+            Finished::Compile(compiled) => {
+                let _ = self.events.send(Event::SharedStepFinished {
+                    what: "the workspace test compile".into(),
+                    ok: compiled.ok(),
+                    duration_ms: compiled.record.duration_ms,
+                });
+                self.once.finished(compiled, &mut self.pool);
+                return;
+            }
+        };
+        self.pool.release(&std::mem::take(&mut self.held[node]));
+        result.wait_ms = self.waited_ms[node];
+        self.once.finish(node, &mut result, &self.env.run_dir);
+        let ok = result.status.is_success();
+        if !ok && self.options.fail_fast && self.stop_reason.is_none() {
+            self.stop_reason = Some(format!(
+                "not started: --fail-fast stopped the run after {} failed",
+                result.task
+            ));
+            let _ = self
+                .cancel_tx
+                .send(Cancel::Graceful(nix::sys::signal::Signal::SIGTERM as i32));
+        }
+        self.evidence.finish(node, result);
+        self.ready.complete(node, ok);
+    }
+
+    /// The first signal cancels gracefully; a second one kills at once.
+    fn on_signal(&mut self, signal: i32) {
+        let immediate = self.interrupted.is_some();
+        if !immediate {
+            self.interrupted = Some(signal);
+            self.stop_reason = Some(format!(
+                "not started: the run was interrupted by {}",
+                crate::supervise::process::signal_name(signal)
+            ));
+        }
+        let _ = self.cancel_tx.send(if immediate {
+            Cancel::Immediate
+        } else {
+            Cancel::Graceful(signal)
+        });
+        let _ = self.events.send(Event::Interrupted { signal, immediate });
+    }
+
+    /// Ends the run: after an error, kills what still runs and records the run as an
+    /// error; else accounts for every task the loop did not finish and decides the
+    /// verdict. Either way run.json is closed and written once, here.
+    async fn close(mut self, looped: std::io::Result<()>) -> std::io::Result<RunSummary> {
+        if let Err(err) = looped {
+            let _ = self.cancel_tx.send(Cancel::Immediate);
+            while self.running.join_next().await.is_some() {}
+            let results = self.evidence.results.iter().flatten().cloned().collect();
+            close(&mut self.record, RunStatus::Error, results, self.started_at);
+            let _ = self.evidence.recorder.finish(&self.record);
+            return Err(err);
+        }
+        debug_assert!(self.pool.is_idle(), "every resource was given back");
+        account_for_the_rest(
+            &mut self.evidence,
+            (self.plan, self.graph),
+            &self.selected,
+            &self.ready,
+            &self.stop_reason,
+            self.options,
+        );
+        let Evidence {
+            recorder, results, ..
+        } = self.evidence;
+        let results: Vec<TaskResult> = results.into_iter().flatten().collect();
+        let failed = results
+            .iter()
+            .any(|r| !r.status.is_success() && !crate::evidence::is_unaffected(r));
+        let (status, verdict) = match self.interrupted {
+            Some(signal) => (RunStatus::Interrupted, Verdict::Interrupted(signal)),
+            None if failed => (RunStatus::Error, Verdict::TasksFailed),
+            None => (RunStatus::Ok, Verdict::Passed),
+        };
+        let mut record = self.record;
+        record.signal = self.interrupted.map(crate::supervise::process::signal_name);
+        close(&mut record, status, results, self.started_at);
+        let failure = recorder.finish(&record)?;
+        let verdict = verdict.with_evidence_lost(failure.is_some());
+        Ok(RunSummary { record, verdict })
+    }
 }
 
 /// Which nodes this run starts: the tasks the selection includes (never a queue gate).
@@ -388,8 +521,7 @@ fn planned(plan: &Plan, graph: &Graph, selected: &[bool]) -> Vec<Planned> {
 /// (`--rerun-failed`); and tasks the change does not affect are skipped as `unaffected`.
 fn account_for_the_rest(
     evidence: &mut Evidence,
-    plan: &Plan,
-    graph: &Graph,
+    (plan, graph): (&Plan, &Graph),
     selected: &[bool],
     ready: &ReadyQueue,
     stop_reason: &Option<String>,
@@ -466,19 +598,6 @@ impl Evidence {
         });
         self.results[node] = Some(result);
     }
-}
-
-/// What `task` must hold while it runs (see [`claims`]).
-fn task_claims(
-    task: &PlanTask,
-    queue: &str,
-    hooks: &Hooks,
-    context: &claims::Context,
-) -> Vec<Resource> {
-    crate::plan::hook_of(&task.id, queue, hooks)
-        .0
-        .map(|hook| claims::of_hook(&hook, context))
-        .unwrap_or_default()
 }
 
 async fn recv(signals: &mut Option<mpsc::UnboundedReceiver<i32>>) -> Option<i32> {
