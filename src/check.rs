@@ -206,33 +206,47 @@ pub fn config(
     findings
 }
 
+/// The names sot.md defines, to tell a typo from a real key.
+struct Names<'a> {
+    /// Task ids, and the base ids of matrix tasks: a matrix hook is keyed by its base
+    /// task, which the plan holds as combinations.
+    ids: HashSet<&'a str>,
+    queues: HashSet<&'a str>,
+    /// Queues by their look (case, spaces and dashes folded).
+    looks: HashMap<String, Vec<&'a str>>,
+}
+
+impl<'a> Names<'a> {
+    fn of(plan: &'a crate::plan::Plan) -> Self {
+        let mut looks: HashMap<String, Vec<&str>> = HashMap::new();
+        for q in &plan.queues {
+            looks.entry(queue_look(&q.name)).or_default().push(&q.name);
+        }
+        Self {
+            ids: plan
+                .tasks()
+                .flat_map(|(_, t)| std::iter::once(t.id.as_str()).chain(t.base.as_deref()))
+                .collect(),
+            queues: plan.queues.iter().map(|q| q.name.as_str()).collect(),
+            looks,
+        }
+    }
+
+    /// The queue a name only looks like.
+    fn look_alike(&self, name: &str) -> Option<&'a str> {
+        self.looks
+            .get(&queue_look(name))
+            .and_then(|names| names.first().copied())
+    }
+}
+
 fn config_into(
     project: &Subject<'_>,
     settings: &Settings<'_>,
     preflight_only: Option<&dyn Fn(&str) -> bool>,
     findings: &mut Findings,
 ) {
-    // A matrix hook is keyed by its base task, which the plan holds as combinations.
-    let ids: HashSet<&str> = project
-        .plan
-        .tasks()
-        .flat_map(|(_, t)| std::iter::once(t.id.as_str()).chain(t.base.as_deref()))
-        .collect();
-    let queues: HashSet<&str> = project
-        .plan
-        .queues
-        .iter()
-        .map(|q| q.name.as_str())
-        .collect();
-    let mut looks: HashMap<String, Vec<&str>> = HashMap::new();
-    for q in &project.plan.queues {
-        looks.entry(queue_look(&q.name)).or_default().push(&q.name);
-    }
-    let look_alike = |name: &str| -> Option<&str> {
-        looks
-            .get(&queue_look(name))
-            .and_then(|names| names.first().copied())
-    };
+    let names = Names::of(project.plan);
     let agents = Registry::builtin().names();
     if let Some(src) = &project.hooks.source {
         let mut locate = Locator::new(src);
@@ -244,162 +258,216 @@ fn config_into(
         .then(|| crate::affected::Known::read(project.root));
         let mut preflight = Preflight::new(settings.bounds, settings.path.clone());
         for (key, hook) in project.hooks.iter() {
-            if !ids.contains(key) && !queues.contains(key) {
-                let help = match look_alike(key) {
-                    Some(queue) => format!("did you mean the queue `{queue}`? Keys must match sot.md exactly (case, spaces and the kind of dash)"),
-                    None => match crate::sot::closest(key, ids.iter().chain(&queues).copied()) {
-                        Some(near) => format!("did you mean `{near}`? keys are task ids or full queue names (with the em dash)"),
-                        None => "keys are task ids or full queue names (with the em dash)".into(),
-                    },
-                };
-                findings.add(Severity::Error, || {
-                    src.diagnostic(
-                        format!(
-                            "hook `{key}` names no task or queue in {}",
-                            project.planned_from
-                        ),
-                        vec![(locate.key(key), "unknown task id or queue name".into())],
-                        Some(help),
-                    )
-                });
-            }
-            if let Some(agent) = hook.agent.as_deref().filter(|a| !agents.contains(a)) {
-                findings.add(Severity::Error, || {
-                    src.diagnostic(
-                        format!("hook `{key}` asks for agent `{agent}`, which does not exist"),
-                        vec![(locate.key(key), "in this hook".into())],
-                        Some(format!("known agents: {}", agents.join(", "))),
-                    )
-                });
-            }
-            let cargo_options = hook.warnings || hook.fail_on_new_warnings || hook.nextest;
-            let on_cargo = match hook.agent.as_deref() {
-                Some(agent) => agent == "cargo",
-                None => crate::cargo::command::suits(hook),
-            };
-            if cargo_options && !on_cargo {
-                findings.add(Severity::Warning, || {
-                    src.diagnostic(
-                        format!("hook `{key}` sets options of the cargo agent, which does not run it: they have no effect"),
-                        vec![(locate.key(key), "in this hook".into())],
-                        Some("`warnings`, `fail_on_new_warnings` and `nextest` apply to hooks run by the cargo agent: a hook with a `cmd` whose program is `cargo`, or `\"agent\": \"cargo\"`".into()),
-                    )
-                });
-            }
-            if let (Some(covers), Some(known)) = (&hook.covers, &known) {
-                for (problem, help) in crate::affected::validate_covers(covers, known) {
-                    findings.add(Severity::Error, || {
-                        src.diagnostic(
-                            format!("hook `{key}`: {problem}"),
-                            vec![(locate.key(key), "in this hook".into())],
-                            Some(help),
-                        )
-                    });
-                }
-            }
+            let at = Hook { key, hook, src };
+            hook_into(
+                project,
+                &at,
+                &names,
+                &agents,
+                known.as_ref(),
+                &mut locate,
+                findings,
+            );
             let try_start = preflight_only.is_none_or(|accepts| accepts(key));
-            // A matrix's commands start once per combination, values substituted.
-            let runs: Vec<(String, Cow<'_, crate::config::Hook>)> =
-                match hook.matrix.as_ref().map(|m| m.combinations()) {
-                    Some(Ok(combinations)) => combinations
-                        .iter()
-                        .map(|c| {
-                            let id = c.id(key);
-                            let hook =
-                                crate::config::matrix::substitute(hook, c, &project.hooks.known);
-                            (
-                                format!("hook `{key}`, combination `{id}`"),
-                                Cow::Owned(hook),
-                            )
-                        })
-                        .collect(),
-                    _ => vec![(format!("hook `{key}`"), Cow::Borrowed(hook))],
-                };
-            let commands = runs.iter().flat_map(|(name, hook)| {
-                hook.commands
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, c)| (name, &**hook, i, c))
-            });
-            for (name, hook, i, command) in commands.filter(|_| try_start) {
-                if let Err(problem) = preflight.command(hook, command) {
-                    findings.add(Severity::Error, || {
-                        src.diagnostic(
-                            format!("{name}, command {}: {problem}", i + 1),
-                            vec![(locate.key(key), "in this hook".into())],
-                            Some(problem.help().into()),
-                        )
-                    });
-                }
+            if try_start {
+                commands_into(project, &at, &mut preflight, &mut locate, findings);
             }
         }
-    }
-
-    if let Some(src) = &project.hooks.source {
         stale_combinations(project, src, findings);
     }
-
     if let Some(src) = project.manifest_source {
-        for (name, _) in project.manifest.queues.iter() {
-            if !queues.contains(name) {
-                let help = match look_alike(name) {
-                    Some(queue) => {
-                        format!("did you mean `{queue}`? Queue names must match sot.md exactly")
-                    }
-                    None => "queue names must match sot.md exactly".into(),
-                };
-                findings.add(Severity::Error, || {
-                    src.diagnostic(
-                        format!(
-                            "manifest names queue `{name}`, which is not in {}",
-                            project.planned_from
-                        ),
-                        vec![(key_range(&src.text, name), "unknown queue".into())],
-                        Some(help),
-                    )
-                });
-            }
-        }
-        let rules = project
-            .manifest
-            .layers
-            .iter()
-            .map(|l| (format!("layer `{}`", l.name), l.agent.as_deref()))
-            .chain(
-                project
-                    .manifest
-                    .queues
-                    .iter()
-                    .map(|(name, q)| (format!("queue `{name}`"), q.agent.as_deref())),
-            );
-        for (rule, agent) in rules {
-            let Some(agent) = agent.filter(|a| !agents.contains(a)) else {
-                continue;
-            };
-            let quoted = format!("\"{agent}\"");
-            let range = src.text.find(&quoted).map_or(0..0, |s| s..s + quoted.len());
+        manifest_into(project, src, &names, &agents, findings);
+    }
+}
+
+/// One hook of hooks.json, where `check` reports on it.
+struct Hook<'a> {
+    key: &'a str,
+    hook: &'a crate::config::Hook,
+    src: &'a SourceFile,
+}
+
+/// A hook's key, agent, cargo options and `covers`.
+fn hook_into(
+    project: &Subject<'_>,
+    at: &Hook<'_>,
+    names: &Names<'_>,
+    agents: &[&str],
+    known: Option<&crate::affected::Known>,
+    locate: &mut Locator<'_>,
+    findings: &mut Findings,
+) {
+    let Hook { key, hook, src } = *at;
+    if !names.ids.contains(key) && !names.queues.contains(key) {
+        let help = match names.look_alike(key) {
+            Some(queue) => format!("did you mean the queue `{queue}`? Keys must match sot.md exactly (case, spaces and the kind of dash)"),
+            None => match crate::sot::closest(key, names.ids.iter().chain(&names.queues).copied()) {
+                Some(near) => format!("did you mean `{near}`? keys are task ids or full queue names (with the em dash)"),
+                None => "keys are task ids or full queue names (with the em dash)".into(),
+            },
+        };
+        findings.add(Severity::Error, || {
+            src.diagnostic(
+                format!(
+                    "hook `{key}` names no task or queue in {}",
+                    project.planned_from
+                ),
+                vec![(locate.key(key), "unknown task id or queue name".into())],
+                Some(help),
+            )
+        });
+    }
+    if let Some(agent) = hook.agent.as_deref().filter(|a| !agents.contains(a)) {
+        findings.add(Severity::Error, || {
+            src.diagnostic(
+                format!("hook `{key}` asks for agent `{agent}`, which does not exist"),
+                vec![(locate.key(key), "in this hook".into())],
+                Some(format!("known agents: {}", agents.join(", "))),
+            )
+        });
+    }
+    let cargo_options = hook.warnings || hook.fail_on_new_warnings || hook.nextest;
+    let on_cargo = match hook.agent.as_deref() {
+        Some(agent) => agent == "cargo",
+        None => crate::cargo::command::suits(hook),
+    };
+    if cargo_options && !on_cargo {
+        findings.add(Severity::Warning, || {
+            src.diagnostic(
+                format!("hook `{key}` sets options of the cargo agent, which does not run it: they have no effect"),
+                vec![(locate.key(key), "in this hook".into())],
+                Some("`warnings`, `fail_on_new_warnings` and `nextest` apply to hooks run by the cargo agent: a hook with a `cmd` whose program is `cargo`, or `\"agent\": \"cargo\"`".into()),
+            )
+        });
+    }
+    if let (Some(covers), Some(known)) = (&hook.covers, known) {
+        for (problem, help) in crate::affected::validate_covers(covers, known) {
             findings.add(Severity::Error, || {
                 src.diagnostic(
-                    format!("{rule} asks for agent `{agent}`, which does not exist"),
-                    vec![(range, "unknown agent".into())],
-                    Some(format!("known agents: {}", agents.join(", "))),
+                    format!("hook `{key}`: {problem}"),
+                    vec![(locate.key(key), "in this hook".into())],
+                    Some(help),
                 )
             });
         }
-        for rule in &project.manifest.layers {
-            for id in rule.ids.iter().filter(|id| !ids.contains(id.as_str())) {
-                let range = src
-                    .text
-                    .find(&format!("\"{id}\""))
-                    .map_or(0..0, |s| s..s + id.len() + 2);
-                findings.add(Severity::Warning, || {
-                    src.diagnostic(
-                        format!("layer `{}` lists unknown task `{id}`", rule.name),
-                        vec![(range, "no such task".into())],
-                        None,
+    }
+}
+
+/// Whether each command of a hook (each combination's, for a matrix) would start.
+fn commands_into(
+    project: &Subject<'_>,
+    at: &Hook<'_>,
+    preflight: &mut Preflight<'_>,
+    locate: &mut Locator<'_>,
+    findings: &mut Findings,
+) {
+    let Hook { key, hook, src } = *at;
+    // A matrix's commands start once per combination, values substituted.
+    let runs: Vec<(String, Cow<'_, crate::config::Hook>)> =
+        match hook.matrix.as_ref().map(|m| m.combinations()) {
+            Some(Ok(combinations)) => combinations
+                .iter()
+                .map(|c| {
+                    let id = c.id(key);
+                    let hook = crate::config::matrix::substitute(hook, c, &project.hooks.known);
+                    (
+                        format!("hook `{key}`, combination `{id}`"),
+                        Cow::Owned(hook),
                     )
-                });
-            }
+                })
+                .collect(),
+            _ => vec![(format!("hook `{key}`"), Cow::Borrowed(hook))],
+        };
+    let commands = runs.iter().flat_map(|(name, hook)| {
+        hook.commands
+            .iter()
+            .enumerate()
+            .map(move |(i, c)| (name, &**hook, i, c))
+    });
+    for (name, hook, i, command) in commands {
+        if let Err(problem) = preflight.command(hook, command) {
+            findings.add(Severity::Error, || {
+                src.diagnostic(
+                    format!("{name}, command {}: {problem}", i + 1),
+                    vec![(locate.key(key), "in this hook".into())],
+                    Some(problem.help().into()),
+                )
+            });
+        }
+    }
+}
+
+/// The manifest's queue names, agents and layer ids.
+fn manifest_into(
+    project: &Subject<'_>,
+    src: &SourceFile,
+    names: &Names<'_>,
+    agents: &[&str],
+    findings: &mut Findings,
+) {
+    for (name, _) in project.manifest.queues.iter() {
+        if !names.queues.contains(name) {
+            let help = match names.look_alike(name) {
+                Some(queue) => {
+                    format!("did you mean `{queue}`? Queue names must match sot.md exactly")
+                }
+                None => "queue names must match sot.md exactly".into(),
+            };
+            findings.add(Severity::Error, || {
+                src.diagnostic(
+                    format!(
+                        "manifest names queue `{name}`, which is not in {}",
+                        project.planned_from
+                    ),
+                    vec![(key_range(&src.text, name), "unknown queue".into())],
+                    Some(help),
+                )
+            });
+        }
+    }
+    let rules = project
+        .manifest
+        .layers
+        .iter()
+        .map(|l| (format!("layer `{}`", l.name), l.agent.as_deref()))
+        .chain(
+            project
+                .manifest
+                .queues
+                .iter()
+                .map(|(name, q)| (format!("queue `{name}`"), q.agent.as_deref())),
+        );
+    for (rule, agent) in rules {
+        let Some(agent) = agent.filter(|a| !agents.contains(a)) else {
+            continue;
+        };
+        let quoted = format!("\"{agent}\"");
+        let range = src.text.find(&quoted).map_or(0..0, |s| s..s + quoted.len());
+        findings.add(Severity::Error, || {
+            src.diagnostic(
+                format!("{rule} asks for agent `{agent}`, which does not exist"),
+                vec![(range, "unknown agent".into())],
+                Some(format!("known agents: {}", agents.join(", "))),
+            )
+        });
+    }
+    for rule in &project.manifest.layers {
+        for id in rule
+            .ids
+            .iter()
+            .filter(|id| !names.ids.contains(id.as_str()))
+        {
+            let range = src
+                .text
+                .find(&format!("\"{id}\""))
+                .map_or(0..0, |s| s..s + id.len() + 2);
+            findings.add(Severity::Warning, || {
+                src.diagnostic(
+                    format!("layer `{}` lists unknown task `{id}`", rule.name),
+                    vec![(range, "no such task".into())],
+                    None,
+                )
+            });
         }
     }
 }

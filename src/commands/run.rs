@@ -231,6 +231,59 @@ fn plan_file_error(src: &SourceFile, source: GraphError) -> crate::project::Load
     .into()
 }
 
+/// `--shard K/N`: the shard's tasks (from the plan's split, checked against the plan
+/// file's when one is given), told to the user with its estimate; ids asked for outside
+/// it are a warning.
+fn shard_of(
+    ctx: &Context,
+    args: &RunArgs,
+    loaded: &Loaded,
+    spec: crate::plan::sharding::ShardSpec,
+    asked: &[String],
+    selection: &mut runner::selection::Selection,
+) -> Result<crate::evidence::shard::ShardStamp, Error> {
+    let Loaded {
+        workspace,
+        plan,
+        source,
+        ..
+    } = loaded;
+    let shards = match &args.plan {
+        Some(_) => super::shard::verify(workspace, plan, source)?,
+        None => plan
+            .shards
+            .as_ref()
+            .ok_or_else(|| Error::Internal("the plan was not split".into()))?,
+    };
+    let (ids, stamp) = super::shard::select(shards, spec)?;
+    ctx.output.status(
+        "Shard",
+        format!(
+            "{spec} of plan {}: {} (estimate {})",
+            stamp.plan_hash,
+            crate::output::count(ids.len(), "task", "tasks"),
+            shards
+                .layout
+                .shards
+                .get(spec.index as usize - 1)
+                .map_or_else(String::new, |s| shards.layout.estimate(s))
+        ),
+    );
+    let outside: Vec<&str> = asked
+        .iter()
+        .filter(|id| !ids.contains(*id))
+        .map(String::as_str)
+        .collect();
+    if !outside.is_empty() {
+        ctx.output.warn(format!(
+            "not in shard {spec}, so not run here: {}",
+            outside.join(", ")
+        ));
+    }
+    selection.shard = Some(ids);
+    Ok(stamp)
+}
+
 /// The selection (ids, queues, `--with-deps`, done tasks, `--rerun-failed`), with the
 /// durations of the newest run for scheduling and the results carried forward.
 fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Error> {
@@ -250,43 +303,14 @@ fn choose(ctx: &Context, args: &RunArgs, loaded: &Loaded) -> Result<Chosen, Erro
     let mut selection = runner::selection::resolve(plan, graph, &request)
         .map_err(|e| Error::Usage(format!("{e} (in {source})")))?;
     let shard = match args.shard {
-        Some(spec) => {
-            let shards = match &args.plan {
-                Some(_) => super::shard::verify(workspace, plan, source)?,
-                None => plan
-                    .shards
-                    .as_ref()
-                    .ok_or_else(|| Error::Internal("the plan was not split".into()))?,
-            };
-            let (ids, stamp) = super::shard::select(shards, spec)?;
-            ctx.output.status(
-                "Shard",
-                format!(
-                    "{spec} of plan {}: {} (estimate {})",
-                    stamp.plan_hash,
-                    crate::output::count(ids.len(), "task", "tasks"),
-                    shards
-                        .layout
-                        .shards
-                        .get(spec.index as usize - 1)
-                        .map_or_else(String::new, |s| shards.layout.estimate(s))
-                ),
-            );
-            let outside: Vec<&str> = request
-                .ids
-                .iter()
-                .filter(|id| !ids.contains(*id))
-                .map(String::as_str)
-                .collect();
-            if !outside.is_empty() {
-                ctx.output.warn(format!(
-                    "not in shard {spec}, so not run here: {}",
-                    outside.join(", ")
-                ));
-            }
-            selection.shard = Some(ids);
-            Some(stamp)
-        }
+        Some(spec) => Some(shard_of(
+            ctx,
+            args,
+            loaded,
+            spec,
+            &request.ids,
+            &mut selection,
+        )?),
         None => None,
     };
 

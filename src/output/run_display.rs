@@ -86,50 +86,12 @@ impl RunDisplay {
                 source,
                 tasks,
                 workers,
-            } => {
-                self.total = tasks;
-                self.run_dir = run_dir;
-                self.source = source;
-                self.output.status(
-                    "Running",
-                    format!(
-                        "{} on {} (run {run_id})",
-                        count(tasks, "task", "tasks"),
-                        count(workers, "worker", "workers")
-                    ),
-                );
-                if self.mode == Mode::Tty {
-                    let bar = ProgressBar::new(tasks as u64);
-                    bar.set_style(
-                        ProgressStyle::with_template(
-                            "{spinner} [{elapsed_precise}] {pos}/{len} {wide_msg}",
-                        )
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                    );
-                    bar.enable_steady_tick(Duration::from_millis(120));
-                    self.bar = Some(bar);
-                }
-            }
+            } => self.run_started(run_id, run_dir, source, tasks, workers),
             Event::TaskStarted {
                 task,
                 title,
                 attempt,
-            } => {
-                let (task, title) = (sanitize(&task), sanitize(&title));
-                self.running.insert(task.to_string());
-                match self.mode {
-                    Mode::Tty => self.refresh(),
-                    _ if self.output.verbosity() > 0 || attempt > 1 => {
-                        let what = if attempt > 1 {
-                            format!("{task} {title} (attempt {attempt})")
-                        } else {
-                            format!("{task} {title}")
-                        };
-                        self.line("Started", &what, Style::new().cyan().bold());
-                    }
-                    _ => {}
-                }
-            }
+            } => self.task_started(&task, &title, attempt),
             Event::TaskWaiting { task, on } => {
                 if self.output.verbosity() > 0 {
                     let what = format!("{} for {}", sanitize(&task), sanitize(&on));
@@ -163,20 +125,7 @@ impl RunDisplay {
                     Style::new().yellow().bold(),
                 );
             }
-            Event::TaskFinished { result } => {
-                self.running.remove(sanitize(&result.task).as_ref());
-                self.done += 1;
-                if result.status == TaskStatus::Skipped {
-                    self.skipped += 1;
-                } else if !result.status.is_success() {
-                    self.failed += 1;
-                }
-                self.finished(&result);
-                if let Some(bar) = &self.bar {
-                    bar.set_position(self.done as u64);
-                }
-                self.refresh();
-            }
+            Event::TaskFinished { result } => self.task_finished(&result),
             Event::Interrupted { signal, immediate } => {
                 let name = crate::supervise::process::signal_name(signal);
                 let what = if immediate {
@@ -189,6 +138,70 @@ impl RunDisplay {
                 self.line("Interrupted", &what, Style::new().red().bold());
             }
         }
+    }
+
+    fn run_started(
+        &mut self,
+        run_id: String,
+        run_dir: PathBuf,
+        source: Option<String>,
+        tasks: usize,
+        workers: usize,
+    ) {
+        self.total = tasks;
+        self.run_dir = run_dir;
+        self.source = source;
+        self.output.status(
+            "Running",
+            format!(
+                "{} on {} (run {run_id})",
+                count(tasks, "task", "tasks"),
+                count(workers, "worker", "workers")
+            ),
+        );
+        if self.mode == Mode::Tty {
+            let bar = ProgressBar::new(tasks as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {pos}/{len} {wide_msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            self.bar = Some(bar);
+        }
+    }
+
+    fn task_started(&mut self, task: &str, title: &str, attempt: u32) {
+        let (task, title) = (sanitize(task), sanitize(title));
+        self.running.insert(task.to_string());
+        match self.mode {
+            Mode::Tty => self.refresh(),
+            _ if self.output.verbosity() > 0 || attempt > 1 => {
+                let what = if attempt > 1 {
+                    format!("{task} {title} (attempt {attempt})")
+                } else {
+                    format!("{task} {title}")
+                };
+                self.line("Started", &what, Style::new().cyan().bold());
+            }
+            _ => {}
+        }
+    }
+
+    fn task_finished(&mut self, result: &TaskResult) {
+        self.running.remove(sanitize(&result.task).as_ref());
+        self.done += 1;
+        if result.status == TaskStatus::Skipped {
+            self.skipped += 1;
+        } else if !result.status.is_success() {
+            self.failed += 1;
+        }
+        self.finished(result);
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.done as u64);
+        }
+        self.refresh();
     }
 
     fn refresh(&self) {

@@ -126,31 +126,7 @@ pub fn split(dag: &Dag, shards: usize, workers: usize) -> Assignment {
             .unwrap_or_else(|| least_loaded(&bins));
         bins[target].add(g, group);
     }
-    // With many shards every light group may have found room elsewhere: a shard with
-    // nothing to run (empty, or only done or unaffected tasks) takes the lightest group
-    // that runs from the shard holding the most such groups.
-    let running_in = |bin: &Bin| bin.groups.iter().filter(|&&g| groups[g].runs).count();
-    while let Some(idle) = (running > 0)
-        .then(|| bins.iter().position(|b| running_in(b) == 0))
-        .flatten()
-    {
-        let Some(from) = (0..count)
-            .filter(|&b| running_in(&bins[b]) > 1)
-            .max_by_key(|&b| (running_in(&bins[b]), usize::MAX - b))
-        else {
-            break;
-        };
-        let Some(&g) = bins[from]
-            .groups
-            .iter()
-            .filter(|&&g| groups[g].runs)
-            .min_by_key(|&&g| (groups[g].weight(workers), groups[g].tie))
-        else {
-            break;
-        };
-        bins[from].remove(g, &groups);
-        bins[idle].add(g, &groups[g]);
-    }
+    fill_idle(&mut bins, &groups, workers);
     improve(&mut bins, &groups, workers, lower_bound / 100);
 
     let shards = bins
@@ -171,6 +147,35 @@ pub fn split(dag: &Dag, shards: usize, workers: usize) -> Assignment {
         loads: bins.iter().map(|b| b.load(workers)).collect(),
         lower_bound,
         groups: running,
+    }
+}
+
+/// With many shards every light group may have found room elsewhere: a shard with
+/// nothing to run (empty, or only done or unaffected tasks) takes the lightest group
+/// that runs from the shard holding the most such groups.
+fn fill_idle(bins: &mut [Bin], groups: &[Group], workers: u64) {
+    let running = groups.iter().filter(|g| g.runs).count();
+    let running_in = |bin: &Bin| bin.groups.iter().filter(|&&g| groups[g].runs).count();
+    while let Some(idle) = (running > 0)
+        .then(|| bins.iter().position(|b| running_in(b) == 0))
+        .flatten()
+    {
+        let Some(from) = (0..bins.len())
+            .filter(|&b| running_in(&bins[b]) > 1)
+            .max_by_key(|&b| (running_in(&bins[b]), usize::MAX - b))
+        else {
+            break;
+        };
+        let Some(&g) = bins[from]
+            .groups
+            .iter()
+            .filter(|&&g| groups[g].runs)
+            .min_by_key(|&&g| (groups[g].weight(workers), groups[g].tie))
+        else {
+            break;
+        };
+        bins[from].remove(g, groups);
+        bins[idle].add(g, &groups[g]);
     }
 }
 

@@ -11,7 +11,7 @@ use super::escape::{code_block, html_text, inline};
 use super::tail::quiet_tail;
 use crate::evidence::cause;
 use crate::evidence::logs::{self, Layout};
-use crate::evidence::{LoadedRun, TaskResult, TaskStatus};
+use crate::evidence::{LoadedRun, RunRecord, TaskResult, TaskStatus};
 use crate::redact::Secrets;
 
 /// How much detail to include; higher levels are smaller.
@@ -271,7 +271,69 @@ pub fn build(
         about.artifact_url.as_deref(),
         about.run_url.as_deref().or(ci_url.as_deref()),
     );
-    let task_info = |t: &TaskResult| TaskInfo {
+    let failures = failures(run, secrets, detail, log_link.as_ref());
+    let listed = |keep: &dyn Fn(&TaskResult) -> bool| -> Vec<TaskInfo> {
+        r.results
+            .iter()
+            .filter(|t| keep(t))
+            .map(|t| task_info(t, &clean))
+            .collect()
+    };
+    let others = listed(&|t| {
+        matches!(t.status, TaskStatus::Skipped | TaskStatus::Cancelled)
+            && !crate::evidence::is_unaffected(t)
+    });
+    let flaky = listed(&|t| t.status == TaskStatus::Flaky);
+    let signal = r.signal.as_deref().map(|s| inline(&clean(s)));
+    let (counts, unaffected) = unaffected_info(r, &clean);
+    let merge = r.merge.as_ref().map(|m| merge_info(m, &clean));
+    let (emoji_run, headline) = headline(r, &counts, signal.as_deref(), unaffected.is_some());
+    // A missing shard fails the run even when every task that ran passed.
+    let headline = match merge.as_ref().and_then(|m| m.missing.as_ref()) {
+        Some(missing) if r.counts.error + r.counts.timeout + r.counts.cancelled == 0 => {
+            format!("{missing} missing")
+        }
+        Some(missing) => format!("{headline}; {missing} missing"),
+        None => headline,
+    };
+    ReportContext {
+        marker,
+        run: RunInfo {
+            status: format!("{:?}", r.status).to_lowercase(),
+            emoji: emoji_run,
+            headline,
+            run_id: inline(&clean(&r.run_id)),
+            started: inline(&clean(&r.started)),
+            duration: duration(r.duration_ms.unwrap_or(0)),
+            dry_run: r.dry_run,
+            incomplete: run.incomplete,
+            notes: run.notes.iter().map(|n| inline(&clean(n))).collect(),
+            signal,
+            counts_line: counts_line(&counts),
+            counts: r.counts.clone(),
+            rerun: rerun_info(r, &clean),
+            merge,
+        },
+        queues: queues(r, &clean, detail),
+        failures,
+        others,
+        flaky,
+        unaffected,
+        provenance: super::provenance::line(r, about.commit.as_deref(), &clean),
+        diff: about
+            .previous_failed
+            .as_deref()
+            .and_then(|previous| super::provenance::diff(r, previous, &clean)),
+        log_link,
+        ci_url,
+        detail,
+        note: None,
+    }
+}
+
+/// One task's row, its text masked and escaped.
+fn task_info(t: &TaskResult, clean: &dyn Fn(&str) -> String) -> TaskInfo {
+    TaskInfo {
         id: inline(&clean(&t.task)),
         title: inline(&clean(&t.title)),
         status: t.status.as_str(),
@@ -284,7 +346,12 @@ pub fn build(
         reason: inline(&clean(t.reason.as_deref().unwrap_or(""))),
         attempts: t.attempts,
         carried_from: t.carried_from.as_deref().map(|r| inline(&clean(r))),
-    };
+    }
+}
+
+/// The queues in the order their first task ran, each with its mark and summary; the
+/// task rows only below the largest detail level.
+fn queues(r: &RunRecord, clean: &dyn Fn(&str) -> String, detail: u8) -> Vec<QueueInfo> {
     let mut queues: Vec<QueueInfo> = Vec::new();
     let mut order: BTreeMap<String, usize> = BTreeMap::new();
     for t in &r.results {
@@ -299,54 +366,71 @@ pub fn build(
             queues.len() - 1
         });
         if detail < MAX_DETAIL {
-            queues[i].tasks.push(task_info(t));
+            queues[i].tasks.push(task_info(t, clean));
         }
     }
     for (name, &i) in &order {
         let tasks: Vec<&TaskResult> = r.results.iter().filter(|t| &t.queue == name).collect();
-        let worst = tasks
-            .iter()
-            .filter(|t| !crate::evidence::is_unaffected(t))
-            .map(|t| t.status)
-            .filter(|s| !s.is_success())
-            .min_by_key(|s| match s {
-                TaskStatus::Error | TaskStatus::Timeout => 0,
-                TaskStatus::Cancelled => 1,
-                _ => 2,
-            });
         let q = &mut queues[i];
-        // A noop ran nothing: "not run", never "passed".
-        let not_run = tasks
-            .iter()
-            .filter(|t| t.status == TaskStatus::Noop)
-            .count();
-        q.emoji = match worst {
-            Some(s) => emoji(s),
-            None if tasks.iter().any(|t| t.status == TaskStatus::Flaky) => "🟡",
-            None if not_run == tasks.len() => emoji(TaskStatus::Noop),
-            // Some of it did not run: not the mark of a queue that passed.
-            None if not_run > 0 => "⚠️",
-            None => "✅",
-        };
-        let passed = tasks
-            .iter()
-            .filter(|t| t.status.is_success() && t.status != TaskStatus::Noop)
-            .count();
-        q.summary = format!("{passed}/{} passed", tasks.len());
-        if not_run > 0 {
-            q.summary.push_str(&format!(", {not_run} not run"));
-        }
-        let unaffected = tasks
-            .iter()
-            .filter(|t| crate::evidence::is_unaffected(t))
-            .count();
-        if unaffected > 0 {
-            q.summary.push_str(&format!(", {unaffected} unaffected"));
-        }
+        (q.emoji, q.summary) = queue_mark(&tasks);
         q.duration = duration(crate::evidence::span_ms(tasks.iter().copied()));
     }
-    let failures = r
-        .results
+    queues
+}
+
+/// A queue's mark and "3/4 passed, 1 not run" summary.
+fn queue_mark(tasks: &[&TaskResult]) -> (&'static str, String) {
+    let worst = tasks
+        .iter()
+        .filter(|t| !crate::evidence::is_unaffected(t))
+        .map(|t| t.status)
+        .filter(|s| !s.is_success())
+        .min_by_key(|s| match s {
+            TaskStatus::Error | TaskStatus::Timeout => 0,
+            TaskStatus::Cancelled => 1,
+            _ => 2,
+        });
+    // A noop ran nothing: "not run", never "passed".
+    let not_run = tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Noop)
+        .count();
+    let mark = match worst {
+        Some(s) => emoji(s),
+        None if tasks.iter().any(|t| t.status == TaskStatus::Flaky) => "🟡",
+        None if not_run == tasks.len() => emoji(TaskStatus::Noop),
+        // Some of it did not run: not the mark of a queue that passed.
+        None if not_run > 0 => "⚠️",
+        None => "✅",
+    };
+    let passed = tasks
+        .iter()
+        .filter(|t| t.status.is_success() && t.status != TaskStatus::Noop)
+        .count();
+    let mut summary = format!("{passed}/{} passed", tasks.len());
+    if not_run > 0 {
+        summary.push_str(&format!(", {not_run} not run"));
+    }
+    let unaffected = tasks
+        .iter()
+        .filter(|t| crate::evidence::is_unaffected(t))
+        .count();
+    if unaffected > 0 {
+        summary.push_str(&format!(", {unaffected} unaffected"));
+    }
+    (mark, summary)
+}
+
+/// The failed and timed-out tasks, each with its cause and log tails.
+fn failures(
+    run: &LoadedRun,
+    secrets: &Secrets,
+    detail: u8,
+    log_link: Option<&super::provenance::LogLink>,
+) -> Vec<Failure> {
+    let r = &run.record;
+    let clean = |s: &str| secrets.mask(s);
+    r.results
         .iter()
         .filter(|t| matches!(t.status, TaskStatus::Error | TaskStatus::Timeout))
         .enumerate()
@@ -371,30 +455,23 @@ pub fn build(
                     .map(|l| html_text(&clean(&l)))
                     .collect(),
                 open: i < FAILURES_OPEN,
-                logs: logs_of(run, t, tail_bytes(detail), secrets, log_link.as_ref()),
+                logs: logs_of(run, t, tail_bytes(detail), secrets, log_link),
             }
         })
-        .collect();
-    let others = r
-        .results
-        .iter()
-        .filter(|t| matches!(t.status, TaskStatus::Skipped | TaskStatus::Cancelled))
-        .filter(|t| !crate::evidence::is_unaffected(t))
-        .map(task_info)
-        .collect();
-    let flaky = r
-        .results
-        .iter()
-        .filter(|t| t.status == TaskStatus::Flaky)
-        .map(task_info)
-        .collect();
-    let signal = r.signal.as_deref().map(|s| inline(&clean(s)));
+        .collect()
+}
+
+/// The counts without the unaffected tasks, and the line that lists those. Unaffected
+/// tasks are told apart from skips that matter (a failed dependency).
+fn unaffected_info(
+    r: &RunRecord,
+    clean: &dyn Fn(&str) -> String,
+) -> (crate::evidence::Counts, Option<UnaffectedInfo>) {
     let unaffected_ids: Vec<&TaskResult> = r
         .results
         .iter()
         .filter(|t| crate::evidence::is_unaffected(t))
         .collect();
-    // Unaffected tasks are told apart from skips that matter (a failed dependency).
     let mut counts = r.counts.clone();
     counts.skipped = counts.skipped.saturating_sub(unaffected_ids.len());
     counts.total = counts.total.saturating_sub(unaffected_ids.len());
@@ -410,20 +487,31 @@ pub fn build(
             .collect(),
         more: unaffected_ids.len().saturating_sub(UNAFFECTED_IDS_SHOWN),
     });
-    let (emoji_run, headline) = match r.status {
+    (counts, unaffected)
+}
+
+/// The run's mark and headline, from its status and the counts of what was affected.
+fn headline(
+    r: &RunRecord,
+    counts: &crate::evidence::Counts,
+    signal: Option<&str>,
+    some_unaffected: bool,
+) -> (&'static str, String) {
+    use crate::evidence::RunStatus;
+    match r.status {
         // A dry run executed nothing, so it neither passed nor failed anything.
-        crate::evidence::RunStatus::Ok if r.dry_run => (
+        RunStatus::Ok if r.dry_run => (
             "⚪",
             format!(
                 "plan only, nothing ran ({} planned)",
                 crate::text::count(r.counts.total, "task", "tasks")
             ),
         ),
-        crate::evidence::RunStatus::Ok if counts.total == 0 && unaffected.is_some() => {
+        RunStatus::Ok if counts.total == 0 && some_unaffected => {
             ("✅", "no task is affected by the change".to_owned())
         }
-        crate::evidence::RunStatus::Ok => match counts.noop {
-            0 if unaffected.is_some() => ("✅", "all affected tasks passed".to_owned()),
+        RunStatus::Ok => match counts.noop {
+            0 if some_unaffected => ("✅", "all affected tasks passed".to_owned()),
             0 => ("✅", "all tasks passed".to_owned()),
             n if n == counts.total => ("⚪", format!("nothing ran: {n} not run (noop)")),
             // Not all of it ran: never the green mark of a run that did.
@@ -433,78 +521,38 @@ pub fn build(
             ),
         },
         // The words of the counts line, so the two never disagree.
-        crate::evidence::RunStatus::Error => ("❌", failed_headline(&counts)),
-        crate::evidence::RunStatus::Interrupted => (
+        RunStatus::Error => ("❌", failed_headline(counts)),
+        RunStatus::Interrupted => (
             "🚫",
             format!(
                 "interrupted{}",
-                signal
-                    .as_ref()
-                    .map(|s| format!(" by {s}"))
-                    .unwrap_or_default()
+                signal.map(|s| format!(" by {s}")).unwrap_or_default()
             ),
         ),
-        crate::evidence::RunStatus::Running => ("⏳", "still running".to_owned()),
-    };
-    let merge = r.merge.as_ref().map(|m| merge_info(m, &clean));
-    // A missing shard fails the run even when every task that ran passed.
-    let headline = match merge.as_ref().and_then(|m| m.missing.as_ref()) {
-        Some(missing) if r.counts.error + r.counts.timeout + r.counts.cancelled == 0 => {
-            format!("{missing} missing")
-        }
-        Some(missing) => format!("{headline}; {missing} missing"),
-        None => headline,
-    };
-    ReportContext {
-        marker,
-        run: RunInfo {
-            status: format!("{:?}", r.status).to_lowercase(),
-            emoji: emoji_run,
-            headline,
-            run_id: inline(&clean(&r.run_id)),
-            started: inline(&clean(&r.started)),
-            duration: duration(r.duration_ms.unwrap_or(0)),
-            dry_run: r.dry_run,
-            incomplete: run.incomplete,
-            notes: run.notes.iter().map(|n| inline(&clean(n))).collect(),
-            signal,
-            counts_line: counts_line(&counts),
-            counts: r.counts.clone(),
-            rerun: r.rerun_failed.then(|| {
-                let carried = r
-                    .results
-                    .iter()
-                    .filter(|t| t.carried_from.is_some())
-                    .count();
-                RerunInfo {
-                    reran: r.results.len() - carried,
-                    carried,
-                    ids: r
-                        .results
-                        .iter()
-                        .filter(|t| t.carried_from.is_none())
-                        .take(RERUN_IDS_SHOWN)
-                        .map(|t| inline(&clean(&t.task)))
-                        .collect(),
-                }
-            }),
-            merge,
-        },
-        queues,
-        failures,
-        others,
-        flaky,
-        unaffected,
-        provenance: super::provenance::line(r, about.commit.as_deref(), &clean),
-        diff: about
-            .previous_failed
-            .as_deref()
-            .and_then(|previous| super::provenance::diff(r, previous, &clean)),
-        log_link,
-        ci_url,
-        detail,
-        note: None,
+        RunStatus::Running => ("⏳", "still running".to_owned()),
     }
+}
+
+/// What a `--rerun-failed` run reran and carried over.
+fn rerun_info(r: &RunRecord, clean: &dyn Fn(&str) -> String) -> Option<RerunInfo> {
+    r.rerun_failed.then(|| {
+        let carried = r
+            .results
+            .iter()
+            .filter(|t| t.carried_from.is_some())
+            .count();
+        RerunInfo {
+            reran: r.results.len() - carried,
+            carried,
+            ids: r
+                .results
+                .iter()
+                .filter(|t| t.carried_from.is_none())
+                .take(RERUN_IDS_SHOWN)
+                .map(|t| inline(&clean(&t.task)))
+                .collect(),
+        }
+    })
 }
 
 /// "1 task failed, 1 timed out, 2 skipped": the counts that did not pass, in the words

@@ -151,16 +151,9 @@ fn merge_leg(
     } else {
         format!("leg `{name}`: ")
     };
-    let sharded: Vec<usize> = members
+    let (sharded, plain): (Vec<usize>, Vec<usize>) = members
         .iter()
-        .copied()
-        .filter(|&i| runs[i].record.shard.is_some())
-        .collect();
-    let plain: Vec<usize> = members
-        .iter()
-        .copied()
-        .filter(|&i| runs[i].record.shard.is_none())
-        .collect();
+        .partition(|&&i| runs[i].record.shard.is_some());
     if let (Some(&s), Some(&p)) = (sharded.first(), plain.first()) {
         return Err(MergeError::Mixed {
             leg: label,
@@ -168,76 +161,125 @@ fn merge_leg(
             plain: runs[p].dir.clone(),
         });
     }
-    let mut duplicates = 0;
-    let first_stamp = sharded.first().and_then(|&i| runs[i].record.shard.clone());
-    let (plan_hash, total, missing_shards, kept) = match first_stamp {
+    let picked = match sharded.first().and_then(|&i| runs[i].record.shard.clone()) {
         None => {
             // Runs of one leg without shards: the newest (a re-run of the job) stands.
             let newest = newest(runs, &plain);
-            for &i in &plain {
-                if i != newest {
-                    duplicates += runs[i].record.results.len();
-                }
+            Picked {
+                plan_hash: None,
+                total: None,
+                missing: Vec::new(),
+                kept: vec![newest],
+                duplicates: superseded(runs, &plain, newest),
             }
-            (None, None, Vec::new(), vec![newest])
         }
-        Some(first) => {
-            let mut by_index: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-            for &i in &sharded {
-                let Some(s) = &runs[i].record.shard else {
-                    continue;
-                };
-                if s.plan_hash != first.plan_hash || s.total != first.total {
-                    return Err(MergeError::PlanMismatch {
-                        leg: if name.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (leg `{name}`)")
-                        },
-                        first: runs[sharded[0]].dir.clone(),
-                        first_hash: format!("{} ({} shards)", first.plan_hash, first.total),
-                        second: runs[i].dir.clone(),
-                        second_hash: format!("{} ({} shards)", s.plan_hash, s.total),
-                    });
-                }
-                if s.index == 0 || s.index > s.total {
-                    return Err(MergeError::BadShard {
-                        dir: runs[i].dir.clone(),
-                        index: s.index,
-                        total: s.total,
-                    });
-                }
-                by_index.entry(s.index).or_default().push(i);
-            }
-            let absent: Vec<u32> = (1..=first.total)
-                .filter(|k| !by_index.contains_key(k))
-                .collect();
-            if !absent.is_empty() && missing == Missing::Refuse {
-                return Err(MergeError::Missing {
-                    leg: label,
-                    missing: absent,
-                    total: first.total,
-                });
-            }
-            let mut kept = Vec::new();
-            for same in by_index.values() {
-                // Two runs of one shard: a re-run attempt; the newest is the truth.
-                let newest = newest(runs, same);
-                for &i in same {
-                    if i != newest {
-                        duplicates += runs[i].record.results.len();
-                    }
-                }
-                kept.push(newest);
-            }
-            (Some(first.plan_hash), Some(first.total), absent, kept)
-        }
+        Some(first) => pick_shards(runs, name, &label, &sharded, first, missing)?,
     };
+    let (mut results, at, once) = each_task_once(runs, &picked.kept);
+    let unaccounted = unaccounted(runs, &picked.kept, at, &mut results);
+    Ok(Leg {
+        unaccounted,
+        plan_hash: picked.plan_hash,
+        total: picked.total,
+        missing: picked.missing,
+        kept: picked.kept,
+        results,
+        duplicates: picked.duplicates + once,
+    })
+}
 
-    // Each task once: a real result wins over one made up from a journal.
+/// The runs a leg keeps: one per shard (or the one run of a leg without shards).
+struct Picked {
+    plan_hash: Option<String>,
+    total: Option<u32>,
+    missing: Vec<u32>,
+    kept: Vec<usize>,
+    /// Results of the runs not kept.
+    duplicates: usize,
+}
+
+/// Results of the runs in `same` other than `newest`: superseded by its re-run.
+fn superseded(runs: &[LoadedRun], same: &[usize], newest: usize) -> usize {
+    same.iter()
+        .filter(|&&i| i != newest)
+        .map(|&i| runs[i].record.results.len())
+        .sum()
+}
+
+/// The shards of one plan: all of the same plan and count, each index in range, the
+/// newest run of each, and the indexes no run reports (refused unless allowed).
+fn pick_shards(
+    runs: &[LoadedRun],
+    name: &str,
+    label: &str,
+    sharded: &[usize],
+    first: crate::evidence::shard::ShardStamp,
+    missing: Missing,
+) -> Result<Picked, MergeError> {
+    let mut by_index: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for &i in sharded {
+        let Some(s) = &runs[i].record.shard else {
+            continue;
+        };
+        if s.plan_hash != first.plan_hash || s.total != first.total {
+            return Err(MergeError::PlanMismatch {
+                leg: if name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (leg `{name}`)")
+                },
+                first: runs[sharded[0]].dir.clone(),
+                first_hash: format!("{} ({} shards)", first.plan_hash, first.total),
+                second: runs[i].dir.clone(),
+                second_hash: format!("{} ({} shards)", s.plan_hash, s.total),
+            });
+        }
+        if s.index == 0 || s.index > s.total {
+            return Err(MergeError::BadShard {
+                dir: runs[i].dir.clone(),
+                index: s.index,
+                total: s.total,
+            });
+        }
+        by_index.entry(s.index).or_default().push(i);
+    }
+    let absent: Vec<u32> = (1..=first.total)
+        .filter(|k| !by_index.contains_key(k))
+        .collect();
+    if !absent.is_empty() && missing == Missing::Refuse {
+        return Err(MergeError::Missing {
+            leg: label.to_owned(),
+            missing: absent,
+            total: first.total,
+        });
+    }
+    let mut kept = Vec::new();
+    let mut duplicates = 0;
+    for same in by_index.values() {
+        // Two runs of one shard: a re-run attempt; the newest is the truth.
+        let newest = newest(runs, same);
+        duplicates += superseded(runs, same, newest);
+        kept.push(newest);
+    }
+    Ok(Picked {
+        plan_hash: Some(first.plan_hash),
+        total: Some(first.total),
+        missing: absent,
+        kept,
+        duplicates,
+    })
+}
+
+/// Each task once, with the run it came from: a real result wins over one made up
+/// from a journal. Also where each task is, and how many results were dropped.
+fn each_task_once(
+    runs: &[LoadedRun],
+    kept: &[usize],
+) -> (Vec<(usize, TaskResult)>, HashMap<String, usize>, usize) {
     let mut results: Vec<(usize, TaskResult)> = Vec::new();
     let mut at: HashMap<String, usize> = HashMap::new();
-    for &i in &kept {
+    let mut duplicates = 0;
+    for &i in kept {
         let run = &runs[i];
         for result in &run.record.results {
             let made_up = run.not_run.contains(&result.task);
@@ -257,10 +299,20 @@ fn merge_leg(
             }
         }
     }
-    // A task the plan gave a shard that its run does not report was dropped (the run
-    // narrowed by id, results deleted): listed as not run, and the leg fails.
+    (results, at, duplicates)
+}
+
+/// A task the plan gave a shard that its run does not report was dropped (the run
+/// narrowed by id, results deleted): listed as not run, and the leg fails. Returns
+/// how many.
+fn unaccounted(
+    runs: &[LoadedRun],
+    kept: &[usize],
+    mut at: HashMap<String, usize>,
+    results: &mut Vec<(usize, TaskResult)>,
+) -> usize {
     let mut unaccounted = 0;
-    for &i in &kept {
+    for &i in kept {
         let Some(stamp) = &runs[i].record.shard else {
             continue;
         };
@@ -284,15 +336,7 @@ fn merge_leg(
             ));
         }
     }
-    Ok(Leg {
-        unaccounted,
-        plan_hash,
-        total,
-        missing: missing_shards,
-        kept,
-        results,
-        duplicates,
-    })
+    unaccounted
 }
 
 /// The leg's status as one run's: the worst of its runs', and an error when a planned
