@@ -19,7 +19,7 @@ use crate::source::{SourceDiagnostic, SourceFile};
 
 /// How serious a finding is. Errors make `check` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
+pub(crate) enum Severity {
     Note,
     Warning,
     Error,
@@ -27,20 +27,20 @@ pub enum Severity {
 
 /// One thing `check` found.
 #[derive(Debug)]
-pub struct Finding {
-    pub severity: Severity,
-    pub diagnostic: SourceDiagnostic,
+pub(crate) struct Finding {
+    pub(crate) severity: Severity,
+    pub(crate) diagnostic: SourceDiagnostic,
 }
 
 /// At most this many findings of each severity are built.
-pub use crate::source::SHOWN;
+pub(crate) use crate::source::SHOWN;
 
 /// What `check` found: the findings built, and how many more of each severity there were.
 #[derive(Debug, Default)]
-pub struct Findings {
-    pub shown: Vec<Finding>,
+pub(crate) struct Findings {
+    pub(crate) shown: Vec<Finding>,
     /// Findings beyond [`SHOWN`], by severity (note, warning, error).
-    pub hidden: [usize; 3],
+    pub(crate) hidden: [usize; 3],
 }
 
 impl Findings {
@@ -56,22 +56,22 @@ impl Findings {
     }
 
     /// How many findings of `severity` there were, built or not.
-    pub fn count(&self, severity: Severity) -> usize {
+    pub(crate) fn count(&self, severity: Severity) -> usize {
         self.shown.iter().filter(|f| f.severity == severity).count()
             + self.hidden[severity as usize]
     }
 }
 
 /// What `check` is asked to check against.
-pub struct Settings<'a> {
+pub(crate) struct Settings<'a> {
     /// Where hooks may run.
-    pub bounds: &'a Bounds,
+    pub(crate) bounds: &'a Bounds,
     /// The PATH tasks inherit (the hook's own `env.PATH` wins).
-    pub path: Option<OsString>,
+    pub(crate) path: Option<OsString>,
     /// `--allow-noop`: a plan where no task has a hook is fine.
-    pub allow_noop: bool,
+    pub(crate) allow_noop: bool,
     /// What split `cargo test -p` tasks cost in an earlier run, when one shows it.
-    pub split_cost: Option<crate::compile_once::SplitCost>,
+    pub(crate) split_cost: Option<crate::compile_once::SplitCost>,
 }
 
 /// Finds top-level keys of a config file only once something is to be reported: a
@@ -132,7 +132,7 @@ fn stale_combinations(project: &Subject<'_>, src: &SourceFile, findings: &mut Fi
 
 /// A queue name reduced to what a reader sees: case, runs of whitespace and the kind of
 /// dash do not matter.
-pub fn queue_look(name: &str) -> String {
+pub(crate) fn queue_look(name: &str) -> String {
     let dashes = ['—', '–', '‒', '−', '―', '‐', '‑'];
     let mapped: String = name
         .chars()
@@ -147,7 +147,7 @@ pub fn queue_look(name: &str) -> String {
 }
 
 /// Runs every check.
-pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
+pub(crate) fn check(project: &Project, settings: &Settings<'_>) -> Findings {
     let mut looks: HashMap<String, Vec<&str>> = HashMap::new();
     for q in &project.document.queues {
         looks.entry(queue_look(&q.name)).or_default().push(&q.name);
@@ -166,18 +166,18 @@ pub fn check(project: &Project, settings: &Settings<'_>) -> Findings {
 
 /// What the config is checked against: the plan (from sot.md or a plan file) and the
 /// config files. `run` checks this much before it starts anything.
-pub struct Subject<'a> {
-    pub plan: &'a crate::plan::Plan,
-    pub hooks: &'a crate::config::Hooks,
-    pub manifest: &'a crate::config::Manifest,
-    pub manifest_source: Option<&'a SourceFile>,
-    pub root: &'a std::path::Path,
+pub(crate) struct Subject<'a> {
+    pub(crate) plan: &'a crate::plan::Plan,
+    pub(crate) hooks: &'a crate::config::Hooks,
+    pub(crate) manifest: &'a crate::config::Manifest,
+    pub(crate) manifest_source: Option<&'a SourceFile>,
+    pub(crate) root: &'a std::path::Path,
     /// What the plan came from, as shown (`sot.md`, `plan.json`).
-    pub planned_from: &'a str,
+    pub(crate) planned_from: &'a str,
 }
 
 impl<'a> Subject<'a> {
-    pub fn of(project: &'a Project) -> Self {
+    pub(crate) fn of(project: &'a Project) -> Self {
         Self {
             plan: &project.plan,
             hooks: &project.hooks,
@@ -193,7 +193,7 @@ impl<'a> Subject<'a> {
 /// manifest queues that name nothing, unknown agents, and commands that could not start (a program not found, a cwd outside the workspace or missing). Only
 /// the hooks whose key `preflight` accepts are tried for starting: a run of one task
 /// need not have every other task's tools installed.
-pub fn config(
+pub(crate) fn config(
     subject: &Subject<'_>,
     settings: &Settings<'_>,
     preflight: &dyn Fn(&str) -> bool,
@@ -474,19 +474,19 @@ fn manifest_into(
 
 /// Per-crate `cargo test -p` hooks: what compile once would do for them, or does.
 /// Which sandbox the plan's tasks run in, as this kernel enforces it.
-pub struct Sandboxes {
+pub(crate) struct Sandboxes {
     /// The kernel's Landlock ABI (0: none).
-    pub abi: u32,
+    pub(crate) abi: u32,
     /// The rules in a line (with what is not enforced), and the tasks that get them, in
     /// plan order.
-    pub groups: Vec<(String, Vec<String>)>,
+    pub(crate) groups: Vec<(String, Vec<String>)>,
     /// Tasks whose sandbox this kernel cannot enforce: the task, its hook's key (None:
     /// manifest.json's default) and why.
-    pub refused: Vec<(String, Option<String>, String)>,
+    pub(crate) refused: Vec<(String, Option<String>, String)>,
 }
 
 /// What each task of the plan gets of its sandbox (the hook's own, else manifest.json's).
-pub fn sandboxes(project: &Project) -> Sandboxes {
+pub(crate) fn sandboxes(project: &Project) -> Sandboxes {
     use crate::supervise::sandbox;
     let abi = sandbox::kernel_abi();
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();

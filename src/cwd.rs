@@ -19,7 +19,7 @@ use nix::sys::stat::Mode;
 
 /// Why a cwd was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CwdError {
+pub(crate) enum CwdError {
     #[error("cwd `{0}` is absolute; write it relative to the workspace root, or list the directory in manifest.json `allowed_cwds`")]
     Absolute(String),
     #[error("cwd `{0}` leaves the workspace through `..`; list the directory in manifest.json `allowed_cwds` to allow it")]
@@ -39,11 +39,11 @@ pub enum CwdError {
 /// A directory of `allowed_cwds` that cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("allowed cwd `{entry}` cannot be resolved: {source}")]
-pub struct AllowedError {
+pub(crate) struct AllowedError {
     /// The entry as written in manifest.json.
-    pub entry: String,
+    pub(crate) entry: String,
     #[source]
-    pub source: std::io::Error,
+    pub(crate) source: std::io::Error,
 }
 
 /// Where commands may run: the workspace root and the allowed directories, each resolved
@@ -51,7 +51,7 @@ pub struct AllowedError {
 /// also held open, so that a command's directory is opened beneath the very directory
 /// that was resolved, whatever happens to the paths above it later.
 #[derive(Debug, Clone)]
-pub struct Bounds {
+pub(crate) struct Bounds {
     root: PathBuf,
     allowed: Vec<PathBuf>,
     /// The root's handle, then each allowed directory's, in order.
@@ -61,14 +61,14 @@ pub struct Bounds {
 /// A command's working directory, opened: the child enters `dir` (`fchdir`), and `path`
 /// is its real path as it was checked, for messages and for finding the program.
 #[derive(Debug)]
-pub struct Opened {
-    pub path: PathBuf,
-    pub dir: OwnedFd,
+pub(crate) struct Opened {
+    pub(crate) path: PathBuf,
+    pub(crate) dir: OwnedFd,
 }
 
 impl Bounds {
     /// Resolves `root` and each of `allowed` (relative entries are relative to the root).
-    pub fn new(root: &Path, allowed: &[String]) -> Result<Self, AllowedError> {
+    pub(crate) fn new(root: &Path, allowed: &[String]) -> Result<Self, AllowedError> {
         let real_root = root.canonicalize().map_err(|source| AllowedError {
             entry: root.display().to_string(),
             source,
@@ -98,7 +98,7 @@ impl Bounds {
 
     /// Bounds around a root that is already canonical, with nothing else allowed.
     #[cfg(test)]
-    pub fn canonical_root(root: PathBuf) -> Self {
+    pub(crate) fn canonical_root(root: PathBuf) -> Self {
         let handle = open_dir(&root).expect("the test's root can be opened");
         Self {
             root,
@@ -108,7 +108,7 @@ impl Bounds {
     }
 
     /// The workspace root, symlinks resolved.
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
@@ -116,7 +116,7 @@ impl Bounds {
     /// Refuses absolute paths and `..` that climbs out unless their real path is in an
     /// allowed directory, real paths (symlinks followed) outside every bound, and
     /// anything that is missing or not a directory.
-    pub fn resolve(&self, cwd: &str) -> Result<PathBuf, CwdError> {
+    pub(crate) fn resolve(&self, cwd: &str) -> Result<PathBuf, CwdError> {
         // The common case costs no path walk on every spawn.
         if cwd == "." || cwd.is_empty() {
             return Ok(self.root.clone());
@@ -165,7 +165,7 @@ impl Bounds {
     /// the bound it lies in, following no symlink below that bound: if the path has
     /// changed since it was resolved (a directory swapped for a link), the command is
     /// refused rather than started elsewhere. The handle is what the child enters.
-    pub fn open(&self, cwd: &str) -> Result<Opened, CwdError> {
+    pub(crate) fn open(&self, cwd: &str) -> Result<Opened, CwdError> {
         let real = self.resolve(cwd)?;
         let changed = || CwdError::Changed {
             cwd: cwd.to_owned(),

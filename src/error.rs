@@ -42,7 +42,7 @@ impl ExitCode {
 
 /// Everything that can stop a command.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
@@ -90,7 +90,7 @@ pub enum Error {
 
 impl Error {
     /// The exit code this error ends the process with.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self {
             Error::Io { .. } | Error::EvidenceIo { .. } => ExitCode::EvidenceIo,
             Error::GitHub(_) => ExitCode::GitHubFailed,
@@ -110,7 +110,7 @@ impl Error {
     }
 
     /// An I/O error with what we were doing.
-    pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
         let context = context.into();
         move |source| Error::Io { context, source }
     }

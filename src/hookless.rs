@@ -7,20 +7,20 @@ use crate::config::{Hooks, Manifest};
 
 /// How the tasks of a run are covered by hooks.
 #[derive(Debug, Default)]
-pub struct Coverage {
+pub(crate) struct Coverage {
     /// Tasks considered.
-    pub tasks: usize,
+    pub(crate) tasks: usize,
     /// Tasks with a hook of their own or their queue's.
-    pub with_hook: usize,
+    pub(crate) with_hook: usize,
     /// Hookless tasks that manifest.json routes to `noop` on purpose.
-    pub asked_noop: usize,
+    pub(crate) asked_noop: usize,
     /// Hookless tasks nobody routed anywhere, in plan order.
-    pub unasked: Vec<String>,
+    pub(crate) unasked: Vec<String>,
 }
 
 impl Coverage {
     /// Looks at `tasks` (id and queue name of each task the run would start).
-    pub fn of<'a>(
+    pub(crate) fn of<'a>(
         tasks: impl IntoIterator<Item = (&'a str, &'a str)>,
         hooks: &Hooks,
         manifest: &Manifest,
@@ -46,12 +46,12 @@ impl Coverage {
     }
 
     /// Whether nothing would run at all although nobody asked for that.
-    pub fn nothing_would_run(&self) -> bool {
+    pub(crate) fn nothing_would_run(&self) -> bool {
         self.with_hook == 0 && !self.unasked.is_empty()
     }
 
     /// The unasked tasks for a message: the first few by id, then how many more.
-    pub fn names(&self) -> String {
+    pub(crate) fn names(&self) -> String {
         const SHOWN: usize = 10;
         let mut text = self
             .unasked
@@ -67,7 +67,7 @@ impl Coverage {
     }
 
     /// The warning for a run where some tasks have no hook.
-    pub fn warning(&self) -> String {
+    pub(crate) fn warning(&self) -> String {
         let n = self.unasked.len();
         let (tasks, have) = if n == 1 {
             ("task has", "it runs")
@@ -82,7 +82,7 @@ impl Coverage {
 
     /// The error for a run where no task has a hook. `hooks_file` is hooks.json as shown
     /// to the user; `hooks` tells an absent file from an empty or unrelated one.
-    pub fn error(&self, hooks: &Hooks, hooks_file: &str) -> NothingWouldRun {
+    pub(crate) fn error(&self, hooks: &Hooks, hooks_file: &str) -> NothingWouldRun {
         let n = self.tasks;
         let why = if hooks.source.is_none() {
             format!("`{hooks_file}` does not exist")
@@ -109,14 +109,14 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// What to do when nothing would run.
-pub const HELP: &str = "add hooks for the tasks or their queues in hooks.json; if running nothing is intended, route them to the noop agent in manifest.json (\"agent\": \"noop\" on a layer or queue) or pass --allow-noop";
+pub(crate) const HELP: &str = "add hooks for the tasks or their queues in hooks.json; if running nothing is intended, route them to the noop agent in manifest.json (\"agent\": \"noop\" on a layer or queue) or pass --allow-noop";
 
 /// A run that would run nothing.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("{message}")]
 #[diagnostic(help("{}", HELP))]
-pub struct NothingWouldRun {
-    pub message: String,
+pub(crate) struct NothingWouldRun {
+    pub(crate) message: String,
 }
 
 #[cfg(test)]

@@ -3,11 +3,12 @@
 //! A workspace keeps its source of truth in Markdown (`sot.md`): queues of tasks with ids
 //! like `TASK-001`. `config/hooks.json` says which commands a task or queue runs and
 //! `config/manifest.json` sets layers, agents and queue ordering. This library turns that
-//! into a plan ([`plan`]), runs it under supervision ([`runner`]), records evidence
-//! ([`evidence`]) and renders it for reviewers ([`report`], [`github`]).
+//! into a plan (`plan`), runs it under supervision (`runner`), records evidence
+//! (`evidence`) and renders it for reviewers (`report`, `github`).
 //!
 //! The binary is a thin shell over [`run_cli`]; everything here returns values or sends
-//! events and never prints, except [`output`], the one place that writes to the terminal.
+//! events and never prints, except `output`, the one place that writes to the terminal.
+//! The modules are private to the crate (see docs/ARCHITECTURE.md for their floors).
 
 // Diagnostics carry their source snippet; they are built once on the error path, so
 // their size does not matter and boxing them would only add noise.
@@ -52,7 +53,7 @@ pub mod entry {
     pub use crate::supervise::watchdog::{serve as serve_watchdog, ARG as WATCHDOG_ARG};
 }
 
-pub use error::{Error, ExitCode};
+pub use error::ExitCode;
 /// The shard-splitting algorithm, for `benches/shards.rs`; not a stable API.
 #[doc(hidden)]
 pub use plan::shard as shard_split;

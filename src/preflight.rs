@@ -12,7 +12,7 @@ use crate::cwd::{Bounds, CwdError};
 
 /// Why a command would not start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Problem {
+pub(crate) enum Problem {
     #[error(transparent)]
     Cwd(#[from] CwdError),
     #[error("program `{program}` {message}")]
@@ -21,7 +21,7 @@ pub enum Problem {
 
 impl Problem {
     /// What to do about it.
-    pub fn help(&self) -> &'static str {
+    pub(crate) fn help(&self) -> &'static str {
         match self {
             Problem::Cwd(CwdError::Missing { .. } | CwdError::NotADirectory { .. }) => {
                 "a cwd is a directory relative to the workspace root; create it, or fix the path"
@@ -38,7 +38,7 @@ impl Problem {
 
 /// Answers for many commands, remembering what it looked up: 50,000 hooks running
 /// `cargo` in `.` cost one PATH search and one cwd resolution, not 50,000.
-pub struct Preflight<'a> {
+pub(crate) struct Preflight<'a> {
     bounds: &'a Bounds,
     /// The PATH a task gets when its hook does not set one.
     path: Option<OsString>,
@@ -51,7 +51,7 @@ pub struct Preflight<'a> {
 
 impl<'a> Preflight<'a> {
     /// Checks against `bounds`, with `path` as the PATH tasks inherit.
-    pub fn new(bounds: &'a Bounds, path: Option<OsString>) -> Self {
+    pub(crate) fn new(bounds: &'a Bounds, path: Option<OsString>) -> Self {
         Self {
             bounds,
             path,
@@ -62,7 +62,7 @@ impl<'a> Preflight<'a> {
     }
 
     /// Whether `command` of `hook` would start.
-    pub fn command(&mut self, hook: &Hook, command: &Command) -> Result<(), Problem> {
+    pub(crate) fn command(&mut self, hook: &Hook, command: &Command) -> Result<(), Problem> {
         let cwd = command.cwd();
         if !self.cwds.contains_key(cwd) {
             let resolved = self.bounds.resolve(cwd);

@@ -12,20 +12,20 @@ use crate::workspace::Workspace;
 
 /// Everything a command needs about the workspace's task definitions.
 #[derive(Debug)]
-pub struct Project {
-    pub workspace: Workspace,
-    pub sot: SourceFile,
-    pub document: Document,
-    pub hooks: Hooks,
-    pub manifest: Manifest,
-    pub manifest_source: Option<SourceFile>,
-    pub plan: Plan,
-    pub graph: Graph,
+pub(crate) struct Project {
+    pub(crate) workspace: Workspace,
+    pub(crate) sot: SourceFile,
+    pub(crate) document: Document,
+    pub(crate) hooks: Hooks,
+    pub(crate) manifest: Manifest,
+    pub(crate) manifest_source: Option<SourceFile>,
+    pub(crate) plan: Plan,
+    pub(crate) graph: Graph,
 }
 
 /// Failure to load the project.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum LoadError {
+pub(crate) enum LoadError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Read(#[from] ReadError),
@@ -65,15 +65,15 @@ fn optional(path: &Path, name: String) -> Result<Option<SourceFile>, ReadError> 
 
 /// hooks.json and manifest.json, loaded (absent files mean defaults).
 #[derive(Debug)]
-pub struct Config {
-    pub hooks: Hooks,
-    pub manifest: Manifest,
-    pub manifest_source: Option<SourceFile>,
+pub(crate) struct Config {
+    pub(crate) hooks: Hooks,
+    pub(crate) manifest: Manifest,
+    pub(crate) manifest_source: Option<SourceFile>,
 }
 
 impl Config {
     /// Loads the config of `workspace`.
-    pub fn load(workspace: &Workspace) -> Result<Self, LoadError> {
+    pub(crate) fn load(workspace: &Workspace) -> Result<Self, LoadError> {
         let (manifest, manifest_source) = Self::manifest(workspace)?;
         Ok(Self {
             hooks: Self::hooks(workspace)?,
@@ -129,7 +129,7 @@ impl Config {
 
 /// Where hooks may run: the workspace root and manifest.json's `allowed_cwds`, resolved
 /// once. An allowed directory that cannot be resolved is an error at its entry.
-pub fn cwd_bounds(
+pub(crate) fn cwd_bounds(
     root: &Path,
     manifest: &Manifest,
     manifest_source: Option<&SourceFile>,
@@ -160,7 +160,7 @@ pub fn cwd_bounds(
 
 impl Project {
     /// Loads config and sot.md and builds the plan.
-    pub fn load(workspace: Workspace) -> Result<Self, LoadError> {
+    pub(crate) fn load(workspace: Workspace) -> Result<Self, LoadError> {
         let (manifest, manifest_source) = Config::manifest(&workspace)?;
         let ids = match &manifest.id_pattern {
             Some(p) => IdPattern::new(p).unwrap_or_default(),

@@ -9,22 +9,22 @@ use crate::supervise::env::BaseEnv;
 
 /// Settings shared by every job of a run.
 #[derive(Debug)]
-pub struct RunEnv {
+pub(crate) struct RunEnv {
     /// This binary, passed to tasks as `CARGO_TEK`.
-    pub tek_exe: OsString,
+    pub(crate) tek_exe: OsString,
     /// The run directory; logs go under `logs/`.
-    pub run_dir: PathBuf,
+    pub(crate) run_dir: PathBuf,
     /// cargo-tek's environment, scrubbed once for the run.
-    pub base_env: BaseEnv,
+    pub(crate) base_env: BaseEnv,
     /// `--timeout`: applies when neither command nor hook sets one.
-    pub default_timeout: Option<Duration>,
-    pub grace: Duration,
-    pub dry_run: bool,
+    pub(crate) default_timeout: Option<Duration>,
+    pub(crate) grace: Duration,
+    pub(crate) dry_run: bool,
     /// Where commands may run: the root and manifest.json's `allowed_cwds`, resolved once.
-    pub cwd_bounds: crate::cwd::Bounds,
+    pub(crate) cwd_bounds: crate::cwd::Bounds,
     /// `--color` as given to cargo-tek, passed on to child cargo commands as
     /// `CARGO_TERM_COLOR` (None: the task inherits whatever the environment says).
-    pub color: Option<&'static str>,
+    pub(crate) color: Option<&'static str>,
     /// What `fail_on_new_warnings` hooks compare with.
-    pub baselines: crate::cargo::baseline::Baselines,
+    pub(crate) baselines: crate::cargo::baseline::Baselines,
 }

@@ -10,19 +10,19 @@ use miette::{Diagnostic, LabeledSpan, NamedSource};
 /// At most this many diagnostics (or labels of one diagnostic) are built for one list
 /// of mistakes. Each carries a copy of its file, so a mistake repeated in every hook of
 /// a 50,000-hook file must not build 50,000.
-pub const SHOWN: usize = 50;
+pub(crate) const SHOWN: usize = 50;
 
 /// Inputs larger than this are refused rather than parsed: a runaway generated file
 /// should fail fast with a clear message, not eat the CI machine's memory.
-pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A text file the user wrote, loaded and validated.
 #[derive(Debug, Clone)]
-pub struct SourceFile {
+pub(crate) struct SourceFile {
     /// How to name it in messages (usually relative to the workspace root).
-    pub name: String,
+    pub(crate) name: String,
     /// The text, with any UTF-8 byte-order mark removed.
-    pub text: Arc<str>,
+    pub(crate) text: Arc<str>,
     /// Byte offset of each line's start, so locating an offset is a binary search
     /// rather than a scan (a 50,000-task plan asks for every task's line). Built on the
     /// first question: a 500,000-line hooks.json that is never located in needs none.
@@ -31,7 +31,7 @@ pub struct SourceFile {
 
 /// Problems reading a file, before any parsing.
 #[derive(Debug, thiserror::Error, Diagnostic)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     /// The file could not be opened or read.
     #[error("failed to read `{name}`: {source}")]
     #[diagnostic(help("check that the path exists and is readable"))]
@@ -56,7 +56,7 @@ pub enum ReadError {
 
 impl SourceFile {
     /// Reads `path`, refusing oversized or non-UTF-8 files.
-    pub fn read(path: &Path, name: impl Into<String>) -> Result<Self, ReadError> {
+    pub(crate) fn read(path: &Path, name: impl Into<String>) -> Result<Self, ReadError> {
         use std::io::Read;
         let name = name.into();
         let io = |source| ReadError::Io {
@@ -83,7 +83,7 @@ impl SourceFile {
     }
 
     /// Builds a source from bytes already in memory (used by tests and embedded defaults).
-    pub fn from_bytes(name: String, bytes: Vec<u8>) -> Result<Self, ReadError> {
+    pub(crate) fn from_bytes(name: String, bytes: Vec<u8>) -> Result<Self, ReadError> {
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(err) => {
@@ -111,7 +111,7 @@ impl SourceFile {
     }
 
     /// 1-based line of a byte offset.
-    pub fn line(&self, offset: usize) -> usize {
+    pub(crate) fn line(&self, offset: usize) -> usize {
         let offset = offset.min(self.text.len());
         self.line_starts()
             .partition_point(|&start| start as usize <= offset)
@@ -119,7 +119,7 @@ impl SourceFile {
     }
 
     /// 1-based line and column (in characters) of a byte offset.
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
         let mut offset = offset.min(self.text.len());
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
@@ -131,13 +131,13 @@ impl SourceFile {
     }
 
     /// `name:line:col` for a byte offset.
-    pub fn location(&self, offset: usize) -> String {
+    pub(crate) fn location(&self, offset: usize) -> String {
         let (line, col) = self.line_col(offset);
         format!("{}:{line}:{col}", self.name)
     }
 
     /// A diagnostic pointing into this file.
-    pub fn diagnostic(
+    pub(crate) fn diagnostic(
         &self,
         message: impl Into<String>,
         labels: Vec<(Range<usize>, String)>,
@@ -181,7 +181,7 @@ fn newline_ends(text: &str) -> impl Iterator<Item = u32> + '_ {
 }
 
 /// 1-based line and character column of `offset` in `text` (clamped to the text).
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;
@@ -233,11 +233,11 @@ impl miette::SourceCode for CharColumns {
 /// offending span underlined.
 #[derive(Debug, thiserror::Error, Diagnostic)]
 #[error("{location}: {message}")]
-pub struct SourceDiagnostic {
+pub(crate) struct SourceDiagnostic {
     /// What is wrong, as a lowercase fragment.
-    pub message: String,
+    pub(crate) message: String,
     /// `file:line:col` of the first label.
-    pub location: String,
+    pub(crate) location: String,
     #[source_code]
     src: CharColumns,
     #[label(collection)]

@@ -4,14 +4,14 @@
 use std::borrow::Cow;
 
 /// `n` and the noun in the right number: `count(1, "task", "tasks")` is "1 task".
-pub fn count(n: usize, one: &str, many: &str) -> String {
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `text` with control characters (ESC, NUL, CR, …) and bidirectional overrides shown
 /// escaped (`\u{1b}`, `\0`), so that titles, ids and queue names from sot.md cannot move
 /// the cursor, recolour the screen or reorder what is shown.
-pub fn sanitize(text: &str) -> Cow<'_, str> {
+pub(crate) fn sanitize(text: &str) -> Cow<'_, str> {
     if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);
     }
@@ -36,7 +36,7 @@ fn unsafe_char(c: char) -> bool {
 }
 
 /// Quotes argv for display only (never executed).
-pub fn shell_words(argv: &[String]) -> String {
+pub(crate) fn shell_words(argv: &[String]) -> String {
     argv.iter()
         .map(|a| {
             if !a.is_empty()

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub mod cache;
+pub(crate) mod cache;
 mod manifests;
 mod rust_versions;
 
@@ -14,44 +14,44 @@ use cache::{Cache, CargoFacts};
 /// `[workspace.metadata.tek]` (or `[package.metadata.tek]` for a single-package root).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct TekMetadata {
-    pub sot: Option<PathBuf>,
-    pub config: Option<PathBuf>,
-    pub runs_dir: Option<PathBuf>,
-    pub templates: Option<PathBuf>,
+pub(crate) struct TekMetadata {
+    pub(crate) sot: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
+    pub(crate) runs_dir: Option<PathBuf>,
+    pub(crate) templates: Option<PathBuf>,
     #[serde(default)]
-    pub affected: crate::affected::AffectedRules,
+    pub(crate) affected: crate::affected::AffectedRules,
 }
 
 /// The resolved workspace layout.
 #[derive(Debug, Clone)]
-pub struct Workspace {
+pub(crate) struct Workspace {
     /// The workspace root: every cwd must stay inside it.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// Cargo's target directory.
-    pub target_dir: PathBuf,
+    pub(crate) target_dir: PathBuf,
     /// The sot.md to plan.
-    pub sot: PathBuf,
+    pub(crate) sot: PathBuf,
     /// The directory holding hooks.json and manifest.json.
-    pub config_dir: PathBuf,
+    pub(crate) config_dir: PathBuf,
     /// Who chose `config_dir` when it is not the default (`--config`, or `config` in the
     /// metadata): a directory someone named must exist.
-    pub config_from: Option<&'static str>,
+    pub(crate) config_from: Option<&'static str>,
     /// Where run directories are created.
-    pub runs_dir: PathBuf,
+    pub(crate) runs_dir: PathBuf,
     /// A folder of templates overriding the built-in ones.
-    pub templates_dir: PathBuf,
+    pub(crate) templates_dir: PathBuf,
     /// Whether a Cargo workspace was found (false when planning a bare `--sot`).
-    pub is_cargo: bool,
+    pub(crate) is_cargo: bool,
     /// `[workspace.metadata.tek.affected]`: path rules for `--affected`.
-    pub affected: crate::affected::AffectedRules,
+    pub(crate) affected: crate::affected::AffectedRules,
     /// What a matrix value `msrv` resolves from.
-    pub known: crate::config::matrix::Known,
+    pub(crate) known: crate::config::matrix::Known,
 }
 
 /// Failure to find the workspace.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum WorkspaceError {
+pub(crate) enum WorkspaceError {
     #[error("could not find a Cargo workspace from `{searched}`: {message}")]
     #[diagnostic(help(
         "run inside a Cargo workspace, pass --manifest-path, or pass --sot to plan a file directly"
@@ -64,18 +64,18 @@ pub enum WorkspaceError {
 
 /// Overrides from the command line.
 #[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    pub manifest_path: Option<PathBuf>,
-    pub sot: Option<PathBuf>,
-    pub config: Option<PathBuf>,
-    pub runs_dir: Option<PathBuf>,
+pub(crate) struct Overrides {
+    pub(crate) manifest_path: Option<PathBuf>,
+    pub(crate) sot: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
+    pub(crate) runs_dir: Option<PathBuf>,
 }
 
 impl Workspace {
     /// Discovers the workspace. With an explicit `--sot` and no Cargo workspace around,
     /// falls back to the current directory as the root. With a `cache`, an answer cargo
     /// gave earlier is reused while nothing it depends on has changed (see [`cache`]).
-    pub fn discover(
+    pub(crate) fn discover(
         cwd: &Path,
         overrides: &Overrides,
         cache: Option<&Cache>,
@@ -127,7 +127,7 @@ impl Workspace {
     /// Like [`Workspace::discover`], but reads the manifests instead of starting cargo:
     /// for commands that hold a token and must not run what the checkout controls (the
     /// rustup proxy honours its `rust-toolchain.toml`). See [`manifests`].
-    pub fn discover_without_cargo(
+    pub(crate) fn discover_without_cargo(
         cwd: &Path,
         overrides: &Overrides,
     ) -> Result<Self, WorkspaceError> {
@@ -225,19 +225,19 @@ impl Workspace {
     }
 
     /// A path as shown to the user: relative to the root when inside it.
-    pub fn display(&self, path: &Path) -> String {
+    pub(crate) fn display(&self, path: &Path) -> String {
         path.strip_prefix(&self.root)
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| path.display().to_string())
     }
 
     /// hooks.json's path.
-    pub fn hooks_path(&self) -> PathBuf {
+    pub(crate) fn hooks_path(&self) -> PathBuf {
         self.config_dir.join("hooks.json")
     }
 
     /// manifest.json's path.
-    pub fn manifest_path(&self) -> PathBuf {
+    pub(crate) fn manifest_path(&self) -> PathBuf {
         self.config_dir.join("manifest.json")
     }
 }
@@ -245,7 +245,7 @@ impl Workspace {
 /// `cargo metadata --no-deps` for the workspace around `cwd` (or `manifest_path`), for
 /// what the layout does not keep: the members and their targets (`cargo tek init`).
 /// Always asks cargo.
-pub fn metadata(
+pub(crate) fn metadata(
     cwd: &Path,
     manifest_path: Option<&Path>,
 ) -> Result<cargo_metadata::Metadata, WorkspaceError> {

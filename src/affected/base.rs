@@ -11,11 +11,11 @@ use super::rules::AffectedRules;
 
 /// Where the rules of a decision came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RulesOrigin {
+pub(crate) struct RulesOrigin {
     /// The commit they were read from (the merge base).
-    pub commit: String,
+    pub(crate) commit: String,
     /// Whether the change edits them (its rules apply once it is merged).
-    pub edited: bool,
+    pub(crate) edited: bool,
 }
 
 /// `[workspace.metadata.tek.affected]` (else `[package.metadata.tek.affected]`, as

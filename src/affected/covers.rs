@@ -11,7 +11,7 @@ use crate::config::{Command, Covers, Hooks};
 /// The crates a task depends on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "names")]
-pub enum Crates {
+pub(crate) enum Crates {
     /// These workspace members.
     Some(BTreeSet<String>),
     /// Every member of the workspace.
@@ -22,24 +22,24 @@ pub enum Crates {
 
 /// What a task covers, and where that came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TaskCover {
-    pub crates: Crates,
+pub(crate) struct TaskCover {
+    pub(crate) crates: Crates,
     /// Globs relative to the workspace root.
-    pub paths: Vec<String>,
+    pub(crate) paths: Vec<String>,
     /// Why: "declared in hooks.json (task hook)", or how it was inferred.
-    pub source: String,
+    pub(crate) source: String,
 }
 
 /// A workspace member: its package name and its directory relative to the root (`""`
 /// for a package at the root).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    pub name: String,
-    pub dir: String,
+pub(crate) struct Member {
+    pub(crate) name: String,
+    pub(crate) dir: String,
 }
 
 /// The cover of the task `id` in `queue`.
-pub fn of(id: &str, queue: &str, hooks: &Hooks, members: &[Member]) -> TaskCover {
+pub(crate) fn of(id: &str, queue: &str, hooks: &Hooks, members: &[Member]) -> TaskCover {
     // A matrix's combination reads its own commands, values substituted.
     let (hook, source) = crate::plan::hook_of(id, queue, hooks);
     let own = hook
@@ -75,7 +75,7 @@ fn declared_cover(covers: &Covers, which: &str) -> TaskCover {
 
 /// The union of what each command reads; one command that cannot be read makes the
 /// whole task run always.
-pub fn infer(commands: &[Command], members: &[Member]) -> TaskCover {
+pub(crate) fn infer(commands: &[Command], members: &[Member]) -> TaskCover {
     let mut crates = BTreeSet::new();
     let mut all = false;
     let mut why = Vec::new();

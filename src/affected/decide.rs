@@ -18,29 +18,29 @@ use crate::sot::IdPattern;
 use guppy::graph::PackageGraph;
 
 /// What the decision starts from.
-pub struct Inputs<'a> {
+pub(crate) struct Inputs<'a> {
     /// The workspace root.
-    pub root: &'a Path,
-    pub plan: &'a Plan,
-    pub graph: &'a Graph,
-    pub hooks: &'a Hooks,
-    pub ids: &'a IdPattern,
+    pub(crate) root: &'a Path,
+    pub(crate) plan: &'a Plan,
+    pub(crate) graph: &'a Graph,
+    pub(crate) hooks: &'a Hooks,
+    pub(crate) ids: &'a IdPattern,
     /// sot.md, hooks.json and manifest.json (absolute).
-    pub sot: &'a Path,
-    pub hooks_path: &'a Path,
-    pub manifest_path: &'a Path,
-    pub rules: &'a AffectedRules,
+    pub(crate) sot: &'a Path,
+    pub(crate) hooks_path: &'a Path,
+    pub(crate) manifest_path: &'a Path,
+    pub(crate) rules: &'a AffectedRules,
     /// The base asked for, else the default (`GITHUB_BASE_REF` or `origin/HEAD`).
-    pub base: Option<String>,
-    pub github_base_ref: Option<String>,
+    pub(crate) base: Option<String>,
+    pub(crate) github_base_ref: Option<String>,
     /// Whether the tasks a running task waits for run too (`--affected-deps=run`), or
     /// count as passed when unaffected (`skip`).
-    pub run_dependencies: bool,
+    pub(crate) run_dependencies: bool,
 }
 
 /// An error that stops the decision (everything else runs everything, with a warning).
 #[derive(Debug, thiserror::Error)]
-pub enum AffectedError {
+pub(crate) enum AffectedError {
     #[error("--affected needs a git repository: {0}")]
     Git(#[from] git::GitError),
     #[error("invalid [workspace.metadata.tek.affected]: {0}")]
@@ -52,7 +52,7 @@ pub enum AffectedError {
 }
 
 /// Decides which tasks run.
-pub fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
+pub(crate) fn decide(inputs: &Inputs<'_>) -> Result<Decision, AffectedError> {
     // The change's own rules are checked so that a bad glob is reported, but they do
     // not decide: the base's do (see `base`).
     Rules::new(inputs.rules).map_err(AffectedError::Rules)?;

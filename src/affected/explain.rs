@@ -13,7 +13,7 @@ use super::graph::CrateCause;
 /// Why a task runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
-pub enum Reason {
+pub(crate) enum Reason {
     /// A changed path affects every task.
     Everything { path: String, rule: String },
     /// The change could not be measured.
@@ -32,40 +32,40 @@ pub enum Reason {
 
 /// One task's verdict.
 #[derive(Debug, Clone, Serialize)]
-pub struct TaskDecision {
-    pub id: String,
-    pub queue: String,
-    pub run: bool,
+pub(crate) struct TaskDecision {
+    pub(crate) id: String,
+    pub(crate) queue: String,
+    pub(crate) run: bool,
     /// Why it runs (empty when it does not).
-    pub reasons: Vec<Reason>,
+    pub(crate) reasons: Vec<Reason>,
     /// Why it does not run.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub skip: Option<String>,
-    pub cover: TaskCover,
+    pub(crate) skip: Option<String>,
+    pub(crate) cover: TaskCover,
 }
 
 /// The whole decision.
 #[derive(Debug, Clone, Serialize)]
-pub struct Decision {
-    pub base: String,
-    pub merge_base: Option<String>,
+pub(crate) struct Decision {
+    pub(crate) base: String,
+    pub(crate) merge_base: Option<String>,
     /// Changed paths, relative to the workspace root (to the repository when outside).
-    pub changed_paths: Vec<String>,
+    pub(crate) changed_paths: Vec<String>,
     /// Why every task runs, when one does.
-    pub everything: Option<Reason>,
+    pub(crate) everything: Option<Reason>,
     /// A warning for the user (a shallow clone, a missing base), with the fix.
-    pub warning: Option<String>,
+    pub(crate) warning: Option<String>,
     /// Where the path rules came from (the base), when the change was measured.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rules: Option<RulesOrigin>,
+    pub(crate) rules: Option<RulesOrigin>,
     /// Affected crates and why.
-    pub crates: BTreeMap<String, CrateCause>,
-    pub tasks: Vec<TaskDecision>,
+    pub(crate) crates: BTreeMap<String, CrateCause>,
+    pub(crate) tasks: Vec<TaskDecision>,
 }
 
 impl Decision {
     /// The ids of the tasks that run.
-    pub fn selected(&self) -> BTreeSet<String> {
+    pub(crate) fn selected(&self) -> BTreeSet<String> {
         self.tasks
             .iter()
             .filter(|t| t.run)

@@ -7,14 +7,14 @@ use std::process::Command;
 
 /// A git repository holding the workspace.
 #[derive(Debug, Clone)]
-pub struct Repo {
+pub(crate) struct Repo {
     /// The repository's top level.
-    pub top: PathBuf,
+    pub(crate) top: PathBuf,
 }
 
 /// Git could not answer.
 #[derive(Debug, thiserror::Error)]
-pub enum GitError {
+pub(crate) enum GitError {
     #[error("`{dir}` is not inside a git repository: {message}")]
     NotARepo { dir: String, message: String },
     #[error("failed to run `git {args}`: {message}")]
@@ -23,7 +23,7 @@ pub enum GitError {
 
 /// Why the base could not be used, so that everything runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unusable {
+pub(crate) enum Unusable {
     /// The base ref does not exist here.
     Missing,
     /// The clone is shallow and the base shares no history with HEAD in it.
@@ -34,7 +34,7 @@ pub enum Unusable {
 
 impl Repo {
     /// The repository around `dir`.
-    pub fn open(dir: &Path) -> Result<Self, GitError> {
+    pub(crate) fn open(dir: &Path) -> Result<Self, GitError> {
         let out = Command::new("git")
             .args(["rev-parse", "--show-toplevel"])
             .current_dir(dir)
@@ -80,14 +80,14 @@ impl Repo {
     }
 
     /// Whether the clone is shallow (history cut off).
-    pub fn is_shallow(&self) -> bool {
+    pub(crate) fn is_shallow(&self) -> bool {
         self.git(&["rev-parse", "--is-shallow-repository"])
             .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "true")
             .unwrap_or(false)
     }
 
     /// The merge base of `base` and HEAD, or why there is none.
-    pub fn merge_base(&self, base: &str) -> Result<Result<String, Unusable>, GitError> {
+    pub(crate) fn merge_base(&self, base: &str) -> Result<Result<String, Unusable>, GitError> {
         let spec = format!("{base}^{{commit}}");
         let exists = self.git(&["rev-parse", "--verify", "--quiet", &spec])?;
         if !exists.status.success() {
@@ -111,7 +111,7 @@ impl Repo {
     /// Paths (relative to the top level, `/`-separated) that differ between `commit`
     /// and the work tree, plus untracked files that are not ignored. A rename is a
     /// delete plus an add.
-    pub fn changed_paths(&self, commit: &str) -> Result<Changes, GitError> {
+    pub(crate) fn changed_paths(&self, commit: &str) -> Result<Changes, GitError> {
         // `--ignore-submodules=none`: `ignore = all` in `.gitmodules` (or
         // `diff.ignoreSubmodules`) must not hide a submodule bump from the decision;
         // the repository under test writes `.gitmodules`. `--raw` shows the modes, so
@@ -189,7 +189,7 @@ impl Repo {
     }
 
     /// A file's bytes at `commit`, or `None` when it did not exist there.
-    pub fn show(&self, commit: &str, path: &str) -> Option<Vec<u8>> {
+    pub(crate) fn show(&self, commit: &str, path: &str) -> Option<Vec<u8>> {
         let out = self.git(&["show", &format!("{commit}:{path}")]).ok()?;
         out.status.success().then_some(out.stdout)
     }
@@ -197,7 +197,7 @@ impl Repo {
     /// Writes the tree of `commit` into `dest` (a fresh directory), through a
     /// throw-away index so neither the work tree nor the repository's worktree list is
     /// touched.
-    pub fn checkout_into(&self, commit: &str, dest: &Path) -> Result<(), GitError> {
+    pub(crate) fn checkout_into(&self, commit: &str, dest: &Path) -> Result<(), GitError> {
         let index = dest.with_extension("index");
         let run = |args: &[&str]| -> Result<(), GitError> {
             let out = Command::new("git")
@@ -283,7 +283,7 @@ fn parse_raw(raw: &[u8]) -> Changes {
 
 /// The base to compare against when none is given: the pull request's base branch
 /// (`GITHUB_BASE_REF`) on origin, else origin's default branch.
-pub fn default_base(github_base_ref: Option<&str>) -> String {
+pub(crate) fn default_base(github_base_ref: Option<&str>) -> String {
     match github_base_ref.map(str::trim).filter(|r| !r.is_empty()) {
         Some(branch) => format!("origin/{branch}"),
         None => "origin/HEAD".to_owned(),

@@ -16,7 +16,7 @@ use super::covers::Member;
 /// Why a crate is affected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
-pub enum CrateCause {
+pub(crate) enum CrateCause {
     /// A file inside it changed.
     Path { path: String },
     /// Its dependencies' versions or features changed (Cargo.lock, a manifest).
@@ -26,7 +26,7 @@ pub enum CrateCause {
 }
 
 /// Reads a workspace's package graph (all dependencies) with `cargo metadata`.
-pub fn load(manifest: &Path) -> Result<PackageGraph, String> {
+pub(crate) fn load(manifest: &Path) -> Result<PackageGraph, String> {
     let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(["metadata", "--format-version", "1", "--manifest-path"])
         .arg(manifest)
@@ -50,7 +50,7 @@ pub fn load(manifest: &Path) -> Result<PackageGraph, String> {
 
 /// The local packages of `graph` (workspace members and path dependencies), deepest
 /// directory first, with directories relative to `root`.
-pub fn local_packages(graph: &PackageGraph, root: &Path) -> Vec<(Member, bool)> {
+pub(crate) fn local_packages(graph: &PackageGraph, root: &Path) -> Vec<(Member, bool)> {
     let mut out: Vec<(Member, bool)> = graph
         .packages()
         .filter(|p| p.source().is_local())
@@ -76,7 +76,7 @@ pub fn local_packages(graph: &PackageGraph, root: &Path) -> Vec<(Member, bool)> 
 }
 
 /// The local package whose directory holds `path` (relative to the root), if any.
-pub fn owner<'a>(packages: &'a [(Member, bool)], path: &str) -> Option<&'a Member> {
+pub(crate) fn owner<'a>(packages: &'a [(Member, bool)], path: &str) -> Option<&'a Member> {
     packages
         .iter()
         .map(|(m, _)| m)
@@ -93,7 +93,7 @@ pub(crate) fn within(path: &str, dir: &str) -> bool {
 
 /// The workspace members affected by `seeds` (local package name → the path that
 /// changed inside it) and by dependency changes between `old` and `new`, each with why.
-pub fn affected(
+pub(crate) fn affected(
     old: &PackageGraph,
     new: &PackageGraph,
     seeds: &BTreeMap<String, String>,

@@ -19,9 +19,9 @@ mod rules;
 mod select;
 mod validate;
 
-pub use covers::Crates;
-pub use decide::{decide, Inputs};
-pub use explain::{Decision, Reason};
-pub use rules::AffectedRules;
-pub use select::select;
-pub use validate::{validate as validate_covers, Known};
+pub(crate) use covers::Crates;
+pub(crate) use decide::{decide, Inputs};
+pub(crate) use explain::{Decision, Reason};
+pub(crate) use rules::AffectedRules;
+pub(crate) use select::select;
+pub(crate) use validate::{validate as validate_covers, Known};

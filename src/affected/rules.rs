@@ -7,15 +7,15 @@ use serde::Deserialize;
 /// `[workspace.metadata.tek.affected]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct AffectedRules {
+pub(crate) struct AffectedRules {
     /// Globs (relative to the workspace root) of paths whose changes affect nothing,
     /// e.g. `["*.md"]` when no task reads the Markdown at the root.
     #[serde(default)]
-    pub ignore: Vec<String>,
+    pub(crate) ignore: Vec<String>,
     /// Globs of paths whose changes affect every task (a shared script, a data file
     /// every test reads).
     #[serde(default)]
-    pub everything: Vec<String>,
+    pub(crate) everything: Vec<String>,
 }
 
 /// Paths that change the build or the run of every task. Relative to the workspace
@@ -38,13 +38,13 @@ const BUILTIN_IGNORE: &[&str] = &["**/.gitignore"];
 const ATTRIBUTES: &str = "**/.gitattributes";
 
 /// A glob: `*` stays within a path component, `**` crosses them.
-pub fn glob(pattern: &str) -> Result<Glob, globset::Error> {
+pub(crate) fn glob(pattern: &str) -> Result<Glob, globset::Error> {
     GlobBuilder::new(pattern).literal_separator(true).build()
 }
 
 /// The rules, compiled.
 #[derive(Debug, Clone)]
-pub struct Rules {
+pub(crate) struct Rules {
     everything: Vec<(String, GlobSet)>,
     workflows: GlobSet,
     attributes: GlobSet,
@@ -53,7 +53,7 @@ pub struct Rules {
 
 /// A rule a path matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RuleMatch {
+pub(crate) enum RuleMatch {
     /// Every task runs; the string names the rule.
     Everything(String),
     /// The path affects nothing; the string names the rule.
@@ -68,7 +68,7 @@ fn one(pattern: &str) -> Result<GlobSet, globset::Error> {
 
 impl Rules {
     /// Compiles the built-in rules and the user's. A bad glob is an error naming it.
-    pub fn new(user: &AffectedRules) -> Result<Self, String> {
+    pub(crate) fn new(user: &AffectedRules) -> Result<Self, String> {
         let compile = |patterns: &mut dyn Iterator<Item = (String, String)>| {
             patterns
                 .map(|(label, p)| {
@@ -127,7 +127,7 @@ impl Rules {
     /// `ws_path` to the workspace root (`None` outside it, where globs match
     /// `repo_path`). "Everything" rules win over
     /// ignores, so an ignore can never hide a toolchain change.
-    pub fn classify(&self, repo_path: &str, ws_path: Option<&str>) -> Option<RuleMatch> {
+    pub(crate) fn classify(&self, repo_path: &str, ws_path: Option<&str>) -> Option<RuleMatch> {
         if self.workflows.is_match(repo_path) {
             return Some(RuleMatch::Everything("a workflow file".into()));
         }

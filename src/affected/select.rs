@@ -7,6 +7,6 @@ use super::Decision;
 /// The ids of the tasks that run. Set it as [`crate::runner::Selection::affected`]:
 /// the other filters (`--only`, `--queue`, a shard) then apply on top of it, and the
 /// tasks it leaves out are recorded as skipped, reason [`crate::evidence::UNAFFECTED`].
-pub fn select(decision: &Decision) -> HashSet<String> {
+pub(crate) fn select(decision: &Decision) -> HashSet<String> {
     decision.selected().into_iter().collect()
 }

@@ -8,16 +8,16 @@ use crate::config::Covers;
 
 /// What `check` needs to know about the workspace, read once.
 #[derive(Debug, Default)]
-pub struct Known {
+pub(crate) struct Known {
     /// Workspace member names; `None` when cargo could not say.
-    pub members: Option<Vec<String>>,
+    pub(crate) members: Option<Vec<String>>,
     /// Tracked files relative to the workspace root; `None` outside a git repository.
-    pub tracked: Option<Vec<String>>,
+    pub(crate) tracked: Option<Vec<String>>,
 }
 
 impl Known {
     /// Asks cargo and git about the workspace at `root`.
-    pub fn read(root: &Path) -> Self {
+    pub(crate) fn read(root: &Path) -> Self {
         let members = cargo_metadata::MetadataCommand::new()
             .no_deps()
             .current_dir(root)
@@ -53,7 +53,7 @@ impl Known {
 }
 
 /// The problems of one hook's `covers`, each a message and its help.
-pub fn validate(covers: &Covers, known: &Known) -> Vec<(String, String)> {
+pub(crate) fn validate(covers: &Covers, known: &Known) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Some(members) = &known.members {
         for name in covers.crates.iter().filter(|n| !members.contains(n)) {

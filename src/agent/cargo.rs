@@ -25,7 +25,7 @@ use crate::evidence::cargo::CargoEvidence;
 use crate::evidence::{beneath, logs, CommandRecord, TaskStatus};
 
 /// Runs cargo commands and reads their messages.
-pub struct CargoAgent;
+pub(crate) struct CargoAgent;
 
 impl Agent for CargoAgent {
     fn name(&self) -> &'static str {

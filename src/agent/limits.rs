@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 /// Who set the limit that applies to a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// The command's own `timeout`.
     Command,
     /// The hook's `timeout`, shared by the task's commands.
@@ -18,29 +18,33 @@ pub enum Source {
 
 /// The limit of one command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
+pub(crate) struct Limit {
     /// How long this command may run.
-    pub duration: Duration,
-    pub source: Source,
+    pub(crate) duration: Duration,
+    pub(crate) source: Source,
 }
 
 /// The clock of one attempt of a task.
 #[derive(Debug, Clone, Copy)]
-pub struct TaskClock {
+pub(crate) struct TaskClock {
     /// The hook's limit and when the attempt started.
     budget: Option<(Duration, Instant)>,
 }
 
 impl TaskClock {
     /// Starts an attempt under the hook's `timeout`, if it has one.
-    pub fn start(hook: Option<Duration>) -> Self {
+    pub(crate) fn start(hook: Option<Duration>) -> Self {
         Self {
             budget: hook.map(|d| (d, Instant::now())),
         }
     }
 
     /// The limit of a command starting now, with its own `timeout` and `--timeout`.
-    pub fn limit(&self, command: Option<Duration>, default: Option<Duration>) -> Option<Limit> {
+    pub(crate) fn limit(
+        &self,
+        command: Option<Duration>,
+        default: Option<Duration>,
+    ) -> Option<Limit> {
         let remaining = self.budget.map(|(total, started)| Limit {
             duration: total.saturating_sub(started.elapsed()),
             source: Source::Hook,
@@ -61,7 +65,7 @@ impl TaskClock {
     }
 
     /// Why a command that hit `limit` was stopped, for the task's reason.
-    pub fn explain(&self, limit: Limit) -> String {
+    pub(crate) fn explain(&self, limit: Limit) -> String {
         let human = |d: Duration| humantime::format_duration(round(d)).to_string();
         match limit.source {
             Source::Command => format!("its own timeout of {}", human(limit.duration)),

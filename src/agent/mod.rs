@@ -20,16 +20,16 @@ use crate::plan::{HookSource, PlanTask};
 use crate::run_env::RunEnv;
 use crate::supervise::Cancel;
 
-pub use cargo::CargoAgent;
-pub use noop::NoopAgent;
-pub use registry::Registry;
-pub use shell::ShellAgent;
+pub(crate) use cargo::CargoAgent;
+pub(crate) use noop::NoopAgent;
+pub(crate) use registry::Registry;
+pub(crate) use shell::ShellAgent;
 
 /// A boxed future, so the trait stays object-safe.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Runs tasks.
-pub trait Agent: Send + Sync {
+pub(crate) trait Agent: Send + Sync {
     /// The name used in manifest.json and run.json.
     fn name(&self) -> &'static str;
     /// Runs one attempt of a task.
@@ -38,19 +38,19 @@ pub trait Agent: Send + Sync {
 
 /// One attempt of one task.
 #[derive(Debug)]
-pub struct Job {
-    pub task: PlanTask,
-    pub queue: String,
-    pub hook: Option<Hook>,
-    pub hook_source: HookSource,
-    pub attempt: u32,
-    pub env: Arc<RunEnv>,
-    pub cancel: watch::Receiver<Cancel>,
+pub(crate) struct Job {
+    pub(crate) task: PlanTask,
+    pub(crate) queue: String,
+    pub(crate) hook: Option<Hook>,
+    pub(crate) hook_source: HookSource,
+    pub(crate) attempt: u32,
+    pub(crate) env: Arc<RunEnv>,
+    pub(crate) cancel: watch::Receiver<Cancel>,
 }
 
 impl Job {
     /// The same job for another attempt.
-    pub fn clone_for(&self, attempt: u32) -> Job {
+    pub(crate) fn clone_for(&self, attempt: u32) -> Job {
         Job {
             task: self.task.clone(),
             queue: self.queue.clone(),
@@ -65,10 +65,10 @@ impl Job {
 
 /// What an attempt produced.
 #[derive(Debug, Clone)]
-pub struct Outcome {
-    pub status: TaskStatus,
-    pub commands: Vec<CommandRecord>,
-    pub reason: Option<String>,
+pub(crate) struct Outcome {
+    pub(crate) status: TaskStatus,
+    pub(crate) commands: Vec<CommandRecord>,
+    pub(crate) reason: Option<String>,
     /// What cargo said, when the cargo agent ran the task.
-    pub cargo: Option<Box<crate::evidence::cargo::CargoEvidence>>,
+    pub(crate) cargo: Option<Box<crate::evidence::cargo::CargoEvidence>>,
 }

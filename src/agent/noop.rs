@@ -4,7 +4,7 @@ use super::{Agent, BoxFuture, Job, Outcome};
 use crate::evidence::TaskStatus;
 
 /// Records that a task had nothing to run.
-pub struct NoopAgent;
+pub(crate) struct NoopAgent;
 
 impl Agent for NoopAgent {
     fn name(&self) -> &'static str {

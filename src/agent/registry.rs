@@ -7,13 +7,13 @@ use super::{Agent, CargoAgent, NoopAgent, ShellAgent};
 
 /// The agents a run may use.
 #[derive(Clone)]
-pub struct Registry {
+pub(crate) struct Registry {
     agents: BTreeMap<&'static str, Arc<dyn Agent>>,
 }
 
 impl Registry {
     /// The built-in agents.
-    pub fn builtin() -> Self {
+    pub(crate) fn builtin() -> Self {
         let mut registry = Self {
             agents: BTreeMap::new(),
         };
@@ -24,17 +24,17 @@ impl Registry {
     }
 
     /// Adds (or replaces) an agent.
-    pub fn register(&mut self, agent: Arc<dyn Agent>) {
+    pub(crate) fn register(&mut self, agent: Arc<dyn Agent>) {
         self.agents.insert(agent.name(), agent);
     }
 
     /// The agent called `name`.
-    pub fn get(&self, name: &str) -> Option<Arc<dyn Agent>> {
+    pub(crate) fn get(&self, name: &str) -> Option<Arc<dyn Agent>> {
         self.agents.get(name).cloned()
     }
 
     /// Registered names, for error messages.
-    pub fn names(&self) -> Vec<&'static str> {
+    pub(crate) fn names(&self) -> Vec<&'static str> {
         self.agents.keys().copied().collect()
     }
 }

@@ -37,7 +37,7 @@ fn denied(run_dir: &Path, record: &CommandRecord) -> bool {
 }
 
 /// Runs hook commands as supervised processes.
-pub struct ShellAgent;
+pub(crate) struct ShellAgent;
 
 impl Agent for ShellAgent {
     fn name(&self) -> &'static str {
@@ -52,10 +52,10 @@ impl Agent for ShellAgent {
 /// Where a command's output goes: the files the child writes, and the logs run.json
 /// names (relative to the run directory).
 pub(super) struct Streams {
-    pub stdout: File,
-    pub stderr: File,
-    pub log: Option<String>,
-    pub stderr_log: Option<String>,
+    pub(crate) stdout: File,
+    pub(crate) stderr: File,
+    pub(crate) log: Option<String>,
+    pub(crate) stderr_log: Option<String>,
 }
 
 /// What another agent adds around each command it runs the way `shell` does, so that

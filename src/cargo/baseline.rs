@@ -55,7 +55,7 @@ impl Recorded {
 /// Where a run's baseline comes from; earlier runs are read once, when a task first
 /// asks.
 #[derive(Debug, Default)]
-pub struct Baselines {
+pub(crate) struct Baselines {
     /// `--baseline`, already loaded.
     given: Option<Recorded>,
     /// The runs directory searched otherwise, and this run's own directory (skipped).
@@ -66,7 +66,7 @@ pub struct Baselines {
 impl Baselines {
     /// The baseline named by `--baseline`: a run directory, or a runs directory whose
     /// newest readable run is taken. An error says what is wrong with it.
-    pub fn given(dir: &Path) -> Result<Self, String> {
+    pub(crate) fn given(dir: &Path) -> Result<Self, String> {
         let run = match load_run(dir) {
             Ok(run) if dir.join(crate::evidence::RUN_JSON).is_file() => run,
             _ => run_dir::newest_readable(dir).0.ok_or_else(|| {
@@ -83,7 +83,7 @@ impl Baselines {
     }
 
     /// Earlier runs in `runs_dir`, other than `this_run`.
-    pub fn earlier(runs_dir: &Path, this_run: &Path) -> Self {
+    pub(crate) fn earlier(runs_dir: &Path, this_run: &Path) -> Self {
         Baselines {
             search: Some((runs_dir.to_path_buf(), this_run.to_path_buf())),
             ..Baselines::default()

@@ -15,9 +15,9 @@ const RENDERED_CHARS: usize = 8 * 1024;
 #[derive(Debug, Clone)]
 pub(crate) struct Places {
     /// cargo-tek's workspace root: findings are relative to it.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// The command's directory (absolute).
-    pub cwd: PathBuf,
+    pub(crate) cwd: PathBuf,
 }
 
 impl Places {

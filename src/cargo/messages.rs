@@ -36,26 +36,26 @@ static DOC_TESTS: LazyLock<Regex> =
 /// How to read one command's output.
 #[derive(Debug, Clone)]
 pub(crate) struct Reading {
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// Record warnings as findings, not only errors.
-    pub warnings: bool,
+    pub(crate) warnings: bool,
     /// Keep rustc's colours in the log.
-    pub color: bool,
+    pub(crate) color: bool,
     /// The command asked cargo to be quiet: its status lines (`Compiling`, `Running`, …),
     /// which cargo-tek asked for anyway, stay out of the log.
-    pub quiet: bool,
-    pub places: Places,
+    pub(crate) quiet: bool,
+    pub(crate) places: Places,
 }
 
 /// What one command's output said.
 #[derive(Debug, Default)]
 pub(crate) struct Said {
-    pub findings: Vec<Finding>,
-    pub tests: Vec<TestOutcome>,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) tests: Vec<TestOutcome>,
     /// Findings beyond [`MAX_FINDINGS`].
-    pub dropped: usize,
+    pub(crate) dropped: usize,
     /// Packages compiled (artifacts that were not fresh), as `name@version`.
-    pub compiled: BTreeSet<String>,
+    pub(crate) compiled: BTreeSet<String>,
 }
 
 /// Reads `raw` (cargo's interleaved output), writes what a person would have seen to

@@ -15,7 +15,7 @@ use crate::workspace::Workspace;
 
 use super::Context;
 
-pub fn run(ctx: &Context, args: AffectedArgs) -> Result<ExitCode, Error> {
+pub(crate) fn run(ctx: &Context, args: AffectedArgs) -> Result<ExitCode, Error> {
     let project = ctx.project(None)?;
     let decision = decide(
         ctx,
@@ -43,11 +43,11 @@ pub fn run(ctx: &Context, args: AffectedArgs) -> Result<ExitCode, Error> {
 
 /// What a decision is about.
 pub(super) struct Subject<'a> {
-    pub workspace: &'a Workspace,
-    pub plan: &'a Plan,
-    pub graph: &'a Graph,
-    pub hooks: &'a Hooks,
-    pub manifest: &'a Manifest,
+    pub(crate) workspace: &'a Workspace,
+    pub(crate) plan: &'a Plan,
+    pub(crate) graph: &'a Graph,
+    pub(crate) hooks: &'a Hooks,
+    pub(crate) manifest: &'a Manifest,
 }
 
 /// Decides which tasks the change since `base` affects; warns (shallow clone, missing

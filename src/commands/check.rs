@@ -6,7 +6,7 @@ use crate::error::{Error, ExitCode};
 
 use super::Context;
 
-pub fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
+pub(crate) fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
     let project = ctx.fresh_project(args.runs_dir.clone())?;
     let bounds = crate::project::cwd_bounds(
         &project.workspace.root,

@@ -12,7 +12,7 @@ use super::Context;
 /// Where the workflow goes, relative to the repository root.
 const WORKFLOW: &str = ".github/workflows/cargo-tek.yml";
 
-pub fn run(ctx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
+pub(crate) fn run(ctx: &Context, args: InitArgs) -> Result<ExitCode, Error> {
     // Outside a workspace this is the usual "could not find a Cargo workspace" error:
     // init has no `--sot`-only fallback, it needs the members.
     let metadata = crate::workspace::metadata(&ctx.cwd, ctx.global.manifest_path.as_deref())?;

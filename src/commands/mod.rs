@@ -21,7 +21,7 @@ use crate::cli::{Cargo, Command};
 use crate::error::{Error, ExitCode};
 use crate::output::Output;
 
-pub use context::Context;
+pub(crate) use context::Context;
 
 /// Runs cargo-tek with `args` (including the program name) and returns the exit code.
 /// Callable more than once per process, so whole commands can be tested in-process.

@@ -10,7 +10,7 @@ use crate::plan::{render_text, Plan};
 
 use super::Context;
 
-pub fn run(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Error> {
+pub(crate) fn run(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Error> {
     // The process ends right after this command; freeing a 50,000-task project piece by
     // piece costs about a sixth of the planning time and gains nothing.
     let mut project = ManuallyDrop::new(ctx.project(None)?);

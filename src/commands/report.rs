@@ -14,13 +14,17 @@ use crate::report::{context::ci_url, render_within, Renderer, Request};
 
 use super::Context;
 
-pub async fn run(ctx: &Context, args: ReportArgs) -> Result<ExitCode, Error> {
+pub(crate) async fn run(ctx: &Context, args: ReportArgs) -> Result<ExitCode, Error> {
     publish(ctx, &args, false).await
 }
 
 /// Renders the run and sends it where asked. `after_run` means the run command called
 /// it, so nothing goes to stdout.
-pub async fn publish(ctx: &Context, args: &ReportArgs, after_run: bool) -> Result<ExitCode, Error> {
+pub(crate) async fn publish(
+    ctx: &Context,
+    args: &ReportArgs,
+    after_run: bool,
+) -> Result<ExitCode, Error> {
     if let Some(file) = &args.config_error {
         return publish_broken(ctx, args, &ctx.cwd.join(file)).await;
     }

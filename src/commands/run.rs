@@ -44,7 +44,7 @@ struct Chosen {
     leg: Option<String>,
 }
 
-pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
+pub(crate) async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
     let loaded = load(ctx, &args)?;
     if let Some(why) = idle_shard(&args, &loaded) {
         ctx.output.status("Shard", why);

@@ -7,7 +7,7 @@ use crate::plan::Plan;
 
 use super::Context;
 
-pub fn run(ctx: &Context, args: SchemaArgs) -> Result<ExitCode, Error> {
+pub(crate) fn run(ctx: &Context, args: SchemaArgs) -> Result<ExitCode, Error> {
     let schema = match args.which {
         SchemaKind::Plan => Plan::json_schema(),
         SchemaKind::Run => RunRecord::json_schema(),

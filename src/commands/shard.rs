@@ -15,26 +15,26 @@ use crate::workspace::Workspace;
 use super::Context;
 
 /// How to split.
-pub struct Split<'a> {
-    pub shards: u32,
-    pub durations: &'a [PathBuf],
-    pub workers: Option<u16>,
+pub(crate) struct Split<'a> {
+    pub(crate) shards: u32,
+    pub(crate) durations: &'a [PathBuf],
+    pub(crate) workers: Option<u16>,
     /// `--affected`: balance these tasks only.
-    pub affected: Option<AffectedSet>,
+    pub(crate) affected: Option<AffectedSet>,
 }
 
 /// The parts of a project that a split reads besides the plan.
-pub struct Parts<'a> {
-    pub workspace: &'a Workspace,
-    pub graph: &'a Graph,
-    pub hooks: &'a crate::config::Hooks,
-    pub manifest: &'a crate::config::Manifest,
+pub(crate) struct Parts<'a> {
+    pub(crate) workspace: &'a Workspace,
+    pub(crate) graph: &'a Graph,
+    pub(crate) hooks: &'a crate::config::Hooks,
+    pub(crate) manifest: &'a crate::config::Manifest,
 }
 
 /// `plan --shards N`, and `run --shard K/N` without a plan file, with `--affected BASE`
 /// when given: the change is decided first, so the shards balance the affected tasks
 /// only, and every job of the matrix splits the same inputs the same way.
-pub fn split_project(
+pub(crate) fn split_project(
     ctx: &Context,
     parts: &Parts<'_>,
     plan: &mut Plan,
@@ -61,7 +61,7 @@ pub fn split_project(
 }
 
 /// Splits `plan` into shards (recorded in `plan.shards`) and says how well they balance.
-pub fn split(
+pub(crate) fn split(
     ctx: &Context,
     workspace: &Workspace,
     plan: &mut Plan,
@@ -153,7 +153,7 @@ fn input_hashes(workspace: &Workspace) -> Result<InputHashes, Error> {
 
 /// Checks that `plan` (read from `file`) has shards, was not edited since, and was made
 /// from this checkout's sot.md, hooks.json and manifest.json.
-pub fn verify<'a>(
+pub(crate) fn verify<'a>(
     workspace: &Workspace,
     plan: &'a Plan,
     file: &str,
@@ -185,7 +185,10 @@ pub fn verify<'a>(
 }
 
 /// The ids shard `spec` runs, and the stamp its run.json carries.
-pub fn select(shards: &ShardPlan, spec: ShardSpec) -> Result<(HashSet<String>, ShardStamp), Error> {
+pub(crate) fn select(
+    shards: &ShardPlan,
+    spec: ShardSpec,
+) -> Result<(HashSet<String>, ShardStamp), Error> {
     let tasks = shards.layout.tasks(spec).map_err(Error::Usage)?;
     Ok((
         tasks.iter().cloned().collect(),

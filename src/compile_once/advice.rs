@@ -7,13 +7,13 @@ use crate::config::{Hook, Hooks};
 
 /// One piece of advice about a hook.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Advice {
+pub(crate) struct Advice {
     /// A warning (else a note, shown with `-v`).
-    pub warning: bool,
+    pub(crate) warning: bool,
     /// The hooks.json key it is about.
-    pub key: String,
-    pub message: String,
-    pub help: String,
+    pub(crate) key: String,
+    pub(crate) message: String,
+    pub(crate) help: String,
 }
 
 /// Whether `hook` runs `cargo test -p` for tests other than doctests: a hook meant to
@@ -25,7 +25,7 @@ fn tests_packages(hook: &Hook) -> bool {
 
 /// The advice for `hooks`, with manifest.json's `compile_once` as given, and what split
 /// test tasks cost in an earlier run when one shows it.
-pub fn advise(hooks: &Hooks, compile_once: bool, cost: Option<&SplitCost>) -> Vec<Advice> {
+pub(crate) fn advise(hooks: &Hooks, compile_once: bool, cost: Option<&SplitCost>) -> Vec<Advice> {
     let splits: Vec<(&str, String)> = hooks
         .iter()
         .filter_map(|(key, hook)| super::split(hook).ok().map(|s| (key, s.package)))

@@ -17,71 +17,71 @@ use crate::evidence::cargo::Finding;
 
 /// One test executable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TestBinary {
+pub(crate) struct TestBinary {
     /// The target's name (`grep_cli`, `integration`).
-    pub target: String,
+    pub(crate) target: String,
     /// `lib`, `proc-macro`, `bin`, `test`, `example`, `bench`.
-    pub kind: String,
-    pub executable: PathBuf,
+    pub(crate) kind: String,
+    pub(crate) executable: PathBuf,
 }
 
 impl TestBinary {
     /// Its name in the evidence, as the cargo agent names it: `lib` for the library's
     /// unit tests, else the target's name.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         crate::cargo::messages::binary_name(std::slice::from_ref(&self.kind), &self.target)
     }
 }
 
 /// A workspace member, as cargo describes it to its tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PackageInfo {
-    pub name: String,
-    pub version: String,
-    pub manifest_path: PathBuf,
-    pub authors: Vec<String>,
-    pub description: String,
-    pub homepage: String,
-    pub repository: String,
-    pub readme: String,
-    pub license: String,
-    pub license_file: String,
-    pub rust_version: String,
+pub(crate) struct PackageInfo {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) manifest_path: PathBuf,
+    pub(crate) authors: Vec<String>,
+    pub(crate) description: String,
+    pub(crate) homepage: String,
+    pub(crate) repository: String,
+    pub(crate) readme: String,
+    pub(crate) license: String,
+    pub(crate) license_file: String,
+    pub(crate) rust_version: String,
     /// Its build script's `OUT_DIR`, when it has one that ran.
-    pub out_dir: Option<PathBuf>,
+    pub(crate) out_dir: Option<PathBuf>,
     /// The variables its build script set with `cargo::rustc-env`.
-    pub build_env: Vec<(String, String)>,
+    pub(crate) build_env: Vec<(String, String)>,
 }
 
 /// A package that did not compile.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Broken {
-    pub package: String,
+pub(crate) struct Broken {
+    pub(crate) package: String,
     /// Its errors (rustc's closing counts left out).
-    pub errors: usize,
+    pub(crate) errors: usize,
     /// The first, with its file relative to the workspace root.
-    pub first: Finding,
+    pub(crate) first: Finding,
 }
 
 /// What the compile built: each member's test executables, and what did not build.
 #[derive(Debug, Clone, Default)]
-pub struct Artifacts {
-    pub packages: HashMap<String, (PackageInfo, Vec<TestBinary>)>,
+pub(crate) struct Artifacts {
+    pub(crate) packages: HashMap<String, (PackageInfo, Vec<TestBinary>)>,
     /// Build scripts' native search paths inside the target dir: cargo puts them first
     /// on a test's dynamic library path.
-    pub native_dirs: Vec<PathBuf>,
+    pub(crate) native_dirs: Vec<PathBuf>,
     /// The sysroot's library directory for the host (`rustc --print target-libdir`),
     /// where `libstd-….so` is for proc-macro crates' tests.
-    pub target_libdir: Option<PathBuf>,
+    pub(crate) target_libdir: Option<PathBuf>,
     /// The `cargo` cargo tells its tests about (`CARGO`).
-    pub cargo: Option<String>,
+    pub(crate) cargo: Option<String>,
     /// Packages that did not compile, by name.
-    pub broken: BTreeMap<String, Broken>,
+    pub(crate) broken: BTreeMap<String, Broken>,
     /// Members whose tests cannot build: the broken package each depends on.
-    pub blocked: BTreeMap<String, String>,
+    pub(crate) blocked: BTreeMap<String, String>,
     /// Members neither broken nor blocked whose test executables are not all there (the
     /// compile failed before it got to them).
-    pub incomplete: BTreeSet<String>,
+    pub(crate) incomplete: BTreeSet<String>,
 }
 
 /// What the messages said, by package id.

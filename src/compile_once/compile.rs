@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-pub use super::artifacts::Artifacts;
+pub(crate) use super::artifacts::Artifacts;
 use crate::cargo::command::Kind;
 use crate::cargo::findings::Places;
 use crate::cargo::messages::{self, Reading};
@@ -24,26 +24,26 @@ use crate::supervise::{env::task_env, process, Cancel};
 
 /// Where the compile's logs go in the run directory. `%` starts no folder a task id
 /// could be given (see `logs::folder_name`).
-pub const LOG_DIR: &str = "logs/%compile-once";
+pub(crate) const LOG_DIR: &str = "logs/%compile-once";
 
 /// The message format asked for: rendered diagnostics in the JSON, as the cargo agent.
 const MESSAGE_FORMAT: &str = "--message-format=json-diagnostic-rendered-ansi";
 
 /// The compile as it ran, and what it built.
 #[derive(Debug, Clone)]
-pub struct Compiled {
+pub(crate) struct Compiled {
     /// `cargo test --workspace --no-run`.
-    pub record: CommandRecord,
+    pub(crate) record: CommandRecord,
     /// After a failure, the `--keep-going` build that found what still builds.
-    pub rest: Option<Box<CommandRecord>>,
+    pub(crate) rest: Option<Box<CommandRecord>>,
     /// What was built (also after a failure, when the messages could be read).
-    pub artifacts: Option<Arc<Artifacts>>,
+    pub(crate) artifacts: Option<Arc<Artifacts>>,
     /// Why the compile failed.
-    pub failure: Option<String>,
+    pub(crate) failure: Option<String>,
 }
 
 impl Compiled {
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.failure.is_none()
     }
 }
@@ -60,7 +60,7 @@ struct Ran {
 }
 
 /// Runs the shared compile in `root` with `flags` (`--locked`, ...).
-pub async fn compile(
+pub(crate) async fn compile(
     root: PathBuf,
     flags: Vec<String>,
     env: Arc<RunEnv>,

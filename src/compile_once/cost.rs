@@ -16,21 +16,21 @@ const NAMED: usize = 4;
 
 /// The cost of split `cargo test -p` tasks in one run.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SplitCost {
-    pub run_id: String,
+pub(crate) struct SplitCost {
+    pub(crate) run_id: String,
     /// Split test tasks that compiled something.
-    pub tasks: usize,
+    pub(crate) tasks: usize,
     /// Compilations of a package beyond its first among those tasks.
-    pub again: usize,
+    pub(crate) again: usize,
     /// The packages compiled most often: name@version and how many tasks compiled it.
-    pub most: Vec<(String, usize)>,
+    pub(crate) most: Vec<(String, usize)>,
     /// The duration of those tasks, summed.
-    pub task_ms: u64,
+    pub(crate) task_ms: u64,
 }
 
 impl SplitCost {
     /// One clause for `check`'s warning.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let most: Vec<String> = self
             .most
             .iter()
@@ -61,7 +61,7 @@ pub(crate) fn is_split_test(argv: &[String]) -> bool {
 }
 
 /// The cost in `run`, when at least two split test tasks compiled something again.
-pub fn of_run(run: &RunRecord) -> Option<SplitCost> {
+pub(crate) fn of_run(run: &RunRecord) -> Option<SplitCost> {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut tasks = 0;
     let mut task_ms = 0;
@@ -98,7 +98,7 @@ pub fn of_run(run: &RunRecord) -> Option<SplitCost> {
 }
 
 /// The cost in the newest of the last runs under `runs_dir` that shows one.
-pub fn newest(runs_dir: &Path) -> Option<SplitCost> {
+pub(crate) fn newest(runs_dir: &Path) -> Option<SplitCost> {
     run_dir::newest_first(runs_dir)
         .into_iter()
         .take(RUNS_LOOKED_AT)

@@ -7,13 +7,13 @@ use crate::config::Hook;
 
 /// A hook that runs one package's tests, as compile once will run them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Split {
+pub(crate) struct Split {
     /// The package (`-p`).
-    pub package: String,
+    pub(crate) package: String,
     /// `--locked`, `--offline`, `--frozen`: passed on to the shared compile.
-    pub cargo_flags: Vec<String>,
+    pub(crate) cargo_flags: Vec<String>,
     /// Arguments after `--`, given to every test binary.
-    pub test_args: Vec<String>,
+    pub(crate) test_args: Vec<String>,
 }
 
 /// Flags that change nothing about what is built or run.
@@ -30,7 +30,7 @@ fn changes_compile(name: &str) -> bool {
 }
 
 /// The split of `hook`, or why compile once leaves it alone.
-pub fn split(hook: &Hook) -> Result<Split, String> {
+pub(crate) fn split(hook: &Hook) -> Result<Split, String> {
     let [command] = hook.commands.as_slice() else {
         return Err("it has more than one command".into());
     };

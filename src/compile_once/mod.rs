@@ -18,11 +18,11 @@ mod cost;
 mod detect;
 mod rewrite;
 
-pub use advice::advise;
-pub use artifacts::{Artifacts, Broken, TestBinary};
-pub use compile::{compile, Compiled};
+pub(crate) use advice::advise;
+pub(crate) use artifacts::{Artifacts, Broken, TestBinary};
+pub(crate) use compile::{compile, Compiled};
 pub(crate) use cost::newest as split_cost;
-pub use cost::SplitCost;
-pub use detect::{split, Split};
-pub use rewrite::rewrite;
+pub(crate) use cost::SplitCost;
+pub(crate) use detect::{split, Split};
+pub(crate) use rewrite::rewrite;
 pub(crate) use rewrite::DYLIB_PATH;

@@ -17,7 +17,7 @@ use crate::cargo::messages::LIB_KINDS;
 use crate::config::{Command, Hook};
 
 /// The hook that runs `split`'s package's test binaries, or why there is none.
-pub fn rewrite(
+pub(crate) fn rewrite(
     hook: &Hook,
     split: &Split,
     artifacts: &Artifacts,

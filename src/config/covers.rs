@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 /// crate it depends on — or to a matching path makes the task run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Covers {
+pub(crate) struct Covers {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub crates: Vec<String>,
+    pub(crate) crates: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub paths: Vec<String>,
+    pub(crate) paths: Vec<String>,
 }

@@ -4,11 +4,11 @@ use std::fmt;
 
 /// The longest duration accepted anywhere (a timeout, a grace period): 30 days. Longer
 /// ones are typos, and adding them to a clock would overflow.
-pub const MAX: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+pub(crate) const MAX: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
 /// A duration read from config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Duration(pub std::time::Duration);
+pub(crate) struct Duration(pub std::time::Duration);
 
 impl<'de> serde::Deserialize<'de> for Duration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -58,7 +58,7 @@ fn too_long(text: &str) -> String {
 }
 
 /// Parses "90", "90s", "5m", "1h 30m"; at most [`MAX`].
-pub fn parse(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if let Ok(secs) = text.parse::<f64>() {
         return seconds(secs, text);

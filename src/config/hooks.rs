@@ -17,82 +17,82 @@ use crate::source::SourceFile;
 /// What one task or queue runs.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Hook {
+pub(crate) struct Hook {
     /// Commands, run in order; the first failure stops the task unless the command says
     /// `continue_on_error`.
     #[serde(deserialize_with = "compact")]
-    pub commands: Vec<Command>,
+    pub(crate) commands: Vec<Command>,
     /// Environment for every command of the hook.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub env: BTreeMap<String, String>,
+    pub(crate) env: BTreeMap<String, String>,
     /// Names of scrubbed variables (tokens, `INPUT_*`) this hook needs passed through.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pass_env: Vec<String>,
+    pub(crate) pass_env: Vec<String>,
     /// Time limit per command unless the command sets its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
     /// Attempts after a failure; a task that passes on a retry is `flaky`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retries: Option<u32>,
+    pub(crate) retries: Option<u32>,
     /// The agent that runs this hook (default `cargo` when a command runs cargo, else
     /// `shell`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<String>,
+    pub(crate) agent: Option<String>,
     /// Shared things this task holds while it runs (a database, a port): tasks naming the
     /// same resource run at most its capacity (manifest.json `resources`, default 1) at a
     /// time. Cargo target directories are claimed without being named here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub resources: Vec<String>,
+    pub(crate) resources: Vec<String>,
     /// cargo agent: record compiler warnings as findings, not only errors.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub warnings: bool,
+    pub(crate) warnings: bool,
     /// cargo agent: fail the task on warnings that the baseline run did not have
     /// (records warnings too).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub fail_on_new_warnings: bool,
+    pub(crate) fail_on_new_warnings: bool,
     /// cargo agent: run `cargo test` commands as `cargo nextest run` when cargo-nextest
     /// is installed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub nextest: bool,
+    pub(crate) nextest: bool,
     /// What the task reads, for `--affected` (inferred from the commands when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub covers: Option<super::Covers>,
+    pub(crate) covers: Option<super::Covers>,
     /// Axes of values: each combination is a task of its own, with `${matrix.NAME}`
     /// replaced in its commands (see `config::matrix`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub matrix: Option<Box<super::Matrix>>,
+    pub(crate) matrix: Option<Box<super::Matrix>>,
     /// Where the task's processes may write, what they may read, whether they may use
     /// the network (manifest.json `sandbox` when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     // Boxed: most hooks have none, and a file may hold 50,000 hooks.
-    pub sandbox: Option<Box<super::Sandbox>>,
+    pub(crate) sandbox: Option<Box<super::Sandbox>>,
 }
 
 /// One command: an argv array, or a script for `sh -c` when asked for explicitly.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Command {
+pub(crate) struct Command {
     /// Program and arguments; no shell is involved.
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
         deserialize_with = "argv"
     )]
-    pub cmd: Vec<String>,
+    pub(crate) cmd: Vec<String>,
     /// A script run by `sh -c`, only when the hook asks for a shell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shell: Option<String>,
+    pub(crate) shell: Option<String>,
     /// Directory relative to the workspace root; it may not leave the workspace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cwd: Option<String>,
+    pub(crate) cwd: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub env: BTreeMap<String, String>,
+    pub(crate) env: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
     /// Keep going to the next command even if this one fails (the predecessor's
     /// run-them-all behaviour).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub continue_on_error: bool,
+    pub(crate) continue_on_error: bool,
 }
 
 /// A `Vec` without serde's spare capacity: it grows to four slots for one command,
@@ -107,7 +107,7 @@ fn compact<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 
 impl Command {
     /// The argv actually spawned: `cmd`, or `sh -c <script>`.
-    pub fn argv(&self) -> Vec<String> {
+    pub(crate) fn argv(&self) -> Vec<String> {
         match &self.shell {
             Some(script) => vec!["sh".into(), "-c".into(), script.clone()],
             None => self.cmd.clone(),
@@ -115,13 +115,13 @@ impl Command {
     }
 
     /// The working directory as written, `.` by default.
-    pub fn cwd(&self) -> &str {
+    pub(crate) fn cwd(&self) -> &str {
         self.cwd.as_deref().unwrap_or(".")
     }
 }
 
 /// The most retries a hook or `--retries` may ask for: more is a typo, not a plan.
-pub const MAX_RETRIES: u32 = 100;
+pub(crate) const MAX_RETRIES: u32 = 100;
 
 /// `cmd`: an argv array. A string is the most common mistake (the predecessor's users
 /// wrote `"cmd": "cargo build"`), so it gets its own message rather than serde's.
@@ -154,7 +154,7 @@ fn argv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 }
 
 /// Why an environment variable name cannot be set (None when it can).
-pub fn env_name_problem(name: &str) -> Option<&'static str> {
+pub(crate) fn env_name_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
         Some("is empty")
     } else if name.contains('=') {
@@ -168,13 +168,13 @@ pub fn env_name_problem(name: &str) -> Option<&'static str> {
 
 /// The loaded hooks file.
 #[derive(Debug, Clone, Default)]
-pub struct Hooks {
+pub(crate) struct Hooks {
     entries: UniqueMap<Hook>,
     /// The file they came from, for diagnostics (None when there is no hooks file).
-    pub source: Option<SourceFile>,
+    pub(crate) source: Option<SourceFile>,
     /// What a matrix value `msrv` resolves from, set by the loader that read the
     /// workspace (see `config::matrix::msrv`).
-    pub known: super::matrix::Known,
+    pub(crate) known: super::matrix::Known,
 }
 
 const HELP: &str = "hooks.json maps task ids or queue names to {\"commands\": [{\"cmd\": [\"program\", \"arg\"], \"cwd\": \"dir\"}]}";
@@ -236,7 +236,7 @@ fn problem(hook: &Hook) -> Option<(String, String)> {
 
 impl Hooks {
     /// Parses and validates a hooks file.
-    pub fn load(src: SourceFile) -> Result<Self, JsonError> {
+    pub(crate) fn load(src: SourceFile) -> Result<Self, JsonError> {
         let entries: UniqueMap<Hook> = load_json(&src, HELP)?;
         for (key, hook) in entries.iter() {
             if let Some((message, help)) = problem(hook) {
@@ -270,22 +270,22 @@ impl Hooks {
     }
 
     /// The hook registered under `key` (a task id or a queue name).
-    pub fn get(&self, key: &str) -> Option<&Hook> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Hook> {
         self.entries.get(key)
     }
 
     /// All hooks in file order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Hook)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Hook)> {
         self.entries.iter()
     }
 
     /// Number of hooks.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether there are no hooks.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 }

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::ops::Range;
 
 /// Fast, non-cryptographic hashing for lookups keyed by the user's own ids.
-pub type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
+pub(crate) type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -15,7 +15,7 @@ use crate::source::{ReadError, SourceDiagnostic, SourceFile};
 
 /// Failure to load a JSON config file.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum JsonError {
+pub(crate) enum JsonError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Read(#[from] ReadError),
@@ -25,7 +25,7 @@ pub enum JsonError {
 }
 
 /// Parses `src` as `T`, turning serde_json's line/column into a diagnostic.
-pub fn load_json<T: DeserializeOwned>(src: &SourceFile, help: &str) -> Result<T, JsonError> {
+pub(crate) fn load_json<T: DeserializeOwned>(src: &SourceFile, help: &str) -> Result<T, JsonError> {
     // serde's "EOF while parsing a value" says nothing useful about an empty file.
     if src.text.trim().is_empty() {
         return Err(JsonError::Invalid(src.diagnostic(
@@ -72,7 +72,7 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
 
 /// Where `"key"` is written as an object key in `text` (first occurrence), for
 /// diagnostics about a key's meaning rather than its syntax.
-pub fn key_range(text: &str, key: &str) -> Range<usize> {
+pub(crate) fn key_range(text: &str, key: &str) -> Range<usize> {
     let quoted = serde_json::to_string(key).unwrap_or_default();
     let mut from = 0;
     while let Some(found) = text[from..].find(&quoted) {
@@ -89,13 +89,13 @@ pub fn key_range(text: &str, key: &str) -> Range<usize> {
 /// Where each key of a document's top-level object is written, found in one pass over
 /// the text: locating every hook of a 50,000-hook file costs one scan, not 50,000.
 #[derive(Debug, Default)]
-pub struct KeyIndex {
+pub(crate) struct KeyIndex {
     keys: HashMap<String, Range<usize>>,
 }
 
 impl KeyIndex {
     /// Scans `text` (already known to be valid JSON) once.
-    pub fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         let bytes = text.as_bytes();
         let mut keys = HashMap::default();
         let mut depth = 0usize;
@@ -131,7 +131,7 @@ impl KeyIndex {
     }
 
     /// Where `key` is written (empty at the start when it is not a top-level key).
-    pub fn range(&self, key: &str) -> Range<usize> {
+    pub(crate) fn range(&self, key: &str) -> Range<usize> {
         self.keys.get(key).cloned().unwrap_or(0..0)
     }
 }
@@ -141,7 +141,7 @@ impl KeyIndex {
 /// checking for duplicates doubles as the lookup table. An `IndexMap` holds each key
 /// once: a 50,000-hook file keeps no second copy of its ids.
 #[derive(Debug, Clone)]
-pub struct UniqueMap<V> {
+pub(crate) struct UniqueMap<V> {
     entries: indexmap::IndexMap<String, V, rustc_hash::FxBuildHasher>,
 }
 
@@ -155,22 +155,22 @@ impl<V> Default for UniqueMap<V> {
 
 impl<V> UniqueMap<V> {
     /// The value under `key`.
-    pub fn get(&self, key: &str) -> Option<&V> {
+    pub(crate) fn get(&self, key: &str) -> Option<&V> {
         self.entries.get(key)
     }
 
     /// Entries in file order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// Number of entries.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether there are no entries.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 }

@@ -21,45 +21,45 @@ use crate::source::SourceFile;
 /// The manifest. Every field is optional; an absent file means all defaults.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// Editor hint; ignored.
     #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<String>,
+    pub(crate) schema: Option<String>,
     /// Regular expression a task id must match in the native format.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id_pattern: Option<String>,
+    pub(crate) id_pattern: Option<String>,
     /// Layer rules, first match wins; unmatched tasks keep the default layer.
     #[serde(default)]
-    pub layers: Vec<LayerRule>,
+    pub(crate) layers: Vec<LayerRule>,
     /// Per-queue settings, keyed by the queue's full name.
     #[serde(default)]
-    pub queues: UniqueMap<QueueRule>,
+    pub(crate) queues: UniqueMap<QueueRule>,
     /// How long a cancelled task gets between SIGTERM and SIGKILL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grace_period: Option<Duration>,
+    pub(crate) grace_period: Option<Duration>,
     /// Directories outside the workspace that hooks may use as their cwd (absolute, or
     /// relative to the workspace root); each is resolved once, symlinks followed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allowed_cwds: Vec<String>,
+    pub(crate) allowed_cwds: Vec<String>,
     /// A task the predecessor planned and cargo-tek does not is an error, not a warning.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub strict_legacy: bool,
+    pub(crate) strict_legacy: bool,
     /// How many tasks may hold each named resource at once (hooks.json `resources`);
     /// a resource not listed here has a capacity of 1.
     #[serde(default)]
-    pub resources: UniqueMap<usize>,
+    pub(crate) resources: UniqueMap<usize>,
     /// Per-crate `cargo test -p X` tasks share one workspace test compile and then run
     /// their own test binaries directly (see `compile_once`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub compile_once: bool,
+    pub(crate) compile_once: bool,
     /// More variables holding secrets, by name or with `*` (`DEPLOY_*`): kept from tasks
     /// unless a hook names them in `pass_env`, and their values masked in everything
     /// cargo-tek writes, like the built-in list (`supervise::env`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub secrets: Vec<SecretName>,
+    pub(crate) secrets: Vec<SecretName>,
     /// The sandbox of every hook that does not set its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sandbox: Option<super::Sandbox>,
+    pub(crate) sandbox: Option<super::Sandbox>,
 }
 
 /// A variable name in manifest.json `secrets`, checked while parsing so that a mistake
@@ -67,11 +67,11 @@ pub struct Manifest {
 /// them, and at least one letter or digit (`*` alone would mask every value there is).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct SecretName(String);
+pub(crate) struct SecretName(String);
 
 impl SecretName {
     /// Whether the variable `name` is one of these.
-    pub fn matches(&self, name: &str) -> bool {
+    pub(crate) fn matches(&self, name: &str) -> bool {
         crate::redact::name_matches(&self.0, name)
     }
 
@@ -104,24 +104,24 @@ impl<'de> Deserialize<'de> for SecretName {
 /// Assigns a layer (and optionally an agent) to tasks by id or by id number range.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct LayerRule {
-    pub name: String,
+pub(crate) struct LayerRule {
+    pub(crate) name: String,
     /// Explicit task ids.
     #[serde(default)]
-    pub ids: Vec<String>,
+    pub(crate) ids: Vec<String>,
     /// Inclusive range over the id's number (`TASK-021` is 21).
     #[serde(default)]
-    pub from: Option<u64>,
+    pub(crate) from: Option<u64>,
     #[serde(default)]
-    pub to: Option<u64>,
+    pub(crate) to: Option<u64>,
     /// Agent for tasks of this layer.
     #[serde(default)]
-    pub agent: Option<String>,
+    pub(crate) agent: Option<String>,
 }
 
 impl LayerRule {
     /// Whether this rule claims `id`.
-    pub fn matches(&self, id: &str) -> bool {
+    pub(crate) fn matches(&self, id: &str) -> bool {
         if self.ids.iter().any(|i| i == id) {
             return true;
         }
@@ -136,23 +136,23 @@ impl LayerRule {
 /// Settings for one queue.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct QueueRule {
+pub(crate) struct QueueRule {
     /// Queues whose tasks must all finish before this queue's tasks start.
     #[serde(default)]
-    pub after: Vec<String>,
+    pub(crate) after: Vec<String>,
     /// Run this queue's tasks one at a time, in document order.
     #[serde(default)]
-    pub serial: bool,
+    pub(crate) serial: bool,
     /// Agent for this queue's tasks (wins over the layer's).
     #[serde(default)]
-    pub agent: Option<String>,
+    pub(crate) agent: Option<String>,
 }
 
 const HELP: &str = "see the README's \"manifest.json\" section for the fields";
 
 impl Manifest {
     /// Parses and validates a manifest file.
-    pub fn load(src: &SourceFile) -> Result<Self, JsonError> {
+    pub(crate) fn load(src: &SourceFile) -> Result<Self, JsonError> {
         let manifest: Manifest = load_json(src, HELP)?;
         if let Some(pattern) = &manifest.id_pattern {
             if let Err(e) = crate::sot::IdPattern::new(pattern) {
@@ -180,22 +180,22 @@ impl Manifest {
     }
 
     /// The rule for a queue, if any.
-    pub fn queue(&self, name: &str) -> Option<&QueueRule> {
+    pub(crate) fn queue(&self, name: &str) -> Option<&QueueRule> {
         self.queues.get(name)
     }
 
     /// Whether `secrets` names the variable `name`.
-    pub fn names_secret(&self, name: &str) -> bool {
+    pub(crate) fn names_secret(&self, name: &str) -> bool {
         self.secrets.iter().any(|s| s.matches(name))
     }
 
     /// The sandbox a hook runs in: its own, else this manifest's default.
-    pub fn sandbox_of<'a>(&'a self, hook: &'a super::Hook) -> Option<&'a super::Sandbox> {
+    pub(crate) fn sandbox_of<'a>(&'a self, hook: &'a super::Hook) -> Option<&'a super::Sandbox> {
         hook.sandbox.as_deref().or(self.sandbox.as_ref())
     }
 
     /// The first layer rule claiming `id`.
-    pub fn layer(&self, id: &str) -> Option<&LayerRule> {
+    pub(crate) fn layer(&self, id: &str) -> Option<&LayerRule> {
         self.layers.iter().find(|rule| rule.matches(id))
     }
 }

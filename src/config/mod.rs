@@ -6,15 +6,15 @@ mod duration;
 mod hooks;
 mod json;
 mod manifest;
-pub mod matrix;
+pub(crate) mod matrix;
 mod sandbox;
 
-pub use covers::Covers;
-pub use duration::Duration;
-pub use hooks::{Command, Hook, Hooks, MAX_RETRIES};
-pub use json::{key_range, load_json, HashMap, JsonError, KeyIndex};
+pub(crate) use covers::Covers;
+pub(crate) use duration::Duration;
+pub(crate) use hooks::{Command, Hook, Hooks, MAX_RETRIES};
+pub(crate) use json::{key_range, load_json, HashMap, JsonError, KeyIndex};
 #[cfg(test)]
-pub use manifest::LayerRule;
-pub use manifest::Manifest;
-pub use matrix::Matrix;
-pub use sandbox::{Net, Sandbox, SandboxRules};
+pub(crate) use manifest::LayerRule;
+pub(crate) use manifest::Manifest;
+pub(crate) use matrix::Matrix;
+pub(crate) use sandbox::{Net, Sandbox, SandboxRules};

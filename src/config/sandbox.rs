@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// A hook's sandbox: its own rules, or a preset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
-pub enum Sandbox {
+pub(crate) enum Sandbox {
     Rules(SandboxRules),
     Preset(Preset),
 }
@@ -21,7 +21,7 @@ pub enum Sandbox {
 /// A named set of rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Preset {
+pub(crate) enum Preset {
     /// What a cargo build or test needs: writes to the target directory, `Cargo.lock`,
     /// cargo's caches and the temporary directory, reads everything but credentials, no
     /// network.
@@ -32,21 +32,21 @@ pub enum Preset {
 /// start with `~/`, `$HOME`, `$TMPDIR`, `$CARGO_HOME` or `$CARGO_TARGET_DIR`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct SandboxRules {
+pub(crate) struct SandboxRules {
     /// The only places where files may be created, changed or deleted (besides the
     /// temporary directory and the task's own log directory). Absent: anywhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub write: Option<Vec<String>>,
+    pub(crate) write: Option<Vec<String>>,
     /// The only places that may be read (besides the system's own directories, the
     /// `write` places, the temporary and log directories). Absent: everything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read: Option<Vec<String>>,
+    pub(crate) read: Option<Vec<String>>,
     #[serde(default)]
-    pub net: Net,
+    pub(crate) net: Net,
     /// `false`: a rule this kernel cannot enforce is recorded as not enforced and the
     /// task runs without it, instead of failing.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
-    pub required: bool,
+    pub(crate) required: bool,
 }
 
 fn yes() -> bool {
@@ -60,7 +60,7 @@ fn is_true(b: &bool) -> bool {
 /// The network a task may use.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Net {
+pub(crate) enum Net {
     /// No TCP connect or bind, no UDP, raw or other sockets but Unix ones.
     None,
     /// No restriction.
@@ -69,7 +69,7 @@ pub enum Net {
 }
 
 impl Net {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Net::None => "none",
             Net::All => "all",
@@ -127,7 +127,7 @@ impl<'de> Deserialize<'de> for Sandbox {
 
 impl Sandbox {
     /// The rules this sandbox stands for.
-    pub fn rules(&self) -> SandboxRules {
+    pub(crate) fn rules(&self) -> SandboxRules {
         match self {
             Sandbox::Rules(rules) => rules.clone(),
             Sandbox::Preset(Preset::Cargo) => SandboxRules {
@@ -146,7 +146,7 @@ impl Sandbox {
     }
 
     /// The preset's name, if this is one.
-    pub fn preset(&self) -> Option<&'static str> {
+    pub(crate) fn preset(&self) -> Option<&'static str> {
         match self {
             Sandbox::Preset(Preset::Cargo) => Some("cargo"),
             Sandbox::Rules(_) => None,
@@ -157,7 +157,7 @@ impl Sandbox {
 impl SandboxRules {
     /// The rules in a line, as failure reasons and `check` show them:
     /// `write: target, out; net: none`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(write) = &self.write {
             parts.push(format!("write: {}", list(write)));

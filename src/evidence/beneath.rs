@@ -18,7 +18,7 @@ use nix::sys::stat::Mode;
 
 /// Why a file of a run directory was not read.
 #[derive(Debug, thiserror::Error)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     #[error("`{rel}` is not inside the run directory")]
     Outside { rel: String },
     #[error("`{rel}` is not a regular file")]
@@ -35,7 +35,7 @@ pub enum ReadError {
 
 impl ReadError {
     /// Whether the file simply does not exist.
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, ReadError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
     }
 }
@@ -43,13 +43,13 @@ impl ReadError {
 /// Opens `rel` (slash-separated, relative) below `dir`, following no symlink at any
 /// component, and checks that it is a regular file. FIFOs and devices are refused
 /// without blocking.
-pub fn open(dir: &Path, rel: &str) -> Result<File, ReadError> {
+pub(crate) fn open(dir: &Path, rel: &str) -> Result<File, ReadError> {
     open_as(dir, rel, OFlag::O_RDONLY)
 }
 
 /// Opens `rel` below `dir` for reading and writing, as [`open`] does (to mask a log in
 /// place).
-pub fn open_rw(dir: &Path, rel: &str) -> Result<File, ReadError> {
+pub(crate) fn open_rw(dir: &Path, rel: &str) -> Result<File, ReadError> {
     open_as(dir, rel, OFlag::O_RDWR)
 }
 
@@ -116,14 +116,14 @@ fn open_as(dir: &Path, rel: &str, access: OFlag) -> Result<File, ReadError> {
 /// Creates the new file `rel` below `dir` for appending, making missing folders on the
 /// way, following no symlink at any component: a task that plants a link in its log
 /// folder cannot make cargo-tek write elsewhere. An existing file is never reused.
-pub fn create(dir: &Path, rel: &str) -> std::io::Result<File> {
+pub(crate) fn create(dir: &Path, rel: &str) -> std::io::Result<File> {
     let mut files = create_many(dir, &[rel])?;
     Ok(files.remove(0))
 }
 
 /// Creates several new files below `dir`, each as [`create`] does; files in the same
 /// folder share one walk to it (a command's two logs: one walk, not two).
-pub fn create_many(dir: &Path, rels: &[&str]) -> std::io::Result<Vec<File>> {
+pub(crate) fn create_many(dir: &Path, rels: &[&str]) -> std::io::Result<Vec<File>> {
     let mut files = Vec::with_capacity(rels.len());
     let mut folder: Option<(Vec<&str>, OwnedFd)> = None;
     for rel in rels {
@@ -187,7 +187,7 @@ fn walk_creating(dir: &Path, dirs: &[&str]) -> std::io::Result<OwnedFd> {
 }
 
 /// Reads all of `rel` below `dir`, refusing files over `max` bytes.
-pub fn read(dir: &Path, rel: &str, max: u64) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn read(dir: &Path, rel: &str, max: u64) -> Result<Vec<u8>, ReadError> {
     let file = open(dir, rel)?;
     let mut bytes = Vec::new();
     file.take(max + 1)

@@ -7,7 +7,7 @@ use super::cargo::{CargoEvidence, Finding, TestOutcome};
 use super::cause::{Cause, Kind, Location, DETAIL_LINES, LINE_LIMIT, TESTS_SHOWN};
 
 /// The cause in the evidence, if it names one.
-pub fn cause(evidence: &CargoEvidence) -> Option<Cause> {
+pub(crate) fn cause(evidence: &CargoEvidence) -> Option<Cause> {
     let failed: Vec<&TestOutcome> = evidence
         .tests
         .iter()
@@ -30,7 +30,7 @@ pub fn cause(evidence: &CargoEvidence) -> Option<Cause> {
 }
 
 /// One line of a finding: `error[E0308]: mismatched types`.
-pub fn headline(f: &Finding) -> String {
+pub(crate) fn headline(f: &Finding) -> String {
     let code = match &f.code {
         // rustc's own codes go in brackets; lint names follow in the rendering.
         Some(code) if code.starts_with('E') && code[1..].chars().all(|c| c.is_ascii_digit()) => {

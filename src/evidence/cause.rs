@@ -27,17 +27,17 @@ use super::logs::{self, Layout};
 use super::{CommandRecord, TaskResult, TaskStatus};
 
 /// Bytes read from the end of each stream of the failing command.
-pub const READ_LIMIT: usize = 256 * 1024;
+pub(crate) const READ_LIMIT: usize = 256 * 1024;
 /// Chars kept of any one line.
-pub const LINE_LIMIT: usize = 300;
+pub(crate) const LINE_LIMIT: usize = 300;
 /// Lines kept after the first line of a cause (a diagnostic's snippet, `left:`/`right:`).
-pub const DETAIL_LINES: usize = 12;
+pub(crate) const DETAIL_LINES: usize = 12;
 /// Failing test names kept; the rest are counted.
-pub const TESTS_SHOWN: usize = 5;
+pub(crate) const TESTS_SHOWN: usize = 5;
 
 /// What kind of failure the cause describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Timeout,
     Spawn,
     Diagnostic,
@@ -48,10 +48,10 @@ pub enum Kind {
 /// A place in the source named by the output, as printed (relative to the command's
 /// working directory, or absolute).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    pub file: String,
-    pub line: u32,
-    pub col: Option<u32>,
+pub(crate) struct Location {
+    pub(crate) file: String,
+    pub(crate) line: u32,
+    pub(crate) col: Option<u32>,
 }
 
 impl std::fmt::Display for Location {
@@ -66,27 +66,27 @@ impl std::fmt::Display for Location {
 
 /// Why a task failed, as far as its output tells.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cause {
-    pub kind: Kind,
+pub(crate) struct Cause {
+    pub(crate) kind: Kind,
     /// One line: the diagnostic, the panic message, the timeout.
-    pub summary: String,
+    pub(crate) summary: String,
     /// A few lines that follow the summary (snippet, `left:`/`right:`), ANSI-free.
-    pub detail: Vec<String>,
-    pub location: Option<Location>,
+    pub(crate) detail: Vec<String>,
+    pub(crate) location: Option<Location>,
     /// `location`'s file relative to the workspace root, when it is inside it (see
     /// [`Cause::workspace_file`]): what annotations point at and summaries name.
-    pub source: Option<String>,
+    pub(crate) source: Option<String>,
     /// The failing tests, at most [`TESTS_SHOWN`].
-    pub tests: Vec<String>,
+    pub(crate) tests: Vec<String>,
     /// Failing tests beyond those in `tests`.
-    pub more_tests: usize,
+    pub(crate) more_tests: usize,
     /// The 0-based index of the command the cause was found in.
-    pub command: Option<usize>,
+    pub(crate) command: Option<usize>,
 }
 
 impl Cause {
     /// The cause on one line, plain text: summary, location, failing tests.
-    pub fn one_line(&self) -> String {
+    pub(crate) fn one_line(&self) -> String {
         let mut out = self.summary.clone();
         if let Some(at) = &self.location {
             match &self.source {
@@ -109,7 +109,7 @@ impl Cause {
     /// The source file of the cause relative to the workspace root, for an annotation:
     /// only when the output names a relative path and, joined to the command's `cwd`
     /// (itself relative to the workspace root), it stays inside the workspace.
-    pub fn workspace_file(&self, cwd: &str) -> Option<String> {
+    pub(crate) fn workspace_file(&self, cwd: &str) -> Option<String> {
         let file = &self.location.as_ref()?.file;
         let mut parts: Vec<&str> = Vec::new();
         for part in cwd.split('/').chain(file.split('/')) {
@@ -127,7 +127,7 @@ impl Cause {
     }
 
     /// "failing tests: a, b +3", when any are known.
-    pub fn tests_line(&self) -> Option<String> {
+    pub(crate) fn tests_line(&self) -> Option<String> {
         if self.tests.is_empty() {
             return None;
         }
@@ -147,7 +147,7 @@ impl Cause {
 /// Reads the failing command's logs (bounded, see the module doc) and extracts the
 /// cause of a failed task. `None` for a task that did not fail or printed nothing
 /// that looks like a cause.
-pub fn read(run_dir: &Path, layout: Layout, result: &TaskResult) -> Option<Cause> {
+pub(crate) fn read(run_dir: &Path, layout: Layout, result: &TaskResult) -> Option<Cause> {
     if !matches!(result.status, TaskStatus::Error | TaskStatus::Timeout) {
         return None;
     }
@@ -181,7 +181,7 @@ pub fn read(run_dir: &Path, layout: Layout, result: &TaskResult) -> Option<Cause
 
 /// Extracts the cause of a failed task from its record and the text of the failing
 /// command's output streams (most telling first). Pure: no I/O.
-pub fn extract(result: &TaskResult, texts: &[&str]) -> Option<Cause> {
+pub(crate) fn extract(result: &TaskResult, texts: &[&str]) -> Option<Cause> {
     let index = result
         .culprit()
         .or_else(|| result.commands.len().checked_sub(1));

@@ -21,10 +21,10 @@ use super::record::{RunRecord, TaskResult, TaskStatus};
 use super::run_dir::{newest_first, Unreadable};
 
 /// How many run directories a history walk reads at most.
-pub const MAX_RUNS_READ: usize = 64;
+pub(crate) const MAX_RUNS_READ: usize = 64;
 
 /// The identity of a plan with these task ids: `sha256:` and 16 hex digits.
-pub fn plan_id<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn plan_id<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
     let mut ids: Vec<&str> = ids.into_iter().collect();
     ids.sort_unstable();
     let mut hash = Sha256::new();
@@ -48,23 +48,23 @@ fn same_plan(run: &RunRecord, plan_id: &str, ids: &HashSet<&str>) -> bool {
 
 /// The carried-forward state of a plan's tasks.
 #[derive(Debug, Default)]
-pub struct History {
+pub(crate) struct History {
     /// Each task's last real result, with `carried_from` naming the run it came from.
-    pub state: HashMap<String, TaskResult>,
+    pub(crate) state: HashMap<String, TaskResult>,
     /// The newest run the state was read from.
-    pub newest: Option<String>,
+    pub(crate) newest: Option<String>,
     /// Real runs of this plan found.
-    pub runs: usize,
+    pub(crate) runs: usize,
     /// Directories passed over because they hold no readable run.
-    pub unreadable: Vec<Unreadable>,
+    pub(crate) unreadable: Vec<Unreadable>,
     /// Newer runs that did not count: dry runs and runs of another plan.
-    pub ignored: Vec<(String, &'static str)>,
+    pub(crate) ignored: Vec<(String, &'static str)>,
 }
 
 impl History {
     /// Reads the runs under `runs_dir`, newest first, until every task of the plan has a
     /// state (or [`MAX_RUNS_READ`] directories were read).
-    pub fn read(runs_dir: &Path, plan_id: &str, ids: &[&str]) -> Self {
+    pub(crate) fn read(runs_dir: &Path, plan_id: &str, ids: &[&str]) -> Self {
         let wanted: HashSet<&str> = ids.iter().copied().collect();
         let mut history = History::default();
         for dir in newest_first(runs_dir).into_iter().take(MAX_RUNS_READ) {
@@ -112,7 +112,7 @@ impl History {
     /// The tasks `--rerun-failed` runs: those whose last real result was not a pass,
     /// and those that never had one. A `noop` did not pass: nothing ran (a hook may
     /// have been added since).
-    pub fn not_passed(&self, ids: &[&str]) -> HashSet<String> {
+    pub(crate) fn not_passed(&self, ids: &[&str]) -> HashSet<String> {
         // A task `--affected` left out passed as far as that run's verdict goes: the
         // change could not reach it. Rerunning it would turn a rerun of one failure
         // after a pull request's affected run into a run of everything.

@@ -15,28 +15,28 @@ use super::record::{RunStatus, TaskResult};
 use super::seal::{Chain, JournalKey};
 
 /// The journal's name in a run directory.
-pub const FILE: &str = "events.jsonl";
+pub(crate) const FILE: &str = "events.jsonl";
 
 /// Journals larger than this are not read (a crafted artifact must not exhaust memory):
 /// 50,000 tasks write about 40 MB.
-pub const MAX_BYTES: u64 = 1 << 30;
+pub(crate) const MAX_BYTES: u64 = 1 << 30;
 
 /// A task the run planned to execute, so that a run rebuilt from the journal knows the
 /// tasks that never started.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Planned {
-    pub task: String,
-    pub queue: String,
+pub(crate) struct Planned {
+    pub(crate) task: String,
+    pub(crate) queue: String,
     #[serde(default)]
-    pub title: String,
+    pub(crate) title: String,
     #[serde(default)]
-    pub line: Option<usize>,
+    pub(crate) line: Option<usize>,
 }
 
 /// A journal line.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum Entry {
+pub(crate) enum Entry {
     RunStarted {
         run_id: String,
         started: String,
@@ -74,7 +74,7 @@ pub enum Entry {
 
 /// The open journal.
 #[derive(Debug)]
-pub struct Journal {
+pub(crate) struct Journal {
     file: std::fs::File,
     /// Set when the run has a key: every line is sealed.
     chain: Option<Chain>,
@@ -83,7 +83,7 @@ pub struct Journal {
 impl Journal {
     /// Creates `path` (refusing to follow or reuse an existing file); `sealed` is the key
     /// and the run id its chain starts from.
-    pub fn create(path: &Path, sealed: Option<(JournalKey, &str)>) -> std::io::Result<Self> {
+    pub(crate) fn create(path: &Path, sealed: Option<(JournalKey, &str)>) -> std::io::Result<Self> {
         let file = std::fs::OpenOptions::new()
             .append(true)
             .create_new(true)
@@ -93,7 +93,7 @@ impl Journal {
     }
 
     /// Appends one entry as one line in one write.
-    pub fn append(&mut self, entry: &Entry) -> std::io::Result<()> {
+    pub(crate) fn append(&mut self, entry: &Entry) -> std::io::Result<()> {
         let body = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
         let mut line = match &mut self.chain {
             Some(chain) => chain.seal(&body),
@@ -104,26 +104,26 @@ impl Journal {
     }
 
     /// Flushes to stable storage (end of run).
-    pub fn sync(&self) -> std::io::Result<()> {
+    pub(crate) fn sync(&self) -> std::io::Result<()> {
         self.file.sync_data()
     }
 }
 
 /// A journal as read.
 #[derive(Debug, Default)]
-pub struct Contents {
+pub(crate) struct Contents {
     /// The entries a reader may trust: all of them without a key; with one, those
     /// before the first line that fails its seal.
-    pub entries: Vec<Entry>,
+    pub(crate) entries: Vec<Entry>,
     /// With a key: the first line that failed its seal and why (`line 7: its MAC does
     /// not match …`); the entries after it are left out.
-    pub broken: Option<String>,
+    pub(crate) broken: Option<String>,
 }
 
 /// Reads the journal of the run in `dir` (never through a symlink, at most
 /// [`MAX_BYTES`]), skipping a torn last line (cargo-tek killed mid-write). With `key`,
 /// every line must carry its seal.
-pub fn read(dir: &Path, key: Option<&JournalKey>) -> Result<Contents, ReadError> {
+pub(crate) fn read(dir: &Path, key: Option<&JournalKey>) -> Result<Contents, ReadError> {
     let file = beneath::open(dir, FILE)?;
     let mut read = Contents::default();
     let mut reader = std::io::BufReader::new(file.take(MAX_BYTES + 1));

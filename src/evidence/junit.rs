@@ -16,7 +16,7 @@ use crate::redact::Secrets;
 const OUTPUT_TAIL: usize = 16 * 1024;
 
 /// Renders the run as JUnit XML, with `secrets` and GitHub-token-shaped strings masked.
-pub fn render(
+pub(crate) fn render(
     run: &RunRecord,
     run_dir: &Path,
     secrets: &Secrets,

@@ -12,28 +12,28 @@ const SHARD_KEYS: [&str; 3] = ["shard", "tasks", "estimate"];
 
 /// The job and matrix values of a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct LegStamp {
+pub(crate) struct LegStamp {
     /// An explicit leg name (`CARGO_TEK_LEG`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// `GITHUB_JOB`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job: Option<String>,
+    pub(crate) job: Option<String>,
     /// The matrix values (`CARGO_TEK_MATRIX`, the JSON of `${{ toJSON(matrix) }}` that
     /// the Action passes), each as text.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub matrix: BTreeMap<String, String>,
+    pub(crate) matrix: BTreeMap<String, String>,
     /// The `os` leg of a hook matrix this run ran (`run --leg os=…`, the job's
     /// matrix or `RUNNER_OS`): its combinations of that `os` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os: Option<String>,
+    pub(crate) os: Option<String>,
 }
 
 impl LegStamp {
     /// The leg of this process, from `CARGO_TEK_LEG`, `GITHUB_JOB` and
     /// `CARGO_TEK_MATRIX`; `None` when none is set. A matrix that is not a JSON object
     /// is ignored: it names no leg.
-    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Option<Self> {
+    pub(crate) fn from_env(var: impl Fn(&str) -> Option<String>) -> Option<Self> {
         let set = |k: &str| var(k).filter(|v| !v.trim().is_empty());
         let matrix = set("CARGO_TEK_MATRIX")
             .and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok())
@@ -62,7 +62,7 @@ impl LegStamp {
     }
 
     /// The stamp of a run on `os` leg `os` (if any), over what the environment says.
-    pub fn of_run(from_env: Option<Self>, os: Option<String>) -> Option<Self> {
+    pub(crate) fn of_run(from_env: Option<Self>, os: Option<String>) -> Option<Self> {
         match os {
             None => from_env,
             Some(os) => Some(Self {
@@ -75,7 +75,7 @@ impl LegStamp {
     /// The leg's name: the explicit one, else the job and the matrix values
     /// (`test (ubuntu-latest, stable)`). With `sharded`, the matrix keys of a shard
     /// (`shard`, `tasks`, `estimate`) are left out, so every shard of a leg has its name.
-    pub fn label(&self, sharded: bool) -> String {
+    pub(crate) fn label(&self, sharded: bool) -> String {
         if let Some(name) = &self.name {
             return name.clone();
         }

@@ -14,38 +14,38 @@ use super::record::{Counts, RunRecord, RunStatus, TaskResult, TaskStatus};
 use super::seal::JournalKey;
 
 /// run.json's name in a run directory.
-pub const RUN_JSON: &str = "run.json";
+pub(crate) const RUN_JSON: &str = "run.json";
 
 /// run.json files larger than this are not read: 50,000 tasks write about 30 MB.
 const MAX_RUN_JSON: u64 = 1 << 30;
 
 /// The reason given to a planned task that never started in a run that was killed.
-pub const NOT_RUN: &str = "not run: cargo-tek stopped before this task started";
+pub(crate) const NOT_RUN: &str = "not run: cargo-tek stopped before this task started";
 
 /// A run read from disk.
 #[derive(Debug, Clone)]
-pub struct LoadedRun {
-    pub dir: PathBuf,
-    pub record: RunRecord,
+pub(crate) struct LoadedRun {
+    pub(crate) dir: PathBuf,
+    pub(crate) record: RunRecord,
     /// True when cargo-tek stopped before writing the final run.json.
-    pub incomplete: bool,
+    pub(crate) incomplete: bool,
     /// Tasks of an incomplete run that never started: their results are made up here,
     /// not real ones.
-    pub not_run: HashSet<String>,
+    pub(crate) not_run: HashSet<String>,
     /// What a reader must know about how the run was read (a damaged run.json passed
     /// over for the journal, say), one sentence each: shown with the report.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// Loads `dir`. Errors name the file and what is wrong.
-pub fn load_run(dir: &Path) -> Result<LoadedRun, String> {
+pub(crate) fn load_run(dir: &Path) -> Result<LoadedRun, String> {
     load(dir, None)
 }
 
 /// Loads `dir` trusting only what its journal, sealed with `key`, vouches for: run.json
 /// when the journal's authenticated end names its digest, else the run rebuilt from the
 /// journal's authenticated lines; anything else is reported and never passes as ok.
-pub fn load_sealed(dir: &Path, key: &JournalKey) -> Result<LoadedRun, String> {
+pub(crate) fn load_sealed(dir: &Path, key: &JournalKey) -> Result<LoadedRun, String> {
     load(dir, Some(key))
 }
 

@@ -24,7 +24,7 @@ const KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'.').remove(b'_').remove(b'-')
 /// byte outside `[A-Za-z0-9._-]` (`%` included) is percent-encoded, and so is a leading
 /// dot, which keeps `.`, `..` and hidden names out. `TASK-001` stays `TASK-001`; `X/1`
 /// becomes `X%2F1`, while `X_1` stays `X_1`.
-pub fn folder_name(id: &str) -> String {
+pub(crate) fn folder_name(id: &str) -> String {
     if id.is_empty() {
         // `%` alone is never the encoding of anything else.
         return "%".into();
@@ -36,7 +36,7 @@ pub fn folder_name(id: &str) -> String {
 }
 
 /// Relative paths of the stdout and stderr logs of command `n` (1-based) of `attempt`.
-pub fn paths(task: &str, attempt: u32, n: usize) -> (String, String) {
+pub(crate) fn paths(task: &str, attempt: u32, n: usize) -> (String, String) {
     let base = format!("logs/{}/attempt{attempt}-cmd{n}", folder_name(task));
     (format!("{base}.stdout.log"), format!("{base}.stderr.log"))
 }
@@ -45,7 +45,7 @@ pub fn paths(task: &str, attempt: u32, n: usize) -> (String, String) {
 /// in place: masking never makes text longer (a mask is shorter than any value it
 /// replaces), so the rewrite stays behind the read. Only regular files are touched,
 /// none through a symlink; a file without a secret is read once and left alone.
-pub fn mask_folder(run_dir: &Path, folder: &str, secrets: &Secrets) -> std::io::Result<()> {
+pub(crate) fn mask_folder(run_dir: &Path, folder: &str, secrets: &Secrets) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
 
     /// Reads a file from its start with `pread`, so that reader and writer keep their
@@ -111,7 +111,7 @@ pub fn mask_folder(run_dir: &Path, folder: &str, secrets: &Secrets) -> std::io::
 
 /// The folders under `logs/` of the run in `run_dir` (task ids encoded, see
 /// [`folder_name`]).
-pub fn folders(run_dir: &Path) -> Vec<String> {
+pub(crate) fn folders(run_dir: &Path) -> Vec<String> {
     std::fs::read_dir(run_dir.join("logs"))
         .map(|entries| {
             entries
@@ -126,7 +126,7 @@ pub fn folders(run_dir: &Path) -> Vec<String> {
 /// Creates the empty stdout and stderr logs of one command (see [`paths`]) for the
 /// child to write into. An existing file is never reused, and no symlink (a task may
 /// plant one in its log folder) is followed.
-pub fn create_pair(
+pub(crate) fn create_pair(
     run_dir: &Path,
     (out, err): (&str, &str),
 ) -> std::io::Result<(std::fs::File, std::fs::File)> {
@@ -139,7 +139,7 @@ pub fn create_pair(
 
 /// How the logs of a run start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
+pub(crate) enum Layout {
     /// The child's bytes only (run.json schema 2 and later).
     Raw,
     /// A `# cargo-tek: ` header line first, when present (older runs).
@@ -148,7 +148,7 @@ pub enum Layout {
 
 impl Layout {
     /// The layout of a run's logs, from its run.json `schema_version`.
-    pub fn of_schema(version: u32) -> Self {
+    pub(crate) fn of_schema(version: u32) -> Self {
         if version >= 2 {
             Layout::Raw
         } else {
@@ -181,7 +181,12 @@ fn body_start(file: &mut std::fs::File, layout: Layout) -> u64 {
 /// The last `max` bytes of the log `rel` of the run in `run_dir`, as lossy UTF-8 cut at a
 /// line start when possible. Empty when the file does not exist; an error when it is not
 /// a regular file inside the run directory (a symlink is never followed).
-pub fn tail(run_dir: &Path, rel: &str, max: usize, layout: Layout) -> Result<String, ReadError> {
+pub(crate) fn tail(
+    run_dir: &Path,
+    rel: &str,
+    max: usize,
+    layout: Layout,
+) -> Result<String, ReadError> {
     let mut file = match beneath::open(run_dir, rel) {
         Ok(file) => file,
         Err(e) if e.is_not_found() => return Ok(String::new()),
@@ -214,7 +219,7 @@ pub fn tail(run_dir: &Path, rel: &str, max: usize, layout: Layout) -> Result<Str
 /// The carried run id comes from run.json, so it is used only when it has the shape
 /// cargo-tek gives run ids and the path is under `logs/`: a crafted run.json cannot
 /// point a report at other files beside the run directory.
-pub fn locate<'a>(
+pub(crate) fn locate<'a>(
     run_dir: &'a Path,
     carried_from: Option<&str>,
     rel: &str,

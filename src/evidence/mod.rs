@@ -1,29 +1,29 @@
 //! Evidence of a run: run.json, the journal, per-task logs and JUnit, written so that a
 //! crash at any moment leaves a readable run directory.
 
-pub mod affected;
+pub(crate) mod affected;
 mod atomic;
-pub mod beneath;
-pub mod cargo;
-pub mod cargo_cause;
-pub mod cause;
-pub mod history;
-pub mod journal;
-pub mod junit;
-pub mod leg;
+pub(crate) mod beneath;
+pub(crate) mod cargo;
+pub(crate) mod cargo_cause;
+pub(crate) mod cause;
+pub(crate) mod history;
+pub(crate) mod journal;
+pub(crate) mod junit;
+pub(crate) mod leg;
 mod load;
-pub mod logs;
-pub mod merge;
+pub(crate) mod logs;
+pub(crate) mod merge;
 mod record;
-pub mod recorder;
-pub mod run_dir;
-pub mod seal;
-pub mod shard;
+pub(crate) mod recorder;
+pub(crate) mod run_dir;
+pub(crate) mod seal;
+pub(crate) mod shard;
 
-pub use affected::{is_unaffected, AffectedStamp, UNAFFECTED};
-pub use atomic::write_atomic;
-pub use load::{load_run, load_sealed, LoadedRun, RUN_JSON};
-pub use record::{
+pub(crate) use affected::{is_unaffected, AffectedStamp, UNAFFECTED};
+pub(crate) use atomic::write_atomic;
+pub(crate) use load::{load_run, load_sealed, LoadedRun, RUN_JSON};
+pub(crate) use record::{
     span_ms, CommandRecord, Counts, RunRecord, RunStatus, SandboxRecord, TaskResult, TaskStatus,
     ToolInfo, RUN_SCHEMA_VERSION,
 };

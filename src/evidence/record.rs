@@ -12,69 +12,69 @@ use super::shard::ShardStamp;
 
 /// Version of the run.json this build writes. 2: logs hold the child's bytes only (no
 /// header line), `plan_id`, `rerun_failed` and per result `carried_from`.
-pub const RUN_SCHEMA_VERSION: u32 = 2;
+pub(crate) const RUN_SCHEMA_VERSION: u32 = 2;
 
 /// The whole run.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct RunRecord {
+pub(crate) struct RunRecord {
     #[serde(default)]
-    pub schema_version: u32,
+    pub(crate) schema_version: u32,
     /// "running" while in progress, then "ok", "error" or "interrupted".
-    pub status: RunStatus,
+    pub(crate) status: RunStatus,
     /// RFC 3339.
-    pub started: String,
+    pub(crate) started: String,
     #[serde(default)]
-    pub ended: Option<String>,
+    pub(crate) ended: Option<String>,
     #[serde(default)]
-    pub duration_ms: Option<u64>,
+    pub(crate) duration_ms: Option<u64>,
     #[serde(default)]
-    pub run_id: String,
+    pub(crate) run_id: String,
     #[serde(default)]
-    pub tool: Option<ToolInfo>,
+    pub(crate) tool: Option<ToolInfo>,
     /// The sot.md or plan file the run came from.
     #[serde(default)]
-    pub source: Option<String>,
+    pub(crate) source: Option<String>,
     #[serde(default)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Identity of the plan: runs of the same plan share it (see `evidence::history`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan_id: Option<String>,
+    pub(crate) plan_id: Option<String>,
     /// A `--rerun-failed` run: results with `carried_from` were not run again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub rerun_failed: bool,
+    pub(crate) rerun_failed: bool,
     #[serde(default)]
-    pub max_workers: Option<usize>,
+    pub(crate) max_workers: Option<usize>,
     /// The signal that interrupted the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signal: Option<String>,
+    pub(crate) signal: Option<String>,
     /// Which shard of which plan this run was (`--shard K/N`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<ShardStamp>,
+    pub(crate) shard: Option<ShardStamp>,
     /// How an `--affected` run chose its tasks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub affected: Option<AffectedStamp>,
+    pub(crate) affected: Option<AffectedStamp>,
     /// The CI job and matrix values the run ran under, so merged legs are named.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub leg: Option<LegStamp>,
+    pub(crate) leg: Option<LegStamp>,
     /// Set on a run merged by `report --merge`: where its results came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub merge: Option<MergeStamp>,
+    pub(crate) merge: Option<MergeStamp>,
     #[serde(default)]
-    pub counts: Counts,
-    pub results: Vec<TaskResult>,
+    pub(crate) counts: Counts,
+    pub(crate) results: Vec<TaskResult>,
 }
 
 /// Name and version of the tool that wrote the run.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct ToolInfo {
-    pub name: String,
-    pub version: String,
+pub(crate) struct ToolInfo {
+    pub(crate) name: String,
+    pub(crate) version: String,
 }
 
 /// Overall status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum RunStatus {
+pub(crate) enum RunStatus {
     Running,
     Ok,
     Error,
@@ -86,7 +86,7 @@ pub enum RunStatus {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
-pub enum TaskStatus {
+pub(crate) enum TaskStatus {
     Ok,
     Noop,
     Flaky,
@@ -98,12 +98,12 @@ pub enum TaskStatus {
 
 impl TaskStatus {
     /// Whether dependents may run.
-    pub fn is_success(self) -> bool {
+    pub(crate) fn is_success(self) -> bool {
         matches!(self, TaskStatus::Ok | TaskStatus::Noop | TaskStatus::Flaky)
     }
 
     /// Lowercase name as in run.json.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TaskStatus::Ok => "ok",
             TaskStatus::Noop => "noop",
@@ -118,20 +118,20 @@ impl TaskStatus {
 
 /// Counts by status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Counts {
-    pub total: usize,
-    pub ok: usize,
-    pub noop: usize,
-    pub flaky: usize,
-    pub error: usize,
-    pub timeout: usize,
-    pub skipped: usize,
-    pub cancelled: usize,
+pub(crate) struct Counts {
+    pub(crate) total: usize,
+    pub(crate) ok: usize,
+    pub(crate) noop: usize,
+    pub(crate) flaky: usize,
+    pub(crate) error: usize,
+    pub(crate) timeout: usize,
+    pub(crate) skipped: usize,
+    pub(crate) cancelled: usize,
 }
 
 impl Counts {
     /// Tallies results.
-    pub fn of(results: &[TaskResult]) -> Self {
+    pub(crate) fn of(results: &[TaskResult]) -> Self {
         let mut c = Counts {
             total: results.len(),
             ..Default::default()
@@ -153,68 +153,68 @@ impl Counts {
 
 /// One task's outcome.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct TaskResult {
-    pub task: String,
-    pub queue: String,
-    pub agent: String,
-    pub status: TaskStatus,
+pub(crate) struct TaskResult {
+    pub(crate) task: String,
+    pub(crate) queue: String,
+    pub(crate) agent: String,
+    pub(crate) status: TaskStatus,
     #[serde(default)]
-    pub title: String,
+    pub(crate) title: String,
     #[serde(default)]
-    pub layer: String,
+    pub(crate) layer: String,
     /// Why it was skipped, cancelled or errored, or why it is in the plan (dry run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     #[serde(default)]
-    pub attempts: u32,
+    pub(crate) attempts: u32,
     #[serde(default)]
-    pub duration_ms: u64,
+    pub(crate) duration_ms: u64,
     #[serde(default)]
-    pub commands: Vec<CommandRecord>,
+    pub(crate) commands: Vec<CommandRecord>,
     /// The task's line in the source of truth, for annotations that point at it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
+    pub(crate) line: Option<usize>,
     /// Not run this time: the task's last real result, from the run with this id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub carried_from: Option<String>,
+    pub(crate) carried_from: Option<String>,
     /// When its first attempt started (RFC 3339, UTC): with `duration_ms`, a queue's
     /// real span is known, not only its longest task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started: Option<String>,
+    pub(crate) started: Option<String>,
     /// Milliseconds the task waited, once ready, for a shared resource (a cargo target
     /// directory, or one config names): not part of `duration_ms`.
     #[serde(default, skip_serializing_if = "is_zero")]
-    pub wait_ms: u64,
+    pub(crate) wait_ms: u64,
     /// What cargo said, when the cargo agent ran the task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     // Boxed: most results have none, and journal entries carry whole results.
-    pub cargo: Option<Box<CargoEvidence>>,
+    pub(crate) cargo: Option<Box<CargoEvidence>>,
     /// The sandbox the task's commands ran under (hooks.json or manifest.json
     /// `sandbox`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sandbox: Option<Box<SandboxRecord>>,
+    pub(crate) sandbox: Option<Box<SandboxRecord>>,
 }
 
 /// The rules a task ran under, as written, and what this kernel enforced of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct SandboxRecord {
+pub(crate) struct SandboxRecord {
     /// The preset the rules came from (`"cargo"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preset: Option<String>,
+    pub(crate) preset: Option<String>,
     /// The only places it could write (besides `$TMPDIR` and its log directory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub write: Option<Vec<String>>,
+    pub(crate) write: Option<Vec<String>>,
     /// The only places it could read (besides the system's directories).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read: Option<Vec<String>>,
+    pub(crate) read: Option<Vec<String>>,
     /// "none" or "all".
-    pub net: String,
+    pub(crate) net: String,
     /// The kernel's Landlock ABI (0: none).
-    pub landlock_abi: u32,
+    pub(crate) landlock_abi: u32,
     /// Kinds of rule (`write`, `read`, `net`) this kernel could not enforce, so the task
     /// ran without them (`required: false`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub not_enforced: Vec<String>,
+    pub(crate) not_enforced: Vec<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -224,7 +224,7 @@ fn is_zero(n: &u64) -> bool {
 impl TaskResult {
     /// The command that made the task fail (0-based): the one that timed out or was
     /// cancelled, else the last that did not succeed. Its output is the one to show.
-    pub fn culprit(&self) -> Option<usize> {
+    pub(crate) fn culprit(&self) -> Option<usize> {
         let failed = |c: &CommandRecord| {
             c.timed_out || c.error.is_some() || c.signal.is_some() || c.rc.is_some_and(|rc| rc != 0)
         };
@@ -237,49 +237,49 @@ impl TaskResult {
 
 /// One command of a task (of its last attempt).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct CommandRecord {
+pub(crate) struct CommandRecord {
     /// argv as spawned.
-    pub cmd: Vec<String>,
+    pub(crate) cmd: Vec<String>,
     /// cwd as written in hooks.json.
-    pub cwd: String,
+    pub(crate) cwd: String,
     /// Exit code; null when killed by a signal, not spawned, or a dry run.
-    pub rc: Option<i32>,
+    pub(crate) rc: Option<i32>,
     /// stdout log, relative to the run directory.
-    pub log: Option<String>,
+    pub(crate) log: Option<String>,
     /// stderr log, relative to the run directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stderr_log: Option<String>,
+    pub(crate) stderr_log: Option<String>,
     /// Signal that ended the process, e.g. "SIGKILL".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signal: Option<String>,
+    pub(crate) signal: Option<String>,
     #[serde(default)]
-    pub duration_ms: u64,
+    pub(crate) duration_ms: u64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub timed_out: bool,
+    pub(crate) timed_out: bool,
     /// The main process exited while processes it started (in its group or out of it)
     /// lived on; they were killed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub leaked: bool,
+    pub(crate) leaked: bool,
     /// The pids of the processes that were left running and killed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub leaked_pids: Vec<u32>,
+    pub(crate) leaked_pids: Vec<u32>,
     /// Spawn failure (missing program, cwd gone, not executable), with the OS message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// Names of the environment variables set by the hook (dry run).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub env: Vec<String>,
+    pub(crate) env: Vec<String>,
     /// The time limit applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<u64>,
+    pub(crate) timeout_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub continue_on_error: bool,
+    pub(crate) continue_on_error: bool,
 }
 
 /// How long a group of tasks took from the first start to the last end, for the tasks
 /// that ran this time and say when they started; the longest task's time when that is
 /// longer or nothing says when it started (runs written before `started` existed).
-pub fn span_ms<'a>(tasks: impl Iterator<Item = &'a TaskResult>) -> u64 {
+pub(crate) fn span_ms<'a>(tasks: impl Iterator<Item = &'a TaskResult>) -> u64 {
     let mut longest = 0;
     let mut first: Option<std::time::SystemTime> = None;
     let mut last: Option<std::time::SystemTime> = None;
@@ -311,7 +311,12 @@ pub fn span_ms<'a>(tasks: impl Iterator<Item = &'a TaskResult>) -> u64 {
 impl TaskResult {
     /// The result of a task that never started (skipped, or cancelled before it ran),
     /// with why; title, layer and line are the caller's to add.
-    pub fn never_started(task: String, queue: String, status: TaskStatus, reason: String) -> Self {
+    pub(crate) fn never_started(
+        task: String,
+        queue: String,
+        status: TaskStatus,
+        reason: String,
+    ) -> Self {
         Self {
             task,
             queue,
@@ -337,7 +342,7 @@ impl TaskResult {
 impl TaskResult {
     /// A result of one attempt with an id, a status and a duration and nothing else, for
     /// tests.
-    pub fn for_test(task: &str, status: TaskStatus, duration_ms: u64) -> Self {
+    pub(crate) fn for_test(task: &str, status: TaskStatus, duration_ms: u64) -> Self {
         Self {
             agent: "shell".into(),
             reason: None,
@@ -350,7 +355,7 @@ impl TaskResult {
 
 impl RunRecord {
     /// A record of the current schema with nothing in it yet: no results, no end.
-    pub fn empty(run_id: String, status: RunStatus, started: String) -> Self {
+    pub(crate) fn empty(run_id: String, status: RunStatus, started: String) -> Self {
         Self {
             schema_version: RUN_SCHEMA_VERSION,
             status,
@@ -375,7 +380,7 @@ impl RunRecord {
     }
 
     /// The JSON Schema of run.json.
-    pub fn json_schema() -> serde_json::Value {
+    pub(crate) fn json_schema() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(RunRecord)).unwrap_or_default()
     }
 }

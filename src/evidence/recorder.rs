@@ -37,7 +37,7 @@ fn reserve_bytes(tasks: usize) -> i64 {
 
 /// Writes a run's evidence.
 #[derive(Debug)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     dir: PathBuf,
     journal: Journal,
     secrets: Secrets,
@@ -50,7 +50,7 @@ impl Recorder {
     /// Writes run.json (status `running`) and the journal's first entry, then makes the
     /// run directory visible under its final name `dir`. `secrets` are masked in
     /// everything the recorder writes.
-    pub fn start(
+    pub(crate) fn start(
         dir: &Path,
         record: &RunRecord,
         planned: Vec<Planned>,
@@ -110,7 +110,7 @@ impl Recorder {
     }
 
     /// Journals a task's start. A failure is remembered (the finish will say so).
-    pub fn task_started(&mut self, task: &str, queue: &str, at: String) {
+    pub(crate) fn task_started(&mut self, task: &str, queue: &str, at: String) {
         let entry = Entry::TaskStarted {
             task: task.to_owned(),
             queue: queue.to_owned(),
@@ -125,7 +125,7 @@ impl Recorder {
     /// Journals a finished task. When its evidence could not be written (the journal
     /// entry, or its output because the disk is full) the task becomes an `error` that
     /// says why.
-    pub fn task_finished(&mut self, result: &mut TaskResult, at: String) {
+    pub(crate) fn task_finished(&mut self, result: &mut TaskResult, at: String) {
         if let Some(lost) = self.mask_logs(&result.task) {
             let why = self.failed(lost);
             result.status = TaskStatus::Error;
@@ -161,7 +161,7 @@ impl Recorder {
     }
 
     /// Journals a result carried forward from an earlier run (not run this time).
-    pub fn task_carried(&mut self, result: &TaskResult) {
+    pub(crate) fn task_carried(&mut self, result: &TaskResult) {
         let entry = Entry::TaskFinished {
             result: result.clone(),
             at: None,
@@ -174,7 +174,7 @@ impl Recorder {
     /// Writes the final run.json, junit.xml and the journal's last entry, giving back the
     /// reserve first. Returns the first failure of the whole run, if any; an error only
     /// when run.json itself could not be written.
-    pub fn finish(mut self, record: &RunRecord) -> std::io::Result<Option<String>> {
+    pub(crate) fn finish(mut self, record: &RunRecord) -> std::io::Result<Option<String>> {
         let _ = std::fs::remove_file(self.dir.join(RESERVE));
         // Logs no finished task owned: the shared compile's, a task that never finished.
         for folder in logs::folders(&self.dir) {

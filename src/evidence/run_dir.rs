@@ -9,9 +9,9 @@ use super::load::{load_run, LoadedRun};
 
 /// What a reader of the runs directory passed over: a directory with no readable run.
 #[derive(Debug, Clone)]
-pub struct Unreadable {
-    pub dir: PathBuf,
-    pub why: String,
+pub(crate) struct Unreadable {
+    pub(crate) dir: PathBuf,
+    pub(crate) why: String,
 }
 
 /// Creates the staging directory of a new run under `runs_dir` (with `logs/`) and
@@ -19,7 +19,7 @@ pub struct Unreadable {
 /// recorder publishes it (see [`publish`]). The id sorts by time
 /// (`20261125T142301.123Z-1a2b3c`). A runs directory created here gets a `.gitignore`
 /// of `*`, so that evidence is never committed by accident.
-pub fn create(runs_dir: &Path) -> std::io::Result<(String, PathBuf)> {
+pub(crate) fn create(runs_dir: &Path) -> std::io::Result<(String, PathBuf)> {
     let existed = runs_dir.exists();
     std::fs::create_dir_all(runs_dir)?;
     let meta = std::fs::symlink_metadata(runs_dir)?;
@@ -62,7 +62,7 @@ pub fn create(runs_dir: &Path) -> std::io::Result<(String, PathBuf)> {
 }
 
 /// The hidden name a run directory has until it is readable.
-pub fn staging_of(dir: &Path) -> PathBuf {
+pub(crate) fn staging_of(dir: &Path) -> PathBuf {
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -72,7 +72,7 @@ pub fn staging_of(dir: &Path) -> PathBuf {
 
 /// Makes the staging directory of `dir` visible under its final name (a no-op when
 /// there is no staging directory, as for a directory made by hand).
-pub fn publish(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn publish(dir: &Path) -> std::io::Result<()> {
     let staging = staging_of(dir);
     if !staging.is_dir() {
         return Ok(());
@@ -87,7 +87,7 @@ pub fn publish(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Run directories under `runs_dir`, newest first (hidden and staging names skipped).
-pub fn newest_first(runs_dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn newest_first(runs_dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(runs_dir) else {
         return Vec::new();
     };
@@ -103,7 +103,7 @@ pub fn newest_first(runs_dir: &Path) -> Vec<PathBuf> {
 
 /// The newest run under `runs_dir` that can be read, and the newer directories passed
 /// over because they hold no readable run.
-pub fn newest_readable(runs_dir: &Path) -> (Option<LoadedRun>, Vec<Unreadable>) {
+pub(crate) fn newest_readable(runs_dir: &Path) -> (Option<LoadedRun>, Vec<Unreadable>) {
     let mut skipped = Vec::new();
     for dir in newest_first(runs_dir) {
         match load_run(&dir) {

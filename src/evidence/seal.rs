@@ -15,7 +15,7 @@ use sha2::Sha256;
 type HmacSha256 = Hmac<Sha256>;
 
 /// The environment variable holding the key, as hexadecimal digits.
-pub const KEY_VAR: &str = "CARGO_TEK_JOURNAL_KEY";
+pub(crate) const KEY_VAR: &str = "CARGO_TEK_JOURNAL_KEY";
 
 /// Fewer hex digits than this (128 bits) is refused: a short key can be guessed.
 const MIN_HEX: usize = 32;
@@ -27,7 +27,7 @@ const SUFFIX_LEN: usize = PREFIX.len() + MAC_HEX + 2;
 
 /// A journal key. Its `Debug` never shows it.
 #[derive(Clone)]
-pub struct JournalKey(Vec<u8>);
+pub(crate) struct JournalKey(Vec<u8>);
 
 impl std::fmt::Debug for JournalKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37,7 +37,7 @@ impl std::fmt::Debug for JournalKey {
 
 impl JournalKey {
     /// Parses the variable's value; the error says what a valid one looks like.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let bytes = hex::decode(text).ok().filter(|_| text.len() >= MIN_HEX);
         bytes.map(Self).ok_or_else(|| {
@@ -56,14 +56,14 @@ impl JournalKey {
 
 /// The state of a chain: the MAC of the last line (or of the run id, before the first).
 #[derive(Debug, Clone)]
-pub struct Chain {
+pub(crate) struct Chain {
     key: JournalKey,
     last: Vec<u8>,
 }
 
 impl Chain {
     /// A chain for the journal of run `run_id`.
-    pub fn new(key: JournalKey, run_id: &str) -> Self {
+    pub(crate) fn new(key: JournalKey, run_id: &str) -> Self {
         let mut mac = key.mac();
         mac.update(b"cargo-tek journal v1\0");
         mac.update(run_id.as_bytes());
@@ -79,7 +79,7 @@ impl Chain {
     }
 
     /// Seals `body` (one JSON object, no newline) and advances the chain.
-    pub fn seal(&mut self, body: &[u8]) -> Vec<u8> {
+    pub(crate) fn seal(&mut self, body: &[u8]) -> Vec<u8> {
         let tag = self.next(body);
         let mut line = body.to_vec();
         if line.last() == Some(&b'}') {
@@ -98,7 +98,7 @@ impl Chain {
     }
 
     /// Checks a sealed `line` and advances the chain; the error says what is wrong.
-    pub fn open(&mut self, line: &[u8]) -> Result<(), &'static str> {
+    pub(crate) fn open(&mut self, line: &[u8]) -> Result<(), &'static str> {
         let (body, tag) = split(line).ok_or("it carries no MAC")?;
         let tag = hex::decode(tag).map_err(|_| "its MAC is not hexadecimal")?;
         let mut mac = self.key.mac();

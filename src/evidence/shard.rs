@@ -6,15 +6,15 @@ use serde::{Deserialize, Serialize};
 
 /// A run of one shard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ShardStamp {
+pub(crate) struct ShardStamp {
     /// 1-based.
-    pub index: u32,
-    pub total: u32,
+    pub(crate) index: u32,
+    pub(crate) total: u32,
     /// Hash of the plan (and the sot.md, hooks.json and manifest.json it came from)
     /// that every shard of one run shares.
-    pub plan_hash: String,
+    pub(crate) plan_hash: String,
     /// The ids the plan gave this shard, so that a merge can tell a task the shard was
     /// given but did not report (narrowed by id, results deleted) from one it never had.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub assigned: Vec<String>,
+    pub(crate) assigned: Vec<String>,
 }

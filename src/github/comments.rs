@@ -12,7 +12,7 @@ use super::retry::{is_rate_limited, RetryPolicy};
 use super::stamp::RunStamp;
 
 /// GitHub rejects comment bodies longer than this many characters.
-pub const MAX_COMMENT_CHARS: usize = 65_536;
+pub(crate) const MAX_COMMENT_CHARS: usize = 65_536;
 /// Room kept free under the limit for the marker line we may prepend.
 const MARKER_MARGIN: usize = 256;
 /// Login of the Actions `GITHUB_TOKEN`, which may not read `/user`.
@@ -23,7 +23,7 @@ const MAX_KEY_CHARS: usize = 100;
 
 /// The hidden first line that identifies our comment for `key`; the key is reduced to
 /// `[A-Za-z0-9._-]` so it can never close the HTML comment early.
-pub fn marker(key: &str) -> String {
+pub(crate) fn marker(key: &str) -> String {
     let key: String = key
         .chars()
         .take(MAX_KEY_CHARS)
@@ -35,7 +35,7 @@ pub fn marker(key: &str) -> String {
 
 /// What [`upsert_sticky_comment`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CommentOutcome {
+pub(crate) enum CommentOutcome {
     /// A new comment was posted.
     Created { id: u64, url: String },
     /// Our existing comment was edited in place.
@@ -69,7 +69,7 @@ pub(super) async fn upsert_sticky_comment(
 /// [`upsert_sticky_comment`], with `render(limit, previous)` also given the task ids that
 /// failed according to the comment being replaced (see [`super::failed_mark`]), when it
 /// has that mark: the report can then say what newly fails and what was fixed.
-pub async fn upsert_sticky_comment_since(
+pub(crate) async fn upsert_sticky_comment_since(
     ctx: &GitHubContext,
     key: &str,
     render: &Previous<'_>,
@@ -83,7 +83,7 @@ pub async fn upsert_sticky_comment_since(
 }
 
 /// A renderer given the size limit and the previous comment's failed task ids.
-pub type Previous<'a> = dyn Fn(usize, Option<&[String]>) -> String + Sync + 'a;
+pub(crate) type Previous<'a> = dyn Fn(usize, Option<&[String]>) -> String + Sync + 'a;
 
 async fn upsert(
     ctx: &GitHubContext,

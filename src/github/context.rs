@@ -24,16 +24,16 @@ impl fmt::Debug for Secret {
 
 /// Where and as whom to talk to GitHub, as read from the Actions environment.
 #[derive(Clone, Debug)]
-pub struct GitHubContext {
+pub(crate) struct GitHubContext {
     /// REST API root, without trailing slash; GHES roots keep their path (`.../api/v3`).
-    pub api_url: String,
+    pub(crate) api_url: String,
     /// `owner/name`.
-    pub repository: String,
+    pub(crate) repository: String,
     /// Pull request number, when this run belongs to one.
-    pub pr: Option<u64>,
+    pub(crate) pr: Option<u64>,
     /// The workflow run writing the comment, so that an older run never replaces a
     /// comment of a newer one.
-    pub stamp: Option<RunStamp>,
+    pub(crate) stamp: Option<RunStamp>,
     pub(super) token: Option<Secret>,
 }
 
@@ -42,7 +42,7 @@ impl GitHubContext {
     /// `GITHUB_TOKEN`, and the PR number from `pr_override` or else from the event payload at
     /// `GITHUB_EVENT_PATH` (`pull_request.number`, `number`, or `issue.number` when
     /// `issue.pull_request` exists). `env` is the variable lookup, so tests need no process env.
-    pub fn from_env(
+    pub(crate) fn from_env(
         env: &dyn Fn(&str) -> Option<String>,
         pr_override: Option<u64>,
     ) -> Result<Self, GitHubError> {
@@ -80,7 +80,7 @@ impl GitHubContext {
     }
 
     /// The token, so reports can mask it wherever it might show up.
-    pub fn token_value(&self) -> Option<&str> {
+    pub(crate) fn token_value(&self) -> Option<&str> {
         self.token.as_ref().map(|t| t.0.as_str())
     }
 }

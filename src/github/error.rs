@@ -9,7 +9,7 @@ use super::client::Reply;
 
 /// Why talking to GitHub failed. Messages never contain the token.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum GitHubError {
+pub(crate) enum GitHubError {
     #[error("GITHUB_REPOSITORY is not set to owner/name")]
     NoRepository,
     #[error("GITHUB_TOKEN is not set")]
@@ -31,7 +31,7 @@ pub enum GitHubError {
 impl GitHubError {
     /// True for a run that simply can't comment (fork PR, no token, not a PR): the caller
     /// should warn and keep the body instead of failing.
-    pub fn is_permission_or_context(&self) -> bool {
+    pub(crate) fn is_permission_or_context(&self) -> bool {
         matches!(
             self,
             Self::ReadOnly { .. } | Self::NoToken | Self::NoPullRequest

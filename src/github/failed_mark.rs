@@ -9,7 +9,7 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_AL
 const PREFIX: &str = "<!-- cargo-tek:failed ";
 const SUFFIX: &str = " -->";
 /// Ids written and read at most; a run with more failures lists the first ones.
-pub const MAX_IDS: usize = 200;
+pub(crate) const MAX_IDS: usize = 200;
 /// An id longer than this (encoded) is left out rather than cut: a cut id would name a
 /// different task.
 const MAX_ID_CHARS: usize = 300;
@@ -21,7 +21,7 @@ const MAX_LINE: usize = MAX_IDS * (MAX_ID_CHARS + 1) + 64;
 const ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'.').remove(b'_').remove(b'-');
 
 /// The hidden line listing `ids`.
-pub fn line(ids: &[String]) -> String {
+pub(crate) fn line(ids: &[String]) -> String {
     let encoded: Vec<String> = ids
         .iter()
         .map(|id| utf8_percent_encode(id, ENCODE).to_string())
@@ -32,7 +32,7 @@ pub fn line(ids: &[String]) -> String {
 }
 
 /// The failed ids in a comment body, when its last non-empty line is a valid mark.
-pub fn parse(body: &str) -> Option<Vec<String>> {
+pub(crate) fn parse(body: &str) -> Option<Vec<String>> {
     let last = body.lines().rev().find(|l| !l.trim().is_empty())?.trim();
     if last.len() > MAX_LINE {
         return None;

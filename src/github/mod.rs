@@ -11,7 +11,7 @@ mod client;
 mod comments;
 mod context;
 mod error;
-pub mod failed_mark;
+pub(crate) mod failed_mark;
 mod outputs;
 mod retry;
 mod stamp;
@@ -21,9 +21,9 @@ mod tests;
 
 #[cfg(test)]
 use comments::upsert_sticky_comment;
-pub use comments::{marker, upsert_sticky_comment_since, CommentOutcome};
-pub use context::GitHubContext;
-pub use error::GitHubError;
-pub use outputs::append_step_outputs;
-pub use retry::RetryPolicy;
-pub use summary::append_job_summary;
+pub(crate) use comments::{marker, upsert_sticky_comment_since, CommentOutcome};
+pub(crate) use context::GitHubContext;
+pub(crate) use error::GitHubError;
+pub(crate) use outputs::append_step_outputs;
+pub(crate) use retry::RetryPolicy;
+pub(crate) use summary::append_job_summary;

@@ -4,7 +4,7 @@ use std::path::Path;
 
 /// Appends each `(name, value)` pair to the step-output file as `name=value`. A name or
 /// value holding a line break is refused, whole: it could forge a second output.
-pub fn append_step_outputs(path: &Path, pairs: &[(&str, &str)]) -> std::io::Result<()> {
+pub(crate) fn append_step_outputs(path: &Path, pairs: &[(&str, &str)]) -> std::io::Result<()> {
     let mut text = String::new();
     for (name, value) in pairs {
         let broken = |s: &str| s.contains(['\n', '\r']);

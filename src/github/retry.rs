@@ -9,13 +9,13 @@ use super::client::Reply;
 
 /// How long and how often to retry server errors and rate limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Total tries per request, including the first.
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// Upper bound on any single wait, including server-requested ones.
-    pub max_wait: Duration,
+    pub(crate) max_wait: Duration,
     /// First backoff step; doubles on each retry.
-    pub base_wait: Duration,
+    pub(crate) base_wait: Duration,
 }
 
 impl Default for RetryPolicy {

@@ -5,11 +5,11 @@
 
 /// Who wrote a comment: `GITHUB_RUN_ID`, `GITHUB_RUN_ATTEMPT` and the commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunStamp {
-    pub run_id: u64,
-    pub attempt: u64,
+pub(crate) struct RunStamp {
+    pub(crate) run_id: u64,
+    pub(crate) attempt: u64,
     /// The PR's head commit (or `GITHUB_SHA`), hex only; informational.
-    pub sha: String,
+    pub(crate) sha: String,
 }
 
 const PREFIX: &str = "<!-- cargo-tek:run ";
@@ -17,7 +17,10 @@ const PREFIX: &str = "<!-- cargo-tek:run ";
 impl RunStamp {
     /// Reads the stamp of this run; `None` outside a workflow run (a local report), whose
     /// comments are then treated as older than any stamped one.
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>, head_sha: Option<&str>) -> Option<Self> {
+    pub(crate) fn from_env(
+        env: &dyn Fn(&str) -> Option<String>,
+        head_sha: Option<&str>,
+    ) -> Option<Self> {
         let number = |name: &str| env(name).and_then(|v| v.trim().parse::<u64>().ok());
         let run_id = number("GITHUB_RUN_ID")?;
         let attempt = number("GITHUB_RUN_ATTEMPT").unwrap_or(1);
@@ -33,7 +36,7 @@ impl RunStamp {
     }
 
     /// The hidden line written right after the comment's marker.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         format!(
             "{PREFIX}id={} attempt={} sha={} -->",
             self.run_id, self.attempt, self.sha
@@ -41,7 +44,7 @@ impl RunStamp {
     }
 
     /// The stamp in a comment body (one of its first lines), if it has one.
-    pub fn parse(body: &str) -> Option<Self> {
+    pub(crate) fn parse(body: &str) -> Option<Self> {
         let line = body
             .lines()
             .take(3)
@@ -59,7 +62,7 @@ impl RunStamp {
 
     /// True when `self` was written by a later run (or a later attempt of the same run)
     /// than `other`.
-    pub fn is_newer_than(&self, other: &Self) -> bool {
+    pub(crate) fn is_newer_than(&self, other: &Self) -> bool {
         (self.run_id, self.attempt) > (other.run_id, other.attempt)
     }
 }

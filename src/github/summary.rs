@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// Appends `body` to the job summary file (creating it), ending with a newline.
-pub fn append_job_summary(path: &Path, body: &str) -> std::io::Result<()> {
+pub(crate) fn append_job_summary(path: &Path, body: &str) -> std::io::Result<()> {
     let mut text = body.to_string();
     if !text.ends_with('\n') {
         text.push('\n');

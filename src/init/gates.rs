@@ -10,20 +10,20 @@ use super::Shape;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Queue {
     /// The full queue name (`Queue A — Format and lints`).
-    pub name: String,
-    pub tasks: Vec<Task>,
+    pub(crate) name: String,
+    pub(crate) tasks: Vec<Task>,
 }
 
 /// One task and the single command its hook runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Task {
-    pub id: String,
+    pub(crate) id: String,
     /// Plain text: no code spans, so nothing in it can look like an id.
-    pub title: String,
+    pub(crate) title: String,
     /// The argv, run at the workspace root.
-    pub cmd: Vec<String>,
+    pub(crate) cmd: Vec<String>,
     /// The hook's extra environment.
-    pub env: BTreeMap<String, String>,
+    pub(crate) env: BTreeMap<String, String>,
 }
 
 /// The queues for `shape`.

@@ -30,8 +30,8 @@ pub(crate) fn plan_files(shape: &Shape, config_dir: &str) -> Contents {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Contents {
     /// How many tasks sot.md has.
-    pub tasks: usize,
-    pub sot: String,
-    pub hooks: String,
-    pub manifest: String,
+    pub(crate) tasks: usize,
+    pub(crate) sot: String,
+    pub(crate) hooks: String,
+    pub(crate) manifest: String,
 }

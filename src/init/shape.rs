@@ -9,18 +9,18 @@ use cargo_metadata::{Metadata, Target, TargetKind};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Member {
     /// The package name, as `cargo test -p` takes it.
-    pub name: String,
+    pub(crate) name: String,
     /// Whether it has a library target with doctests enabled.
-    pub doctests: bool,
+    pub(crate) doctests: bool,
 }
 
 /// A workspace as init sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Shape {
     /// What sot.md's title calls it: the root package, else the root directory's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The members, in `cargo metadata`'s order (sorted by name for stable output).
-    pub members: Vec<Member>,
+    pub(crate) members: Vec<Member>,
 }
 
 impl Shape {

@@ -47,12 +47,12 @@ impl ActionRef {
 /// What the workflow says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Workflow {
-    pub action_ref: ActionRef,
+    pub(crate) action_ref: ActionRef,
     /// Whether the job keeps the sticky PR comment (and so needs `pull-requests: write`).
-    pub comment: bool,
+    pub(crate) comment: bool,
     /// The workspace relative to the repository root, when it is not the root; only
     /// plain path characters (checked by [`Workflow::working_directory`]).
-    pub working_directory: Option<String>,
+    pub(crate) working_directory: Option<String>,
 }
 
 impl Workflow {

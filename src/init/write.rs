@@ -11,24 +11,24 @@ use std::path::{Path, PathBuf};
 pub(crate) struct PlannedFile {
     /// The directory init owns the layout below: the workspace root (the repository's
     /// for the workflow). No directory between it and the file may be a symlink.
-    pub base: PathBuf,
-    pub path: PathBuf,
+    pub(crate) base: PathBuf,
+    pub(crate) path: PathBuf,
     /// How messages name it (relative to the workspace root when inside it).
-    pub shown: String,
-    pub contents: String,
+    pub(crate) shown: String,
+    pub(crate) contents: String,
 }
 
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Written {
-    pub shown: String,
+    pub(crate) shown: String,
     /// It existed and `--force` replaced it.
-    pub replaced: bool,
+    pub(crate) replaced: bool,
 }
 
 /// Why init wrote nothing.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum InitError {
+pub(crate) enum InitError {
     #[error("refusing to overwrite {}: {}", list(.0), if .0.len() == 1 { "it already exists" } else { "they already exist" })]
     #[diagnostic(help("nothing was written; pass --force to overwrite"))]
     Exists(Vec<String>),

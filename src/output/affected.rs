@@ -9,7 +9,7 @@ use super::sanitize;
 
 /// The decision as text. Task ids and queue names come from sot.md and paths from the
 /// repository, so they are shown escaped.
-pub fn render_affected(decision: &Decision, explain: bool) -> String {
+pub(crate) fn render_affected(decision: &Decision, explain: bool) -> String {
     let mut out = String::new();
     let merge_base = decision
         .merge_base
@@ -104,7 +104,7 @@ pub fn render_affected(decision: &Decision, explain: bool) -> String {
 }
 
 /// One reason in words.
-pub fn reason_text(reason: &Reason) -> String {
+pub(crate) fn reason_text(reason: &Reason) -> String {
     match reason {
         Reason::Everything { path, rule } => format!("{path} changed: {rule}"),
         Reason::Fallback { why } => why.clone(),

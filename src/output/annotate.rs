@@ -7,11 +7,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Annotations of one kind GitHub shows per step.
-pub const PER_STEP: usize = 10;
+pub(crate) const PER_STEP: usize = 10;
 
 /// The kind of an annotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Error,
     Warning,
 }
@@ -27,7 +27,7 @@ impl Kind {
 
 /// How many annotations of each kind this process emitted and dropped.
 #[derive(Debug, Default)]
-pub struct Budget {
+pub(crate) struct Budget {
     used: [AtomicUsize; 2],
     dropped: [AtomicUsize; 2],
     noted: AtomicUsize,
@@ -36,7 +36,7 @@ pub struct Budget {
 impl Budget {
     /// The workflow command for one annotation, or `None` when its kind is used up (the
     /// drop is counted). `properties` are already escaped (`file=…,line=…`), or empty.
-    pub fn line(&self, kind: Kind, properties: &str, message: &str) -> Option<String> {
+    pub(crate) fn line(&self, kind: Kind, properties: &str, message: &str) -> Option<String> {
         let i = kind as usize;
         if self.used[i].fetch_add(1, Ordering::Relaxed) >= PER_STEP {
             self.used[i].fetch_sub(1, Ordering::Relaxed);
@@ -52,7 +52,7 @@ impl Budget {
     }
 
     /// The one "+N more" notice for everything dropped since the last call, if anything.
-    pub fn overflow_note(&self) -> Option<String> {
+    pub(crate) fn overflow_note(&self) -> Option<String> {
         let errors = self.dropped[Kind::Error as usize].load(Ordering::Relaxed);
         let warnings = self.dropped[Kind::Warning as usize].load(Ordering::Relaxed);
         let total = errors + warnings;
@@ -78,7 +78,7 @@ impl Budget {
 /// (`GITHUB_WORKSPACE`) when it is found there from `cwd`, so the annotation lands on
 /// the right file even when cargo-tek runs in a subdirectory. Other text gets no
 /// location.
-pub fn located(
+pub(crate) fn located(
     text: &str,
     cwd: &std::path::Path,
     workspace: Option<&std::path::Path>,
@@ -110,7 +110,7 @@ pub fn located(
 /// A file named relative to the workspace `root` as GitHub wants it: relative to the
 /// repository checkout (`workspace`, i.e. `GITHUB_WORKSPACE`) when the root is inside
 /// it, so an annotation lands on the file even when cargo-tek runs in a subdirectory.
-pub fn in_repository(rel: &str, root: Option<&Path>, workspace: Option<&Path>) -> String {
+pub(crate) fn in_repository(rel: &str, root: Option<&Path>, workspace: Option<&Path>) -> String {
     let (Some(root), Some(workspace)) = (root, workspace) else {
         return rel.to_owned();
     };
@@ -124,12 +124,12 @@ pub fn in_repository(rel: &str, root: Option<&Path>, workspace: Option<&Path>) -
 }
 
 /// Escapes a workflow command property (data escapes plus `:` and `,`).
-pub fn escape_property(text: &str) -> String {
+pub(crate) fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// Escapes a workflow command's message, so it stays one command.
-pub fn escape_data(text: &str) -> String {
+pub(crate) fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")

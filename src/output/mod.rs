@@ -14,22 +14,22 @@ use console::Style;
 
 /// When to colour output: `--color`, else `CARGO_TERM_COLOR`, else auto.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Color {
+pub(crate) enum Color {
     Auto,
     Always,
     Never,
 }
 use crate::redact::Secrets;
 
-pub use affected::{reason_text as affected_reason, render_affected};
-pub use annotate::Kind as AnnotationKind;
-pub use run_display::RunDisplay;
+pub(crate) use affected::{reason_text as affected_reason, render_affected};
+pub(crate) use annotate::Kind as AnnotationKind;
+pub(crate) use run_display::RunDisplay;
 // Plain-text helpers live at the bottom of the crate (plan and report use them too).
-pub use crate::text::{count, sanitize};
+pub(crate) use crate::text::{count, sanitize};
 
 /// Terminal output settings and printing.
 #[derive(Debug, Clone)]
-pub struct Output {
+pub(crate) struct Output {
     colors: bool,
     quiet: bool,
     verbose: u8,
@@ -43,7 +43,7 @@ pub struct Output {
 impl Output {
     /// Resolves the colour choice: the flag, else `CARGO_TERM_COLOR`, else auto (colour on
     /// a terminal unless `NO_COLOR` is set).
-    pub fn new(flag: Option<Color>, quiet: bool, verbose: u8) -> Self {
+    pub(crate) fn new(flag: Option<Color>, quiet: bool, verbose: u8) -> Self {
         let choice = flag.or_else(|| match std::env::var("CARGO_TERM_COLOR").ok().as_deref() {
             Some("always") => Some(Color::Always),
             Some("never") => Some(Color::Never),
@@ -82,17 +82,17 @@ impl Output {
     }
 
     /// Whether `-q` was given.
-    pub fn is_quiet(&self) -> bool {
+    pub(crate) fn is_quiet(&self) -> bool {
         self.quiet
     }
 
     /// The `-v` count.
-    pub fn verbosity(&self) -> u8 {
+    pub(crate) fn verbosity(&self) -> u8 {
         self.verbose
     }
 
     /// A cargo-style status line on stderr: right-aligned green verb, then the subject.
-    pub fn status(&self, verb: &str, subject: impl std::fmt::Display) {
+    pub(crate) fn status(&self, verb: &str, subject: impl std::fmt::Display) {
         if self.quiet {
             return;
         }
@@ -102,27 +102,27 @@ impl Output {
     }
 
     /// A status line in red, for failures.
-    pub fn status_error(&self, verb: &str, subject: impl std::fmt::Display) {
+    pub(crate) fn status_error(&self, verb: &str, subject: impl std::fmt::Display) {
         let verb = Style::new().red().bold().apply_to(format!("{verb:>12}"));
         let subject = self.mask(&subject.to_string());
         let _ = writeln!(std::io::stderr(), "{verb} {subject}");
     }
 
     /// A plain line on stderr (not shown with -q).
-    pub fn info(&self, text: impl std::fmt::Display) {
+    pub(crate) fn info(&self, text: impl std::fmt::Display) {
         if !self.quiet {
             let _ = writeln!(std::io::stderr(), "{}", self.mask(&text.to_string()));
         }
     }
 
     /// A plain line on stderr, shown even with -q (a failure's evidence).
-    pub fn always(&self, text: impl std::fmt::Display) {
+    pub(crate) fn always(&self, text: impl std::fmt::Display) {
         let _ = writeln!(std::io::stderr(), "{}", self.mask(&text.to_string()));
     }
 
     /// A warning on stderr; on GitHub Actions a `::warning::` annotation while the step
     /// has room for one.
-    pub fn warn(&self, text: impl std::fmt::Display) {
+    pub(crate) fn warn(&self, text: impl std::fmt::Display) {
         let text = self.mask(&text.to_string());
         if self.github {
             if let Some(line) = self.annotation(AnnotationKind::Warning, "", &text) {
@@ -139,7 +139,7 @@ impl Output {
 
     /// The workflow command for an annotation (`properties` escaped, e.g.
     /// `file=…,line=…`), or `None` once GitHub's cap for its kind is reached.
-    pub fn annotation(
+    pub(crate) fn annotation(
         &self,
         kind: AnnotationKind,
         properties: &str,
@@ -150,14 +150,14 @@ impl Output {
     }
 
     /// Names the annotations dropped at the cap, once, as a "+N more" notice.
-    pub fn finish_annotations(&self) {
+    pub(crate) fn finish_annotations(&self) {
         if let Some(note) = self.annotations.overflow_note() {
             let _ = std::io::stderr().write_all(note.as_bytes());
         }
     }
 
     /// Data for the user (plans, reports) on stdout.
-    pub fn stdout(&self, text: &str) {
+    pub(crate) fn stdout(&self, text: &str) {
         let text = self.mask(text);
         let mut stdout = std::io::stdout().lock();
         let _ = stdout.write_all(text.as_bytes());
@@ -166,14 +166,14 @@ impl Output {
 
     /// Data written straight to stdout by `write` (large JSON, streamed). A closed pipe
     /// (`| head`) is not an error of the command.
-    pub fn stdout_with(&self, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
+    pub(crate) fn stdout_with(&self, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
         let mut stdout = std::io::stdout().lock();
         let _ = write(&mut stdout);
         let _ = stdout.flush();
     }
 
     /// An error, a warning or a note with its source snippet.
-    pub fn diagnostic(&self, severity: &str, diagnostic: &dyn miette::Diagnostic) {
+    pub(crate) fn diagnostic(&self, severity: &str, diagnostic: &dyn miette::Diagnostic) {
         let style = match severity {
             "error" => Style::new().red().bold(),
             "warning" => Style::new().yellow().bold(),
@@ -204,14 +204,14 @@ impl Output {
     }
 
     /// Renders a diagnostic to text (colour per the settings).
-    pub fn render(&self, diagnostic: &dyn miette::Diagnostic) -> String {
+    pub(crate) fn render(&self, diagnostic: &dyn miette::Diagnostic) -> String {
         render_diagnostic(diagnostic, self.colors)
     }
 }
 
 /// Renders a diagnostic: message, `file:line:col`, the line with the span underlined,
 /// labels and help.
-pub fn render_diagnostic(diagnostic: &dyn miette::Diagnostic, colors: bool) -> String {
+pub(crate) fn render_diagnostic(diagnostic: &dyn miette::Diagnostic, colors: bool) -> String {
     let theme = if colors {
         miette::GraphicalTheme::unicode()
     } else {

@@ -21,14 +21,14 @@ const FAILURE_TAIL: usize = 4 * 1024;
 
 /// How run progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Tty,
     Plain,
     GitHub,
 }
 
 /// Consumes runner events and prints them.
-pub struct RunDisplay {
+pub(crate) struct RunDisplay {
     output: Output,
     mode: Mode,
     bar: Option<ProgressBar>,
@@ -47,7 +47,7 @@ pub struct RunDisplay {
 
 impl RunDisplay {
     /// Picks the mode from the environment.
-    pub fn new(output: Output) -> Self {
+    pub(crate) fn new(output: Output) -> Self {
         let mode = if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
             Mode::GitHub
         } else if console::Term::stderr().is_term() && !output.is_quiet() {
@@ -72,13 +72,13 @@ impl RunDisplay {
 
     /// Where the workspace is: annotations name source files relative to the
     /// repository, which may hold the workspace in a subdirectory.
-    pub fn at_root(mut self, root: &std::path::Path) -> Self {
+    pub(crate) fn at_root(mut self, root: &std::path::Path) -> Self {
         self.root = Some(root.to_path_buf());
         self
     }
 
     /// Handles one event.
-    pub fn event(&mut self, event: Event) {
+    pub(crate) fn event(&mut self, event: Event) {
         match event {
             Event::RunStarted {
                 run_id,
@@ -285,7 +285,7 @@ impl RunDisplay {
     }
 
     /// Ends the display: the summary, and the first failure's log tail.
-    pub fn finish(self, record: &RunRecord) {
+    pub(crate) fn finish(self, record: &RunRecord) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

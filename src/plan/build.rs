@@ -14,18 +14,18 @@ use super::model::{
 };
 
 /// Everything a plan is built from.
-pub struct Inputs<'a> {
-    pub sot: &'a SourceFile,
-    pub document: &'a Document,
-    pub hooks: &'a Hooks,
-    pub manifest: &'a Manifest,
+pub(crate) struct Inputs<'a> {
+    pub(crate) sot: &'a SourceFile,
+    pub(crate) document: &'a Document,
+    pub(crate) hooks: &'a Hooks,
+    pub(crate) manifest: &'a Manifest,
     /// manifest.json's text, for pointing at its mistakes.
-    pub manifest_source: Option<&'a SourceFile>,
+    pub(crate) manifest_source: Option<&'a SourceFile>,
 }
 
 /// A plan that cannot be built.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum PlanError {
+pub(crate) enum PlanError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Source(#[from] SourceDiagnostic),
@@ -42,7 +42,7 @@ pub enum PlanError {
 }
 
 /// Builds the plan and checks its graph.
-pub fn build(inputs: &Inputs<'_>) -> Result<(Plan, Graph), PlanError> {
+pub(crate) fn build(inputs: &Inputs<'_>) -> Result<(Plan, Graph), PlanError> {
     let Inputs {
         sot,
         document,
@@ -210,7 +210,7 @@ fn combinations(id: &str, queue: &str, hooks: &Hooks) -> Result<Vec<Planned>, Pl
 
 /// The layer of a task: the first manifest rule that claims it, else the predecessor's
 /// id ranges for legacy documents, else `execution`.
-pub fn layer(manifest: &Manifest, format: Format, id: &str) -> String {
+pub(crate) fn layer(manifest: &Manifest, format: Format, id: &str) -> String {
     match manifest.layer(id) {
         Some(rule) => rule.name.clone(),
         None if format == Format::Legacy => sot::legacy_layer(id).to_owned(),
@@ -227,7 +227,7 @@ pub fn layer(manifest: &Manifest, format: Format, id: &str) -> String {
 /// the id, never from a plan file, so a plan cannot put text into argv. A hook with a
 /// matrix asked for under an id that is none of its combinations (a plan file from
 /// before the matrix) runs nothing.
-pub fn hook_of<'h>(
+pub(crate) fn hook_of<'h>(
     id: &str,
     queue: &str,
     hooks: &'h Hooks,
@@ -255,7 +255,7 @@ pub fn hook_of<'h>(
 }
 
 /// The hook configured for `id` of `queue` as written, matrix and all.
-pub fn configured<'h>(
+pub(crate) fn configured<'h>(
     id: &str,
     queue: &str,
     hooks: &'h Hooks,
@@ -273,7 +273,7 @@ pub fn configured<'h>(
 /// without a hook a task is a `noop` (the predecessor's routing) unless the manifest
 /// names another agent for it; a hook that runs cargo gets the `cargo` agent unless it,
 /// its queue or its layer names one.
-pub fn route(id: &str, queue: &str, hooks: &Hooks, manifest: &Manifest) -> Routing {
+pub(crate) fn route(id: &str, queue: &str, hooks: &Hooks, manifest: &Manifest) -> Routing {
     let (hook, source) = hook_of(id, queue, hooks);
     let hook = hook.as_deref();
     // A combination is in its base task's layer.

@@ -12,21 +12,21 @@ use serde::{Deserialize, Serialize};
 use crate::evidence::{load_run, RunRecord, TaskStatus, RUN_JSON};
 
 /// The weight of a task when no duration was ever recorded: all tasks equal.
-pub const COUNT_WEIGHT_MS: u64 = 1_000;
+pub(crate) const COUNT_WEIGHT_MS: u64 = 1_000;
 
 /// Larger files are refused rather than read into memory (50,000 tasks write ~30 MB).
 const MAX_FILE: u64 = 1 << 30;
 
 /// Recorded durations, by task.
 #[derive(Debug, Clone, Default)]
-pub struct Durations {
+pub(crate) struct Durations {
     samples: BTreeMap<String, Vec<u64>>,
 }
 
 /// Where the weights came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Basis {
+pub(crate) enum Basis {
     /// Recorded durations (unseen tasks get the median of the seen ones).
     Durations,
     /// Nothing recorded: every task weighs the same.
@@ -36,15 +36,15 @@ pub enum Basis {
 /// A durations file that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("--durations `{file}`: {why}")]
-pub struct DurationsError {
-    pub file: String,
-    pub why: String,
+pub(crate) struct DurationsError {
+    pub(crate) file: String,
+    pub(crate) why: String,
 }
 
 impl Durations {
     /// Reads each file: a run.json, or a run directory holding one (a run cut short is
     /// read from its journal). Later files add samples; nothing is overwritten.
-    pub fn read(files: &[PathBuf]) -> Result<Self, DurationsError> {
+    pub(crate) fn read(files: &[PathBuf]) -> Result<Self, DurationsError> {
         let mut durations = Self::default();
         for file in files {
             let record = read_record(file)?;
@@ -55,7 +55,7 @@ impl Durations {
 
     /// Adds the real durations of `record`: tasks that ran (not skipped, cancelled, a
     /// noop, carried forward from an earlier run, or part of a dry run).
-    pub fn add(&mut self, record: &RunRecord) {
+    pub(crate) fn add(&mut self, record: &RunRecord) {
         if record.dry_run {
             return;
         }
@@ -74,14 +74,14 @@ impl Durations {
     }
 
     /// How many of `ids` have a recorded duration.
-    pub fn recorded<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> usize {
+    pub(crate) fn recorded<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> usize {
         ids.into_iter()
             .filter(|id| self.samples.contains_key(*id))
             .count()
     }
 
     /// The weight of each id (in order), and how they were found.
-    pub fn weights<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> (Vec<u64>, Basis) {
+    pub(crate) fn weights<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> (Vec<u64>, Basis) {
         let ids: Vec<&str> = ids.into_iter().collect();
         let medians: Vec<Option<u64>> = ids
             .iter()

@@ -12,28 +12,28 @@ use sha2::{Digest, Sha256};
 use super::{Plan, PlanQueue};
 
 /// What an absent optional file hashes to.
-pub const ABSENT: &str = "absent";
+pub(crate) const ABSENT: &str = "absent";
 
 /// Hashes of the files a plan was made from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct InputHashes {
-    pub sot: String,
-    pub hooks: String,
-    pub manifest: String,
+pub(crate) struct InputHashes {
+    pub(crate) sot: String,
+    pub(crate) hooks: String,
+    pub(crate) manifest: String,
 }
 
 /// A file whose hash differs from the plan's.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Changed {
-    pub file: &'static str,
-    pub planned: String,
-    pub now: String,
+pub(crate) struct Changed {
+    pub(crate) file: &'static str,
+    pub(crate) planned: String,
+    pub(crate) now: String,
 }
 
 impl InputHashes {
     /// Hashes the three files as they are now (a missing hooks.json or manifest.json
     /// hashes to `absent`).
-    pub fn of(sot: &Path, hooks: &Path, manifest: &Path) -> std::io::Result<Self> {
+    pub(crate) fn of(sot: &Path, hooks: &Path, manifest: &Path) -> std::io::Result<Self> {
         Ok(Self {
             sot: file_hash(sot)?,
             hooks: file_hash(hooks)?,
@@ -42,7 +42,7 @@ impl InputHashes {
     }
 
     /// The files that differ between the plan (`self`) and `now`.
-    pub fn changed(&self, now: &Self) -> Vec<Changed> {
+    pub(crate) fn changed(&self, now: &Self) -> Vec<Changed> {
         [
             ("sot.md", &self.sot, &now.sot),
             ("hooks.json", &self.hooks, &now.hooks),
@@ -85,7 +85,7 @@ struct Hashed<'a> {
 }
 
 /// The hash of `plan`, including its shard layout and input hashes.
-pub fn plan_hash(plan: &Plan) -> String {
+pub(crate) fn plan_hash(plan: &Plan) -> String {
     struct Hasher(Sha256);
     impl Write for Hasher {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

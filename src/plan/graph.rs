@@ -8,26 +8,26 @@ use super::Plan;
 
 /// A node: a task, or the gate that opens when every task of a queue has finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Node {
+pub(crate) enum Node {
     Task { queue: usize, index: usize },
     QueueDone(usize),
 }
 
 /// Nodes with their prerequisites and dependents.
 #[derive(Debug, Clone)]
-pub struct Graph {
-    pub nodes: Vec<Node>,
+pub(crate) struct Graph {
+    pub(crate) nodes: Vec<Node>,
     /// `prerequisites[n]`: nodes that must finish before `n` starts.
-    pub prerequisites: Vec<Vec<usize>>,
+    pub(crate) prerequisites: Vec<Vec<usize>>,
     /// `dependents[n]`: nodes waiting for `n`.
-    pub dependents: Vec<Vec<usize>>,
+    pub(crate) dependents: Vec<Vec<usize>>,
     /// Index of each task id's node.
-    pub task_index: HashMap<String, usize>,
+    pub(crate) task_index: HashMap<String, usize>,
 }
 
 /// Problems found while building the graph.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GraphError {
+pub(crate) enum GraphError {
     #[error("task `{task}` depends on unknown task `{dependency}`")]
     UnknownTask { task: String, dependency: String },
     #[error("queue `{queue}` waits for unknown queue `{after}`")]
@@ -46,7 +46,7 @@ const CYCLE_ENDS: usize = 4;
 
 /// A cycle (a closed path, first node repeated at the end) for a message: the whole path
 /// when short, else its first and last few nodes and its length.
-pub fn cycle_summary(path: &[String]) -> String {
+pub(crate) fn cycle_summary(path: &[String]) -> String {
     let members = path.len().saturating_sub(1);
     if path.len() <= 2 * CYCLE_ENDS + 1 {
         return path.join(" → ");
@@ -60,7 +60,7 @@ pub fn cycle_summary(path: &[String]) -> String {
 
 impl Graph {
     /// Builds and checks the graph of `plan`.
-    pub fn new(plan: &Plan) -> Result<Self, GraphError> {
+    pub(crate) fn new(plan: &Plan) -> Result<Self, GraphError> {
         let count: usize = plan.queues.iter().map(|q| q.tasks.len()).sum();
         let mut nodes = Vec::with_capacity(count + plan.queues.len());
         let mut task_index = HashMap::with_capacity_and_hasher(count, rustc_hash::FxBuildHasher);
@@ -148,7 +148,7 @@ impl Graph {
     }
 
     /// A readable name for a node.
-    pub fn name(&self, plan: &Plan, node: usize) -> String {
+    pub(crate) fn name(&self, plan: &Plan, node: usize) -> String {
         match self.nodes[node] {
             Node::Task { queue, index } => plan.queues[queue].tasks[index].id.clone(),
             Node::QueueDone(q) => format!("queue `{}`", plan.queues[q].name),
@@ -156,7 +156,7 @@ impl Graph {
     }
 
     /// Nodes in an order where every prerequisite comes first.
-    pub fn topological_order(&self) -> Vec<usize> {
+    pub(crate) fn topological_order(&self) -> Vec<usize> {
         let mut remaining: Vec<usize> = self.prerequisites.iter().map(Vec::len).collect();
         let mut order: Vec<usize> = (0..self.nodes.len())
             .filter(|&n| remaining[n] == 0)

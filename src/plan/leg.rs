@@ -56,11 +56,11 @@ pub(crate) fn narrow(plan: &mut Plan, os: &str) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LegRequest<'a> {
     /// `--leg os=VALUE`, as typed.
-    pub flag: Option<&'a str>,
+    pub(crate) flag: Option<&'a str>,
     /// The `os` of the job's matrix (`CARGO_TEK_MATRIX`, which the Action passes).
-    pub job_matrix: Option<&'a str>,
+    pub(crate) job_matrix: Option<&'a str>,
     /// `RUNNER_OS` (`Linux`, `macOS`, `Windows`).
-    pub runner_os: Option<&'a str>,
+    pub(crate) runner_os: Option<&'a str>,
 }
 
 /// The `os` leg of this run among `values` (the plan's): `--leg` first, then the job's

@@ -2,18 +2,18 @@
 //! versioned JSON (a superset of the predecessor's `plan.json`).
 
 mod build;
-pub mod durations;
-pub mod fingerprint;
+pub(crate) mod durations;
+pub(crate) mod fingerprint;
 mod graph;
 pub(crate) mod leg;
 mod model;
 pub mod shard;
-pub mod sharding;
+pub(crate) mod sharding;
 mod view;
 
-pub use build::{build, configured, hook_of, route, Inputs, PlanError};
-pub use graph::{Graph, GraphError, Node};
+pub(crate) use build::{build, configured, hook_of, route, Inputs, PlanError};
+pub(crate) use graph::{Graph, GraphError, Node};
 #[cfg(test)]
 pub(crate) use model::fixtures;
-pub use model::{HookSource, Plan, PlanQueue, PlanTask, Routing};
-pub use view::render_text;
+pub(crate) use model::{HookSource, Plan, PlanQueue, PlanTask, Routing};
+pub(crate) use view::render_text;

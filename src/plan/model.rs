@@ -7,80 +7,80 @@ use crate::sot::Format;
 
 /// Version of the plan JSON this build writes (`schema_version`). The predecessor's
 /// `version` key is kept at 1 so its readers keep working.
-pub const PLAN_SCHEMA_VERSION: u32 = 1;
+pub(crate) const PLAN_SCHEMA_VERSION: u32 = 1;
 
 /// An executable plan.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// The predecessor's format version (always 1).
-    pub version: u32,
+    pub(crate) version: u32,
     /// cargo-tek's plan schema version.
     #[serde(default)]
-    pub schema_version: u32,
+    pub(crate) schema_version: u32,
     /// The sot.md the plan came from.
-    pub source: String,
+    pub(crate) source: String,
     /// RFC 3339 timestamp.
-    pub generated_at: String,
+    pub(crate) generated_at: String,
     /// Which sot.md grammar was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<Format>,
+    pub(crate) format: Option<Format>,
     /// Queues in document order.
-    pub queues: Vec<PlanQueue>,
+    pub(crate) queues: Vec<PlanQueue>,
     /// The split over CI jobs (`plan --shards N`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shards: Option<super::sharding::ShardPlan>,
+    pub(crate) shards: Option<super::sharding::ShardPlan>,
 }
 
 /// A queue.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PlanQueue {
-    pub name: String,
+pub(crate) struct PlanQueue {
+    pub(crate) name: String,
     /// Queues that must finish first (from manifest.json).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub after: Vec<String>,
+    pub(crate) after: Vec<String>,
     /// Tasks run one at a time in document order.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub serial: bool,
-    pub tasks: Vec<PlanTask>,
+    pub(crate) serial: bool,
+    pub(crate) tasks: Vec<PlanTask>,
 }
 
 /// A task.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PlanTask {
-    pub id: String,
-    pub title: String,
-    pub layer: String,
+pub(crate) struct PlanTask {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) layer: String,
     /// Checked in sot.md: skipped unless `--include-done`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub done: bool,
+    pub(crate) done: bool,
     /// Task ids this one waits for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub after: Vec<String>,
+    pub(crate) after: Vec<String>,
     /// Line in sot.md.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
+    pub(crate) line: Option<usize>,
     /// What it would run and why, as known when planned. Informational: `run` always
     /// re-resolves commands from hooks.json, so a plan file can never inject commands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runs: Option<Routing>,
+    pub(crate) runs: Option<Routing>,
     /// For a combination of a hook's matrix: the sot.md task it comes from (`after` and
     /// `run` name the base for all its combinations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base: Option<String>,
+    pub(crate) base: Option<String>,
     /// For a combination of a hook's matrix: its values, axes in hooks.json's order, then
     /// the variables `include` added. Informational, like `runs`: `run` reads the values
     /// from hooks.json by the task's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub matrix: Option<MatrixValues>,
+    pub(crate) matrix: Option<MatrixValues>,
     /// What the combination's known values resolved to (`{"toolchain": "1.70"}` for
     /// `toolchain=msrv`): the id keeps `msrv`, argv gets the version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolved: Option<MatrixValues>,
+    pub(crate) resolved: Option<MatrixValues>,
 }
 
 /// Matrix values in their order, written as a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct MatrixValues(pub Vec<(String, String)>);
+pub(crate) struct MatrixValues(pub Vec<(String, String)>);
 
 impl Serialize for MatrixValues {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -127,22 +127,22 @@ impl JsonSchema for MatrixValues {
 
 /// Which agent runs a task, and which hook it uses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Routing {
-    pub agent: String,
-    pub hook: HookSource,
+pub(crate) struct Routing {
+    pub(crate) agent: String,
+    pub(crate) hook: HookSource,
     /// The argv of each command, for reading.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub commands: Vec<Vec<String>>,
+    pub(crate) commands: Vec<Vec<String>>,
     /// With manifest.json `compile_once`: the package whose test binaries this task runs
     /// after the one shared workspace test compile, instead of `commands`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compile_once: Option<String>,
+    pub(crate) compile_once: Option<String>,
 }
 
 /// Where a task's commands come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum HookSource {
+pub(crate) enum HookSource {
     /// The task's own entry in hooks.json.
     Task,
     /// Its queue's entry.
@@ -153,14 +153,14 @@ pub enum HookSource {
 
 impl Plan {
     /// Every task with its queue.
-    pub fn tasks(&self) -> impl Iterator<Item = (&PlanQueue, &PlanTask)> {
+    pub(crate) fn tasks(&self) -> impl Iterator<Item = (&PlanQueue, &PlanTask)> {
         self.queues
             .iter()
             .flat_map(|q| q.tasks.iter().map(move |t| (q, t)))
     }
 
     /// The JSON Schema of the plan file.
-    pub fn json_schema() -> serde_json::Value {
+    pub(crate) fn json_schema() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(Plan)).unwrap_or_default()
     }
 }
@@ -171,7 +171,7 @@ pub(crate) mod fixtures {
     use super::{Plan, PlanQueue, PlanTask};
 
     /// A task with dependencies.
-    pub fn task(id: &str, after: &[&str]) -> PlanTask {
+    pub(crate) fn task(id: &str, after: &[&str]) -> PlanTask {
         PlanTask {
             id: id.into(),
             title: id.into(),
@@ -187,7 +187,7 @@ pub(crate) mod fixtures {
     }
 
     /// A queue of tasks.
-    pub fn queue(name: &str, tasks: Vec<PlanTask>) -> PlanQueue {
+    pub(crate) fn queue(name: &str, tasks: Vec<PlanTask>) -> PlanQueue {
         PlanQueue {
             name: name.into(),
             after: vec![],
@@ -197,7 +197,7 @@ pub(crate) mod fixtures {
     }
 
     /// A plan of queues.
-    pub fn plan(queues: Vec<PlanQueue>) -> Plan {
+    pub(crate) fn plan(queues: Vec<PlanQueue>) -> Plan {
         Plan {
             version: 1,
             schema_version: 1,

@@ -50,21 +50,21 @@ impl Assignment {
 
 /// A dependency-connected group of nodes.
 #[derive(Debug, Clone)]
-pub struct Group {
-    pub nodes: Vec<usize>,
+pub(crate) struct Group {
+    pub(crate) nodes: Vec<usize>,
     /// Longest weighted chain inside the group, ms.
-    pub chain: u64,
+    pub(crate) chain: u64,
     /// Sum of its weights, ms.
-    pub work: u64,
+    pub(crate) work: u64,
     /// Whether any of its tasks runs.
-    pub runs: bool,
+    pub(crate) runs: bool,
     /// Stable tie-breaker: a hash of its smallest key.
-    pub tie: u64,
+    pub(crate) tie: u64,
 }
 
 impl Group {
     /// Its schedule length on `workers` workers.
-    pub fn weight(&self, workers: u64) -> u64 {
+    pub(crate) fn weight(&self, workers: u64) -> u64 {
         self.chain.max(self.work.div_ceil(workers))
     }
 }
@@ -181,7 +181,7 @@ fn fill_idle(bins: &mut [Bin], groups: &[Group], workers: u64) {
 
 /// The connected components of `dag` (edges in either direction), each with its
 /// longest chain and its work.
-pub fn groups(dag: &Dag) -> Vec<Group> {
+pub(crate) fn groups(dag: &Dag) -> Vec<Group> {
     let n = dag.weights.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn find(parent: &mut [usize], mut x: usize) -> usize {

@@ -14,94 +14,94 @@ use super::shard::{split, Dag};
 use super::{Graph, Node, Plan};
 
 /// The GitHub Actions matrix limit.
-pub const MAX_SHARDS: u32 = 256;
+pub(crate) const MAX_SHARDS: u32 = 256;
 
 /// The shard section of plan.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ShardPlan {
+pub(crate) struct ShardPlan {
     /// Hash of the whole plan (without `generated_at` and this field): every shard's
     /// run.json carries it, so that shards of different plans are never merged.
-    pub plan_hash: String,
+    pub(crate) plan_hash: String,
     #[serde(flatten)]
-    pub layout: ShardLayout,
+    pub(crate) layout: ShardLayout,
 }
 
 /// Everything about the split that the plan hash covers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ShardLayout {
+pub(crate) struct ShardLayout {
     /// Shards asked for (`--shards`).
-    pub requested: u32,
+    pub(crate) requested: u32,
     /// Shards made: fewer than asked when there are fewer independent groups.
-    pub total: u32,
+    pub(crate) total: u32,
     /// Workers per job the estimates assume.
-    pub workers: u32,
+    pub(crate) workers: u32,
     /// Whether recorded durations or task counts weigh the tasks.
-    pub basis: Basis,
+    pub(crate) basis: Basis,
     /// The `--durations` files read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub durations_from: Vec<String>,
+    pub(crate) durations_from: Vec<String>,
     /// Tasks with a recorded duration; the others got the median.
-    pub recorded: usize,
+    pub(crate) recorded: usize,
     /// Hashes of sot.md, hooks.json and manifest.json as planned.
-    pub inputs: InputHashes,
+    pub(crate) inputs: InputHashes,
     /// No split into `total` shards can finish sooner, ms.
-    pub lower_bound_ms: u64,
+    pub(crate) lower_bound_ms: u64,
     /// The longest shard's estimate, ms.
-    pub makespan_ms: u64,
+    pub(crate) makespan_ms: u64,
     /// `--affected`: the shards balance these tasks only; the others are placed with no
     /// weight and recorded as skipped, `unaffected`, by the shard that holds them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub affected: Option<AffectedSet>,
-    pub shards: Vec<Shard>,
+    pub(crate) affected: Option<AffectedSet>,
+    pub(crate) shards: Vec<Shard>,
 }
 
 /// The change a plan was split for (`--affected`), as every shard applies it: the plan
 /// hash covers it, so jobs that saw another change never merge as one plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct AffectedSet {
+pub(crate) struct AffectedSet {
     /// The base as asked for, e.g. "origin/main".
-    pub base: String,
+    pub(crate) base: String,
     /// The merge base commit, when one was found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub merge_base: Option<String>,
+    pub(crate) merge_base: Option<String>,
     /// How many paths changed.
     #[serde(default)]
-    pub changed_paths: usize,
+    pub(crate) changed_paths: usize,
     /// Why every task runs, when the change could not narrow the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub everything: Option<String>,
+    pub(crate) everything: Option<String>,
     /// The ids of the affected tasks, sorted.
-    pub tasks: Vec<String>,
+    pub(crate) tasks: Vec<String>,
 }
 
 /// One shard.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Shard {
+pub(crate) struct Shard {
     /// 1-based.
-    pub index: u32,
+    pub(crate) index: u32,
     /// Estimated time on `workers` workers, ms.
-    pub estimate_ms: u64,
+    pub(crate) estimate_ms: u64,
     /// Its tasks, in plan order.
-    pub tasks: Vec<String>,
+    pub(crate) tasks: Vec<String>,
     /// How many of them run: the others are done or unaffected (skipped).
     #[serde(default)]
-    pub runs: usize,
+    pub(crate) runs: usize,
 }
 
 /// What to split and how.
 #[derive(Debug, Clone)]
-pub struct Request<'a> {
-    pub shards: u32,
-    pub workers: u32,
-    pub durations: &'a Durations,
-    pub durations_from: Vec<String>,
-    pub inputs: InputHashes,
+pub(crate) struct Request<'a> {
+    pub(crate) shards: u32,
+    pub(crate) workers: u32,
+    pub(crate) durations: &'a Durations,
+    pub(crate) durations_from: Vec<String>,
+    pub(crate) inputs: InputHashes,
     /// `--affected`: only these tasks run and weigh.
-    pub affected: Option<AffectedSet>,
+    pub(crate) affected: Option<AffectedSet>,
 }
 
 /// Puts a shard layout into `plan` and stamps the plan hash.
-pub fn shard(plan: &mut Plan, graph: &Graph, request: Request<'_>) {
+pub(crate) fn shard(plan: &mut Plan, graph: &Graph, request: Request<'_>) {
     let task_ids = graph.nodes.iter().filter_map(|node| match *node {
         Node::Task { queue, index } => Some(plan.queues[queue].tasks[index].id.as_str()),
         Node::QueueDone(_) => None,
@@ -186,7 +186,7 @@ pub fn shard(plan: &mut Plan, graph: &Graph, request: Request<'_>) {
 impl ShardLayout {
     /// The GitHub Actions matrix: `{"include": [{"shard": "1/4", "tasks": 12,
     /// "estimate": "3m10s"}, ...]}`, one line, for `fromJSON(...)`.
-    pub fn matrix(&self) -> String {
+    pub(crate) fn matrix(&self) -> String {
         #[derive(Serialize)]
         struct Entry {
             shard: String,
@@ -210,7 +210,7 @@ impl ShardLayout {
     }
 
     /// A shard's estimate for people: `unknown` when no durations were recorded.
-    pub fn estimate(&self, shard: &Shard) -> String {
+    pub(crate) fn estimate(&self, shard: &Shard) -> String {
         match self.basis {
             Basis::Durations => human(shard.estimate_ms),
             Basis::Count => "unknown".to_owned(),
@@ -218,7 +218,7 @@ impl ShardLayout {
     }
 
     /// The tasks of shard `spec`, or why the plan has no such shard.
-    pub fn tasks(&self, spec: ShardSpec) -> Result<&[String], String> {
+    pub(crate) fn tasks(&self, spec: ShardSpec) -> Result<&[String], String> {
         if spec.total != self.total {
             let reduced = if self.total < self.requested {
                 format!(
@@ -252,7 +252,7 @@ fn groups(n: u32) -> String {
 }
 
 /// A duration as a matrix shows it: `3m10s`, `1h05m`, `42s`.
-pub fn human(ms: u64) -> String {
+pub(crate) fn human(ms: u64) -> String {
     let secs = ms.div_ceil(1000);
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
     if h > 0 {
@@ -266,9 +266,9 @@ pub fn human(ms: u64) -> String {
 
 /// `--shard K/N`: the K-th of N shards, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ShardSpec {
-    pub index: u32,
-    pub total: u32,
+pub(crate) struct ShardSpec {
+    pub(crate) index: u32,
+    pub(crate) total: u32,
 }
 
 impl fmt::Display for ShardSpec {

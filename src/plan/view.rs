@@ -8,7 +8,7 @@ use crate::text::{count, sanitize, shell_words};
 /// Renders the plan as indented text: queues, tasks with done marks, dependencies, the
 /// layer and what each task would run and why. Text from sot.md is made safe for the
 /// terminal.
-pub fn render_text(plan: &Plan) -> String {
+pub(crate) fn render_text(plan: &Plan) -> String {
     let mut out = String::new();
     let tasks: usize = plan.queues.iter().map(|q| q.tasks.len()).sum();
     let done = plan.tasks().filter(|(_, t)| t.done).count();

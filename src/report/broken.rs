@@ -18,7 +18,7 @@ use crate::redact::Secrets;
 
 /// The built-in template for a broken configuration (not overridable: it must render
 /// even when the workspace's own templates are what broke).
-pub const BROKEN_TEMPLATE: (&str, &str) =
+pub(crate) const BROKEN_TEMPLATE: (&str, &str) =
     ("broken.md.j2", include_str!("../../templates/broken.md.j2"));
 
 /// Tails of the error output tried, longest first, until the body fits its limit.
@@ -38,15 +38,15 @@ struct BrokenContext {
 }
 
 /// What the command that stopped said, and how it ended.
-pub struct Broken<'a> {
+pub(crate) struct Broken<'a> {
     /// Its stderr, as captured (may hold colour codes and secrets).
-    pub output: &'a str,
+    pub(crate) output: &'a str,
     /// Its exit code.
-    pub exit_code: i32,
+    pub(crate) exit_code: i32,
 }
 
 /// Renders the broken-configuration report within `limit` (`unit`s).
-pub fn render_broken(
+pub(crate) fn render_broken(
     broken: &Broken<'_>,
     marker: Option<String>,
     ci_url: Option<String>,

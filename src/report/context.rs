@@ -15,76 +15,76 @@ use crate::evidence::{LoadedRun, RunRecord, TaskResult, TaskStatus};
 use crate::redact::Secrets;
 
 /// How much detail to include; higher levels are smaller.
-pub const MAX_DETAIL: u8 = 3;
+pub(crate) const MAX_DETAIL: u8 = 3;
 
 /// The values a report template sees. Documented in the README.
 #[derive(Debug, Serialize)]
-pub struct ReportContext {
-    pub marker: Option<String>,
-    pub run: RunInfo,
-    pub queues: Vec<QueueInfo>,
-    pub failures: Vec<Failure>,
-    pub others: Vec<TaskInfo>,
-    pub flaky: Vec<TaskInfo>,
+pub(crate) struct ReportContext {
+    pub(crate) marker: Option<String>,
+    pub(crate) run: RunInfo,
+    pub(crate) queues: Vec<QueueInfo>,
+    pub(crate) failures: Vec<Failure>,
+    pub(crate) others: Vec<TaskInfo>,
+    pub(crate) flaky: Vec<TaskInfo>,
     /// `--affected`: the tasks the change did not reach, shown in one collapsed line.
-    pub unaffected: Option<UnaffectedInfo>,
-    pub ci_url: Option<String>,
+    pub(crate) unaffected: Option<UnaffectedInfo>,
+    pub(crate) ci_url: Option<String>,
     /// Commit, job and matrix values, and when the run ended (escaped).
-    pub provenance: Option<String>,
+    pub(crate) provenance: Option<String>,
     /// What newly fails and what was fixed since the previous comment of the same key.
-    pub diff: Option<super::provenance::DiffInfo>,
+    pub(crate) diff: Option<super::provenance::DiffInfo>,
     /// Where the full logs are: the uploaded artifact, else the CI run.
-    pub log_link: Option<super::provenance::LogLink>,
+    pub(crate) log_link: Option<super::provenance::LogLink>,
     /// 0 = everything; each level drops detail to fit size limits.
-    pub detail: u8,
+    pub(crate) detail: u8,
     /// Shown at the end when detail was dropped.
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct RunInfo {
-    pub status: String,
-    pub emoji: &'static str,
-    pub headline: String,
-    pub run_id: String,
-    pub started: String,
-    pub duration: String,
-    pub dry_run: bool,
-    pub incomplete: bool,
+pub(crate) struct RunInfo {
+    pub(crate) status: String,
+    pub(crate) emoji: &'static str,
+    pub(crate) headline: String,
+    pub(crate) run_id: String,
+    pub(crate) started: String,
+    pub(crate) duration: String,
+    pub(crate) dry_run: bool,
+    pub(crate) incomplete: bool,
     /// How the run was read, when a reader must know (escaped): a damaged run.json
     /// passed over for the journal, a journal that was altered or is unauthenticated.
-    pub notes: Vec<String>,
-    pub signal: Option<String>,
-    pub counts: crate::evidence::Counts,
+    pub(crate) notes: Vec<String>,
+    pub(crate) signal: Option<String>,
+    pub(crate) counts: crate::evidence::Counts,
     /// The non-zero counts, e.g. "✅ 3 ok · ❌ 1 failed" (no markup from the run).
-    pub counts_line: String,
+    pub(crate) counts_line: String,
     /// Set for a `--rerun-failed` run.
-    pub rerun: Option<RerunInfo>,
+    pub(crate) rerun: Option<RerunInfo>,
     /// Set for a run merged by `report --merge`.
-    pub merge: Option<MergeInfo>,
+    pub(crate) merge: Option<MergeInfo>,
 }
 
 /// Where a merged run's results came from (escaped).
 #[derive(Debug, Serialize)]
-pub struct MergeInfo {
+pub(crate) struct MergeInfo {
     /// "Merged from 4 shards of plan `…`", "3 matrix legs".
-    pub line: String,
+    pub(crate) line: String,
     /// Planned shards with no run ("shard 2/4"), when reported with `--allow-missing`.
-    pub missing: Option<String>,
+    pub(crate) missing: Option<String>,
     /// Their tasks are listed as not run (the merge had the plan file).
-    pub missing_listed: bool,
+    pub(crate) missing_listed: bool,
 }
 
 /// The tasks an `--affected` run left out.
 #[derive(Debug, Serialize)]
-pub struct UnaffectedInfo {
-    pub count: usize,
+pub(crate) struct UnaffectedInfo {
+    pub(crate) count: usize,
     /// The base compared with (escaped).
-    pub base: String,
+    pub(crate) base: String,
     /// The first [`UNAFFECTED_IDS_SHOWN`] ids (escaped).
-    pub ids: Vec<String>,
+    pub(crate) ids: Vec<String>,
     /// How many more there are.
-    pub more: usize,
+    pub(crate) more: usize,
 }
 
 /// How many unaffected ids the report names.
@@ -92,64 +92,64 @@ const UNAFFECTED_IDS_SHOWN: usize = 30;
 
 /// What a `--rerun-failed` run ran, and what it carried forward.
 #[derive(Debug, Serialize)]
-pub struct RerunInfo {
+pub(crate) struct RerunInfo {
     /// Tasks run again this time.
-    pub reran: usize,
+    pub(crate) reran: usize,
     /// Tasks shown with their last real result from an earlier run.
-    pub carried: usize,
+    pub(crate) carried: usize,
     /// The ids run again (escaped), the first [`RERUN_IDS_SHOWN`] of them.
-    pub ids: Vec<String>,
+    pub(crate) ids: Vec<String>,
 }
 
 /// How many rerun ids the report names before "and N more".
-pub const RERUN_IDS_SHOWN: usize = 20;
+pub(crate) const RERUN_IDS_SHOWN: usize = 20;
 
 #[derive(Debug, Serialize)]
-pub struct QueueInfo {
-    pub name: String,
-    pub emoji: &'static str,
-    pub summary: String,
-    pub duration: String,
-    pub tasks: Vec<TaskInfo>,
+pub(crate) struct QueueInfo {
+    pub(crate) name: String,
+    pub(crate) emoji: &'static str,
+    pub(crate) summary: String,
+    pub(crate) duration: String,
+    pub(crate) tasks: Vec<TaskInfo>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct TaskInfo {
-    pub id: String,
-    pub title: String,
-    pub status: &'static str,
-    pub emoji: &'static str,
-    pub duration: String,
+pub(crate) struct TaskInfo {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) status: &'static str,
+    pub(crate) emoji: &'static str,
+    pub(crate) duration: String,
     /// Time waited for a shared resource (a cargo target dir) once ready; empty when none.
-    pub waited: String,
-    pub reason: String,
-    pub attempts: u32,
+    pub(crate) waited: String,
+    pub(crate) reason: String,
+    pub(crate) attempts: u32,
     /// The run the result was carried forward from (escaped), when not run this time.
-    pub carried_from: Option<String>,
+    pub(crate) carried_from: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Failure {
-    pub id: String,
-    pub title_html: String,
-    pub reason_html: String,
-    pub emoji: &'static str,
+pub(crate) struct Failure {
+    pub(crate) id: String,
+    pub(crate) title_html: String,
+    pub(crate) reason_html: String,
+    pub(crate) emoji: &'static str,
     /// What went wrong, on one line (HTML-escaped), when the output tells: the first
     /// compiler error, the panic message, the failing tests, the command that hung.
-    pub cause_html: Option<String>,
+    pub(crate) cause_html: Option<String>,
     /// The lines that go with the cause (a diagnostic's snippet, `left:`/`right:`), fenced.
-    pub cause_block: Option<String>,
+    pub(crate) cause_block: Option<String>,
     /// What else the cargo agent recorded, HTML-escaped, one line each: the other
     /// compiler errors, then every failing test with its panic message, then new
     /// warnings; at most [`MORE_SHOWN`], the rest counted on a last line.
-    pub more_html: Vec<String>,
+    pub(crate) more_html: Vec<String>,
     /// The first [`FAILURES_OPEN`] failures show their logs without a click.
-    pub open: bool,
-    pub logs: Vec<LogTail>,
+    pub(crate) open: bool,
+    pub(crate) logs: Vec<LogTail>,
 }
 
 /// Lines of [`Failure::more_html`] shown per failure.
-pub const MORE_SHOWN: usize = 10;
+pub(crate) const MORE_SHOWN: usize = 10;
 
 /// The findings and failing tests of a cargo task beyond its cause, one plain line each.
 fn more_of(t: &crate::evidence::TaskResult, cause: Option<&cause::Cause>) -> Vec<String> {
@@ -213,20 +213,20 @@ fn more_of(t: &crate::evidence::TaskResult, cause: Option<&cause::Cause>) -> Vec
 }
 
 /// How many failures render expanded; the rest are collapsed.
-pub const FAILURES_OPEN: usize = 3;
+pub(crate) const FAILURES_OPEN: usize = 3;
 /// How many failures get their cause extracted; later ones show their reason only (a
 /// comment has no room for more anyway).
-pub const CAUSES_READ: usize = 50;
+pub(crate) const CAUSES_READ: usize = 50;
 
 #[derive(Debug, Serialize)]
-pub struct LogTail {
-    pub label: String,
+pub(crate) struct LogTail {
+    pub(crate) label: String,
     /// A fenced code block, fence longer than any backtick run inside.
-    pub block: String,
+    pub(crate) block: String,
 }
 
 /// Emoji per status.
-pub fn emoji(status: TaskStatus) -> &'static str {
+pub(crate) fn emoji(status: TaskStatus) -> &'static str {
     match status {
         TaskStatus::Ok => "✅",
         TaskStatus::Noop => "⚪",
@@ -257,7 +257,7 @@ fn tail_bytes(detail: u8) -> usize {
 }
 
 /// Builds the context at a detail level. `secrets` are masked wherever run text is used.
-pub fn build(
+pub(crate) fn build(
     run: &LoadedRun,
     marker: Option<String>,
     ci_url: Option<String>,
@@ -705,7 +705,7 @@ fn logs_of(
 
 /// The CI run link from `GITHUB_SERVER_URL`, `GITHUB_REPOSITORY` and `GITHUB_RUN_ID`,
 /// only when all three look like what GitHub sets.
-pub fn ci_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+pub(crate) fn ci_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     // Set by the Action's publish mode: the job of the CI run that made the artifacts.
     if let Some(url) = env("CARGO_TEK_CI_URL").filter(|u| super::provenance::url_ok(u)) {
         return Some(url);

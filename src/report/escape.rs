@@ -22,7 +22,7 @@
 /// mention and reference patterns need an ASCII letter or digit right after the sigil, so
 /// the match fails; it is what Dependabot and Renovate insert for the same reason. U+200D
 /// (zero width joiner) was rejected: it glues neighbouring emoji into ZWJ sequences.
-pub const REF_BREAKER: char = '\u{200B}';
+pub(crate) const REF_BREAKER: char = '\u{200B}';
 
 /// Escapes `text` for a line of prose or a table cell in GitHub Markdown.
 ///
@@ -35,7 +35,7 @@ pub const REF_BREAKER: char = '\u{200B}';
 ///
 /// Because `<`, `>` and `&` are entities, the result is also harmless inside raw HTML,
 /// though backslashes would show there: use [`html_text`] for that context.
-pub fn inline(text: &str) -> String {
+pub(crate) fn inline(text: &str) -> String {
     sanitize(text, |out, c| match c {
         // Entities rather than `\<`: they also hold in raw-HTML context, where
         // backslashes are not escapes.
@@ -57,7 +57,7 @@ pub fn inline(text: &str) -> String {
 /// Same guarantees as [`inline`], but every ASCII punctuation character becomes a numeric
 /// entity (`&#42;`), which reads correctly both where GitHub treats the line as an HTML
 /// block and where it parses Markdown (an entity is never Markdown syntax).
-pub fn html_text(text: &str) -> String {
+pub(crate) fn html_text(text: &str) -> String {
     sanitize(text, |out, c| {
         out.push_str("&#");
         out.push_str(&u32::from(c).to_string());
@@ -79,7 +79,7 @@ pub fn html_text(text: &str) -> String {
 ///
 /// The block starts and ends with a line of its own and the result ends with `\n`. Put it
 /// at column 0 outside lists and quotes: a container's end would end the block early.
-pub fn code_block(text: &str, info: &str) -> String {
+pub(crate) fn code_block(text: &str, info: &str) -> String {
     let body = normalize_line_endings(text);
     let fence_len = longest_run(&body, '`').saturating_add(1).max(3);
     let fence = "`".repeat(fence_len);

@@ -11,7 +11,7 @@ use crate::evidence::{span_ms, Counts, LoadedRun, RunStatus};
 const SECTION_OVERHEAD: usize = 512;
 
 /// The legs of a merged run as runs of their own, when it has more than one.
-pub fn split(run: &LoadedRun) -> Option<Vec<(MergedLeg, LoadedRun)>> {
+pub(crate) fn split(run: &LoadedRun) -> Option<Vec<(MergedLeg, LoadedRun)>> {
     let stamp = run.record.merge.as_ref()?;
     if stamp.legs.len() < 2 {
         return None;
@@ -53,7 +53,7 @@ pub fn split(run: &LoadedRun) -> Option<Vec<(MergedLeg, LoadedRun)>> {
 }
 
 /// Renders `legs` (from [`split`]) within `req.limit`: each leg gets an equal share.
-pub fn render(
+pub(crate) fn render(
     renderer: &Renderer,
     req: &Request<'_>,
     legs: &[(MergedLeg, LoadedRun)],

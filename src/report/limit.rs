@@ -16,15 +16,15 @@ use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag};
 
 /// GitHub's limit for a pull-request or issue comment body, in characters
 /// (`body is too long (maximum is 65536 characters)`): measure with [`Unit::Chars`].
-pub const PR_COMMENT_LIMIT: usize = 65_536;
+pub(crate) const PR_COMMENT_LIMIT: usize = 65_536;
 
 /// GitHub's limit for one step's job summary (`$GITHUB_STEP_SUMMARY`), in bytes: measure
 /// with [`Unit::Bytes`].
-pub const JOB_SUMMARY_LIMIT: usize = 1024 * 1024;
+pub(crate) const JOB_SUMMARY_LIMIT: usize = 1024 * 1024;
 
 /// What a size limit counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Unit {
+pub(crate) enum Unit {
     /// Unicode scalar values (Rust `char`s), as GitHub counts comment bodies.
     Chars,
     /// UTF-8 bytes, as GitHub counts job summaries.
@@ -33,7 +33,7 @@ pub enum Unit {
 
 impl Unit {
     /// The size of `text` in this unit.
-    pub fn measure(self, text: &str) -> usize {
+    pub(crate) fn measure(self, text: &str) -> usize {
         match self {
             Unit::Chars => text.chars().count(),
             Unit::Bytes => text.len(),
@@ -42,10 +42,10 @@ impl Unit {
 }
 
 /// Placeholder in the note replaced by the number of lines cut off.
-pub const OMITTED_PLACEHOLDER: &str = "{omitted}";
+pub(crate) const OMITTED_PLACEHOLDER: &str = "{omitted}";
 
 /// Placeholder in the note replaced by the number of lines in the whole body.
-pub const TOTAL_PLACEHOLDER: &str = "{total}";
+pub(crate) const TOTAL_PLACEHOLDER: &str = "{total}";
 
 /// Fits `body` into `max` units, cutting it at a safe line boundary and appending `note`.
 ///
@@ -60,7 +60,7 @@ pub const TOTAL_PLACEHOLDER: &str = "{total}";
 /// `"> ⚠️ Report truncated: {omitted} of {total} lines omitted. Full evidence: …"`.
 /// The note is otherwise appended as given; it starts at column 0 after a blank line, so
 /// it also ends any list, quote or table the kept prefix ends in.
-pub fn truncate_markdown(body: &str, max: usize, unit: Unit, note: &str) -> String {
+pub(crate) fn truncate_markdown(body: &str, max: usize, unit: Unit, note: &str) -> String {
     if unit.measure(body) <= max {
         return body.to_owned();
     }

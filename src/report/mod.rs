@@ -1,17 +1,17 @@
 //! Rendering evidence for reviewers: Markdown escaping, size limits, secret masking and
 //! the minijinja templates.
 
-pub mod broken;
-pub mod context;
-pub mod escape;
+pub(crate) mod broken;
+pub(crate) mod context;
+pub(crate) mod escape;
 mod legs;
-pub mod limit;
+pub(crate) mod limit;
 mod matrix_table;
-pub mod provenance;
+pub(crate) mod provenance;
 mod render;
 mod tail;
 
 #[cfg(test)]
 mod hostile_run;
 
-pub use render::{render_within, Renderer, ReportError, Request};
+pub(crate) use render::{render_within, Renderer, ReportError, Request};

@@ -13,44 +13,44 @@ use crate::evidence::{RunRecord, TaskStatus};
 
 /// What the report knows beyond run.json, gathered by the caller.
 #[derive(Debug, Clone, Default)]
-pub struct Provenance {
+pub(crate) struct Provenance {
     /// The commit the run was for (PR head SHA or `GITHUB_SHA`); only hex digits are kept.
-    pub commit: Option<String>,
+    pub(crate) commit: Option<String>,
     /// The uploaded run directory (`CARGO_TEK_ARTIFACT_URL`), already validated.
-    pub artifact_url: Option<String>,
+    pub(crate) artifact_url: Option<String>,
     /// The CI run the logs are in when there is no artifact link and the report shows no
     /// CI link of its own (a leg's section of a merged report).
-    pub run_url: Option<String>,
+    pub(crate) run_url: Option<String>,
     /// The task ids that failed according to the previous comment of the same key; text
     /// read back from a comment, so untrusted.
-    pub previous_failed: Option<Vec<String>>,
+    pub(crate) previous_failed: Option<Vec<String>>,
 }
 
 /// How many ids each side of the difference names before "and N more".
-pub const DIFF_IDS_SHOWN: usize = 20;
+pub(crate) const DIFF_IDS_SHOWN: usize = 20;
 
 /// The difference from the previous run of the same key (ids escaped).
 #[derive(Debug, Serialize)]
-pub struct DiffInfo {
-    pub newly_failing: Vec<String>,
-    pub more_newly_failing: usize,
-    pub fixed: Vec<String>,
-    pub more_fixed: usize,
+pub(crate) struct DiffInfo {
+    pub(crate) newly_failing: Vec<String>,
+    pub(crate) more_newly_failing: usize,
+    pub(crate) fixed: Vec<String>,
+    pub(crate) more_fixed: usize,
     /// Both, as the report shows them: "🆕 newly failing …: a, b · 🩹 fixed: c".
-    pub line: String,
+    pub(crate) line: String,
 }
 
 /// Where the full log of a task is.
 #[derive(Debug, Clone, Serialize)]
-pub struct LogLink {
+pub(crate) struct LogLink {
     /// "the uploaded artifact" or "the CI run".
-    pub what: &'static str,
-    pub url: String,
+    pub(crate) what: &'static str,
+    pub(crate) url: String,
 }
 
 /// True for an `http(s)` URL made only of characters that cannot break out of a Markdown
 /// link destination (no spaces, parentheses, angle brackets or quotes).
-pub fn url_ok(url: &str) -> bool {
+pub(crate) fn url_ok(url: &str) -> bool {
     (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() <= 2048
         && url
@@ -60,14 +60,14 @@ pub fn url_ok(url: &str) -> bool {
 
 /// `CARGO_TEK_ARTIFACT_URL` (the `artifact-url` output of `actions/upload-artifact@v4`),
 /// when it is a plain URL.
-pub fn artifact_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+pub(crate) fn artifact_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     env("CARGO_TEK_ARTIFACT_URL")
         .map(|u| u.trim().to_owned())
         .filter(|u| url_ok(u))
 }
 
 /// The artifact when known, else the CI run; `None` for a local report.
-pub fn log_link(artifact: Option<&str>, ci_url: Option<&str>) -> Option<LogLink> {
+pub(crate) fn log_link(artifact: Option<&str>, ci_url: Option<&str>) -> Option<LogLink> {
     match (artifact, ci_url) {
         (Some(url), _) => Some(LogLink {
             what: "the uploaded artifact",
@@ -83,7 +83,7 @@ pub fn log_link(artifact: Option<&str>, ci_url: Option<&str>) -> Option<LogLink>
 
 /// "commit `abc1234` · job test (ubuntu-latest, stable) · ended 2026-11-30 12:00:00 UTC",
 /// with what is known; `None` when nothing is.
-pub fn line(
+pub(crate) fn line(
     record: &RunRecord,
     commit: Option<&str>,
     clean: &dyn Fn(&str) -> String,
@@ -116,7 +116,7 @@ pub fn line(
 }
 
 /// "commit `abc1234`": the first seven hex digits of `commit`, if it has any.
-pub fn line_of_commit(commit: Option<&str>) -> Option<String> {
+pub(crate) fn line_of_commit(commit: Option<&str>) -> Option<String> {
     let short: String = commit
         .unwrap_or("")
         .chars()
@@ -139,7 +139,7 @@ fn when(at: &str, clean: &dyn Fn(&str) -> String) -> String {
 }
 
 /// The ids of the tasks that failed or timed out, in order, each once.
-pub fn failed_ids(record: &RunRecord) -> Vec<String> {
+pub(crate) fn failed_ids(record: &RunRecord) -> Vec<String> {
     let mut seen = BTreeSet::new();
     record
         .results
@@ -151,7 +151,7 @@ pub fn failed_ids(record: &RunRecord) -> Vec<String> {
 }
 
 /// What newly fails and what was fixed against `previous`; `None` when nothing changed.
-pub fn diff(
+pub(crate) fn diff(
     record: &RunRecord,
     previous: &[String],
     clean: &dyn Fn(&str) -> String,
@@ -199,7 +199,7 @@ pub fn diff(
 }
 
 /// The difference on one line.
-pub fn diff_line(d: &DiffInfo) -> String {
+pub(crate) fn diff_line(d: &DiffInfo) -> String {
     let list = |ids: &[String], more: usize| match more {
         0 => ids.join(", "),
         n => format!("{} and {n} more", ids.join(", ")),

@@ -13,15 +13,15 @@ use crate::evidence::LoadedRun;
 use crate::redact::Secrets;
 
 /// Built-in templates: name and source.
-pub const BUILTIN: &[(&str, &str)] =
+pub(crate) const BUILTIN: &[(&str, &str)] =
     &[("report.md.j2", include_str!("../../templates/report.md.j2"))];
 
 /// The template the report uses by default.
-pub const DEFAULT_TEMPLATE: &str = "report.md.j2";
+pub(crate) const DEFAULT_TEMPLATE: &str = "report.md.j2";
 
 /// Failures to render.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum ReportError {
+pub(crate) enum ReportError {
     #[error("failed to read template `{path}`: {source}")]
     Read {
         path: PathBuf,
@@ -45,7 +45,7 @@ fn template_error(name: &str, err: minijinja::Error) -> ReportError {
 }
 
 /// A loaded template, ready to render contexts.
-pub struct Renderer {
+pub(crate) struct Renderer {
     env: Environment<'static>,
     name: String,
 }
@@ -53,7 +53,10 @@ pub struct Renderer {
 impl Renderer {
     /// The template: `--template FILE` if given, else the workspace's override of the
     /// built-in, else the built-in.
-    pub fn new(templates_dir: Option<&Path>, file: Option<&Path>) -> Result<Self, ReportError> {
+    pub(crate) fn new(
+        templates_dir: Option<&Path>,
+        file: Option<&Path>,
+    ) -> Result<Self, ReportError> {
         let mut env = Environment::new();
         // Markdown, not HTML: escaping is done explicitly, per Markdown's rules, in the
         // context builder.
@@ -76,7 +79,7 @@ impl Renderer {
     }
 
     /// Renders one context.
-    pub fn render(&self, ctx: &ReportContext) -> Result<String, ReportError> {
+    pub(crate) fn render(&self, ctx: &ReportContext) -> Result<String, ReportError> {
         let template = self
             .env
             .get_template(&self.name)
@@ -95,20 +98,20 @@ fn read(path: &Path) -> Result<String, ReportError> {
 }
 
 /// What to render and how big it may get.
-pub struct Request<'a> {
-    pub run: &'a LoadedRun,
-    pub marker: Option<String>,
-    pub ci_url: Option<String>,
+pub(crate) struct Request<'a> {
+    pub(crate) run: &'a LoadedRun,
+    pub(crate) marker: Option<String>,
+    pub(crate) ci_url: Option<String>,
     /// Commit, artifact link and the previous comment's failures.
-    pub about: super::provenance::Provenance,
-    pub secrets: &'a Secrets,
-    pub limit: usize,
-    pub unit: Unit,
+    pub(crate) about: super::provenance::Provenance,
+    pub(crate) secrets: &'a Secrets,
+    pub(crate) limit: usize,
+    pub(crate) unit: Unit,
 }
 
 /// Renders at the most detailed level that fits the limit: log tails shrink first, then
 /// go, then the per-task table; as a last resort the body is cut at a safe line.
-pub fn render_within(renderer: &Renderer, req: &Request<'_>) -> Result<String, ReportError> {
+pub(crate) fn render_within(renderer: &Renderer, req: &Request<'_>) -> Result<String, ReportError> {
     // A merge of several matrix legs: one section per leg, each shrunk to its share.
     if let Some(legs) = super::legs::split(req.run) {
         let body = super::legs::render(renderer, req, &legs)?;

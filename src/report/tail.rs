@@ -36,7 +36,7 @@ static NOISE: LazyLock<Regex> = LazyLock::new(|| {
 /// The last `max` bytes of the log `rel` after noise lines are dropped (ANSI codes
 /// ignored when matching), with one line saying how many were dropped. Reads at most
 /// [`READ_CAP`] bytes, only from a regular file inside the run directory.
-pub fn quiet_tail(
+pub(crate) fn quiet_tail(
     run_dir: &Path,
     rel: &str,
     max: usize,

@@ -18,11 +18,11 @@ use crate::config::{Command, Hook};
 
 /// Where commands run and which target directory cargo uses by default.
 #[derive(Debug, Clone, Default)]
-pub struct Context {
+pub(crate) struct Context {
     /// The workspace root (command cwds are relative to it).
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// The workspace's target directory (None: cargo target dirs are not claimed).
-    pub target_dir: Option<PathBuf>,
+    pub(crate) target_dir: Option<PathBuf>,
 }
 
 /// Cargo subcommands (and aliases) that take the build directory lock.
@@ -35,7 +35,7 @@ const BUILDS: &[&str] = &[
 const GLOBAL_WITH_VALUE: &[&str] = &["--color", "--config", "-Z", "-C", "--explain"];
 
 /// Everything `hook` claims, sorted and without duplicates.
-pub fn of_hook(hook: &Hook, context: &Context) -> Vec<Resource> {
+pub(crate) fn of_hook(hook: &Hook, context: &Context) -> Vec<Resource> {
     let mut claims: Vec<Resource> = hook
         .resources
         .iter()
@@ -115,7 +115,7 @@ fn subcommand(args: &[String]) -> Option<usize> {
 
 /// `a/./b/../c` as `a/c`, and through symlinks when the directory exists, so that two
 /// spellings of one directory are one resource.
-pub fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     if let Ok(real) = path.canonicalize() {
         return real;
     }

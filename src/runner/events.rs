@@ -4,7 +4,7 @@ use crate::evidence::TaskResult;
 
 /// A progress event.
 #[derive(Debug, Clone)]
-pub enum Event {
+pub(crate) enum Event {
     /// The run began with this many tasks to run.
     RunStarted {
         run_id: String,

@@ -2,25 +2,25 @@
 //! progress as [`Event`]s and never prints.
 
 mod attempts;
-pub mod claims;
+pub(crate) mod claims;
 mod events;
 mod once;
 mod ready;
-pub mod resources;
+pub(crate) mod resources;
 #[cfg(test)]
 mod resources_tests;
 mod routes;
 mod scheduler;
-pub mod selection;
+pub(crate) mod selection;
 mod verdict;
 
-pub use crate::supervise::Cancel;
-pub use events::Event;
-pub use scheduler::{run, Inputs, RunOptions, RunSummary};
-pub use verdict::Verdict;
+pub(crate) use crate::supervise::Cancel;
+pub(crate) use events::Event;
+pub(crate) use scheduler::{run, Inputs, RunOptions, RunSummary};
+pub(crate) use verdict::Verdict;
 
 /// Bundles what the scheduler needs from the workspace.
-pub fn scheduler_inputs<'a>(
+pub(crate) fn scheduler_inputs<'a>(
     plan: &'a crate::plan::Plan,
     graph: &'a crate::plan::Graph,
     hooks: &'a crate::config::Hooks,
@@ -35,4 +35,4 @@ pub fn scheduler_inputs<'a>(
         registry,
     }
 }
-pub use selection::Selection;
+pub(crate) use selection::Selection;

@@ -27,7 +27,7 @@ enum State {
 }
 
 /// What a ready task should do now.
-pub enum Step {
+pub(crate) enum Step {
     /// Not a split task: run it as configured.
     AsConfigured,
     /// Run this hook (its package's test binaries).
@@ -41,16 +41,16 @@ pub enum Step {
 }
 
 /// A split task that fails without running anything.
-pub struct Failed {
-    pub reason: String,
+pub(crate) struct Failed {
+    pub(crate) reason: String,
     /// The compile's commands it shows (none for a task whose cause another one shows).
-    pub commands: Vec<CommandRecord>,
+    pub(crate) commands: Vec<CommandRecord>,
     /// The compiler error, for the task that reports a broken package.
-    pub cargo: Option<Box<CargoEvidence>>,
+    pub(crate) cargo: Option<Box<CargoEvidence>>,
 }
 
 /// Compile once for one run.
-pub struct Once {
+pub(crate) struct Once {
     /// Split tasks by node: the hook, its split, the task's id.
     splits: HashMap<usize, (Hook, Split, String)>,
     state: State,
@@ -65,7 +65,7 @@ pub struct Once {
 impl Once {
     /// Finds the split tasks among those selected (none unless manifest.json asks for
     /// compile once, and none in a dry run).
-    pub fn new(
+    pub(crate) fn new(
         (plan, graph, routes): (&Plan, &Graph, &Routes),
         compile_once: bool,
         selected: &[bool],
@@ -111,12 +111,12 @@ impl Once {
     }
 
     /// Whether `node` is a split task.
-    pub fn is_split(&self, node: usize) -> bool {
+    pub(crate) fn is_split(&self, node: usize) -> bool {
         self.splits.contains_key(&node)
     }
 
     /// What the ready `node` does now.
-    pub fn step(
+    pub(crate) fn step(
         &mut self,
         node: usize,
         pool: &mut Pool,
@@ -263,7 +263,7 @@ impl Once {
     /// A split task ran its binaries: one outcome per test, read from their logs with
     /// libtest's parser, each under the binary's name as the cargo agent gives it
     /// (`lib`, or the target's), and a reason that names the binary that failed.
-    pub fn finish(&self, node: usize, result: &mut TaskResult, run_dir: &Path) {
+    pub(crate) fn finish(&self, node: usize, result: &mut TaskResult, run_dir: &Path) {
         let Some((_, split, _)) = self.splits.get(&node) else {
             return;
         };
@@ -335,7 +335,7 @@ impl Once {
     }
 
     /// The compile ended: its target dir is free again.
-    pub fn finished(&mut self, compiled: Compiled, pool: &mut Pool) {
+    pub(crate) fn finished(&mut self, compiled: Compiled, pool: &mut Pool) {
         pool.release(&self.claims);
         if let Some(artifacts) = compiled.artifacts.as_deref() {
             let mut nodes: Vec<(&usize, &Split)> =
@@ -357,7 +357,7 @@ impl Once {
     }
 
     /// What a waiting task waits for, for the display.
-    pub fn waits_for(&self) -> String {
+    pub(crate) fn waits_for(&self) -> String {
         "the workspace test compile".into()
     }
 }

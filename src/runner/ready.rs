@@ -8,7 +8,7 @@ use std::collections::{BinaryHeap, HashMap};
 use crate::plan::{Graph, Node, Plan};
 
 /// The dependency bookkeeping of one run.
-pub struct ReadyQueue<'a> {
+pub(crate) struct ReadyQueue<'a> {
     plan: &'a Plan,
     graph: &'a Graph,
     remaining: Vec<usize>,
@@ -20,14 +20,14 @@ pub struct ReadyQueue<'a> {
 impl<'a> ReadyQueue<'a> {
     /// Starts with every node that has no prerequisites ready.
     #[cfg(test)]
-    pub fn new(plan: &'a Plan, graph: &'a Graph, durations: &HashMap<String, u64>) -> Self {
+    pub(crate) fn new(plan: &'a Plan, graph: &'a Graph, durations: &HashMap<String, u64>) -> Self {
         Self::with_first(plan, graph, durations, &|_| false)
     }
 
     /// Like [`ReadyQueue::new`], with the nodes `first` says go before any other ready
     /// node, and what leads to them before anything else: the test tasks whose shared
     /// compile unblocks them all (see [`crate::compile_once`]), and the build they wait for.
-    pub fn with_first(
+    pub(crate) fn with_first(
         plan: &'a Plan,
         graph: &'a Graph,
         durations: &HashMap<String, u64>,
@@ -50,29 +50,29 @@ impl<'a> ReadyQueue<'a> {
     }
 
     /// The ready node with the longest remaining chain.
-    pub fn pop(&mut self) -> Option<usize> {
+    pub(crate) fn pop(&mut self) -> Option<usize> {
         self.heap.pop().map(|(_, Reverse(node))| node)
     }
 
     /// Puts a popped node back, as ready as before (it waits for a resource).
-    pub fn requeue(&mut self, node: usize) {
+    pub(crate) fn requeue(&mut self, node: usize) {
         self.heap.push((self.priority[node], Reverse(node)));
     }
 
     /// Whether nothing is ready.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
 
     /// Why `node` cannot run: the first failure among what it waits for.
-    pub fn blocked_by(&self, node: usize) -> Option<&str> {
+    pub(crate) fn blocked_by(&self, node: usize) -> Option<&str> {
         self.blocked_by[node].as_deref()
     }
 
     /// Marks `node` finished and readies dependents whose prerequisites are all done.
     /// An unsuccessful node passes the original failure on, through queue gates and
     /// skipped tasks, so every skip names its root cause.
-    pub fn complete(&mut self, node: usize, success: bool) {
+    pub(crate) fn complete(&mut self, node: usize, success: bool) {
         let inherited = self.blocked_by[node].clone();
         for &d in &self.graph.dependents[node] {
             if !success && self.blocked_by[d].is_none() {

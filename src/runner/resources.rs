@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 /// One resource a task holds while it runs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Resource {
+pub(crate) enum Resource {
     /// A name from hooks.json `resources`.
     Named(String),
     /// A cargo target directory (an absolute path), held by every cargo command that
@@ -32,7 +32,7 @@ impl std::fmt::Display for Resource {
 
 /// The holders of every resource in a run.
 #[derive(Debug, Default)]
-pub struct Pool {
+pub(crate) struct Pool {
     /// Capacities of named resources; anything else has a capacity of 1.
     capacity: HashMap<String, usize>,
     held: HashMap<Resource, usize>,
@@ -40,7 +40,7 @@ pub struct Pool {
 
 impl Pool {
     /// A pool with manifest.json's capacities.
-    pub fn new<'a>(capacities: impl IntoIterator<Item = (&'a str, usize)>) -> Self {
+    pub(crate) fn new<'a>(capacities: impl IntoIterator<Item = (&'a str, usize)>) -> Self {
         Self {
             capacity: capacities
                 .into_iter()
@@ -58,7 +58,7 @@ impl Pool {
     }
 
     /// The first of `claims` that is at capacity, if any.
-    pub fn busy<'c>(&self, claims: &'c [Resource]) -> Option<&'c Resource> {
+    pub(crate) fn busy<'c>(&self, claims: &'c [Resource]) -> Option<&'c Resource> {
         claims
             .iter()
             .find(|r| self.held.get(*r).copied().unwrap_or(0) >= self.capacity(r))
@@ -66,7 +66,7 @@ impl Pool {
 
     /// Takes every one of `claims`, or none of them (then names the busy one). Taking
     /// all or nothing means two tasks can never each hold half of what the other needs.
-    pub fn try_acquire<'c>(&mut self, claims: &'c [Resource]) -> Result<(), &'c Resource> {
+    pub(crate) fn try_acquire<'c>(&mut self, claims: &'c [Resource]) -> Result<(), &'c Resource> {
         if let Some(busy) = self.busy(claims) {
             return Err(busy);
         }
@@ -77,7 +77,7 @@ impl Pool {
     }
 
     /// Gives back what [`Pool::try_acquire`] took.
-    pub fn release(&mut self, claims: &[Resource]) {
+    pub(crate) fn release(&mut self, claims: &[Resource]) {
         for resource in claims {
             if let Some(n) = self.held.get_mut(resource) {
                 *n = n.saturating_sub(1);
@@ -89,7 +89,7 @@ impl Pool {
     }
 
     /// Whether nothing is held (then every claim can be granted).
-    pub fn is_idle(&self) -> bool {
+    pub(crate) fn is_idle(&self) -> bool {
         self.held.is_empty()
     }
 }

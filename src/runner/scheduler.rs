@@ -30,38 +30,38 @@ use crate::run_env::RunEnv;
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    pub max_workers: usize,
-    pub fail_fast: bool,
+pub(crate) struct RunOptions {
+    pub(crate) max_workers: usize,
+    pub(crate) fail_fast: bool,
     /// `--retries`; a hook's own `retries` wins.
-    pub retries: Option<u32>,
-    pub selection: Selection,
+    pub(crate) retries: Option<u32>,
+    pub(crate) selection: Selection,
     /// Durations (ms) from an earlier run, to prioritise long chains.
-    pub durations: HashMap<String, u64>,
+    pub(crate) durations: HashMap<String, u64>,
     /// What was planned (sot.md or plan file), for run.json.
-    pub source: Option<String>,
+    pub(crate) source: Option<String>,
     /// `--rerun-failed`: the last real results of tasks this run does not run, by id,
     /// recorded as carried forward.
-    pub carried: HashMap<String, TaskResult>,
+    pub(crate) carried: HashMap<String, TaskResult>,
     /// The run's secret values, masked in all evidence (see `crate::redact`).
-    pub secrets: crate::redact::Secrets,
+    pub(crate) secrets: crate::redact::Secrets,
     /// `CARGO_TEK_JOURNAL_KEY`: seals the journal (see `crate::evidence::seal`).
-    pub journal_key: Option<crate::evidence::seal::JournalKey>,
+    pub(crate) journal_key: Option<crate::evidence::seal::JournalKey>,
     /// The workspace root and target dir, to find the cargo target dir a task claims.
-    pub claims: claims::Context,
+    pub(crate) claims: claims::Context,
     /// The CI job and matrix leg, for run.json.
-    pub leg: Option<crate::evidence::leg::LegStamp>,
+    pub(crate) leg: Option<crate::evidence::leg::LegStamp>,
     /// `--shard K/N`: which shard of which plan this run is, for run.json.
-    pub shard: Option<crate::evidence::shard::ShardStamp>,
+    pub(crate) shard: Option<crate::evidence::shard::ShardStamp>,
     /// `--affected`: the base, for run.json (the tasks are in `selection.affected`).
-    pub affected: Option<crate::evidence::AffectedStamp>,
+    pub(crate) affected: Option<crate::evidence::AffectedStamp>,
 }
 
 /// The finished run.
 #[derive(Debug)]
-pub struct RunSummary {
-    pub record: RunRecord,
-    pub verdict: Verdict,
+pub(crate) struct RunSummary {
+    pub(crate) record: RunRecord,
+    pub(crate) verdict: Verdict,
 }
 
 fn now() -> String {
@@ -69,17 +69,17 @@ fn now() -> String {
 }
 
 /// Everything the run needs from the workspace.
-pub struct Inputs<'a> {
-    pub plan: &'a Plan,
-    pub graph: &'a Graph,
-    pub hooks: &'a Hooks,
-    pub manifest: &'a Manifest,
-    pub registry: &'a Registry,
+pub(crate) struct Inputs<'a> {
+    pub(crate) plan: &'a Plan,
+    pub(crate) graph: &'a Graph,
+    pub(crate) hooks: &'a Hooks,
+    pub(crate) manifest: &'a Manifest,
+    pub(crate) registry: &'a Registry,
 }
 
 /// Runs the plan, writing run.json (at start and end), the journal and junit.xml into
 /// `env.run_dir`. Only failures to write evidence are errors; failed tasks are data.
-pub async fn run(
+pub(crate) async fn run(
     inputs: Inputs<'_>,
     options: &RunOptions,
     env: Arc<RunEnv>,

@@ -10,32 +10,32 @@ use crate::plan::{Graph, Node, Plan, PlanQueue, PlanTask};
 
 /// Filters from the command line.
 #[derive(Debug, Clone, Default)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// `--only`: these ids only (empty = all).
-    pub only: HashSet<String>,
+    pub(crate) only: HashSet<String>,
     /// `--queue`: these queues only (empty = all).
-    pub queues: HashSet<String>,
+    pub(crate) queues: HashSet<String>,
     /// `--include-done`.
-    pub include_done: bool,
+    pub(crate) include_done: bool,
     /// `--rerun-failed`: the ids that need another run.
-    pub rerun: Option<HashSet<String>>,
+    pub(crate) rerun: Option<HashSet<String>>,
     /// `--shard K/N`: the ids of that shard.
-    pub shard: Option<HashSet<String>>,
+    pub(crate) shard: Option<HashSet<String>>,
     /// `--affected`: the ids the change affects (see `affected::select`). The tasks it
     /// leaves out are recorded as skipped, `unaffected`.
-    pub affected: Option<HashSet<String>>,
+    pub(crate) affected: Option<HashSet<String>>,
 }
 
 impl Selection {
     /// Whether the run executes `task`. Unselected tasks count as satisfied for their
     /// dependents (done means done; `--only` trusts the rest).
-    pub fn includes(&self, queue: &PlanQueue, task: &PlanTask) -> bool {
+    pub(crate) fn includes(&self, queue: &PlanQueue, task: &PlanTask) -> bool {
         (self.include_done || !task.done) && self.wanted(queue, task)
     }
 
     /// Whether `task` is selected by everything but its done mark: the tasks a run leaves
     /// out only because they are checked off, which the user is told about.
-    pub fn wanted(&self, queue: &PlanQueue, task: &PlanTask) -> bool {
+    pub(crate) fn wanted(&self, queue: &PlanQueue, task: &PlanTask) -> bool {
         (self.only.is_empty() || self.only.contains(&task.id))
             && (self.queues.is_empty() || self.queues.contains(&queue.name))
             && self.rerun.as_ref().is_none_or(|r| r.contains(&task.id))
@@ -45,7 +45,7 @@ impl Selection {
 
     /// Whether `task` is left out only because the change does not affect it: the tasks
     /// recorded as skipped with reason `unaffected`.
-    pub fn unaffected(&self, queue: &PlanQueue, task: &PlanTask) -> bool {
+    pub(crate) fn unaffected(&self, queue: &PlanQueue, task: &PlanTask) -> bool {
         self.affected
             .as_ref()
             .is_some_and(|a| !a.contains(&task.id))
@@ -60,20 +60,20 @@ impl Selection {
 
 /// What the user asked for, before it is checked against the plan.
 #[derive(Debug, Clone, Default)]
-pub struct Request {
+pub(crate) struct Request {
     /// Task ids (positional arguments and `--only`).
-    pub ids: Vec<String>,
+    pub(crate) ids: Vec<String>,
     /// `--queue` arguments: a full name, a letter, or a name without `Queue X — `.
-    pub queues: Vec<String>,
+    pub(crate) queues: Vec<String>,
     /// `--with-deps`: also everything the selected tasks wait for.
-    pub with_deps: bool,
+    pub(crate) with_deps: bool,
     /// `--include-done`.
-    pub include_done: bool,
+    pub(crate) include_done: bool,
 }
 
 /// A selection that does not fit the plan.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SelectionError {
+pub(crate) enum SelectionError {
     #[error("`{id}` is not a task in the plan{}", did_you_mean(.suggestion))]
     UnknownTask {
         id: String,
@@ -103,7 +103,7 @@ static QUEUE_NAME: LazyLock<Regex> = LazyLock::new(|| {
 /// The queues a `--queue` argument names: the full name, the letter of `Queue X — …`, or
 /// the name after that prefix, all case-insensitively. An exact full name wins over the
 /// looser forms.
-pub fn match_queue<'a>(plan: &'a Plan, query: &str) -> Result<&'a str, SelectionError> {
+pub(crate) fn match_queue<'a>(plan: &'a Plan, query: &str) -> Result<&'a str, SelectionError> {
     let wanted = query.trim().to_lowercase();
     if let Some(exact) = plan.queues.iter().find(|q| q.name == query) {
         return Ok(&exact.name);
@@ -139,7 +139,11 @@ pub fn match_queue<'a>(plan: &'a Plan, query: &str) -> Result<&'a str, Selection
 }
 
 /// Checks `request` against the plan and turns it into a [`Selection`].
-pub fn resolve(plan: &Plan, graph: &Graph, request: &Request) -> Result<Selection, SelectionError> {
+pub(crate) fn resolve(
+    plan: &Plan,
+    graph: &Graph,
+    request: &Request,
+) -> Result<Selection, SelectionError> {
     // A matrix's base id names all its combinations; one combination is named in full.
     let mut only = HashSet::new();
     let mut bases: Option<crate::config::HashMap<&str, Vec<&str>>> = None;

@@ -3,7 +3,7 @@
 
 /// The outcome of a whole run, most serious first when several apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Every selected task passed (or was carried forward as passed).
     Passed,
     /// At least one task failed, timed out, was skipped or cancelled.
@@ -17,7 +17,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The verdict once the recorder has said whether evidence was lost.
-    pub fn with_evidence_lost(self, lost: bool) -> Self {
+    pub(crate) fn with_evidence_lost(self, lost: bool) -> Self {
         match self {
             Verdict::Passed | Verdict::TasksFailed if lost => Verdict::EvidenceLost,
             other => other,

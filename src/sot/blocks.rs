@@ -11,27 +11,27 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 /// One inline piece of a heading or list item.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
+pub(crate) struct Segment {
     /// Plain text or an inline code span.
-    pub kind: SegmentKind,
+    pub(crate) kind: SegmentKind,
     /// The text (for code spans, without backticks).
-    pub text: String,
+    pub(crate) text: String,
     /// Byte range in the source.
-    pub range: Range<usize>,
+    pub(crate) range: Range<usize>,
     /// Whether the text sits inside `**strong**` emphasis.
-    pub strong: bool,
+    pub(crate) strong: bool,
 }
 
 /// What a [`Segment`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SegmentKind {
+pub(crate) enum SegmentKind {
     Text,
     Code,
 }
 
 /// A heading or a list item.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Block {
+pub(crate) enum Block {
     Heading {
         level: u8,
         segments: Vec<Segment>,
@@ -53,7 +53,7 @@ pub enum Block {
 
 impl Block {
     /// The block's plain text (code spans included verbatim).
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let segments = match self {
             Block::Heading { segments, .. } | Block::Item { segments, .. } => segments,
         };
@@ -69,7 +69,7 @@ struct OpenItem {
 }
 
 /// Walks the document once and returns its headings and list items in order.
-pub fn blocks(text: &str) -> Vec<Block> {
+pub(crate) fn blocks(text: &str) -> Vec<Block> {
     let options =
         Options::ENABLE_TASKLISTS | Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let mut walk = Walk::default();

@@ -11,7 +11,7 @@ use crate::source::{SourceDiagnostic, SourceFile};
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
-pub enum Format {
+pub(crate) enum Format {
     /// The predecessor's `G. Execution Queue & Task Hooks` section.
     Legacy,
     /// Queues as headings, tasks as list items starting with a backticked id.
@@ -20,38 +20,38 @@ pub enum Format {
 
 /// A parsed sot.md.
 #[derive(Debug, Clone)]
-pub struct Document {
-    pub format: Format,
-    pub queues: Vec<Queue>,
+pub(crate) struct Document {
+    pub(crate) format: Format,
+    pub(crate) queues: Vec<Queue>,
     /// Tasks the predecessor's line rules plan and this reading does not.
-    pub legacy_gaps: Vec<LegacyGap>,
+    pub(crate) legacy_gaps: Vec<LegacyGap>,
 }
 
 /// A queue of tasks, in document order.
 #[derive(Debug, Clone)]
-pub struct Queue {
-    pub name: String,
+pub(crate) struct Queue {
+    pub(crate) name: String,
     /// Where the queue's heading or list item is.
-    pub range: Range<usize>,
-    pub tasks: Vec<Task>,
+    pub(crate) range: Range<usize>,
+    pub(crate) tasks: Vec<Task>,
 }
 
 /// One task.
 #[derive(Debug, Clone)]
-pub struct Task {
-    pub id: String,
-    pub title: String,
+pub(crate) struct Task {
+    pub(crate) id: String,
+    pub(crate) title: String,
     /// A checked box: skipped by runs unless `--include-done`.
-    pub done: bool,
+    pub(crate) done: bool,
     /// Ids this task waits for, each with where it was written.
-    pub after: Vec<(String, Range<usize>)>,
+    pub(crate) after: Vec<(String, Range<usize>)>,
     /// Where the id is written.
-    pub range: Range<usize>,
+    pub(crate) range: Range<usize>,
 }
 
 impl Document {
     /// Every task with its queue.
-    pub fn tasks(&self) -> impl Iterator<Item = (&Queue, &Task)> {
+    pub(crate) fn tasks(&self) -> impl Iterator<Item = (&Queue, &Task)> {
         self.queues
             .iter()
             .flat_map(|q| q.tasks.iter().map(move |t| (q, t)))
@@ -60,7 +60,7 @@ impl Document {
 
 /// Parses sot.md. A document with a legacy section is read with the legacy grammar only
 /// (ids elsewhere are prose, as the predecessor did); any other uses the native grammar.
-pub fn parse(src: &SourceFile, ids: &IdPattern) -> Result<Document, SourceDiagnostic> {
+pub(crate) fn parse(src: &SourceFile, ids: &IdPattern) -> Result<Document, SourceDiagnostic> {
     let blocks = blocks(&src.text);
     let document = match super::legacy::section(&blocks) {
         Some(section) => Document {

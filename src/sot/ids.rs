@@ -3,16 +3,16 @@
 use regex::Regex;
 
 /// The default id pattern.
-pub const DEFAULT_ID_PATTERN: &str = "TASK-[0-9]+";
+pub(crate) const DEFAULT_ID_PATTERN: &str = "TASK-[0-9]+";
 
 /// The longest task id, in bytes. An id names its log folder (`logs/<id>/`), which
 /// percent-encodes every byte outside `[A-Za-z0-9._-]`: at most three bytes per byte,
 /// so 80 bytes stay within the 255 bytes a file name may have on every common file
 /// system. A longer id would pass `check` and then fail at run time, with no log.
-pub const MAX_ID_BYTES: usize = 80;
+pub(crate) const MAX_ID_BYTES: usize = 80;
 
 /// How an id that is too long is shown in a message: its start, not all of it.
-pub fn shortened(id: &str) -> String {
+pub(crate) fn shortened(id: &str) -> String {
     const SHOWN: usize = 24;
     match id.char_indices().nth(SHOWN) {
         Some((end, _)) => format!("{}…", &id[..end]),
@@ -22,14 +22,14 @@ pub fn shortened(id: &str) -> String {
 
 /// A compiled, anchored task id pattern.
 #[derive(Debug, Clone)]
-pub struct IdPattern {
+pub(crate) struct IdPattern {
     source: String,
     regex: Regex,
 }
 
 impl IdPattern {
     /// Compiles `pattern` (a regular expression, matched against the whole id).
-    pub fn new(pattern: &str) -> Result<Self, regex::Error> {
+    pub(crate) fn new(pattern: &str) -> Result<Self, regex::Error> {
         let regex = Regex::new(&format!("^(?:{pattern})$"))?;
         Ok(Self {
             source: pattern.to_owned(),
@@ -38,12 +38,12 @@ impl IdPattern {
     }
 
     /// Whether `candidate` is a task id.
-    pub fn is_match(&self, candidate: &str) -> bool {
+    pub(crate) fn is_match(&self, candidate: &str) -> bool {
         self.regex.is_match(candidate)
     }
 
     /// The pattern as written.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.source
     }
 }
@@ -55,7 +55,7 @@ impl Default for IdPattern {
 }
 
 /// The numeric part of an id (its last run of digits), used for layer ranges.
-pub fn number(id: &str) -> Option<u64> {
+pub(crate) fn number(id: &str) -> Option<u64> {
     let end = id.rfind(|c: char| c.is_ascii_digit())? + 1;
     let start = id[..end]
         .rfind(|c: char| !c.is_ascii_digit())

@@ -18,7 +18,7 @@ static LEGACY_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^TASK-[0-9]{3,}$").expect("valid regex"));
 
 /// The blocks of the legacy section, if the document has one.
-pub fn section(blocks: &[Block]) -> Option<&[Block]> {
+pub(crate) fn section(blocks: &[Block]) -> Option<&[Block]> {
     let (start, level) = blocks.iter().enumerate().find_map(|(i, b)| match b {
         Block::Heading { level, .. } if b.text().trim_start().starts_with(SECTION_PREFIX) => {
             Some((i, *level))
@@ -33,7 +33,7 @@ pub fn section(blocks: &[Block]) -> Option<&[Block]> {
 }
 
 /// The queues of a legacy section.
-pub fn queues(section: &[Block]) -> Vec<Queue> {
+pub(crate) fn queues(section: &[Block]) -> Vec<Queue> {
     let mut queues: Vec<Queue> = Vec::new();
     for block in section {
         let Block::Item {
@@ -92,7 +92,7 @@ pub fn queues(section: &[Block]) -> Vec<Queue> {
 }
 
 /// The predecessor's layer for a legacy task id, by numeric range.
-pub fn default_layer(id: &str) -> &'static str {
+pub(crate) fn default_layer(id: &str) -> &'static str {
     match super::ids::number(id) {
         Some(1..=21) => "foundation",
         Some(22..=29) => "orchestration",

@@ -15,17 +15,17 @@ use crate::source::{SourceDiagnostic, SourceFile};
 
 /// A task the predecessor would have planned and cargo-tek does not.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LegacyGap {
-    pub id: String,
+pub(crate) struct LegacyGap {
+    pub(crate) id: String,
     /// Where the id is written.
-    pub range: Range<usize>,
+    pub(crate) range: Range<usize>,
     /// Why Markdown does not read it as a task, as a fragment ("is inside an HTML comment").
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 impl LegacyGap {
     /// The warning (or, when strict, the error) for this gap.
-    pub fn diagnostic(&self, src: &SourceFile) -> SourceDiagnostic {
+    pub(crate) fn diagnostic(&self, src: &SourceFile) -> SourceDiagnostic {
         src.diagnostic(
             format!(
                 "`{}` {}; the predecessor ran it, cargo-tek does not",
@@ -41,7 +41,7 @@ impl LegacyGap {
 }
 
 /// The predecessor's tasks that `document` lacks, first occurrence of each id.
-pub fn find(src: &SourceFile, document: &Document) -> Vec<LegacyGap> {
+pub(crate) fn find(src: &SourceFile, document: &Document) -> Vec<LegacyGap> {
     let text = &*src.text;
     let reading = predecessor::read(text);
     if reading.tasks.is_empty() {

@@ -11,7 +11,7 @@ mod predecessor;
 mod robustness;
 mod suggest;
 
-pub use document::{parse, Document, Format, Task};
-pub use ids::{number as ids_number, shortened as shortened_id, IdPattern, MAX_ID_BYTES};
-pub use legacy::default_layer as legacy_layer;
-pub use suggest::closest;
+pub(crate) use document::{parse, Document, Format, Task};
+pub(crate) use ids::{number as ids_number, shortened as shortened_id, IdPattern, MAX_ID_BYTES};
+pub(crate) use legacy::default_layer as legacy_layer;
+pub(crate) use suggest::closest;

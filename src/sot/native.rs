@@ -20,7 +20,7 @@ static SEPARATOR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^(?:\s|,|and)*$").expect("valid regex"));
 
 /// The queues of a native document.
-pub fn queues(
+pub(crate) fn queues(
     src: &SourceFile,
     blocks: &[Block],
     ids: &IdPattern,

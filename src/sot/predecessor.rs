@@ -28,7 +28,7 @@ static TASK_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"`TASK-[0-9]{3,}`").expect("valid regex"));
 
 /// What the section heading's text starts with (for either reading).
-pub const SECTION_PREFIX: &str = "G. Execution Queue & Task Hooks";
+pub(crate) const SECTION_PREFIX: &str = "G. Execution Queue & Task Hooks";
 /// What the predecessor's section line starts with, once stripped.
 const SECTION_LINE: &str = "### G. Execution Queue & Task Hooks";
 /// The tasks line, once stripped.
@@ -37,23 +37,23 @@ const TASKS_LINE: &str = "- Tasks:";
 /// A task as the predecessor planned it. Positions only: a 50,000-task document is read
 /// this way on every plan, so nothing is copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PredecessorTask {
+pub(crate) struct PredecessorTask {
     /// Where the id is (inside its backticks).
-    pub id: Range<usize>,
+    pub(crate) id: Range<usize>,
     /// Where the id is written (backticks included).
-    pub range: Range<usize>,
+    pub(crate) range: Range<usize>,
     /// Index into [`PredecessorReading::queues`].
-    pub queue: usize,
+    pub(crate) queue: usize,
 }
 
 /// What the predecessor read: its section line, its queues and its tasks.
 #[derive(Debug, Clone, Default)]
-pub struct PredecessorReading {
+pub(crate) struct PredecessorReading {
     /// Byte offset of the line the section started at.
-    pub section: Option<usize>,
+    pub(crate) section: Option<usize>,
     /// Each queue's name (its bold text) and the offset of its line.
-    pub queues: Vec<(String, usize)>,
-    pub tasks: Vec<PredecessorTask>,
+    pub(crate) queues: Vec<(String, usize)>,
+    pub(crate) tasks: Vec<PredecessorTask>,
 }
 
 /// Whether `line` (unstripped) ends the predecessor's section.
@@ -62,7 +62,7 @@ fn ends_section(line: &str) -> bool {
 }
 
 /// Reads `text` with the predecessor's line rules.
-pub fn read(text: &str) -> PredecessorReading {
+pub(crate) fn read(text: &str) -> PredecessorReading {
     let mut reading = PredecessorReading::default();
     // Without the section line's words nothing can be planned: skip the scan.
     if !text.contains(SECTION_LINE) {

@@ -6,7 +6,10 @@ use super::IdPattern;
 
 /// The candidate closest to `typed`, if one is close enough to be a plausible typo.
 /// Case differences count as small, so `task-010` finds `TASK-010`.
-pub fn closest<'a>(typed: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    typed: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = typed.to_lowercase();
     let mut best: Option<(f64, &'a str)> = None;
     for candidate in candidates {
@@ -22,18 +25,18 @@ pub fn closest<'a>(typed: &str, candidates: impl IntoIterator<Item = &'a str>) -
 
 /// What a near miss of the id pattern should have been.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NearMiss {
+pub(crate) struct NearMiss {
     /// Why it does not match, as a fragment ("wrong case").
-    pub why: &'static str,
+    pub(crate) why: &'static str,
     /// A spelling that matches the pattern, when one is obvious.
-    pub suggestion: Option<String>,
+    pub(crate) suggestion: Option<String>,
 }
 
 /// Whether `text` (the first code span of a list item) looks like a task id that does
 /// not match `ids`: the pattern matches it ignoring case, or it is a word, a separator
 /// and a number-like tail whose word is close to a known id prefix (`prefixes`, e.g.
 /// `TASK-`). Anything else (`cargo`, `x86_64`, `--release`) stays prose.
-pub fn near_miss(text: &str, ids: &IdPattern, prefixes: &[String]) -> Option<NearMiss> {
+pub(crate) fn near_miss(text: &str, ids: &IdPattern, prefixes: &[String]) -> Option<NearMiss> {
     let text = text.trim();
     if text.is_empty() || ids.is_match(text) {
         return None;
@@ -75,7 +78,7 @@ pub fn near_miss(text: &str, ids: &IdPattern, prefixes: &[String]) -> Option<Nea
 
 /// The id-like prefix of a task id: the letters and the separator before its number
 /// (`TASK-` of `TASK-001`).
-pub fn prefix(id: &str) -> Option<&str> {
+pub(crate) fn prefix(id: &str) -> Option<&str> {
     split(id).map(|(prefix, _)| prefix)
 }
 
@@ -102,7 +105,7 @@ fn split(text: &str) -> Option<(&str, &str)> {
 
 /// The literal prefix a pattern starts with (`TASK-` of `TASK-[0-9]+`), if it is a plain
 /// word and separator.
-pub fn pattern_prefix(pattern: &str) -> Option<String> {
+pub(crate) fn pattern_prefix(pattern: &str) -> Option<String> {
     let literal: String = pattern
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))

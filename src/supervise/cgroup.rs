@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 /// spawn (removal waits for RCU), so an empty group goes back to a free list and the
 /// tree is removed once, at the end of the run.
 #[derive(Debug)]
-pub struct Tree {
+pub(crate) struct Tree {
     dir: PathBuf,
     free: Mutex<Vec<Group>>,
     made: AtomicU64,
@@ -33,7 +33,7 @@ pub struct Tree {
 
 /// One command's cgroup.
 #[derive(Debug)]
-pub struct Group {
+pub(crate) struct Group {
     dir: PathBuf,
     /// The directory, open: a child can be created in it (clone3's CLONE_INTO_CGROUP).
     dir_fd: File,
@@ -46,12 +46,12 @@ static TREE: OnceLock<Option<Tree>> = OnceLock::new();
 
 /// This process's tree of command groups, created on first use; `None` where cgroups v2
 /// are not available or not writable.
-pub fn tree() -> Option<&'static Tree> {
+pub(crate) fn tree() -> Option<&'static Tree> {
     TREE.get_or_init(Tree::create).as_ref()
 }
 
 /// The tree, only if it was ever created.
-pub fn existing_tree() -> Option<&'static Tree> {
+pub(crate) fn existing_tree() -> Option<&'static Tree> {
     TREE.get().and_then(Option::as_ref)
 }
 
@@ -92,7 +92,7 @@ impl Tree {
     }
 
     /// An empty group for one command: a released one, or a new one.
-    pub fn group(&self) -> std::io::Result<Group> {
+    pub(crate) fn group(&self) -> std::io::Result<Group> {
         // A group used before keeps its open `cgroup.procs`.
         if let Some(group) = self.free.lock().ok().and_then(|mut free| free.pop()) {
             return Ok(group);
@@ -122,19 +122,19 @@ impl Tree {
     }
 
     /// The tree's directory (the watchdog kills it whole after an abrupt end).
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// Takes back a command's group; only an empty one is used again.
-    pub fn release(&self, group: Group) {
+    pub(crate) fn release(&self, group: Group) {
         if !group.populated() {
             self.reuse(group);
         }
     }
 
     /// Puts `group`, known to be empty, back in the pool, unless it was killed.
-    pub fn reuse(&self, group: Group) {
+    pub(crate) fn reuse(&self, group: Group) {
         if group.killed.load(Ordering::Relaxed) {
             return;
         }
@@ -144,7 +144,7 @@ impl Tree {
     }
 
     /// Kills everything in the tree, waits (at most `wait`) for it to empty, removes it.
-    pub fn kill_all(&self, wait: Duration) {
+    pub(crate) fn kill_all(&self, wait: Duration) {
         if let Ok(mut free) = self.free.lock() {
             free.clear();
         }
@@ -164,17 +164,17 @@ impl Tree {
 
 impl Group {
     /// The open `cgroup.procs`: a child writes "0" to it before exec to join the group.
-    pub fn procs_fd(&self) -> RawFd {
+    pub(crate) fn procs_fd(&self) -> RawFd {
         self.procs.as_raw_fd()
     }
 
     /// The open directory: a child can be created in the group (see `launch`).
-    pub fn dir_fd(&self) -> RawFd {
+    pub(crate) fn dir_fd(&self) -> RawFd {
         self.dir_fd.as_raw_fd()
     }
 
     /// The live processes in the group.
-    pub fn pids(&self) -> Vec<u32> {
+    pub(crate) fn pids(&self) -> Vec<u32> {
         std::fs::read_to_string(self.dir.join("cgroup.procs"))
             .unwrap_or_default()
             .split_ascii_whitespace()
@@ -183,12 +183,12 @@ impl Group {
     }
 
     /// Whether any process is left in the group.
-    pub fn populated(&self) -> bool {
+    pub(crate) fn populated(&self) -> bool {
         populated(&self.dir)
     }
 
     /// Sends `signal` to every process in the group.
-    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+    pub(crate) fn signal(&self, signal: nix::sys::signal::Signal) {
         for pid in self.pids() {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal);
         }
@@ -196,7 +196,7 @@ impl Group {
 
     /// SIGKILLs every process in the group. The group is not used again: some kernels
     /// (6.18 here) then kill every child that clone3 creates in it.
-    pub fn kill(&self) {
+    pub(crate) fn kill(&self) {
         self.killed.store(true, Ordering::Relaxed);
         kill(&self.dir);
     }

@@ -11,13 +11,13 @@ use super::{cgroup, subreaper, watchdog};
 
 /// Held for the length of a run; [`Containment::finish`] (or dropping it) kills leftovers.
 #[derive(Debug)]
-pub struct Containment {
+pub(crate) struct Containment {
     finished: bool,
 }
 
 impl Containment {
     /// Makes cargo-tek the subreaper of its tasks' orphans (Linux).
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         subreaper::enable();
         // Best effort: without a watchdog, only an abrupt death of cargo-tek is uncovered.
         let _ = watchdog::start(cgroup::tree().map(cgroup::Tree::dir));
@@ -26,7 +26,7 @@ impl Containment {
 
     /// Kills every orphan still alive and every command cgroup, reaps them, and returns
     /// how many processes were killed.
-    pub fn finish(&mut self) -> usize {
+    pub(crate) fn finish(&mut self) -> usize {
         self.finished = true;
         watchdog::stop();
         let mut killed = std::collections::BTreeSet::new();

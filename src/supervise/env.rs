@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 
 /// Variables that never reach a task unless its hook names them in `pass_env`.
-pub const SCRUBBED: &[&str] = &[
+pub(crate) const SCRUBBED: &[&str] = &[
     "GITHUB_TOKEN",
     "GH_TOKEN",
     "ACTIONS_RUNTIME_TOKEN",
@@ -34,10 +34,10 @@ pub const SCRUBBED: &[&str] = &[
 /// new credential variables keep appearing (`AWS_SECURITY_TOKEN`,
 /// `AWS_CONTAINER_AUTHORIZATION_TOKEN`, `AWS_WEB_IDENTITY_TOKEN_FILE`), and a hook that
 /// needs one names it in `pass_env`.
-pub const SCRUBBED_PREFIXES: &[&str] = &["INPUT_", "AWS_"];
+pub(crate) const SCRUBBED_PREFIXES: &[&str] = &["INPUT_", "AWS_"];
 
 /// Whether a variable is scrubbed by default.
-pub fn is_scrubbed(name: &str) -> bool {
+pub(crate) fn is_scrubbed(name: &str) -> bool {
     SCRUBBED.contains(&name)
         || SCRUBBED_PREFIXES.iter().any(|p| name.starts_with(p))
         || is_registry_token(name)
@@ -55,7 +55,7 @@ fn is_registry_token(name: &str) -> bool {
 /// URLs, the workflow-command file paths, `AWS_REGION`, inputs such as `mode`: kept from
 /// tasks, but masking them would shred every log that names a path or a region.
 /// manifest.json `secrets` names more.
-pub fn is_secret(name: &str) -> bool {
+pub(crate) fn is_secret(name: &str) -> bool {
     const CREDENTIAL: [&str; 5] = ["TOKEN", "SECRET", "PASSWORD", "KEY", "CREDENTIAL"];
     let upper = name.to_ascii_uppercase();
     is_scrubbed(name) && CREDENTIAL.iter().any(|word| upper.contains(word))
@@ -64,7 +64,7 @@ pub fn is_secret(name: &str) -> bool {
 /// cargo-tek's environment, split once per run into what every task gets and the
 /// scrubbed variables a hook may pass through by name.
 #[derive(Debug, Clone, Default)]
-pub struct BaseEnv {
+pub(crate) struct BaseEnv {
     kept: Vec<(OsString, OsString)>,
     scrubbed: Vec<(OsString, OsString)>,
 }
@@ -72,12 +72,12 @@ pub struct BaseEnv {
 impl BaseEnv {
     /// Splits `vars` (normally `std::env::vars_os()`), scrubbing the built-in names only.
     #[cfg(test)]
-    pub fn new(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
+    pub(crate) fn new(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
         Self::scrubbing(vars, |_| false)
     }
 
     /// Splits `vars`, scrubbing also the names `also` accepts (manifest.json `secrets`).
-    pub fn scrubbing(
+    pub(crate) fn scrubbing(
         vars: impl IntoIterator<Item = (OsString, OsString)>,
         also: impl Fn(&str) -> bool,
     ) -> Self {
@@ -89,7 +89,7 @@ impl BaseEnv {
     }
 
     /// A variable every task gets (not a scrubbed one).
-    pub fn get(&self, name: &str) -> Option<&std::ffi::OsStr> {
+    pub(crate) fn get(&self, name: &str) -> Option<&std::ffi::OsStr> {
         self.kept
             .iter()
             .find(|(k, _)| k == name)
@@ -99,7 +99,7 @@ impl BaseEnv {
 
 /// Builds a task's environment: the base, the scrubbed variables named in `pass_env`,
 /// then `extra` and the `layers` (later ones win).
-pub fn task_env(
+pub(crate) fn task_env(
     base: &BaseEnv,
     pass_env: &[String],
     layers: &[&BTreeMap<String, String>],

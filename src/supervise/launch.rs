@@ -33,36 +33,36 @@ use tokio::io::unix::AsyncFd;
 use super::spawner;
 
 /// What the child is to become.
-pub struct Command<'a> {
+pub(crate) struct Command<'a> {
     /// Absolute path of the program.
-    pub program: &'a Path,
+    pub(crate) program: &'a Path,
     /// `argv[0]` and the arguments.
-    pub argv: &'a [String],
+    pub(crate) argv: &'a [String],
     /// The working directory, opened (see [`crate::cwd::Bounds::open`]): the child enters
     /// the handle, not a path that could be swapped for a link in between.
-    pub dir: RawFd,
+    pub(crate) dir: RawFd,
     /// The complete environment.
-    pub env: &'a [(OsString, OsString)],
-    pub stdout: File,
-    pub stderr: File,
+    pub(crate) env: &'a [(OsString, OsString)],
+    pub(crate) stdout: File,
+    pub(crate) stderr: File,
     /// The command's cgroup, to start in.
-    pub cgroup: Option<CgroupFds>,
+    pub(crate) cgroup: Option<CgroupFds>,
     /// The sandbox it enters right before `execve`, prepared by the parent (see
     /// [`super::sandbox`]): the child only makes the system calls.
-    pub confine: Option<super::sandbox::Confine>,
+    pub(crate) confine: Option<super::sandbox::Confine>,
 }
 
 /// A cgroup as the launcher uses it: its directory (clone3 starts the child in it) and
 /// its open `cgroup.procs` (where clone3 cannot, the child writes itself into it).
 #[derive(Debug, Clone, Copy)]
-pub struct CgroupFds {
-    pub dir: RawFd,
-    pub procs: RawFd,
+pub(crate) struct CgroupFds {
+    pub(crate) dir: RawFd,
+    pub(crate) procs: RawFd,
 }
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     Exited(i32),
     Signaled(i32),
 }
@@ -70,7 +70,7 @@ pub enum Status {
 /// A started command's main process, ours to wait for. Dropped before it was waited
 /// for, it is killed and reaped later.
 #[derive(Debug)]
-pub struct Child {
+pub(crate) struct Child {
     pid: Pid,
     pidfd: Option<AsyncFd<OwnedFd>>,
     reaped: bool,
@@ -128,7 +128,7 @@ fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
 
 /// Starts `command`. Until its child is registered as live (see [`spawner::children`]),
 /// a [`spawner::Spawning`] keeps the orphan sweep from reaping it.
-pub fn start(command: Command<'_>) -> io::Result<Child> {
+pub(crate) fn start(command: Command<'_>) -> io::Result<Child> {
     reap_abandoned();
     let program = c_string(command.program.as_os_str().as_bytes(), "the program path")?;
     let argv: Vec<CString> = command
@@ -486,12 +486,12 @@ mod into_cgroup {
 }
 
 impl Child {
-    pub fn id(&self) -> u32 {
+    pub(crate) fn id(&self) -> u32 {
         self.pid.as_raw() as u32
     }
 
     /// Waits for the main process to end and reaps it.
-    pub async fn wait(&mut self) -> io::Result<Status> {
+    pub(crate) async fn wait(&mut self) -> io::Result<Status> {
         loop {
             if let Some(status) = self.try_reap()? {
                 return Ok(status);

@@ -2,19 +2,19 @@
 //! process group and ending it (timeout, cancel, leaks), the scrubbed task environment,
 //! and the signals sent to cargo-tek itself. It never prints.
 
-pub mod cgroup;
-pub mod containment;
-pub mod env;
+pub(crate) mod cgroup;
+pub(crate) mod containment;
+pub(crate) mod env;
 #[cfg(target_os = "linux")]
-pub mod launch;
-pub mod process;
-pub mod sandbox;
-pub mod scope;
-pub mod secrets;
-pub mod signals;
-pub mod spawner;
-pub mod subreaper;
-pub mod watchdog;
+pub(crate) mod launch;
+pub(crate) mod process;
+pub(crate) mod sandbox;
+pub(crate) mod scope;
+pub(crate) mod secrets;
+pub(crate) mod signals;
+pub(crate) mod spawner;
+pub(crate) mod subreaper;
+pub(crate) mod watchdog;
 
-pub use containment::Containment;
-pub use process::Cancel;
+pub(crate) use containment::Containment;
+pub(crate) use process::Cancel;

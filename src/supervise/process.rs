@@ -22,14 +22,14 @@ use super::scope::Scope;
 use super::{cgroup, spawner, subreaper, watchdog};
 
 /// How long group members may outlive the main process before they count as leaked.
-pub const LEAK_WAIT: Duration = Duration::from_millis(200);
+pub(crate) const LEAK_WAIT: Duration = Duration::from_millis(200);
 
 /// How long SIGKILLed processes get to disappear before the command is given up on.
 const KILL_WAIT: Duration = Duration::from_secs(2);
 
 /// A request to stop running tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cancel {
+pub(crate) enum Cancel {
     /// Keep going.
     None,
     /// Forward this signal to each group, then SIGKILL after the grace period.
@@ -40,44 +40,44 @@ pub enum Cancel {
 
 /// What to spawn.
 #[derive(Debug)]
-pub struct Spawn {
-    pub argv: Vec<String>,
+pub(crate) struct Spawn {
+    pub(crate) argv: Vec<String>,
     /// Already resolved and checked to be inside the workspace: its real path, for
     /// messages and for finding the program.
-    pub cwd: PathBuf,
+    pub(crate) cwd: PathBuf,
     /// The same directory, opened beneath its bound (see [`crate::cwd::Bounds::open`]).
     /// On Linux the child enters this handle, so a link swapped in for the path after the
     /// check cannot move the command; elsewhere the path is entered.
-    pub dir: std::os::fd::OwnedFd,
+    pub(crate) dir: std::os::fd::OwnedFd,
     /// The complete environment (the child's starts empty).
-    pub env: Vec<(OsString, OsString)>,
-    pub timeout: Option<Duration>,
-    pub grace: Duration,
-    pub stdout: File,
-    pub stderr: File,
+    pub(crate) env: Vec<(OsString, OsString)>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) grace: Duration,
+    pub(crate) stdout: File,
+    pub(crate) stderr: File,
     /// The sandbox the command runs in: values whose descriptor the caller keeps open
     /// until the command has started (see [`super::sandbox::Confinement`]).
-    pub confine: Option<super::sandbox::Confine>,
+    pub(crate) confine: Option<super::sandbox::Confine>,
 }
 
 /// How a command ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Exit {
-    pub rc: Option<i32>,
-    pub signal: Option<i32>,
-    pub timed_out: bool,
-    pub cancelled: bool,
-    pub leaked: bool,
+pub(crate) struct Exit {
+    pub(crate) rc: Option<i32>,
+    pub(crate) signal: Option<i32>,
+    pub(crate) timed_out: bool,
+    pub(crate) cancelled: bool,
+    pub(crate) leaked: bool,
     /// What was left running when the command ended normally (and was then killed).
-    pub leaked_pids: Vec<u32>,
+    pub(crate) leaked_pids: Vec<u32>,
     /// The command could not be started.
-    pub spawn_error: Option<String>,
-    pub duration: Duration,
+    pub(crate) spawn_error: Option<String>,
+    pub(crate) duration: Duration,
 }
 
 impl Exit {
     /// Success means exit code 0 — a signal death is never a success.
-    pub fn success(&self) -> bool {
+    pub(crate) fn success(&self) -> bool {
         self.rc == Some(0)
             && self.signal.is_none()
             && !self.timed_out
@@ -87,7 +87,7 @@ impl Exit {
 }
 
 /// A signal number's name, e.g. "SIGKILL".
-pub fn signal_name(signal: i32) -> String {
+pub(crate) fn signal_name(signal: i32) -> String {
     Signal::try_from(signal)
         .map(|s| s.as_str().to_owned())
         .unwrap_or_else(|_| format!("signal {signal}"))
@@ -147,7 +147,7 @@ fn resolve_program(
 static SPAWNS: AtomicU64 = AtomicU64::new(0);
 
 /// Runs one command to completion under supervision.
-pub async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
+pub(crate) async fn run(spawn: Spawn, cancel: &mut watch::Receiver<Cancel>) -> Exit {
     let started = Instant::now();
     let mut running = match begin(spawn, started).await {
         Ok(running) => running,

@@ -12,7 +12,7 @@ use super::subreaper;
 
 /// One command's processes.
 #[derive(Debug)]
-pub struct Scope {
+pub(crate) struct Scope {
     pgid: i32,
     mark: String,
     cgroup: Option<Group>,
@@ -21,7 +21,7 @@ pub struct Scope {
 }
 
 impl Scope {
-    pub fn new(pgid: i32, mark: String, cgroup: Option<Group>) -> Self {
+    pub(crate) fn new(pgid: i32, mark: String, cgroup: Option<Group>) -> Self {
         Self {
             pgid,
             mark,
@@ -33,7 +33,7 @@ impl Scope {
     /// Ends a scope that [`Scope::alive`] (or [`Scope::kill`]) just found empty: its
     /// cgroup goes back to the pool without being read again. The usual end of a
     /// command, so it costs nothing beyond the look that found it empty.
-    pub fn close_empty(mut self) {
+    pub(crate) fn close_empty(mut self) {
         self.empty = true;
         if let (Some(group), Some(tree)) = (self.cgroup.take(), super::cgroup::existing_tree()) {
             tree.reuse(group);
@@ -45,7 +45,7 @@ impl Scope {
     }
 
     /// Whether anything of the command is still running.
-    pub fn alive(&self) -> bool {
+    pub(crate) fn alive(&self) -> bool {
         if let Some(group) = &self.cgroup {
             // Exact: nothing leaves a cgroup on its own.
             return group.populated();
@@ -54,7 +54,7 @@ impl Scope {
     }
 
     /// The pids still running, sorted.
-    pub fn pids(&self) -> Vec<u32> {
+    pub(crate) fn pids(&self) -> Vec<u32> {
         let mut pids = match &self.cgroup {
             Some(group) => group.pids(),
             None => {
@@ -69,7 +69,7 @@ impl Scope {
     }
 
     /// Sends `signal` to the group, and to whatever left it.
-    pub fn signal(&self, signal: Signal) {
+    pub(crate) fn signal(&self, signal: Signal) {
         // ESRCH just means the group is already gone.
         let _ = killpg(Pid::from_raw(self.pgid), signal);
         if let Some(group) = &self.cgroup {
@@ -80,7 +80,7 @@ impl Scope {
 
     /// SIGKILLs everything of the command and waits (at most `wait`) until it is gone:
     /// killing a parent hands its children to us, so this repeats until nothing is left.
-    pub async fn kill(&self, wait: Duration) {
+    pub(crate) async fn kill(&self, wait: Duration) {
         let until = Instant::now() + wait;
         loop {
             match &self.cgroup {

@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 use super::env::is_scrubbed;
 
 /// The variable that carries the handover descriptor's number into the re-executed image.
-pub const HANDOFF: &str = "TEK_SCRUBBED_FD";
+pub(crate) const HANDOFF: &str = "TEK_SCRUBBED_FD";
 
 /// What [`isolate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,12 +39,12 @@ static HELD: OnceLock<Vec<(OsString, OsString)>> = OnceLock::new();
 static OUTCOME: OnceLock<Isolation> = OnceLock::new();
 
 /// What [`isolate`] did in this process (`Clean` when it was never called).
-pub fn outcome() -> Isolation {
+pub(crate) fn outcome() -> Isolation {
     OUTCOME.get().cloned().unwrap_or(Isolation::Clean)
 }
 
 /// A variable: the held scrubbed values first, then the process environment.
-pub fn var(key: &str) -> Option<String> {
+pub(crate) fn var(key: &str) -> Option<String> {
     HELD.get()
         .and_then(|held| held.iter().find(|(k, _)| k == key))
         .and_then(|(_, v)| v.to_str().map(str::to_owned))
@@ -52,7 +52,7 @@ pub fn var(key: &str) -> Option<String> {
 }
 
 /// The process environment plus the held scrubbed values.
-pub fn vars_os() -> Vec<(OsString, OsString)> {
+pub(crate) fn vars_os() -> Vec<(OsString, OsString)> {
     let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     vars.extend(HELD.get().into_iter().flatten().cloned());
     vars

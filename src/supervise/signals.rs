@@ -5,7 +5,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 /// Starts listeners; each received signal's number arrives on the channel.
-pub fn listen() -> std::io::Result<mpsc::UnboundedReceiver<i32>> {
+pub(crate) fn listen() -> std::io::Result<mpsc::UnboundedReceiver<i32>> {
     let (tx, rx) = mpsc::unbounded_channel();
     for (kind, number) in [
         (

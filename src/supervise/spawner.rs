@@ -31,18 +31,18 @@ struct Request {
 
 /// The pids of the commands tokio is waiting for.
 #[derive(Debug, Default)]
-pub struct Children {
+pub(crate) struct Children {
     live: HashSet<u32>,
 }
 
 impl Children {
     /// Whether `pid` is a command's main process that tokio still waits for.
-    pub fn is_live(&self, pid: u32) -> bool {
+    pub(crate) fn is_live(&self, pid: u32) -> bool {
         self.live.contains(&pid)
     }
 
     /// Registers a main process started elsewhere (see [`super::launch`]).
-    pub fn insert(&mut self, pid: u32) {
+    pub(crate) fn insert(&mut self, pid: u32) {
         self.live.insert(pid);
     }
 }
@@ -50,7 +50,7 @@ impl Children {
 static CHILDREN: LazyLock<Mutex<Children>> = LazyLock::new(Default::default);
 
 /// Locks the set of live children; while held, no command is spawned.
-pub fn children() -> MutexGuard<'static, Children> {
+pub(crate) fn children() -> MutexGuard<'static, Children> {
     CHILDREN
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -64,10 +64,10 @@ static SPAWNING: AtomicUsize = AtomicUsize::new(0);
 /// spawn run without the [`children`] lock, which it would otherwise hold for as long as
 /// the clone suspends its thread (until the child execs: on a busy machine, until the
 /// child gets a core), stalling every command's end on the lock meanwhile.
-pub struct Spawning(());
+pub(crate) struct Spawning(());
 
 impl Spawning {
-    pub fn begin() -> Self {
+    pub(crate) fn begin() -> Self {
         SPAWNING.fetch_add(1, Ordering::SeqCst);
         Spawning(())
     }
@@ -83,12 +83,12 @@ impl Drop for Spawning {
 /// [`children`] lock after listing our children: a main process found unregistered then
 /// belongs to a spawn that has not finished (it registers under that lock, then ends its
 /// [`Spawning`]), so this is true and the sweep leaves its zombie alone.
-pub fn any_spawning() -> bool {
+pub(crate) fn any_spawning() -> bool {
     SPAWNING.load(Ordering::SeqCst) > 0
 }
 
 /// Forgets a main process once tokio has reaped it.
-pub fn forget(pid: u32) {
+pub(crate) fn forget(pid: u32) {
     children().live.remove(&pid);
 }
 
@@ -133,7 +133,9 @@ fn spawner() -> std::io::Result<mpsc::Sender<Request>> {
 
 /// Spawns `command` on the spawner thread, registered with the current runtime.
 #[cfg(any(test, not(target_os = "linux")))]
-pub async fn spawn(command: tokio::process::Command) -> std::io::Result<tokio::process::Child> {
+pub(crate) async fn spawn(
+    command: tokio::process::Command,
+) -> std::io::Result<tokio::process::Child> {
     let (reply, answer) = oneshot::channel();
     let request = Request {
         command,

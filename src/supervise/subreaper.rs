@@ -9,21 +9,21 @@
 //! it is killed at the end of the run ([`sweep`] with no mark), not at the end of its task.
 
 /// The variable every command and its descendants inherit: `<cargo-tek pid>.<spawn number>`.
-pub const MARK: &str = "TEK_SUPERVISOR_MARK";
+pub(crate) const MARK: &str = "TEK_SUPERVISOR_MARK";
 
 /// Makes this process the reaper of its descendants' orphans; false where unsupported.
-pub fn enable() -> bool {
+pub(crate) fn enable() -> bool {
     imp::enable()
 }
 
 /// Orphans (our children that no command waits for) still alive whose marker is `mark`.
-pub fn marked(mark: &str) -> Vec<u32> {
+pub(crate) fn marked(mark: &str) -> Vec<u32> {
     imp::orphans(Some(mark), false)
 }
 
 /// Sends `signal` to the live orphans marked `mark` (every orphan when `None`), reaps the
 /// dead ones, and returns the pids signalled.
-pub fn sweep(mark: Option<&str>, signal: nix::sys::signal::Signal) -> Vec<u32> {
+pub(crate) fn sweep(mark: Option<&str>, signal: nix::sys::signal::Signal) -> Vec<u32> {
     imp::orphans(mark, true)
         .into_iter()
         .filter(|&pid| {
@@ -33,7 +33,7 @@ pub fn sweep(mark: Option<&str>, signal: nix::sys::signal::Signal) -> Vec<u32> {
 }
 
 /// The live members of process group `pgid` (a scan of /proc; only on the leak path).
-pub fn group_members(pgid: i32) -> Vec<u32> {
+pub(crate) fn group_members(pgid: i32) -> Vec<u32> {
     imp::group_members(pgid)
 }
 
@@ -47,7 +47,7 @@ mod imp {
     use super::MARK;
     use crate::supervise::spawner;
 
-    pub fn enable() -> bool {
+    pub(crate) fn enable() -> bool {
         nix::sys::prctl::set_child_subreaper(true).is_ok()
     }
 
@@ -111,7 +111,7 @@ mod imp {
         environ.split(|&b| b == 0).any(|kv| kv == wanted.as_bytes())
     }
 
-    pub fn orphans(mark: Option<&str>, reap: bool) -> Vec<u32> {
+    pub(crate) fn orphans(mark: Option<&str>, reap: bool) -> Vec<u32> {
         // Holding the lock: nothing is registered meanwhile. A command's main process
         // listed below but not registered belongs to a spawn still under way; it is
         // never taken for an orphan and reaped behind our back: no zombie is reaped
@@ -140,7 +140,7 @@ mod imp {
         found
     }
 
-    pub fn group_members(pgid: i32) -> Vec<u32> {
+    pub(crate) fn group_members(pgid: i32) -> Vec<u32> {
         pids()
             .filter(|pid| {
                 stat(&Path::new("/proc").join(pid.to_string()))
@@ -173,13 +173,13 @@ mod imp {
 
 #[cfg(not(target_os = "linux"))]
 mod imp {
-    pub fn enable() -> bool {
+    pub(crate) fn enable() -> bool {
         false
     }
-    pub fn orphans(_mark: Option<&str>, _reap: bool) -> Vec<u32> {
+    pub(crate) fn orphans(_mark: Option<&str>, _reap: bool) -> Vec<u32> {
         Vec::new()
     }
-    pub fn group_members(_pgid: i32) -> Vec<u32> {
+    pub(crate) fn group_members(_pgid: i32) -> Vec<u32> {
         Vec::new()
     }
 }

@@ -65,7 +65,7 @@ fn link() -> std::sync::MutexGuard<'static, Option<Link>> {
 /// Starts the watchdog for this run; `cgroup_dir` is the run's cgroup tree, if any.
 /// Without a watchdog (it could not start) commands still end with the run; only an
 /// abrupt death of cargo-tek would leave them.
-pub fn start(cgroup_dir: Option<&Path>) -> std::io::Result<()> {
+pub(crate) fn start(cgroup_dir: Option<&Path>) -> std::io::Result<()> {
     // Started before any command, so no spawn can slip in before close-on-exec is set
     // (and `pipe2` is not on macOS).
     let (read, write) = nix::unistd::pipe()?;
@@ -154,7 +154,7 @@ fn take_over() -> Option<String> {
 }
 
 /// The watchdog's pid, so that the run-end sweep of orphans leaves it alone.
-pub fn pid() -> Option<u32> {
+pub(crate) fn pid() -> Option<u32> {
     link().as_ref().map(|l| l.child.id())
 }
 
@@ -169,18 +169,18 @@ fn send(op: u8, pgid: i32) {
 }
 
 /// A command's process group now exists.
-pub fn track(pgid: i32) {
+pub(crate) fn track(pgid: i32) {
     send(b'+', pgid);
 }
 
 /// A command's process group has been ended by cargo-tek itself.
-pub fn untrack(pgid: i32) {
+pub(crate) fn untrack(pgid: i32) {
     send(b'-', pgid);
 }
 
 /// Closes the pipe (the watchdog then ends what is still listed, normally nothing) and
 /// reaps the watchdog.
-pub fn stop() {
+pub(crate) fn stop() {
     let taken = link().take();
     if let Some(Link {
         pipe, mut child, ..

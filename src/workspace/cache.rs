@@ -55,15 +55,15 @@ const PER_DIRECTORY: [&str; 5] = [
 
 /// What we use from `cargo metadata`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CargoFacts {
-    pub root: PathBuf,
-    pub target_dir: PathBuf,
+pub(crate) struct CargoFacts {
+    pub(crate) root: PathBuf,
+    pub(crate) target_dir: PathBuf,
     /// `[workspace.metadata.tek]`, else the root package's `[package.metadata.tek]`.
-    pub tek: Option<serde_json::Value>,
+    pub(crate) tek: Option<serde_json::Value>,
     /// The members' `rust-version`s, for a matrix value `msrv` (None when read without
     /// cargo). Their manifests are watched too.
     #[serde(default)]
-    pub rust_versions: Option<crate::config::matrix::RustVersions>,
+    pub(crate) rust_versions: Option<crate::config::matrix::RustVersions>,
 }
 
 /// One file's identity and version, or `None` for "absent".
@@ -101,7 +101,7 @@ impl Stamp {
 /// What identifies a question to cargo: where it was asked from, and the environment.
 /// Held in memory only; an entry stores its [`Key::digest`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Key {
+pub(crate) struct Key {
     cwd: PathBuf,
     manifest: Option<PathBuf>,
     env: BTreeMap<String, String>,
@@ -109,7 +109,7 @@ pub struct Key {
 
 impl Key {
     /// The key for the current environment.
-    pub fn new(cwd: &Path, manifest: Option<&Path>) -> Self {
+    pub(crate) fn new(cwd: &Path, manifest: Option<&Path>) -> Self {
         Self::with_env(cwd, manifest, std::env::vars_os())
     }
 
@@ -227,14 +227,14 @@ struct Entry {
 }
 
 /// Stamps taken before asking cargo, so that a change while cargo runs is a later miss.
-pub struct Pending {
+pub(crate) struct Pending {
     key: Key,
     stamps: BTreeMap<PathBuf, Option<Stamp>>,
 }
 
 /// The cache directory.
 #[derive(Debug, Clone)]
-pub struct Cache {
+pub(crate) struct Cache {
     dir: PathBuf,
     /// Skip lookups (but still store): the answer must come from cargo now.
     refresh: bool,
@@ -242,7 +242,7 @@ pub struct Cache {
 
 impl Cache {
     /// The cache configured by the environment, if any.
-    pub fn from_env() -> Option<Self> {
+    pub(crate) fn from_env() -> Option<Self> {
         if std::env::var_os("CARGO_TEK_NO_CACHE").is_some_and(|v| !v.is_empty() && v != "0") {
             return None;
         }
@@ -254,7 +254,7 @@ impl Cache {
     }
 
     /// A cache in `dir`.
-    pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
+    pub(crate) fn in_dir(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
             refresh: false,
@@ -262,7 +262,7 @@ impl Cache {
     }
 
     /// The same cache, but every lookup misses: cargo is asked and the entry rewritten.
-    pub fn refreshing(&self) -> Self {
+    pub(crate) fn refreshing(&self) -> Self {
         Self {
             dir: self.dir.clone(),
             refresh: true,
@@ -270,7 +270,7 @@ impl Cache {
     }
 
     /// The recorded facts, if every input is unchanged.
-    pub fn lookup(&self, key: &Key) -> Option<CargoFacts> {
+    pub(crate) fn lookup(&self, key: &Key) -> Option<CargoFacts> {
         if self.refresh {
             return None;
         }
@@ -297,7 +297,7 @@ impl Cache {
     }
 
     /// Stamps the inputs; call before asking cargo.
-    pub fn begin(&self, key: &Key) -> Pending {
+    pub(crate) fn begin(&self, key: &Key) -> Pending {
         Pending {
             key: key.clone(),
             stamps: key
@@ -312,7 +312,7 @@ impl Cache {
     }
 
     /// Records cargo's answer. Best effort: errors are ignored.
-    pub fn store(&self, pending: Pending, facts: &CargoFacts) {
+    pub(crate) fn store(&self, pending: Pending, facts: &CargoFacts) {
         let Pending { key, mut stamps } = pending;
         // The root's own chain (found through `package.workspace`, say) is watched too.
         for path in watched(&key, facts) {

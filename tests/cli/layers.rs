@@ -150,3 +150,50 @@ fn no_import_cycle_between_top_level_modules() {
     }
     assert!(cycles.is_empty(), "{cycles:#?}");
 }
+
+/// `pub(crate)` by default: an item is `pub` only where the binary (or the shard
+/// bench) reaches it through lib.rs, so the compiler reports whatever is dead. A new
+/// bare `pub` elsewhere fails here rather than quietly widening the library's API.
+#[test]
+fn items_are_pub_only_on_the_surface_the_binary_uses() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let item = regex::Regex::new(
+        r"^\s*pub (fn|struct|enum|const|static|type|trait|mod|use|async|unsafe|[a-z_0-9]+\s*:)",
+    )
+    .unwrap();
+    // The files lib.rs re-exports from (`entry`, `ExitCode`, `run_cli`, `shard_split`).
+    let surface = [
+        "lib.rs",
+        "error.rs",
+        "commands/mod.rs",
+        "supervise/secrets.rs",
+        "supervise/watchdog.rs",
+        "plan/mod.rs",
+        "plan/shard.rs",
+    ];
+    let mut wide = Vec::new();
+    let (mut bare, mut narrow) = (0, 0);
+    for f in &files {
+        let rel = f.strip_prefix(&src).unwrap().display().to_string();
+        for (n, line) in std::fs::read_to_string(f).unwrap().lines().enumerate() {
+            if item.is_match(line) {
+                bare += 1;
+                if !surface.contains(&rel.as_str()) {
+                    wide.push(format!("src/{rel}:{}: {}", n + 1, line.trim()));
+                }
+            } else if line.trim_start().starts_with("pub(crate) ")
+                || line.trim_start().starts_with("pub(super) ")
+            {
+                narrow += 1;
+            }
+        }
+    }
+    assert!(
+        wide.is_empty(),
+        "`pub` outside the library's surface (use pub(crate)):\n{}",
+        wide.join("\n")
+    );
+    assert!(narrow > bare * 10, "{bare} pub against {narrow} pub(crate)");
+}

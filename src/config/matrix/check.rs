@@ -34,7 +34,7 @@ fn variables(text: &str) -> Result<Vec<&str>, &str> {
 }
 
 /// What is wrong with `hook`'s matrix or its use of `${matrix.NAME}`, if anything.
-pub fn check(hook: &Hook) -> Option<Problem> {
+pub(crate) fn check(hook: &Hook) -> Option<Problem> {
     let mut used: Vec<&str> = Vec::new();
     for text in texts(hook) {
         match variables(text) {

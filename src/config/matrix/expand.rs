@@ -11,7 +11,7 @@ const MAX_PRODUCT: usize = 65_536;
 impl Matrix {
     /// The combinations in order: the product with the first axis varying slowest, less
     /// `exclude`, then `include`'s new combinations in the order written.
-    pub fn combinations(&self) -> Result<&[Combination], &Problem> {
+    pub(crate) fn combinations(&self) -> Result<&[Combination], &Problem> {
         self.expanded
             .get_or_init(|| self.expand())
             .as_ref()
@@ -19,7 +19,7 @@ impl Matrix {
     }
 
     /// The combination whose axis values are `values`.
-    pub fn find(&self, values: &[(String, String)]) -> Option<&Combination> {
+    pub(crate) fn find(&self, values: &[(String, String)]) -> Option<&Combination> {
         self.combinations()
             .ok()?
             .iter()

@@ -7,7 +7,7 @@ impl Combination {
     /// The task id of this combination of task `base`:
     /// `base[axis=value,...]`, with `%`, `,`, `=`, `[` and `]` in values percent-encoded so
     /// that two combinations never share an id.
-    pub fn id(&self, base: &str) -> String {
+    pub(crate) fn id(&self, base: &str) -> String {
         let mut id = format!("{base}[");
         for (i, (axis, value)) in self.axis_values().iter().enumerate() {
             if i > 0 {
@@ -29,7 +29,7 @@ impl Combination {
 
 /// Splits a combination id into its base id and its axis values (decoded), or None when
 /// `id` is not of the form `base[axis=value,...]`.
-pub fn split_id(id: &str) -> Option<(&str, Vec<(String, String)>)> {
+pub(crate) fn split_id(id: &str) -> Option<(&str, Vec<(String, String)>)> {
     let inner = id.strip_suffix(']')?;
     let open = inner.find('[')?;
     let (base, values) = (&inner[..open], &inner[open + 1..]);

@@ -5,7 +5,7 @@ use std::ops::Range;
 use super::problem::Spot;
 
 /// Where `spot` is written in `text`, searching from `from` (the hook's key).
-pub fn locate(text: &str, from: usize, spot: &Spot) -> Range<usize> {
+pub(crate) fn locate(text: &str, from: usize, spot: &Spot) -> Range<usize> {
     let fallback = from..from;
     let find_key = |start: usize, key: &str| -> Option<Range<usize>> {
         let r = crate::config::key_range(text.get(start..)?, key);

@@ -27,11 +27,11 @@ mod substitute;
 mod testing;
 mod wire;
 
-pub use check::check;
-pub use id::split_id;
-pub use locate::locate;
-pub use model::Matrix;
+pub(crate) use check::check;
+pub(crate) use id::split_id;
+pub(crate) use locate::locate;
+pub(crate) use model::Matrix;
 pub(crate) use msrv::resolved;
-pub use msrv::{Known, PackageVersion, RustVersions};
-pub use problem::Spot;
-pub use substitute::substitute;
+pub(crate) use msrv::{Known, PackageVersion, RustVersions};
+pub(crate) use problem::Spot;
+pub(crate) use substitute::substitute;

@@ -5,18 +5,18 @@ use std::sync::OnceLock;
 use super::problem::Problem;
 
 /// The most combinations one matrix may have (GitHub's limit for a job matrix).
-pub const MAX_COMBINATIONS: usize = 256;
+pub(crate) const MAX_COMBINATIONS: usize = 256;
 
 /// The prefix of a matrix variable: `${matrix.NAME}`.
 pub(super) const VARIABLE: &str = "${matrix.";
 
 /// Axes, `include` and `exclude`, as written.
 #[derive(Debug, Clone, Default)]
-pub struct Matrix {
+pub(crate) struct Matrix {
     /// Axes in the order hooks.json gives them.
-    pub axes: Vec<(String, Vec<String>)>,
-    pub include: Vec<Vec<(String, String)>>,
-    pub exclude: Vec<Vec<(String, String)>>,
+    pub(crate) axes: Vec<(String, Vec<String>)>,
+    pub(crate) include: Vec<Vec<(String, String)>>,
+    pub(crate) exclude: Vec<Vec<(String, String)>>,
     /// The combinations, expanded on first use (the planner and every lookup of a
     /// combination's hook ask for them).
     pub(super) expanded: OnceLock<Result<Vec<Combination>, Problem>>,
@@ -39,16 +39,16 @@ impl Matrix {
 /// One combination: the axis values in axis order, then any extra variables an
 /// `include` entry added.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Combination {
+pub(crate) struct Combination {
     /// Every variable, axes first.
-    pub values: Vec<(String, String)>,
+    pub(crate) values: Vec<(String, String)>,
     /// How many of `values` are axes (the ones that name the combination).
     pub(super) axes: usize,
 }
 
 impl Combination {
     /// The value of variable `name`.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.values
             .iter()
             .find(|(k, _)| k == name)
@@ -56,7 +56,7 @@ impl Combination {
     }
 
     /// The axis values, which name the combination.
-    pub fn axis_values(&self) -> &[(String, String)] {
+    pub(crate) fn axis_values(&self) -> &[(String, String)] {
         &self.values[..self.axes]
     }
 }

@@ -20,27 +20,27 @@ pub(crate) const MSRV: &str = "msrv";
 
 /// The `rust-version`s of a workspace, as cargo metadata and the root manifest say.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RustVersions {
+pub(crate) struct RustVersions {
     /// The root `Cargo.toml`.
-    pub manifest: PathBuf,
+    pub(crate) manifest: PathBuf,
     /// `[workspace.package] rust-version`.
-    pub workspace: Option<String>,
+    pub(crate) workspace: Option<String>,
     /// The root package's name, when the root manifest has a `[package]`.
-    pub root_package: Option<String>,
-    pub packages: Vec<PackageVersion>,
+    pub(crate) root_package: Option<String>,
+    pub(crate) packages: Vec<PackageVersion>,
 }
 
 /// One package's `rust-version` (inherited ones already resolved by cargo).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PackageVersion {
-    pub name: String,
-    pub manifest: PathBuf,
-    pub rust_version: Option<String>,
+pub(crate) struct PackageVersion {
+    pub(crate) name: String,
+    pub(crate) manifest: PathBuf,
+    pub(crate) rust_version: Option<String>,
 }
 
 /// What `msrv` can be resolved from, set on the hooks by the loader.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Known {
+pub(crate) enum Known {
     /// Nobody asked cargo (a command that holds a token): `msrv` is kept as written.
     #[default]
     Unread,
@@ -52,8 +52,8 @@ pub enum Known {
 /// Why `msrv` has no version for a command, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Missing {
-    pub message: String,
-    pub help: String,
+    pub(crate) message: String,
+    pub(crate) help: String,
 }
 
 impl Known {

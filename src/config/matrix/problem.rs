@@ -2,15 +2,15 @@
 
 /// What is wrong with a matrix, and where in the hook to point.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub message: String,
-    pub help: String,
-    pub at: Spot,
+pub(crate) struct Problem {
+    pub(crate) message: String,
+    pub(crate) help: String,
+    pub(crate) at: Spot,
 }
 
 /// Where a [`Problem`] is, found in the hook's text by [`super::locate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Spot {
+pub(crate) enum Spot {
     /// The `matrix` key.
     Matrix,
     /// The key of an axis.

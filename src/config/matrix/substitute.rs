@@ -9,7 +9,7 @@ use crate::config::{Command, Hook};
 /// package each command targets (see [`super::msrv`]) when `known` has one; the planner
 /// refused the combinations that have none. Names the hook check refused never get
 /// here; any left are kept as written.
-pub fn substitute(hook: &Hook, combination: &Combination, known: &Known) -> Hook {
+pub(crate) fn substitute(hook: &Hook, combination: &Combination, known: &Known) -> Hook {
     let mut out = hook.clone();
     out.matrix = None;
     let wants = msrv::wants(combination);

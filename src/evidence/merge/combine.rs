@@ -14,20 +14,20 @@ use crate::evidence::{
 /// The merged record, before it has a directory, and for each result the index of the
 /// run it came from (its logs are there).
 #[derive(Debug)]
-pub struct Combined {
-    pub record: RunRecord,
-    pub origins: Vec<usize>,
+pub(crate) struct Combined {
+    pub(crate) record: RunRecord,
+    pub(crate) origins: Vec<usize>,
 }
 
 /// What to do with a planned shard that has no run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Missing {
+pub(crate) enum Missing {
     Refuse,
     Allow,
 }
 
 /// Merges `runs` (read from their directories). The record's `run_id` is left empty.
-pub fn combine(runs: &[LoadedRun], missing: Missing) -> Result<Combined, MergeError> {
+pub(crate) fn combine(runs: &[LoadedRun], missing: Missing) -> Result<Combined, MergeError> {
     let mut duplicates = 0;
     // The same run downloaded twice is one run.
     let mut seen_ids = HashSet::new();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// A refusal to merge.
 #[derive(Debug, thiserror::Error)]
-pub enum MergeError {
+pub(crate) enum MergeError {
     #[error(
         "runs of different plans cannot be merged{leg}: `{first}` ran plan {first_hash} and `{second}` ran plan {second_hash}; merge the shards of one `plan --shards` run (same commit, same plan.json)"
     )]
@@ -37,7 +37,7 @@ pub enum MergeError {
 }
 
 /// `shard 2/4` or `shards 2/4, 3/4`.
-pub fn missing_list(missing: &[u32], total: u32) -> String {
+pub(crate) fn missing_list(missing: &[u32], total: u32) -> String {
     let list: Vec<String> = missing.iter().map(|k| format!("{k}/{total}")).collect();
     match list.len() {
         1 => format!("shard {}", list[0]),

@@ -13,7 +13,7 @@ use crate::evidence::RUN_JSON;
 const MAX_DEPTH: usize = 3;
 
 /// At most this many run directories are merged (the Actions matrix allows 256 jobs).
-pub const MAX_RUNS: usize = 1024;
+pub(crate) const MAX_RUNS: usize = 1024;
 
 /// Whether `dir` holds a run: a run.json or a journal, as regular files (a symlink named
 /// run.json does not make a run).
@@ -25,7 +25,7 @@ fn is_run_dir(dir: &Path) -> bool {
 
 /// The run directories at or below `paths`, sorted and without repeats. A given path
 /// that does not exist or holds no run is an error naming it.
-pub fn run_dirs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn run_dirs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut found = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path)

@@ -8,9 +8,9 @@ mod planned;
 mod stamp;
 mod write;
 
-pub use combine::{combine, Missing};
-pub use error::missing_list;
-pub use find::run_dirs;
-pub use planned::{add_missing_tasks, PlannedShard, PlannedTask};
-pub use stamp::{MergeStamp, MergedLeg};
-pub use write::write;
+pub(crate) use combine::{combine, Missing};
+pub(crate) use error::missing_list;
+pub(crate) use find::run_dirs;
+pub(crate) use planned::{add_missing_tasks, PlannedShard, PlannedTask};
+pub(crate) use stamp::{MergeStamp, MergedLeg};
+pub(crate) use write::write;

@@ -7,21 +7,21 @@ use crate::evidence::{RunRecord, RunStatus, TaskResult, TaskStatus};
 
 /// A task as the plan has it: what its result needs.
 #[derive(Debug, Clone)]
-pub struct PlannedTask {
-    pub id: String,
-    pub queue: String,
-    pub title: String,
-    pub layer: String,
-    pub line: Option<usize>,
+pub(crate) struct PlannedTask {
+    pub(crate) id: String,
+    pub(crate) queue: String,
+    pub(crate) title: String,
+    pub(crate) layer: String,
+    pub(crate) line: Option<usize>,
 }
 
 /// One shard of the plan: its number and its tasks.
-pub type PlannedShard = (u32, Vec<PlannedTask>);
+pub(crate) type PlannedShard = (u32, Vec<PlannedTask>);
 
 /// Adds a skipped result for each task of each missing shard of the legs that ran the
 /// plan `plan_hash`, at the end of its leg's results. Returns how many were added, or
 /// why the plan does not fit the merged runs.
-pub fn add_missing_tasks(
+pub(crate) fn add_missing_tasks(
     record: &mut RunRecord,
     plan_hash: &str,
     shards: &[PlannedShard],

@@ -8,14 +8,14 @@ use crate::evidence::RunStatus;
 
 /// How a run was merged from the runs of shards and matrix legs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct MergeStamp {
+pub(crate) struct MergeStamp {
     /// One per leg, in the order the report shows them; a merge of the shards of one
     /// plan has one leg.
-    pub legs: Vec<MergedLeg>,
+    pub(crate) legs: Vec<MergedLeg>,
     /// Results that came twice (the same shard uploaded by two attempts, the same task
     /// in two runs) and were kept once.
     #[serde(default, skip_serializing_if = "is_zero")]
-    pub duplicates: usize,
+    pub(crate) duplicates: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -24,41 +24,41 @@ fn is_zero(n: &usize) -> bool {
 
 /// One matrix leg: its runs (one, or one per shard) and where its results are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct MergedLeg {
+pub(crate) struct MergedLeg {
     /// From the job and matrix values recorded at run time; empty when none were.
-    pub name: String,
+    pub(crate) name: String,
     /// The plan hash its shards share, when sharded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan_hash: Option<String>,
+    pub(crate) plan_hash: Option<String>,
     /// How many shards the plan has, when sharded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shards: Option<u32>,
+    pub(crate) shards: Option<u32>,
     /// Planned shards with no run (rendered as missing with `--allow-missing`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub missing: Vec<u32>,
+    pub(crate) missing: Vec<u32>,
     /// Tasks of the missing shards listed as not run, from the plan file given to the
     /// merge (`--plan`); without one, nobody knows them.
     #[serde(default, skip_serializing_if = "is_zero")]
-    pub missing_tasks: usize,
+    pub(crate) missing_tasks: usize,
     /// The leg's status, as one run's would be (a missing shard makes it `error`).
-    pub status: RunStatus,
+    pub(crate) status: RunStatus,
     /// Its results are `results[first .. first + count]` of the merged run.
-    pub first: usize,
-    pub count: usize,
-    pub runs: Vec<MergedSource>,
+    pub(crate) first: usize,
+    pub(crate) count: usize,
+    pub(crate) runs: Vec<MergedSource>,
 }
 
 /// One run that went into the merge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct MergedSource {
-    pub run_id: String,
+pub(crate) struct MergedSource {
+    pub(crate) run_id: String,
     /// The shard it ran (1-based), when sharded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<u32>,
-    pub status: RunStatus,
+    pub(crate) shard: Option<u32>,
+    pub(crate) status: RunStatus,
     /// cargo-tek stopped before finishing it (a `kill -9`, a cancelled job): its
     /// results come from its journal, which is kept under `sources/`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub incomplete: bool,
-    pub tasks: usize,
+    pub(crate) incomplete: bool,
+    pub(crate) tasks: usize,
 }

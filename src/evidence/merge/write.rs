@@ -26,16 +26,16 @@ const MAX_JOURNAL: u64 = 256 << 20;
 
 /// The merged run directory, and what could not be copied into it.
 #[derive(Debug)]
-pub struct Written {
-    pub dir: PathBuf,
+pub(crate) struct Written {
+    pub(crate) dir: PathBuf,
     /// One line per log not copied: whose, and why.
-    pub lost: Vec<String>,
+    pub(crate) lost: Vec<String>,
 }
 
 /// Writes `combined` as a new run directory under `runs_dir`; `secrets` are masked in
 /// everything written (copied logs and journals, run.json, junit.xml): the shards' runs
 /// were masked with their own tables, this report step may hold more.
-pub fn write(
+pub(crate) fn write(
     runs_dir: &Path,
     runs: &[LoadedRun],
     combined: Combined,

@@ -5,12 +5,12 @@ use crate::config::{Net, SandboxRules};
 
 /// The Landlock ABI each kind of rule needs: `write` needs truncation (ABI 3), or a
 /// task could still empty any file it may read; `net` needs TCP (ABI 4).
-pub const WRITE_ABI: u32 = 3;
-pub const READ_ABI: u32 = 1;
-pub const NET_ABI: u32 = 4;
+pub(crate) const WRITE_ABI: u32 = 3;
+pub(crate) const READ_ABI: u32 = 1;
+pub(crate) const NET_ABI: u32 = 4;
 
 /// The Landlock ABI of this kernel, asked once (0: no Landlock).
-pub fn kernel_abi() -> u32 {
+pub(crate) fn kernel_abi() -> u32 {
     #[cfg(target_os = "linux")]
     {
         static ABI: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
@@ -33,7 +33,7 @@ pub fn kernel_abi() -> u32 {
 }
 
 /// The kernel's ABI for messages: "7", or "no Landlock".
-pub fn describe_abi(abi: u32) -> String {
+pub(crate) fn describe_abi(abi: u32) -> String {
     if abi == 0 {
         "no Landlock".into()
     } else {
@@ -43,12 +43,12 @@ pub fn describe_abi(abi: u32) -> String {
 
 /// A sandbox as this kernel enforces it.
 #[derive(Debug, Clone)]
-pub struct Enforced {
-    pub rules: SandboxRules,
-    pub abi: u32,
+pub(crate) struct Enforced {
+    pub(crate) rules: SandboxRules,
+    pub(crate) abi: u32,
     /// The kinds of rule (`write`, `read`, `net`) that are not enforced here: only with
     /// `required: false`.
-    pub not_enforced: Vec<&'static str>,
+    pub(crate) not_enforced: Vec<&'static str>,
 }
 
 impl Enforced {
@@ -57,7 +57,7 @@ impl Enforced {
     }
 
     /// Whether anything is enforced at all.
-    pub fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         (self.rules.write.is_some() && self.enforces("write"))
             || (self.rules.read.is_some() && self.enforces("read"))
             || (self.rules.net == Net::None && self.enforces("net"))
@@ -66,7 +66,7 @@ impl Enforced {
 
 /// Which of `rules` a kernel with Landlock ABI `abi` enforces; an error naming what is
 /// missing when a required rule cannot be.
-pub fn enforce(rules: SandboxRules, abi: u32) -> Result<Enforced, String> {
+pub(crate) fn enforce(rules: SandboxRules, abi: u32) -> Result<Enforced, String> {
     let mut wanted = Vec::new();
     if rules.write.is_some() {
         wanted.push(("write", WRITE_ABI));

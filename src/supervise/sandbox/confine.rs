@@ -9,19 +9,19 @@ use crate::config::Net;
 /// What the child applies: the ruleset's descriptor and the filter, both owned here and
 /// kept for as long as commands may start with them.
 #[derive(Debug, Default)]
-pub struct Confinement {
+pub(crate) struct Confinement {
     ruleset: Option<OwnedFd>,
     filter: bool,
 }
 
 /// What [`enter`] reads in the child: plain values, no allocation.
 #[derive(Debug, Clone, Copy)]
-pub struct Confine {
+pub(crate) struct Confine {
     /// The Landlock ruleset, or -1.
-    pub ruleset: RawFd,
+    pub(crate) ruleset: RawFd,
     /// The seccomp filter: its first instruction and length (null: none).
-    pub filter: *const nix::libc::sock_filter,
-    pub filter_len: u16,
+    pub(crate) filter: *const nix::libc::sock_filter,
+    pub(crate) filter_len: u16,
 }
 
 // SAFETY: the pointer is to the static filter, never written after it is built.
@@ -31,7 +31,7 @@ impl Confinement {
     /// Builds the ruleset and the filter for `enforced` in `places`: the `write`
     /// directories are created (beneath the root for relative ones, following no link
     /// out of it) and opened now.
-    pub fn build(enforced: &Enforced, places: &Places<'_>) -> Result<Self, String> {
+    pub(crate) fn build(enforced: &Enforced, places: &Places<'_>) -> Result<Self, String> {
         if !enforced.any() {
             return Ok(Self::default());
         }
@@ -52,7 +52,7 @@ impl Confinement {
     }
 
     /// The values for the child.
-    pub fn confine(&self) -> Option<Confine> {
+    pub(crate) fn confine(&self) -> Option<Confine> {
         if self.ruleset.is_none() && !self.filter {
             return None;
         }
@@ -78,7 +78,7 @@ impl Confinement {
 /// Async-signal-safe system calls only, on values the parent keeps alive; meant for the
 /// launcher's child (see the module's comment).
 #[cfg(target_os = "linux")]
-pub unsafe fn enter(confine: &Confine) -> bool {
+pub(crate) unsafe fn enter(confine: &Confine) -> bool {
     use nix::libc;
     if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
         return false;

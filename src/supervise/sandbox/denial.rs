@@ -16,7 +16,7 @@ const DENIAL_TAIL: u64 = 64 * 1024;
 
 /// Whether a failed command shows a denial: in its spawn error, or near the end of its
 /// logs (only the tail is read, whatever the log's size).
-pub fn denied(error: Option<&str>, logs: &[PathBuf]) -> bool {
+pub(crate) fn denied(error: Option<&str>, logs: &[PathBuf]) -> bool {
     use std::io::{Read, Seek, SeekFrom};
     let says = |text: &[u8]| {
         let text = String::from_utf8_lossy(text);

@@ -29,9 +29,9 @@ mod places;
 #[cfg(target_os = "linux")]
 mod ruleset;
 
-pub use abi::{describe_abi, enforce, kernel_abi, Enforced, NET_ABI, WRITE_ABI};
+pub(crate) use abi::{describe_abi, enforce, kernel_abi, Enforced, NET_ABI, WRITE_ABI};
 #[cfg(target_os = "linux")]
-pub use confine::enter;
-pub use confine::{Confine, Confinement};
-pub use denial::denied;
-pub use places::Places;
+pub(crate) use confine::enter;
+pub(crate) use confine::{Confine, Confinement};
+pub(crate) use denial::denied;
+pub(crate) use places::Places;

@@ -5,13 +5,13 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 /// Where a task's paths point: what `$TMPDIR`, `~` and the relative paths mean for it.
-pub struct Places<'a> {
+pub(crate) struct Places<'a> {
     /// The workspace root (relative paths are beneath it).
-    pub root: &'a Path,
+    pub(crate) root: &'a Path,
     /// The task's environment (HOME, TMPDIR, CARGO_HOME, CARGO_TARGET_DIR, PATH).
-    pub env: &'a [(OsString, OsString)],
+    pub(crate) env: &'a [(OsString, OsString)],
     /// The task's own log directory in the run directory: always writable.
-    pub log_dir: PathBuf,
+    pub(crate) log_dir: PathBuf,
 }
 
 impl Places<'_> {
@@ -27,7 +27,7 @@ impl Places<'_> {
     }
 
     /// `$TMPDIR`, else `/tmp`.
-    pub fn tmpdir(&self) -> PathBuf {
+    pub(crate) fn tmpdir(&self) -> PathBuf {
         self.var("TMPDIR").unwrap_or_else(|| "/tmp".into())
     }
 
