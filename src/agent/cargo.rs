@@ -73,9 +73,8 @@ async fn run(job: Job) -> Outcome {
                 .unwrap_or_default();
             outcome.status = TaskStatus::Error;
             outcome.reason = Some(format!(
-                "{} new warning{} compared with run {}{at}",
-                verdict.new_warnings,
-                if verdict.new_warnings == 1 { "" } else { "s" },
+                "{} compared with run {}{at}",
+                crate::text::count(verdict.new_warnings, "new warning", "new warnings"),
                 verdict.baseline.as_deref().unwrap_or("?"),
             ));
         }

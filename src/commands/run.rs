@@ -495,8 +495,8 @@ fn refuse_broken_config(
     let hidden = findings.hidden[crate::check::Severity::Error as usize];
     if hidden > 0 {
         ctx.output.info(format!(
-            "... and {hidden} more {} not shown",
-            if hidden == 1 { "error" } else { "errors" }
+            "... and {} not shown",
+            crate::text::count(hidden, "more error", "more errors")
         ));
     }
     ctx.output.status_error(

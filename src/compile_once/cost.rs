@@ -37,11 +37,10 @@ impl SplitCost {
             .map(|(package, n)| format!("{package} ×{n}"))
             .collect();
         format!(
-            "in run {}, {} such tasks compiled a package another of them had already compiled {} time{} ({}), in {:.1} s of task time",
+            "in run {}, {} such tasks compiled a package another of them had already compiled {} ({}), in {:.1} s of task time",
             self.run_id,
             self.tasks,
-            self.again,
-            if self.again == 1 { "" } else { "s" },
+            crate::text::count(self.again, "time", "times"),
             most.join(", "),
             self.task_ms as f64 / 1000.0,
         )

@@ -133,8 +133,8 @@ impl Cause {
         }
         let n = self.tests.len() + self.more_tests;
         let mut out = format!(
-            "{n} failing test{}: {}",
-            if n == 1 { "" } else { "s" },
+            "{}: {}",
+            crate::text::count(n, "failing test", "failing tests"),
             self.tests.join(", ")
         );
         if self.more_tests > 0 {

@@ -61,9 +61,12 @@ impl Budget {
             return None;
         }
         let mut parts = Vec::new();
-        for (n, what) in [(errors, "error"), (warnings, "warning")] {
+        for (n, one, many) in [
+            (errors, "error", "errors"),
+            (warnings, "warning", "warnings"),
+        ] {
             if n > 0 {
-                parts.push(format!("{n} {what}{}", if n == 1 { "" } else { "s" }));
+                parts.push(crate::text::count(n, one, many));
             }
         }
         Some(format!(

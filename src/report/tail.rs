@@ -72,8 +72,8 @@ fn quiet(text: &str, max: usize) -> String {
     }
     if dropped > 0 {
         format!(
-            "({dropped} line{} of passing tests, build progress or std backtrace frames left out)\n{kept}",
-            if dropped == 1 { "" } else { "s" }
+            "({} of passing tests, build progress or std backtrace frames left out)\n{kept}",
+            crate::text::count(dropped, "line", "lines")
         )
     } else {
         kept

@@ -228,7 +228,7 @@ impl Once {
                 format!(", the first at {file}{line}{col}")
             })
             .unwrap_or_default();
-        let errors = format!("{n} error{}{at}", if n == 1 { "" } else { "s" });
+        let errors = format!("{}{at}", crate::text::count(n, "error", "errors"));
         let name = &broken.package;
         let reason = match (dependent, owner) {
             (None, _) => format!("`{name}` did not compile: {errors}"),
