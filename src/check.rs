@@ -158,6 +158,7 @@ pub(crate) fn check(project: &Project, settings: &Settings<'_>) -> Findings {
     compile_once(project, settings, &mut findings);
     hookless(project, settings, &mut findings);
     sandbox_findings(project, &sandboxes(project), &mut findings);
+    overruled_ignores(project, &mut findings);
     findings
         .shown
         .sort_by_key(|f| std::cmp::Reverse(f.severity));
@@ -536,6 +537,33 @@ pub(crate) fn sandboxes(project: &Project) -> Sandboxes {
 
 /// A sandbox this kernel cannot enforce fails its task at run time: an error here,
 /// at the hook (or manifest.json's default) that asks for it.
+/// `ignore` globs of `[workspace.metadata.tek.affected]` that match a path a built-in
+/// rule makes affect every task (a workflow file, the toolchain): the built-in rule
+/// wins, so the glob does not do what it says there.
+fn overruled_ignores(project: &Project, findings: &mut Findings) {
+    let overruled = crate::affected::ignores_overruled(&project.workspace.affected);
+    if overruled.is_empty() {
+        return;
+    }
+    let manifest = project.workspace.root.join("Cargo.toml");
+    let Ok(src) = SourceFile::read(&manifest, "Cargo.toml") else {
+        return;
+    };
+    for (pattern, path, what) in overruled {
+        let quoted = format!("\"{pattern}\"");
+        let range = src.text.find(&quoted).map_or(0..0, |s| s..s + quoted.len());
+        findings.add(Severity::Warning, || {
+            src.diagnostic(
+                format!(
+                    "`ignore` glob `{pattern}` matches `{path}`, {what}, which a built-in rule makes affect every task: the glob has no effect there"
+                ),
+                vec![(range, "in [workspace.metadata.tek.affected] ignore".into())],
+                Some("built-in rules win over `ignore`, so that no glob can hide a change to CI or the toolchain; narrow the glob (e.g. `docs/**`) to silence this".into()),
+            )
+        });
+    }
+}
+
 fn sandbox_findings(project: &Project, sandboxes: &Sandboxes, findings: &mut Findings) {
     let mut hooks = project.hooks.source.as_ref().map(Locator::new);
     for (task, key, why) in &sandboxes.refused {

@@ -22,6 +22,6 @@ mod validate;
 pub(crate) use covers::Crates;
 pub(crate) use decide::{decide, Inputs};
 pub(crate) use explain::{Decision, Reason};
-pub(crate) use rules::AffectedRules;
+pub(crate) use rules::{ignores_overruled, AffectedRules};
 pub(crate) use select::select;
 pub(crate) use validate::{validate as validate_covers, Known};

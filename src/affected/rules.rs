@@ -37,6 +37,36 @@ const BUILTIN_IGNORE: &[&str] = &["**/.gitignore"];
 /// bytes checked out, so no file's own diff shows what they do to it.
 const ATTRIBUTES: &str = "**/.gitattributes";
 
+/// Paths each built-in "everything" rule stands for, to find the user's `ignore` globs
+/// that match one: such a glob never makes that change affect nothing, because the
+/// built-in rule wins, and a reader of the glob would expect otherwise.
+const OVERRIDE_PROBES: &[(&str, &str)] = &[
+    (".github/workflows/ci.yml", "a workflow file"),
+    (".github/actions/setup/action.yml", "a workflow file"),
+    ("action.yml", "a workflow file"),
+    (".gitattributes", "`.gitattributes`"),
+    ("rust-toolchain.toml", "the toolchain file"),
+    ("rust-toolchain", "the toolchain file"),
+    (".cargo/config.toml", "cargo's configuration"),
+    (".cargo/config", "cargo's configuration"),
+];
+
+/// The user's `ignore` globs that match a path a built-in rule makes affect every task,
+/// each with the path and what it is. The built-in rule wins over them (see
+/// [`Rules::classify`]), so they are dead for that path.
+pub(crate) fn ignores_overruled(user: &AffectedRules) -> Vec<(String, &'static str, &'static str)> {
+    user.ignore
+        .iter()
+        .filter_map(|pattern| {
+            let set = one(pattern).ok()?;
+            OVERRIDE_PROBES
+                .iter()
+                .find(|(path, _)| set.is_match(path))
+                .map(|&(path, what)| (pattern.clone(), path, what))
+        })
+        .collect()
+}
+
 /// A glob: `*` stays within a path component, `**` crosses them.
 pub(crate) fn glob(pattern: &str) -> Result<Glob, globset::Error> {
     GlobBuilder::new(pattern).literal_separator(true).build()

@@ -36,14 +36,15 @@ pub(crate) fn run(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Error> {
         }
     }
     for (severity, one, many) in [
-        (Severity::Error, "error", "errors"),
-        (Severity::Warning, "warning", "warnings"),
+        (Severity::Error, "more error", "more errors"),
+        (Severity::Warning, "more warning", "more warnings"),
     ] {
         let hidden = findings.hidden[severity as usize];
         if hidden > 0 {
-            let noun = if hidden == 1 { one } else { many };
-            ctx.output
-                .info(format!("... and {hidden} more {noun} not shown"));
+            ctx.output.info(format!(
+                "... and {} not shown",
+                crate::text::count(hidden, one, many)
+            ));
         }
     }
     let sandboxes = crate::check::sandboxes(&project);

@@ -168,3 +168,29 @@ fn counts_are_said_in_the_right_number() {
         assert!(!err.contains("error(s)"), "{command}: {err}");
     }
 }
+
+#[test]
+fn an_ignore_glob_that_a_built_in_rule_overrules_is_a_warning_at_its_line() {
+    let ws = Workspace::new();
+    ws.file(
+        "Cargo.toml",
+        "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n[workspace.metadata.tek.affected]\nignore = [\"docs/**\", \".github/**\", \"*.toml\"]\n",
+    );
+    ws.file("sot.md", "## Q\n- `TASK-1` one\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    let out = ws.tek(&["check"]).output().expect_code(0);
+    let err = out.stderr();
+    assert!(
+        err.contains("Cargo.toml:9:22: `ignore` glob `.github/**` matches `.github/workflows/ci.yml`, a workflow file, which a built-in rule makes affect every task"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`ignore` glob `*.toml` matches `rust-toolchain.toml`, the toolchain file"),
+        "{err}"
+    );
+    assert!(!err.contains("glob `docs/**`"), "{err}");
+    assert_eq!(err.matches("warning: Cargo.toml:").count(), 2, "{err}");
+}
