@@ -5,7 +5,8 @@
 #
 #   TEK_BUILDS="before=/path/old-cargo-tek now=target/release/cargo-tek" bash bench/supervision.sh
 #
-# Environment: TEK_BUILDS (name=binary ...), ROUNDS (9), WORKLOADS (spawn1000 output100),
+# Environment: TEK_BUILDS (name=binary ...), ROUNDS (9), WORKLOADS (spawn1000 output100;
+# sleep200 too),
 # WORKERS (4), OUT (bench/out), BENCH_TMP (/dev/shm when writable).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,6 +23,7 @@ for w in ${WORKLOADS:-spawn1000 output100}; do
     case $w in
         spawn1000) n=1000 argv='["true"]' shell=true ;;
         output100) n=100 argv='["head", "-c", "1000000", "/dev/zero"]' shell='head -c 1000000 /dev/zero' ;;
+        sleep200) n=200 argv='["sleep", "0.02"]' shell='sleep 0.02' ;;
         *) echo "unknown workload $w" >&2; exit 1 ;;
     esac
     python3 "$here/gen.py" runws "$work/$w" --tasks "$n" --cmd "$argv"

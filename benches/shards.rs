@@ -114,6 +114,7 @@ fn dag(tasks: &[Task]) -> Dag {
         prerequisites: tasks.iter().map(|t| t.after.clone()).collect(),
         keys: tasks.iter().map(|t| t.id.clone()).collect(),
         runs: vec![true; tasks.len()],
+        ..Dag::default()
     }
 }
 

@@ -99,13 +99,7 @@ pub(crate) async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error>
     options.secrets = crate::supervise::secrets::table(|name| manifest.names_secret(name));
     options.journal_key = journal_key;
     // Cargo commands claim the target dir they build in; the workspace's is the default.
-    options.claims = runner::claims::Context {
-        root: loaded.workspace.root.clone(),
-        target_dir: loaded
-            .workspace
-            .is_cargo
-            .then(|| loaded.workspace.target_dir.clone()),
-    };
+    options.claims = runner::claims::Context::of(&loaded.workspace);
     if let crate::supervise::secrets::Isolation::Failed(why) = crate::supervise::secrets::outcome()
     {
         ctx.output.warn(format!(

@@ -57,7 +57,12 @@ pub(crate) fn split_project(
         affected: affected.or(how.affected),
         ..how
     };
-    split(ctx, parts.workspace, plan, parts.graph, how)
+    let costs = crate::runner::shard_costs(
+        (plan, parts.graph),
+        (parts.hooks, parts.manifest),
+        &crate::runner::claims::Context::of(parts.workspace),
+    );
+    split(ctx, parts.workspace, plan, parts.graph, how, costs)
 }
 
 /// Splits `plan` into shards (recorded in `plan.shards`) and says how well they balance.
@@ -67,6 +72,7 @@ pub(crate) fn split(
     plan: &mut Plan,
     graph: &Graph,
     how: Split<'_>,
+    costs: sharding::Costs,
 ) -> Result<(), Error> {
     let files: Vec<PathBuf> = how.durations.iter().map(|f| ctx.cwd.join(f)).collect();
     let durations = Durations::read(&files).map_err(|e| Error::Usage(e.to_string()))?;
@@ -85,6 +91,7 @@ pub(crate) fn split(
             durations_from: files.iter().map(|f| workspace.display(f)).collect(),
             inputs,
             affected: how.affected,
+            costs,
         },
     );
     if let Some(shards) = &plan.shards {
@@ -125,10 +132,10 @@ fn report(ctx: &Context, plan: &Plan, shards: &ShardPlan) {
                 layout.makespan_ms as f64 / layout.lower_bound_ms as f64
             };
             format!(
-                "longest {}, lower bound {} ({ratio:.2}×) on {} workers each; {} of {tasks} tasks timed before",
+                "longest {}, lower bound {} ({ratio:.2}×) on {} each; {} of {tasks} tasks timed before",
                 human(layout.makespan_ms),
                 human(layout.lower_bound_ms),
-                layout.workers,
+                crate::output::count(layout.workers as usize, "worker", "workers"),
                 layout.recorded
             )
         }
@@ -197,6 +204,11 @@ pub(crate) fn select(
             total: spec.total,
             plan_hash: shards.plan_hash.clone(),
             assigned: tasks.to_vec(),
+            // Estimates from durations only: a count-based split's are not times.
+            estimate_ms: (shards.layout.basis == Basis::Durations)
+                .then(|| shards.layout.shards.get(spec.index as usize - 1))
+                .flatten()
+                .map(|s| s.estimate_ms),
         },
     ))
 }

@@ -47,6 +47,10 @@ pub(crate) struct RunRecord {
     /// The signal that interrupted the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) signal: Option<String>,
+    /// What compile once's shared workspace test compile took, ms (none without one):
+    /// a shard estimate counts it once per shard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) compile_ms: Option<u64>,
     /// Which shard of which plan this run was (`--shard K/N`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) shard: Option<ShardStamp>,
@@ -279,6 +283,46 @@ pub(crate) struct CommandRecord {
 /// How long a group of tasks took from the first start to the last end, for the tasks
 /// that ran this time and say when they started; the longest task's time when that is
 /// longer or nothing says when it started (runs written before `started` existed).
+/// Wall time during which at least one task waited for a shared resource: the union of
+/// the tasks' waits (each ends when its first attempt started), not their sum, which on
+/// a busy target directory can be many times the run's length. A wait with no start
+/// time counts as at least itself.
+pub(crate) fn waiting_ms<'a>(tasks: impl Iterator<Item = &'a TaskResult>) -> u64 {
+    let mut waits: Vec<(u128, u128)> = Vec::new();
+    let mut untimed = 0;
+    for t in tasks.filter(|t| t.wait_ms > 0 && t.carried_from.is_none()) {
+        let start = t
+            .started
+            .as_deref()
+            .and_then(|s| humantime::parse_rfc3339_weak(s).ok())
+            .and_then(|s| s.duration_since(std::time::UNIX_EPOCH).ok());
+        match start {
+            Some(start) => {
+                let end = start.as_millis();
+                waits.push((end.saturating_sub(u128::from(t.wait_ms)), end));
+            }
+            None => untimed = untimed.max(t.wait_ms),
+        }
+    }
+    waits.sort_unstable();
+    let mut total: u128 = 0;
+    let mut open: Option<(u128, u128)> = None;
+    for (from, to) in waits {
+        open = match open {
+            Some((f, t)) if from <= t => Some((f, t.max(to))),
+            Some((f, t)) => {
+                total += t - f;
+                Some((from, to))
+            }
+            None => Some((from, to)),
+        };
+    }
+    if let Some((f, t)) = open {
+        total += t - f;
+    }
+    (total as u64).max(untimed)
+}
+
 pub(crate) fn span_ms<'a>(tasks: impl Iterator<Item = &'a TaskResult>) -> u64 {
     let mut longest = 0;
     let mut first: Option<std::time::SystemTime> = None;
@@ -363,6 +407,7 @@ impl RunRecord {
             ended: None,
             duration_ms: None,
             run_id,
+            compile_ms: None,
             tool: None,
             source: None,
             dry_run: false,
@@ -388,6 +433,28 @@ impl RunRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waiting_is_the_union_of_the_waits_not_their_sum() {
+        let waited = |started: Option<&str>, wait_ms: u64| TaskResult {
+            started: started.map(str::to_owned),
+            wait_ms,
+            ..TaskResult::for_test("T", TaskStatus::Ok, 1)
+        };
+        // Three tasks parked at 0 s on one lock, started at 10, 20 and 30 s; one more
+        // waiting from 40 to 45 s: 35 s of wall time, where the sum is 65 s.
+        let results = [
+            waited(Some("2026-01-01T00:00:10Z"), 10_000),
+            waited(Some("2026-01-01T00:00:20Z"), 20_000),
+            waited(Some("2026-01-01T00:00:30Z"), 30_000),
+            waited(Some("2026-01-01T00:00:45Z"), 5_000),
+            waited(None, 0),
+        ];
+        assert_eq!(waiting_ms(results.iter()), 35_000);
+        // A wait with no start time counts as itself, at least.
+        assert_eq!(waiting_ms([waited(None, 7_000)].iter()), 7_000);
+        assert_eq!(waiting_ms([].iter()), 0);
+    }
 
     #[test]
     fn reads_a_predecessor_run_json() {

@@ -17,4 +17,8 @@ pub(crate) struct ShardStamp {
     /// given but did not report (narrowed by id, results deleted) from one it never had.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) assigned: Vec<String>,
+    /// What the plan estimated this shard to take, ms, so the merged report can put it
+    /// beside what it took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) estimate_ms: Option<u64>,
 }

@@ -468,10 +468,10 @@ fn summary_line(record: &RunRecord) -> String {
     if record.dry_run {
         head = format!("dry run (nothing was started), {head}");
     }
-    let waited: u64 = record.results.iter().map(|r| r.wait_ms).sum();
+    let waited = crate::evidence::waiting_ms(record.results.iter());
     if waited > 0 {
         head.push_str(&format!(
-            " ({:.2}s waiting for shared resources)",
+            " ({:.2}s of it with tasks waiting for shared resources)",
             Duration::from_millis(waited).as_secs_f64()
         ));
     }

@@ -21,6 +21,8 @@ const MAX_FILE: u64 = 1 << 30;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Durations {
     samples: BTreeMap<String, Vec<u64>>,
+    /// What compile once's shared compile took, per run that did one.
+    compiles: Vec<u64>,
 }
 
 /// Where the weights came from.
@@ -59,6 +61,7 @@ impl Durations {
         if record.dry_run {
             return;
         }
+        self.compiles.extend(record.compile_ms);
         for result in &record.results {
             let ran = matches!(
                 result.status,
@@ -78,6 +81,12 @@ impl Durations {
         ids.into_iter()
             .filter(|id| self.samples.contains_key(*id))
             .count()
+    }
+
+    /// What compile once's shared workspace test compile takes (the median of the runs
+    /// that recorded one): a shard that runs such tasks does it first.
+    pub(crate) fn compile_ms(&self) -> Option<u64> {
+        (!self.compiles.is_empty()).then(|| median(self.compiles.clone()))
     }
 
     /// The weight of each id (in order), and how they were found.

@@ -5,10 +5,14 @@
 //! bounded pass of moves and swaps. Pure and deterministic: the same graph, weights and
 //! keys give the same shards on every machine, and one task more moves few others.
 //!
-//! A shard's load is its schedule length on `workers` workers, estimated as
-//! `max(longest chain among its groups, its work / workers)`: no schedule is shorter,
-//! and the scheduler's longest-chain-first order comes close to it. The lower bound of
-//! the whole split is `max(heaviest group, total work / (shards × workers))`.
+//! A shard's load is its schedule length on `workers` workers, estimated as its one-time
+//! steps (compile once's shared compile, on a fresh machine) plus `max(longest chain
+//! among its groups, its work / workers, for each resource its work holding it /
+//! capacity)`: no schedule is shorter, and the scheduler's longest-chain-first order
+//! comes close to it. Without the resource term, cargo tasks on one target directory
+//! were estimated as if they ran side by side, while they take turns on its lock. The
+//! lower bound of the whole split is `max(heaviest group, total work / (shards ×
+//! workers), each resource's work / (shards × capacity))`.
 
 use sha2::{Digest, Sha256};
 
@@ -26,6 +30,61 @@ pub struct Dag {
     /// Whether the node must run (a task that is not done). Only such nodes make a
     /// group worth a shard of its own.
     pub runs: Vec<bool>,
+    /// Resources each node holds while it runs, as indexes into `capacities` (empty:
+    /// none). Nodes holding one resource take turns, `capacities[r]` at a time: cargo
+    /// commands on one target directory hold its build lock one after another however
+    /// many workers are free.
+    pub claims: Vec<Vec<usize>>,
+    /// How many nodes may hold each resource at once.
+    pub capacities: Vec<u64>,
+    /// A one-time step each node needs first, once per shard that holds such a node, as
+    /// an index into `setup_ms` (compile once's workspace test compile: a shard on a
+    /// fresh machine compiles it before its first test binary runs).
+    pub setup: Vec<Option<usize>>,
+    /// What each one-time step takes, ms.
+    pub setup_ms: Vec<u64>,
+}
+
+/// What a load is measured against: the workers of a job, the resources' capacities (no
+/// more than the workers), and the one-time steps.
+#[derive(Debug, Clone)]
+pub(crate) struct Model {
+    pub(crate) workers: u64,
+    capacities: Vec<u64>,
+    setup_ms: Vec<u64>,
+}
+
+impl Model {
+    fn of(dag: &Dag, workers: u64) -> Self {
+        Self {
+            workers,
+            capacities: dag
+                .capacities
+                .iter()
+                .map(|&c| c.clamp(1, workers))
+                .collect(),
+            setup_ms: dag.setup_ms.clone(),
+        }
+    }
+
+    /// The schedule length of `work` with these longest `chain`, per-resource `serial`
+    /// work and one-time steps `setups` (a count of nodes per step): no schedule is
+    /// shorter than any of the three, and the steps come before.
+    fn load(&self, chain: u64, work: u64, serial: &[u64], setups: &[u32]) -> u64 {
+        let turns = serial
+            .iter()
+            .zip(&self.capacities)
+            .map(|(&w, &c)| w.div_ceil(c))
+            .max()
+            .unwrap_or(0);
+        let first: u64 = setups
+            .iter()
+            .zip(&self.setup_ms)
+            .filter(|(&n, _)| n > 0)
+            .map(|(_, &ms)| ms)
+            .sum();
+        first + chain.max(work.div_ceil(self.workers)).max(turns)
+    }
 }
 
 /// The split.
@@ -58,37 +117,43 @@ pub(crate) struct Group {
     pub(crate) work: u64,
     /// Whether any of its tasks runs.
     pub(crate) runs: bool,
+    /// Sum of the weights of its nodes holding each resource, ms.
+    pub(crate) serial: Vec<u64>,
+    /// How many of its nodes need each one-time step.
+    pub(crate) setups: Vec<u32>,
     /// Stable tie-breaker: a hash of its smallest key.
     pub(crate) tie: u64,
 }
 
 impl Group {
     /// Its schedule length on `workers` workers.
-    pub(crate) fn weight(&self, workers: u64) -> u64 {
-        self.chain.max(self.work.div_ceil(workers))
+    pub(crate) fn weight(&self, m: &Model) -> u64 {
+        m.load(self.chain, self.work, &self.serial, &self.setups)
     }
 }
 
 /// Splits `dag` into at most `shards` shards for jobs of `workers` workers each. Fewer
 /// shards come back when there are fewer groups with something to run (at least one).
 pub fn split(dag: &Dag, shards: usize, workers: usize) -> Assignment {
-    let workers = workers.max(1) as u64;
+    let m = &Model::of(dag, workers.max(1) as u64);
     let groups = groups(dag);
     let running = groups.iter().filter(|g| g.runs).count();
     let count = shards.clamp(1, running.max(1));
     let mut order: Vec<usize> = (0..groups.len()).collect();
-    order.sort_by_key(|&g| {
-        (
-            std::cmp::Reverse(groups[g].weight(workers)),
-            groups[g].tie,
-            g,
-        )
-    });
+    order.sort_by_key(|&g| (std::cmp::Reverse(groups[g].weight(m)), groups[g].tie, g));
 
     let total_work: u64 = groups.iter().map(|g| g.work).sum();
-    let heaviest = groups.iter().map(|g| g.weight(workers)).max().unwrap_or(0);
-    let share = total_work.div_ceil(count as u64 * workers);
-    let lower_bound = heaviest.max(share);
+    let heaviest = groups.iter().map(|g| g.weight(m)).max().unwrap_or(0);
+    let share = total_work.div_ceil(count as u64 * m.workers);
+    // Each shard holds its own copy of a resource (its own target directory).
+    let turns = (0..m.capacities.len())
+        .map(|r| {
+            let serial: u64 = groups.iter().map(|g| g.serial[r]).sum();
+            serial.div_ceil(count as u64 * m.capacities[r])
+        })
+        .max()
+        .unwrap_or(0);
+    let lower_bound = heaviest.max(share).max(turns);
     // Heavy groups (a tenth of a shard's share or more) go longest first onto the
     // least-loaded shard (LPT). The many light ones go in the order of their stable
     // hash to the shard their hash prefers (rendezvous hashing) while it stays within 2%
@@ -100,20 +165,17 @@ pub fn split(dag: &Dag, shards: usize, workers: usize) -> Assignment {
     let least_loaded = |bins: &[Bin]| {
         // Equal loads go to the one with less work, then the lowest.
         (0..count)
-            .min_by_key(|&b| (bins[b].load(workers), bins[b].work, b))
+            .min_by_key(|&b| (bins[b].load(m), bins[b].work, b))
             .unwrap_or(0)
     };
-    for &g in order
-        .iter()
-        .filter(|&&g| groups[g].weight(workers) >= heavy)
-    {
+    for &g in order.iter().filter(|&&g| groups[g].weight(m) >= heavy) {
         let target = least_loaded(&bins);
         bins[target].add(g, &groups[g]);
     }
     let mut light: Vec<usize> = order
         .iter()
         .copied()
-        .filter(|&g| groups[g].weight(workers) < heavy)
+        .filter(|&g| groups[g].weight(m) < heavy)
         .collect();
     light.sort_by_key(|&g| (groups[g].tie, g));
     for g in light {
@@ -122,12 +184,12 @@ pub fn split(dag: &Dag, shards: usize, workers: usize) -> Assignment {
         preference.sort_by_key(|&b| std::cmp::Reverse(mix(group.tie ^ mix(b as u64 + 1))));
         let target = preference
             .into_iter()
-            .find(|&b| bins[b].load_with(None, Some(group), workers) <= cap)
+            .find(|&b| bins[b].load_with(None, Some(group), m) <= cap)
             .unwrap_or_else(|| least_loaded(&bins));
         bins[target].add(g, group);
     }
-    fill_idle(&mut bins, &groups, workers);
-    improve(&mut bins, &groups, workers, lower_bound / 100);
+    fill_idle(&mut bins, &groups, m);
+    improve(&mut bins, &groups, m, lower_bound / 100);
 
     let shards = bins
         .iter()
@@ -144,7 +206,7 @@ pub fn split(dag: &Dag, shards: usize, workers: usize) -> Assignment {
         .collect();
     Assignment {
         shards,
-        loads: bins.iter().map(|b| b.load(workers)).collect(),
+        loads: bins.iter().map(|b| b.load(m)).collect(),
         lower_bound,
         groups: running,
     }
@@ -153,7 +215,7 @@ pub fn split(dag: &Dag, shards: usize, workers: usize) -> Assignment {
 /// With many shards every light group may have found room elsewhere: a shard with
 /// nothing to run (empty, or only done or unaffected tasks) takes the lightest group
 /// that runs from the shard holding the most such groups.
-fn fill_idle(bins: &mut [Bin], groups: &[Group], workers: u64) {
+fn fill_idle(bins: &mut [Bin], groups: &[Group], m: &Model) {
     let running = groups.iter().filter(|g| g.runs).count();
     let running_in = |bin: &Bin| bin.groups.iter().filter(|&&g| groups[g].runs).count();
     while let Some(idle) = (running > 0)
@@ -170,7 +232,7 @@ fn fill_idle(bins: &mut [Bin], groups: &[Group], workers: u64) {
             .groups
             .iter()
             .filter(|&&g| groups[g].runs)
-            .min_by_key(|&&g| (groups[g].weight(workers), groups[g].tie))
+            .min_by_key(|&&g| (groups[g].weight(m), groups[g].tie))
         else {
             break;
         };
@@ -213,6 +275,8 @@ pub(crate) fn groups(dag: &Dag) -> Vec<Group> {
                 work: 0,
                 runs: false,
                 tie: 0,
+                serial: vec![0; dag.capacities.len()],
+                setups: vec![0; dag.setup_ms.len()],
             });
             smallest.push(None);
         }
@@ -221,7 +285,18 @@ pub(crate) fn groups(dag: &Dag) -> Vec<Group> {
         group.nodes.push(node);
         group.chain = group.chain.max(finished);
         group.work += dag.weights[node];
-        group.runs |= dag.runs.get(node).copied().unwrap_or(false);
+        let runs = dag.runs.get(node).copied().unwrap_or(false);
+        group.runs |= runs;
+        for &r in dag.claims.get(node).into_iter().flatten() {
+            if let Some(serial) = group.serial.get_mut(r) {
+                *serial += dag.weights[node];
+            }
+        }
+        if let Some(step) = dag.setup.get(node).copied().flatten().filter(|_| runs) {
+            if let Some(count) = group.setups.get_mut(step) {
+                *count += 1;
+            }
+        }
         if !dag.keys[node].is_empty() && smallest[g].is_none_or(|s| dag.keys[node] < dag.keys[s]) {
             smallest[g] = Some(node);
         }
@@ -287,17 +362,36 @@ struct Bin {
     work: u64,
     /// The two longest chains (to know the longest after removing one group).
     chains: [u64; 2],
+    /// Work holding each resource, ms (as long as the model's capacities, or empty).
+    serial: Vec<u64>,
+    /// Nodes needing each one-time step.
+    setups: Vec<u32>,
+}
+
+/// `v[i]`, 0 past its end (a bin or group with no resources has empty vectors).
+fn at<T: Copy + Default>(v: &[T], i: usize) -> T {
+    v.get(i).copied().unwrap_or_default()
 }
 
 impl Bin {
-    fn load(&self, workers: u64) -> u64 {
-        self.chains[0].max(self.work.div_ceil(workers))
+    fn load(&self, m: &Model) -> u64 {
+        m.load(self.chains[0], self.work, &self.serial, &self.setups)
     }
 
     fn add(&mut self, g: usize, group: &Group) {
         self.groups.push(g);
         self.work += group.work;
         self.note_chain(group.chain);
+        self.serial
+            .resize(self.serial.len().max(group.serial.len()), 0);
+        for (mine, theirs) in self.serial.iter_mut().zip(&group.serial) {
+            *mine += theirs;
+        }
+        self.setups
+            .resize(self.setups.len().max(group.setups.len()), 0);
+        for (mine, theirs) in self.setups.iter_mut().zip(&group.setups) {
+            *mine += theirs;
+        }
     }
 
     fn note_chain(&mut self, chain: u64) {
@@ -311,6 +405,12 @@ impl Bin {
     fn remove(&mut self, g: usize, groups: &[Group]) {
         self.groups.retain(|&x| x != g);
         self.work -= groups[g].work;
+        for (mine, theirs) in self.serial.iter_mut().zip(&groups[g].serial) {
+            *mine -= theirs;
+        }
+        for (mine, theirs) in self.setups.iter_mut().zip(&groups[g].setups) {
+            *mine -= theirs;
+        }
         self.chains = [0, 0];
         for x in std::mem::take(&mut self.groups) {
             self.note_chain(groups[x].chain);
@@ -319,7 +419,7 @@ impl Bin {
     }
 
     /// The load after taking `out` away and putting `inn` in (either optional).
-    fn load_with(&self, out: Option<&Group>, inn: Option<&Group>, workers: u64) -> u64 {
+    fn load_with(&self, out: Option<&Group>, inn: Option<&Group>, m: &Model) -> u64 {
         let work = self.work - out.map_or(0, |g| g.work) + inn.map_or(0, |g| g.work);
         let mut chain = match out {
             // Only the longest chain can be lost; then the second is the longest (a tie
@@ -328,7 +428,23 @@ impl Bin {
             _ => self.chains[0],
         };
         chain = chain.max(inn.map_or(0, |g| g.chain));
-        chain.max(work.div_ceil(workers))
+        // Without allocating: this runs for every pair the improvement pass tries.
+        let turns = (0..m.capacities.len())
+            .map(|r| {
+                let serial = at(&self.serial, r) + inn.map_or(0, |g| at(&g.serial, r))
+                    - out.map_or(0, |g| at(&g.serial, r));
+                serial.div_ceil(m.capacities[r])
+            })
+            .max()
+            .unwrap_or(0);
+        let first: u64 = (0..m.setup_ms.len())
+            .filter(|&k| {
+                at(&self.setups, k) + inn.map_or(0, |g| at(&g.setups, k))
+                    > out.map_or(0, |g| at(&g.setups, k))
+            })
+            .map(|k| m.setup_ms[k])
+            .sum();
+        first + chain.max(work.div_ceil(m.workers)).max(turns)
     }
 }
 
@@ -342,13 +458,12 @@ const PAIRS_PER_ROUND: usize = 200_000;
 /// the best such change each round, until none helps. Gains below `min_gain` (1% of the
 /// bound) are not worth it: each change moves tasks between jobs, and chasing tiny
 /// gains would make one more task in sot.md reshuffle many.
-fn improve(bins: &mut [Bin], groups: &[Group], workers: u64, min_gain: u64) {
+fn improve(bins: &mut [Bin], groups: &[Group], m: &Model, min_gain: u64) {
     for _ in 0..ROUNDS {
-        let Some(worst) = (0..bins.len()).max_by_key(|&b| (bins[b].load(workers), usize::MAX - b))
-        else {
+        let Some(worst) = (0..bins.len()).max_by_key(|&b| (bins[b].load(m), usize::MAX - b)) else {
             return;
         };
-        let limit = bins[worst].load(workers);
+        let limit = bins[worst].load(m);
         // (new pair maximum, group out of `worst`, other shard, group out of the other)
         let mut best: Option<(u64, usize, usize, Option<usize>)> = None;
         let mut tried = 0usize;
@@ -362,8 +477,8 @@ fn improve(bins: &mut [Bin], groups: &[Group], workers: u64, min_gain: u64) {
                         break 'search;
                     }
                     let back = h.map(|&h| &groups[h]);
-                    let here = bins[worst].load_with(Some(group), back, workers);
-                    let there = bins[other].load_with(back, Some(group), workers);
+                    let here = bins[worst].load_with(Some(group), back, m);
+                    let there = bins[other].load_with(back, Some(group), m);
                     let pair = here.max(there);
                     if pair + min_gain < limit && best.is_none_or(|(b, ..)| pair < b) {
                         best = Some((pair, g, other, h.copied()));
@@ -396,6 +511,7 @@ mod tests {
             prerequisites,
             keys: (0..weights.len()).map(|i| format!("T{i:03}")).collect(),
             runs: vec![true; weights.len()],
+            ..Dag::default()
         }
     }
 
@@ -452,7 +568,7 @@ mod tests {
             let a = split(&d, n, workers);
             let groups = groups(&d);
             let total: u64 = groups.iter().map(|g| g.work).sum();
-            let heaviest = groups.iter().map(|g| g.weight(workers as u64)).max().unwrap_or(0);
+            let heaviest = groups.iter().map(|g| g.weight(&Model::of(&d, workers as u64))).max().unwrap_or(0);
             prop_assert!(a.lower_bound >= heaviest);
             prop_assert!(a.lower_bound >= total.div_ceil((a.shards.len() * workers) as u64));
             prop_assert!(a.makespan() >= a.lower_bound);
@@ -567,5 +683,77 @@ mod tests {
         let a = split(&d, 2, 1);
         assert_eq!(a.makespan(), 6);
         assert_eq!(a.lower_bound, 6);
+    }
+
+    #[test]
+    fn tasks_on_one_target_dir_take_turns_in_the_estimate() {
+        // Four independent 100 ms cargo tasks on one target dir, 4 workers: they take
+        // turns on its lock, so one shard takes 400 ms, not 100.
+        let mut d = dag(&[100, 100, 100, 100], &[]);
+        d.claims = vec![vec![0]; 4];
+        d.capacities = vec![1];
+        let one = split(&d, 1, 4);
+        assert_eq!(one.loads, [400]);
+        // Two shards: each machine has its own target dir.
+        let two = split(&d, 2, 4);
+        assert_eq!(two.loads, [200, 200]);
+        assert_eq!(two.lower_bound, 200);
+        // A resource two may hold at once halves the turns; never below the workers'.
+        d.capacities = vec![2];
+        assert_eq!(split(&d, 1, 4).loads, [200]);
+        assert_eq!(split(&d, 1, 1).loads, [400]);
+        // Without claims the same tasks overlap.
+        assert_eq!(split(&dag(&[100, 100, 100, 100], &[]), 1, 4).loads, [100]);
+    }
+
+    #[test]
+    fn a_one_time_step_is_paid_once_by_every_shard_that_needs_it() {
+        // Compile once's shared compile (300 ms) before two 100 ms test binaries and
+        // beside a task that needs no compile.
+        let mut d = dag(&[100, 100, 100], &[]);
+        d.setup = vec![Some(0), Some(0), None];
+        d.setup_ms = vec![300];
+        let one = split(&d, 1, 2);
+        assert_eq!(one.loads, [300 + 150]);
+        let three = split(&d, 3, 1);
+        let mut loads = three.loads.clone();
+        loads.sort_unstable();
+        // The two that compile each pay it on their own machine.
+        assert_eq!(loads, [100, 400, 400]);
+        // A task that does not run needs no compile.
+        d.runs = vec![false, false, true];
+        d.weights = vec![0, 0, 100];
+        assert_eq!(split(&d, 1, 2).loads, [100]);
+    }
+
+    proptest! {
+        #[test]
+        fn loads_with_resources_are_what_the_bins_add_up_to(
+            weights in proptest::collection::vec(0u64..500, 1..24),
+            seed in 0u64..1000,
+            n in 1usize..5,
+            workers in 1usize..4,
+        ) {
+            let mut d = dag(&weights, &[]);
+            d.claims = (0..weights.len())
+                .map(|i| if (seed >> (i % 10)) & 1 == 1 { vec![(i + seed as usize) % 2] } else { vec![] })
+                .collect();
+            d.capacities = vec![1, 2];
+            d.setup = (0..weights.len()).map(|i| (i % 3 == 0).then_some(0)).collect();
+            d.setup_ms = vec![seed];
+            let a = split(&d, n, workers);
+            let m = Model::of(&d, workers as u64);
+            let groups = groups(&d);
+            for (shard, &load) in a.shards.iter().zip(&a.loads) {
+                let mut bin = Bin::default();
+                for (g, group) in groups.iter().enumerate() {
+                    if group.nodes.iter().any(|x| shard.contains(x)) {
+                        bin.add(g, group);
+                    }
+                }
+                prop_assert_eq!(bin.load(&m), load);
+            }
+            prop_assert!(a.lower_bound <= a.makespan());
+        }
     }
 }

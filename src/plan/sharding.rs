@@ -98,6 +98,22 @@ pub(crate) struct Request<'a> {
     pub(crate) inputs: InputHashes,
     /// `--affected`: only these tasks run and weigh.
     pub(crate) affected: Option<AffectedSet>,
+    /// What the tasks hold and need first, for the estimates.
+    pub(crate) costs: Costs,
+}
+
+/// What tasks hold while they run and need before they start, by graph node, so that an
+/// estimate counts the turns cargo tasks take on one target directory and the compile a
+/// shard on a fresh machine does first.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Costs {
+    /// The resources each node holds, by a name stable across machines (a cargo target
+    /// directory as its path relative to the workspace).
+    pub(crate) claims: Vec<Vec<String>>,
+    /// How many tasks may hold a resource at once; 1 when not listed.
+    pub(crate) capacity: std::collections::HashMap<String, u64>,
+    /// Nodes that run after compile once's shared workspace test compile.
+    pub(crate) compiles: Vec<bool>,
 }
 
 /// Puts a shard layout into `plan` and stamps the plan hash.
@@ -119,7 +135,28 @@ pub(crate) fn shard(plan: &mut Plan, graph: &Graph, request: Request<'_>) {
         .as_ref()
         .map(|a| a.tasks.iter().map(String::as_str).collect());
     let mut dag = Dag::default();
+    let mut resources: Vec<&str> = Vec::new();
+    let compile_ms = request.durations.compile_ms();
+    if let Some(ms) = compile_ms {
+        dag.setup_ms.push(ms);
+    }
     for (n, node) in graph.nodes.iter().enumerate() {
+        let claims = request.costs.claims.get(n).map_or(&[][..], Vec::as_slice);
+        dag.claims.push(
+            claims
+                .iter()
+                .map(|name| match resources.iter().position(|r| r == name) {
+                    Some(r) => r,
+                    None => {
+                        resources.push(name);
+                        resources.len() - 1
+                    }
+                })
+                .collect(),
+        );
+        let compiles = request.costs.compiles.get(n).copied().unwrap_or(false);
+        dag.setup
+            .push((compiles && compile_ms.is_some()).then_some(0));
         match *node {
             Node::Task { queue, index } => {
                 let task = &plan.queues[queue].tasks[index];
@@ -148,6 +185,10 @@ pub(crate) fn shard(plan: &mut Plan, graph: &Graph, request: Request<'_>) {
             }
         }
     }
+    dag.capacities = resources
+        .iter()
+        .map(|r| request.costs.capacity.get(*r).copied().unwrap_or(1))
+        .collect();
     let assignment = split(&dag, request.shards as usize, request.workers as usize);
     let shards = assignment
         .shards
@@ -321,6 +362,7 @@ mod tests {
                 durations_from: vec![],
                 inputs: inputs(),
                 affected: None,
+                costs: Costs::default(),
             },
         );
     }
@@ -417,6 +459,7 @@ mod tests {
                     durations: &Durations::default(),
                     durations_from: vec![],
                     inputs: inputs(),
+                    costs: Costs::default(),
                     affected: Some(AffectedSet {
                         base: "origin/main".into(),
                         merge_base: None,

@@ -73,6 +73,9 @@ pub(crate) struct MergeInfo {
     pub(crate) missing: Option<String>,
     /// Their tasks are listed as not run (the merge had the plan file).
     pub(crate) missing_listed: bool,
+    /// "shard 1/2 took 3m 5s (estimated 1m 19s), …": the plan's estimate beside the
+    /// time each shard took, when the plan was split by recorded durations.
+    pub(crate) timing: Option<String>,
 }
 
 /// The tasks an `--affected` run left out.
@@ -591,8 +594,27 @@ fn merge_info(m: &crate::evidence::merge::MergeStamp, clean: &dyn Fn(&str) -> St
         0 => line,
         n => format!("{line} ({n} duplicate results kept once)"),
     };
+    let timing: Vec<String> = m
+        .legs
+        .iter()
+        .flat_map(|l| l.runs.iter().map(move |r| (l, r)))
+        .filter_map(|(l, r)| {
+            let (index, took, estimate) = (r.shard?, r.duration_ms?, r.estimate_ms?);
+            let name = match (m.legs.len(), l.name.as_str()) {
+                (1, _) | (_, "") => String::new(),
+                _ => format!(" of {}", inline(&clean(&l.name))),
+            };
+            Some(format!(
+                "shard {index}/{}{name} took {} (estimated {})",
+                l.shards.unwrap_or(0),
+                duration(took),
+                duration(estimate)
+            ))
+        })
+        .collect();
     MergeInfo {
         line,
+        timing: (!timing.is_empty()).then(|| timing.join(", ")),
         missing: (!missing.is_empty()).then(|| missing.join(", ")),
         missing_listed: m
             .legs

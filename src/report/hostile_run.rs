@@ -112,6 +112,7 @@ fn run(s: &[String], dir: &std::path::Path) -> LoadedRun {
             started: s[14].clone(),
             ended: Some(s[15].clone()),
             duration_ms: Some(1),
+            compile_ms: Some(1),
             run_id: s[16].clone(),
             tool: Some(ToolInfo {
                 name: s[17].clone(),

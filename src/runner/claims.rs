@@ -25,6 +25,17 @@ pub(crate) struct Context {
     pub(crate) target_dir: Option<PathBuf>,
 }
 
+impl Context {
+    /// The workspace's: cargo commands claim the target dir they build in, the
+    /// workspace's by default (none when planning a bare sot.md).
+    pub(crate) fn of(workspace: &crate::workspace::Workspace) -> Self {
+        Self {
+            root: workspace.root.clone(),
+            target_dir: workspace.is_cargo.then(|| workspace.target_dir.clone()),
+        }
+    }
+}
+
 /// Cargo subcommands (and aliases) that take the build directory lock.
 const BUILDS: &[&str] = &[
     "build", "b", "check", "c", "clippy", "test", "t", "doc", "d", "run", "r", "bench", "rustc",

@@ -35,4 +35,5 @@ pub(crate) fn scheduler_inputs<'a>(
         registry,
     }
 }
+pub(crate) use routes::shard_costs;
 pub(crate) use selection::Selection;

@@ -97,3 +97,43 @@ fn route(
         claims,
     }
 }
+
+/// What the plan's tasks hold and need first, for the shard estimates: the claims each
+/// task's hook makes (a cargo target directory named by its path relative to the
+/// workspace, so every job of a matrix names it alike), the manifest's capacities, and
+/// compile-once membership.
+pub(crate) fn shard_costs(
+    (plan, graph): (&Plan, &Graph),
+    (hooks, manifest): (&Hooks, &Manifest),
+    context: &claims::Context,
+) -> crate::plan::sharding::Costs {
+    let every = vec![true; graph.nodes.len()];
+    let routes = Routes::new((plan, graph), (hooks, manifest), &every, context);
+    let name = |resource: &Resource| match resource {
+        Resource::Named(name) => name.clone(),
+        Resource::CargoTarget(dir) => format!(
+            "cargo target dir {}",
+            dir.strip_prefix(&context.root).unwrap_or(dir).display()
+        ),
+    };
+    let (claims, compiles) = routes
+        .by_node
+        .iter()
+        .map(|route| match route {
+            Some(route) => (
+                route.claims.iter().map(name).collect(),
+                route.routing.compile_once.is_some(),
+            ),
+            None => (Vec::new(), false),
+        })
+        .unzip();
+    crate::plan::sharding::Costs {
+        claims,
+        capacity: manifest
+            .resources
+            .iter()
+            .map(|(name, &n)| (name.to_owned(), n as u64))
+            .collect(),
+        compiles,
+    }
+}

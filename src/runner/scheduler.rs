@@ -361,6 +361,7 @@ impl<'a> Dispatch<'a> {
         let (node, mut result) = match finished {
             Finished::Task(node, result) => (node, result),
             Finished::Compile(compiled) => {
+                self.record.compile_ms = Some(compiled.record.duration_ms);
                 let _ = self.events.send(Event::SharedStepFinished {
                     what: "the workspace test compile".into(),
                     ok: compiled.ok(),
@@ -476,6 +477,7 @@ fn opening_record(
         ended: None,
         duration_ms: None,
         run_id,
+        compile_ms: None,
         tool: Some(ToolInfo {
             name: "cargo-tek".into(),
             version: env!("CARGO_PKG_VERSION").into(),

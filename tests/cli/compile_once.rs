@@ -69,8 +69,10 @@ fn per_crate_tests_share_one_compile_and_run_their_own_binaries() {
             .any(|t| t["name"] == "tests::adds" && t["status"] == "passed" && t["package"] == "b"),
         "{b}"
     );
-    // The test tasks waited for the compile, and said so.
+    // The test tasks waited for the compile, and said so; run.json says how long it
+    // took, for the shard estimates of the next plan.
     assert!(a["wait_ms"].as_u64().unwrap_or(0) > 0, "{a}");
+    assert!(run["compile_ms"].as_u64().unwrap_or(0) > 0, "{run}");
     assert!(
         out.stderr().contains("the workspace test compile"),
         "{}",

@@ -242,10 +242,12 @@ fn each_shard_runs_only_its_tasks_and_together_they_run_every_task_once() {
             .unwrap();
         let record = run_json_in(&dir);
         // `assigned`: what the plan gave the shard, so a merge can tell a dropped task.
+        // `estimate_ms`: what the plan expected, for the merged report.
         assert_eq!(
             record["shard"],
             serde_json::json!({"index": k, "total": 2, "plan_hash": hash,
-                "assigned": plan["shards"]["shards"][k - 1]["tasks"]})
+                "assigned": plan["shards"]["shards"][k - 1]["tasks"],
+                "estimate_ms": plan["shards"]["shards"][k - 1]["estimate_ms"]})
         );
         let planned: BTreeSet<String> = plan["shards"]["shards"][k - 1]["tasks"]
             .as_array()
@@ -260,6 +262,28 @@ fn each_shard_runs_only_its_tasks_and_together_they_run_every_task_once() {
         }
     }
     assert_eq!(all, ALL.iter().map(|s| s.to_string()).collect());
+
+    // The merged report puts each shard's estimate beside the time it took.
+    let report = ws
+        .tek(&[
+            "report",
+            "--merge",
+            "runs-1",
+            "runs-2",
+            "--runs-dir",
+            "merged",
+        ])
+        .output()
+        .expect_code(0)
+        .stdout();
+    for k in 1..=2 {
+        let estimate = plan["shards"]["shards"][k - 1]["estimate_ms"]
+            .as_u64()
+            .unwrap();
+        let shown = format!("(estimated {:.1}s)", estimate as f64 / 1000.0);
+        assert!(report.contains(&format!("shard {k}/2 took ")), "{report}");
+        assert!(report.contains(&shown), "{shown}: {report}");
+    }
 }
 
 #[test]
@@ -476,4 +500,94 @@ fn a_shard_rerun_carries_only_its_own_tasks() {
         assert_eq!(out.code(), if fails { 2 } else { 0 }, "{}", out.stderr());
         assert_eq!(ran(&ws.latest_run()), own, "shard {k}");
     }
+}
+
+/// The shard estimates of a plan split with `durations/run.json` (each task 10 s, the
+/// shared compile 30 s when `compile_ms` is set).
+fn estimates(ws: &Workspace, shards: &str, workers: &str) -> Vec<u64> {
+    ws.tek(&[
+        "plan",
+        "--shards",
+        shards,
+        "-j",
+        workers,
+        "--durations",
+        "durations/run.json",
+        "--out",
+        "plan.json",
+    ])
+    .output()
+    .expect_code(0);
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.join("plan.json")).unwrap()).unwrap();
+    let mut loads: Vec<u64> = plan["shards"]["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["estimate_ms"].as_u64().unwrap())
+        .collect();
+    loads.sort_unstable();
+    loads
+}
+
+fn timed(ws: &Workspace, ids: &[&str], compile_ms: Option<u64>) {
+    let results: Vec<serde_json::Value> = ids
+        .iter()
+        .map(|id| serde_json::json!({"task": id, "queue": "Q", "agent": "shell", "status": "ok", "duration_ms": 10000}))
+        .collect();
+    let mut run =
+        serde_json::json!({"status": "ok", "started": "2026-11-30T00:00:00Z", "results": results});
+    if let Some(ms) = compile_ms {
+        run["compile_ms"] = ms.into();
+    }
+    ws.file("durations/run.json", run.to_string());
+}
+
+#[test]
+fn estimates_count_the_turns_tasks_take_on_a_target_dir_or_a_resource() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "## Q\n- `TASK-1` a\n- `TASK-2` b\n- `TASK-3` c\n- `TASK-4` d\n",
+    );
+    timed(&ws, &["TASK-1", "TASK-2", "TASK-3", "TASK-4"], None);
+    // Four independent cargo builds on the workspace's target dir take turns on its lock.
+    ws.file(
+        "config/hooks.json",
+        r#"{"Q": {"commands": [{"cmd": ["cargo", "clippy", "--", "-D", "warnings"]}]}}"#,
+    );
+    assert_eq!(estimates(&ws, "1", "4"), [40_000]);
+    // Two machines, two target dirs.
+    assert_eq!(estimates(&ws, "2", "4"), [20_000, 20_000]);
+    // cargo fmt takes no build lock: the four overlap.
+    ws.file(
+        "config/hooks.json",
+        r#"{"Q": {"commands": [{"cmd": ["cargo", "fmt", "--check"]}]}}"#,
+    );
+    assert_eq!(estimates(&ws, "1", "4"), [10_000]);
+    // A named resource two tasks may hold at once.
+    ws.file(
+        "config/hooks.json",
+        r#"{"Q": {"resources": ["db"], "commands": [{"cmd": ["true"]}]}}"#,
+    );
+    ws.file("config/manifest.json", r#"{"resources": {"db": 2}}"#);
+    assert_eq!(estimates(&ws, "1", "4"), [20_000]);
+}
+
+#[test]
+fn a_shard_of_compile_once_tasks_counts_the_shared_compile_once() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` tests\n## R\n- `TASK-2` other\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["cargo", "test", "-p", "demo"]}]},
+            "TASK-2": {"commands": [{"cmd": ["true"]}]}}"#,
+    );
+    ws.file("config/manifest.json", r#"{"compile_once": true}"#);
+    timed(&ws, &["TASK-1", "TASK-2"], Some(30_000));
+    // The shard with the test binary compiles first, on its own machine.
+    assert_eq!(estimates(&ws, "2", "1"), [10_000, 40_000]);
+    // Without a recorded compile there is nothing to add.
+    timed(&ws, &["TASK-1", "TASK-2"], None);
+    assert_eq!(estimates(&ws, "2", "1"), [10_000, 10_000]);
 }

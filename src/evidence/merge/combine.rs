@@ -75,6 +75,8 @@ pub(crate) fn combine(runs: &[LoadedRun], missing: Missing) -> Result<Combined, 
                         status: run.record.status,
                         incomplete: run.incomplete,
                         tasks: run.record.results.len(),
+                        duration_ms: run.record.duration_ms,
+                        estimate_ms: run.record.shard.as_ref().and_then(|s| s.estimate_ms),
                     }
                 })
                 .collect(),
@@ -116,6 +118,8 @@ pub(crate) fn combine(runs: &[LoadedRun], missing: Missing) -> Result<Combined, 
     record.plan_id = common(used.iter().map(|r| r.plan_id.clone()));
     record.source = common(used.iter().map(|r| r.source.clone()));
     record.signal = used.iter().find_map(|r| r.signal.clone());
+    // Each shard compiled on its own machine: the slowest is what one shard takes.
+    record.compile_ms = used.iter().filter_map(|r| r.compile_ms).max();
     // Shards of one `--affected` plan share the decision; its unaffected tasks are each
     // recorded by the one shard that holds them.
     record.affected = used
@@ -448,6 +452,7 @@ mod tests {
             total,
             plan_hash: hash.into(),
             assigned: Vec::new(),
+            estimate_ms: None,
         });
         record.results = results;
         LoadedRun {

@@ -61,4 +61,10 @@ pub(crate) struct MergedSource {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) incomplete: bool,
     pub(crate) tasks: usize,
+    /// What the run took, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) duration_ms: Option<u64>,
+    /// What the plan estimated its shard to take, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) estimate_ms: Option<u64>,
 }
