@@ -100,6 +100,22 @@ pub enum Command {
     /// Write a first sot.md and config/ for this workspace, from `cargo metadata`
     #[command(after_help = EXIT_CODES_NO_TASKS)]
     Init(InitArgs),
+    /// Show what a task's result-cache key is made of and, on a miss, what changed
+    #[command(after_help = EXIT_CODES_NO_TASKS)]
+    ExplainCache(ExplainCacheArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainCacheArgs {
+    /// The task
+    #[arg(value_name = "ID")]
+    pub task: String,
+    /// Where run directories (and the cache in them) are [default: .tek/runs at the workspace root]
+    #[arg(long, value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
+    /// List every file of the key, not only the changes
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -291,6 +307,13 @@ pub struct RunArgs {
         help_heading = "Evidence"
     )]
     pub report: Vec<ReportKind>,
+    /// Replay each task whose inputs did not change since it last passed, instead of running it
+    /// (manifest.json `"cache": true` turns it on for every run)
+    #[arg(long, help_heading = "Execution")]
+    pub cache: bool,
+    /// With the cache: say why each task that runs missed it
+    #[arg(long, help_heading = "Execution")]
+    pub explain_cache: bool,
     /// The run (or runs directory, newest run) whose warnings `fail_on_new_warnings`
     /// hooks compare with [default: the newest earlier run that recorded them]
     #[arg(long, value_name = "DIR", help_heading = "Evidence")]

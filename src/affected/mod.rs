@@ -20,8 +20,12 @@ mod select;
 mod validate;
 
 pub use covers::Crates;
+// The result cache (`crate::cache`) hashes what a task covers, as `--affected` reads it.
+pub(crate) use covers::{of as cover_of, Member};
 pub use decide::{decide, Inputs};
 pub use explain::{Decision, Reason};
+pub(crate) use graph::{load as load_graph, local_packages, within as within_dir};
 pub use rules::AffectedRules;
+pub(crate) use rules::{glob, RuleMatch, Rules, BUILTIN_EVERYTHING};
 pub use select::select;
 pub use validate::{validate as validate_covers, Known};

@@ -106,6 +106,16 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             .is_cargo
             .then(|| loaded.workspace.target_dir.clone()),
     };
+    // A dry run runs nothing, so it neither replays nor stores anything.
+    if (args.cache || manifest.cache) && !args.dry_run {
+        let parts = super::explain_cache::Parts {
+            workspace: &loaded.workspace,
+            plan: &loaded.plan,
+            hooks: &loaded.config.hooks,
+            manifest,
+        };
+        options.cache = Some(Arc::new(super::explain_cache::open(&parts, &env.base_env)));
+    }
     if let crate::supervise::secrets::Isolation::Failed(why) = crate::supervise::secrets::outcome()
     {
         ctx.output.warn(format!(
@@ -123,7 +133,8 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
                 .map_err(Error::io("failed to listen for signals"))?,
         )
     };
-    let summary = execute(ctx, loaded, options, env, run_id, &dir, signals).await?;
+    let explain = args.explain_cache;
+    let summary = execute(ctx, loaded, options, env, (run_id, &dir, explain), signals).await?;
     match report_signals {
         Some(signals) => {
             report_after_run(ctx, &args, &dir, exit_code(summary.verdict), signals).await
@@ -584,6 +595,7 @@ fn run_options(args: &RunArgs, chosen: Chosen, source: String) -> RunOptions {
         secrets: Default::default(),
         claims: Default::default(),
         journal_key: None,
+        cache: None,
         leg: crate::evidence::leg::LegStamp::of_run(
             crate::evidence::leg::LegStamp::from_env(|k| std::env::var(k).ok()),
             chosen.leg,
@@ -598,13 +610,14 @@ async fn execute(
     loaded: Loaded,
     options: RunOptions,
     env: Arc<RunEnv>,
-    run_id: String,
-    dir: &std::path::Path,
+    (run_id, dir, explain_cache): (String, &std::path::Path, bool),
     signals: tokio::sync::mpsc::UnboundedReceiver<i32>,
 ) -> Result<runner::RunSummary, Error> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let output = ctx.output.clone().masking(options.secrets.clone());
-    let mut display = RunDisplay::new(output).at_root(env.cwd_bounds.root());
+    let mut display = RunDisplay::new(output)
+        .at_root(env.cwd_bounds.root())
+        .explaining_cache(explain_cache);
     let printer = tokio::spawn(async move {
         while let Some(event) = rx.recv().await {
             display.event(event);

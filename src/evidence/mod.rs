@@ -24,6 +24,6 @@ pub use affected::{is_unaffected, AffectedStamp, UNAFFECTED};
 pub use atomic::write_atomic;
 pub use load::{load_run, load_sealed, LoadedRun, RUN_JSON};
 pub use record::{
-    span_ms, CommandRecord, Counts, RunRecord, RunStatus, SandboxRecord, TaskResult, TaskStatus,
-    ToolInfo, RUN_SCHEMA_VERSION,
+    span_ms, CachedFrom, CommandRecord, Counts, RunRecord, RunStatus, SandboxRecord, TaskResult,
+    TaskStatus, ToolInfo, RUN_SCHEMA_VERSION,
 };

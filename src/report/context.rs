@@ -126,6 +126,8 @@ pub struct TaskInfo {
     pub attempts: u32,
     /// The run the result was carried forward from (escaped), when not run this time.
     pub carried_from: Option<String>,
+    /// The run whose stored pass the result cache replayed (escaped), when not run.
+    pub cached_from: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -275,7 +277,10 @@ pub fn build(
         id: inline(&clean(&t.task)),
         title: inline(&clean(&t.title)),
         status: t.status.as_str(),
-        emoji: emoji(t.status),
+        emoji: match t.cached {
+            Some(_) if t.status == TaskStatus::Ok => "💾",
+            _ => emoji(t.status),
+        },
         duration: duration(t.duration_ms),
         waited: match t.wait_ms {
             0 => String::new(),
@@ -284,6 +289,7 @@ pub fn build(
         reason: inline(&clean(t.reason.as_deref().unwrap_or(""))),
         attempts: t.attempts,
         carried_from: t.carried_from.as_deref().map(|r| inline(&clean(r))),
+        cached_from: t.cached.as_ref().map(|c| inline(&clean(&c.run))),
     };
     let mut queues: Vec<QueueInfo> = Vec::new();
     let mut order: BTreeMap<String, usize> = BTreeMap::new();
@@ -585,7 +591,8 @@ fn failed_headline(c: &crate::evidence::Counts) -> String {
 /// The counts that are not zero, in a fixed order.
 fn counts_line(c: &crate::evidence::Counts) -> String {
     [
-        (c.ok, "✅", "ok"),
+        (c.ok.saturating_sub(c.cached), "✅", "ok"),
+        (c.cached, "💾", "cached"),
         (c.noop, "⚪", "not run"),
         (c.flaky, "🟡", "flaky"),
         (c.error, "❌", "failed"),
