@@ -108,7 +108,8 @@ pub(crate) struct Context<'a> {
 }
 
 /// Asks the toolchain a task's environment selects.
-pub(crate) type AskToolchain<'a> = dyn FnMut(&[(std::ffi::OsString, std::ffi::OsString)]) -> Toolchain + 'a;
+pub(crate) type AskToolchain<'a> =
+    dyn FnMut(&[(std::ffi::OsString, std::ffi::OsString)]) -> Toolchain + 'a;
 
 /// The recipe of task `id` in `queue`, or why it is never cached.
 pub(crate) fn of(

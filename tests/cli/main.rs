@@ -6,6 +6,7 @@ mod action_shards;
 mod affected;
 mod affected_hidden;
 mod affected_shards;
+mod cache;
 mod cargo_agent;
 mod cause;
 mod check;
