@@ -314,6 +314,21 @@ pub struct RunArgs {
     /// With the cache: say why each task that runs missed it
     #[arg(long, help_heading = "Execution")]
     pub explain_cache: bool,
+    /// Also use this Turborepo-compatible remote cache (token: $CARGO_TEK_CACHE_TOKEN,
+    /// signing key: $CARGO_TEK_CACHE_SIGNATURE_KEY); implies --cache
+    #[arg(long, value_name = "URL", help_heading = "Execution")]
+    pub cache_url: Option<String>,
+    /// The remote cache's team id [default: $CARGO_TEK_CACHE_TEAM, else cargo-tek]
+    #[arg(
+        long,
+        value_name = "TEAM",
+        requires = "cache_url",
+        help_heading = "Execution"
+    )]
+    pub cache_team: Option<String>,
+    /// Read the remote cache, never write to it (what pull requests get)
+    #[arg(long, requires = "cache_url", help_heading = "Execution")]
+    pub cache_read_only: bool,
     /// The run (or runs directory, newest run) whose warnings `fail_on_new_warnings`
     /// hooks compare with [default: the newest earlier run that recorded them]
     #[arg(long, value_name = "DIR", help_heading = "Evidence")]

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::files::Tree;
 use super::key::{Changes, Key};
 use super::recipe::{self, LocalGraph, Recipe};
+use super::remote::{Read, Remote};
 use super::store::{self, Last, Local};
 use super::toolchain::{Chooser, Toolchains};
 use crate::affected::{RuleMatch, Rules};
@@ -28,6 +29,8 @@ pub(crate) struct Setup<'a> {
     pub(crate) base_env: &'a crate::supervise::env::BaseEnv,
     /// The workspace's local packages (`cargo metadata`), or why they are unknown.
     pub(crate) graph: Result<LocalGraph, String>,
+    /// The remote store (`--cache-url`), read after the local one.
+    pub(crate) remote: Option<Remote>,
 }
 
 /// The result cache of a run.
@@ -36,6 +39,7 @@ pub(crate) struct Cache {
     tree: Tree,
     rules: Rules,
     local: Local,
+    remote: Option<Remote>,
     /// Every local package's directory: a package's files stop where another begins.
     local_dirs: Vec<String>,
 }
@@ -54,8 +58,13 @@ impl std::fmt::Debug for Cache {
 pub(crate) enum Check {
     /// Its pass is stored under its key: replayed into this run, nothing to run.
     Hit(Box<TaskResult>),
-    /// Run it; a clean pass is stored under `key`. `why` says what changed.
-    Miss { key: Key, why: String },
+    /// Run it; a clean pass is stored under `key`. `why` says what changed; a
+    /// `warning` says why a stored pass was not trusted (a bad signature).
+    Miss {
+        key: Key,
+        why: String,
+        warning: Option<String>,
+    },
     /// Never cached, and why.
     Never(String),
 }
@@ -101,6 +110,7 @@ impl Cache {
                 .or_else(|_| Rules::new(&Default::default()))
                 .expect("the built-in rules compile"),
             local: Local::in_runs_dir(setup.runs_dir),
+            remote: setup.remote,
             local_dirs,
         }
     }
@@ -134,23 +144,41 @@ impl Cache {
         Ok((recipe, key))
     }
 
-    /// Whether `task`, about to start, can be replayed into `run_dir`.
+    /// Whether `task`, about to start, can be replayed into `run_dir`: from the local
+    /// store, else from the remote one (which then fills the local one).
     pub(crate) fn check(&self, task: &str, run_dir: &Path, started: String) -> Check {
         let key = match self.key(task) {
             Ok((_, key)) => key,
             Err(why) => return Check::Never(why),
         };
+        let mut store = "local";
+        let mut warning = None;
+        if self.local.get(&key.digest, task).is_none() {
+            if let Some(remote) = &self.remote {
+                match remote.get(&key.digest) {
+                    Read::Found(artifact) => match self.local.unpack(&key, task, &artifact) {
+                        Ok(()) => store = remote.url.as_str(),
+                        Err(why) => {
+                            warning =
+                                Some(format!("the remote artifact of {task} was refused: {why}"))
+                        }
+                    },
+                    Read::Missing => {}
+                    Read::Refused(why) => warning = Some(why),
+                }
+            }
+        }
         if let Some(stored) = self.local.get(&key.digest, task) {
-            match store::replay(stored, run_dir, "local", started) {
+            match store::replay(stored, run_dir, store, started) {
                 Ok(result) => return Check::Hit(Box::new(result)),
                 Err(e) => {
                     let why = format!("the stored pass could not be replayed: {e}");
-                    return Check::Miss { key, why };
+                    return Check::Miss { key, why, warning };
                 }
             }
         }
         let why = self.why_missed(task, &key);
-        Check::Miss { key, why }
+        Check::Miss { key, why, warning }
     }
 
     /// What changed since the last stored pass of `task`.
@@ -180,6 +208,12 @@ impl Cache {
             return Ok(false);
         }
         self.local.put(key, result, run_dir, run)?;
+        if let Some(remote) = self.remote.as_ref().filter(|r| r.write) {
+            let artifact = self.local.pack(&key.digest, &result.task)?;
+            remote
+                .put(&key.digest, artifact)
+                .map_err(std::io::Error::other)?;
+        }
         Ok(true)
     }
 

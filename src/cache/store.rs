@@ -86,54 +86,149 @@ impl Local {
         run_dir: &Path,
         run: &str,
     ) -> std::io::Result<()> {
-        let Some(dir) = self.entry_dir(&key.digest) else {
+        let entry = Entry {
+            task: result.task.clone(),
+            key: key.digest.clone(),
+            run: run.to_owned(),
+            stored: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            result: result.clone(),
+        };
+        let files: Vec<(String, Source)> = log_paths(result)
+            .map(|log| (log.to_owned(), Source::File(run_dir.join(log))))
+            .collect();
+        self.install(&entry, files)?;
+        self.remember(key, &result.task, run)
+    }
+
+    /// Writes `entry` and its files as the entry of its key, whole or not at all.
+    fn install(&self, entry: &Entry, files: Vec<(String, Source)>) -> std::io::Result<()> {
+        let Some(dir) = self.entry_dir(&entry.key) else {
             return Err(std::io::Error::other("not a cache key"));
         };
+        if dir.join("entry.json").is_file() {
+            return Ok(());
+        }
         let entries = self.dir.join("entries");
         std::fs::create_dir_all(&entries)?;
-        if !dir.join("entry.json").is_file() {
-            let staging = tempfile::Builder::new()
-                .prefix(".staging-")
-                .tempdir_in(&entries)?;
-            for log in log_paths(result) {
-                let to = staging.path().join(log);
-                if let Some(parent) = to.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                std::fs::copy(run_dir.join(log), &to)?;
-                std::fs::File::open(&to)?.sync_all()?;
+        let staging = tempfile::Builder::new()
+            .prefix(".staging-")
+            .tempdir_in(&entries)?;
+        for (log, source) in files {
+            let to = staging.path().join(&log);
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)?;
             }
-            let entry = Entry {
-                task: result.task.clone(),
-                key: key.digest.clone(),
-                run: run.to_owned(),
-                stored: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
-                result: result.clone(),
-            };
-            let json = serde_json::to_vec_pretty(&entry).map_err(std::io::Error::other)?;
-            crate::evidence::write_atomic(&staging.path().join("entry.json"), &json)?;
-            let staged = staging.keep();
-            if let Err(e) = std::fs::rename(&staged, &dir) {
-                let _ = std::fs::remove_dir_all(&staged);
-                // Another run stored the same key first: the same inputs, so the same
-                // pass.
-                if !dir.join("entry.json").is_file() {
-                    return Err(e);
+            match source {
+                Source::File(from) => {
+                    std::fs::copy(from, &to)?;
                 }
+                Source::Bytes(bytes) => std::fs::write(&to, bytes)?,
+            }
+            std::fs::File::open(&to)?.sync_all()?;
+        }
+        let json = serde_json::to_vec_pretty(entry).map_err(std::io::Error::other)?;
+        crate::evidence::write_atomic(&staging.path().join("entry.json"), &json)?;
+        let staged = staging.keep();
+        if let Err(e) = std::fs::rename(&staged, &dir) {
+            let _ = std::fs::remove_dir_all(&staged);
+            // Another run stored the same key first: the same inputs, so the same pass.
+            if !dir.join("entry.json").is_file() {
+                return Err(e);
             }
         }
+        Ok(())
+    }
+
+    /// Notes `key` as the last one `task` stored a pass under.
+    fn remember(&self, key: &Key, task: &str, run: &str) -> std::io::Result<()> {
         let last = Last {
             key: key.digest.clone(),
             run: run.to_owned(),
             parts: key.parts.clone(),
         };
-        let path = self.last_path(&result.task);
+        let path = self.last_path(task);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
         let json = serde_json::to_vec(&last).map_err(std::io::Error::other)?;
         crate::evidence::write_atomic(&path, &json)
     }
+
+    /// The entry of `key` as one artifact for the remote store: a first line naming
+    /// the format, the length of a JSON header (the entry, and each log's path and
+    /// length), the header, then the logs' bytes.
+    pub(crate) fn pack(&self, key: &str, task: &str) -> std::io::Result<Vec<u8>> {
+        let (entry, dir) = self
+            .get(key, task)
+            .ok_or_else(|| std::io::Error::other("no such entry"))?;
+        let mut files = Vec::new();
+        let mut bytes = Vec::new();
+        for log in log_paths(&entry.result) {
+            let data = std::fs::read(dir.join(log))?;
+            files.push((log.to_owned(), data.len() as u64));
+            bytes.extend(data);
+        }
+        let header = serde_json::to_vec(&Packed { entry, files }).map_err(std::io::Error::other)?;
+        let mut out = Vec::with_capacity(ARTIFACT.len() + 8 + header.len() + bytes.len());
+        out.extend_from_slice(ARTIFACT);
+        out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+        out.extend(header);
+        out.extend(bytes);
+        Ok(out)
+    }
+
+    /// Installs an artifact of the remote store as the local entry of `key`, if it is
+    /// whole and a storable pass of `task` under that very key.
+    pub(crate) fn unpack(&self, key: &Key, task: &str, artifact: &[u8]) -> Result<(), String> {
+        let rest = artifact
+            .strip_prefix(ARTIFACT)
+            .ok_or("not a cargo-tek cache artifact")?;
+        let (len, rest) = rest.split_at_checked(8).ok_or("truncated")?;
+        let len = u64::from_le_bytes(len.try_into().map_err(|_| "truncated")?) as usize;
+        let (header, mut data) = rest.split_at_checked(len).ok_or("truncated header")?;
+        let packed: Packed =
+            serde_json::from_slice(header).map_err(|e| format!("unreadable header: {e}"))?;
+        let entry = packed.entry;
+        if entry.key != key.digest || entry.task != task || !is_storable(&entry.result) {
+            return Err("it holds another task's or another key's result".into());
+        }
+        let named: Vec<&str> = log_paths(&entry.result).collect();
+        let mut files = Vec::new();
+        for (path, len) in packed.files {
+            if !named.contains(&path.as_str()) {
+                return Err(format!(
+                    "it holds a file its result does not name: {path:?}"
+                ));
+            }
+            let (bytes, more) = data
+                .split_at_checked(len as usize)
+                .ok_or("truncated logs")?;
+            files.push((path, Source::Bytes(bytes.to_vec())));
+            data = more;
+        }
+        if !data.is_empty() || files.len() != named.len() {
+            return Err("its logs do not match its result".into());
+        }
+        self.install(&entry, files).map_err(|e| e.to_string())?;
+        self.remember(key, task, &entry.run)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The first bytes of a remote artifact.
+const ARTIFACT: &[u8] = b"cargo-tek result cache v1\n";
+
+/// A remote artifact's header.
+#[derive(Serialize, Deserialize)]
+struct Packed {
+    entry: Entry,
+    files: Vec<(String, u64)>,
+}
+
+/// Where a stored file's bytes come from.
+enum Source {
+    File(PathBuf),
+    Bytes(Vec<u8>),
 }
 
 /// Whether a result may be stored (and, read back, replayed): a pass on its first

@@ -24,7 +24,7 @@ pub fn run(ctx: &Context, args: ExplainCacheArgs) -> Result<ExitCode, Error> {
     let base_env = BaseEnv::scrubbing(crate::supervise::secrets::vars_os(), |name| {
         manifest.names_secret(name)
     });
-    let cache = open(&project_parts(&project), &base_env);
+    let cache = open(&project_parts(&project), &base_env, None);
     let explanation = cache.explain(&args.task);
     ctx.output.stdout(&crate::output::render_cache_explanation(
         &explanation,
@@ -52,7 +52,11 @@ fn project_parts(project: &Project) -> Parts<'_> {
 
 /// The result cache of the workspace's runs directory, with every task's recipe (the
 /// package graph read once, from `cargo metadata`).
-pub(super) fn open(parts: &Parts<'_>, base_env: &BaseEnv) -> Cache {
+pub(super) fn open(
+    parts: &Parts<'_>,
+    base_env: &BaseEnv,
+    remote: Option<crate::cache::Remote>,
+) -> Cache {
     let workspace = parts.workspace;
     let graph = if workspace.is_cargo {
         LocalGraph::load(&workspace.root)
@@ -69,5 +73,6 @@ pub(super) fn open(parts: &Parts<'_>, base_env: &BaseEnv) -> Cache {
         rules: &workspace.affected,
         base_env,
         graph,
+        remote,
     })
 }

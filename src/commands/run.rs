@@ -107,14 +107,19 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error> {
             .then(|| loaded.workspace.target_dir.clone()),
     };
     // A dry run runs nothing, so it neither replays nor stores anything.
-    if (args.cache || manifest.cache) && !args.dry_run {
+    if (args.cache || args.cache_url.is_some() || manifest.cache) && !args.dry_run {
         let parts = super::explain_cache::Parts {
             workspace: &loaded.workspace,
             plan: &loaded.plan,
             hooks: &loaded.config.hooks,
             manifest,
         };
-        options.cache = Some(Arc::new(super::explain_cache::open(&parts, &env.base_env)));
+        let remote = remote_cache(&args)?;
+        options.cache = Some(Arc::new(super::explain_cache::open(
+            &parts,
+            &env.base_env,
+            remote,
+        )));
     }
     if let crate::supervise::secrets::Isolation::Failed(why) = crate::supervise::secrets::outcome()
     {
@@ -564,6 +569,30 @@ fn run_env(
         }),
         baselines,
     }
+}
+
+/// `--cache-url`: the remote store, its token and signing key read from the held
+/// (scrubbed) variables, so no task ever sees them.
+fn remote_cache(args: &RunArgs) -> Result<Option<crate::cache::Remote>, Error> {
+    let Some(url) = &args.cache_url else {
+        return Ok(None);
+    };
+    let var = crate::supervise::secrets::var;
+    let settings = crate::cache::RemoteSettings {
+        url: url.clone(),
+        token: var(crate::cache::TOKEN_VAR),
+        team: args
+            .cache_team
+            .clone()
+            .or_else(|| var("CARGO_TEK_CACHE_TEAM"))
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "cargo-tek".into()),
+        key: var(crate::cache::KEY_VAR),
+        write: !args.cache_read_only,
+    };
+    crate::cache::Remote::new(settings)
+        .map(Some)
+        .map_err(Error::Usage)
 }
 
 /// `CARGO_TEK_JOURNAL_KEY`, which seals this run's journal: held out of the process

@@ -178,12 +178,9 @@ impl RunDisplay {
                     self.line("Cache miss", &what, Style::new().dim());
                 }
             }
-            Event::CacheNotStored { task, why } => {
-                self.output.warn(format!(
-                    "{}: passed, but not stored in the result cache: {}",
-                    sanitize(&task),
-                    sanitize(&why)
-                ));
+            Event::CacheWarning { task, why } => {
+                self.output
+                    .warn(format!("{}: {}", sanitize(&task), sanitize(&why)));
             }
             Event::TaskFinished { result } => {
                 self.running.remove(sanitize(&result.task).as_ref());

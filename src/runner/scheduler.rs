@@ -351,9 +351,13 @@ impl<'a> Dispatch<'a> {
                 self.ready.complete(node, ok);
                 true
             }
-            crate::cache::Check::Miss { key, why } => {
+            crate::cache::Check::Miss { key, why, warning } => {
                 self.cache_keys[node] = Some(key);
                 let task = task.id.clone();
+                if let Some(why) = warning {
+                    let task = task.clone();
+                    let _ = self.events.send(Event::CacheWarning { task, why });
+                }
                 let _ = self.events.send(Event::CacheMissed { task, why });
                 false
             }
@@ -380,9 +384,9 @@ impl<'a> Dispatch<'a> {
             return;
         }
         if let Err(e) = cache.store(&key, result, &self.env.run_dir, &self.record.run_id) {
-            let _ = self.events.send(Event::CacheNotStored {
+            let _ = self.events.send(Event::CacheWarning {
                 task: result.task.clone(),
-                why: e.to_string(),
+                why: format!("passed, but not stored in the result cache: {e}"),
             });
         }
     }

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 
 use super::harness::{git, result, run_json, Workspace};
 
-/// The workspace, and the file outside it that counts the runs.
-struct Cached {
-    ws: Workspace,
-    outside: tempfile::TempDir,
+/// The workspace, and the folder outside it where the file that counts the runs is.
+pub struct Cached {
+    pub ws: Workspace,
+    pub outside: std::rc::Rc<tempfile::TempDir>,
 }
 
-fn hooks(count: &Path, extra: &str) -> String {
+pub fn hooks(count: &Path, extra: &str) -> String {
     let count = count.display();
     format!(
         r#"{{
@@ -21,7 +21,7 @@ fn hooks(count: &Path, extra: &str) -> String {
              "covers": {{"crates": ["b"]}}, "inputs": ["gen/**"], "env_inputs": ["MY_MODE"]}},
   "TASK-2": {{"commands": [{{"shell": "echo TASK-2 >> {count}"}}], "covers": {{"crates": ["c"]}}}},
   "TASK-3": {{"commands": [{{"shell": "echo TASK-3 >> {count}; exit 1"}}], "covers": {{"crates": ["c"]}}}},
-  "TASK-4": {{"commands": [{{"shell": "echo TASK-4 >> {count}"}}]}},
+  "TASK-4": {{"commands": [{{"shell": "echo TASK-4 >> {count}; env > {count}.env"}}]}},
   "TASK-5": {{"commands": [{{"shell": "echo TASK-5 >> {count}; [ -f {count}.flaky ] || {{ touch {count}.flaky; exit 1; }}"}}],
              "covers": {{"crates": ["c"]}}, "retries": 1}}
 }}"#
@@ -40,6 +40,12 @@ fn krate(ws: &Workspace, name: &str, deps: &str) {
 }
 
 fn setup() -> Cached {
+    setup_in(std::rc::Rc::new(tempfile::tempdir().unwrap()))
+}
+
+/// The workspace, counting its runs in `outside`: two workspaces set up in the same
+/// folder have the same tasks, and so the same keys.
+pub fn setup_in(outside: std::rc::Rc<tempfile::TempDir>) -> Cached {
     let ws = Workspace::new();
     std::fs::remove_dir_all(ws.join("src")).unwrap();
     ws.file(
@@ -57,7 +63,6 @@ fn setup() -> Cached {
         "sot.md",
         "# Cache\n\n## Queue A — Checks\n- [ ] `TASK-1` b\n- [ ] `TASK-2` c\n- [ ] `TASK-3` fails\n- [ ] `TASK-4` opaque\n- [ ] `TASK-5` flaky\n",
     );
-    let outside = tempfile::tempdir().unwrap();
     ws.file(
         "config/hooks.json",
         hooks(&outside.path().join("count"), ""),
@@ -69,12 +74,12 @@ fn setup() -> Cached {
 }
 
 impl Cached {
-    fn count_file(&self) -> PathBuf {
+    pub fn count_file(&self) -> PathBuf {
         self.outside.path().join("count")
     }
 
     /// How often `task` has really run.
-    fn runs(&self, task: &str) -> usize {
+    pub fn runs(&self, task: &str) -> usize {
         std::fs::read_to_string(self.count_file())
             .unwrap_or_default()
             .lines()
@@ -84,14 +89,21 @@ impl Cached {
 
     /// `run --cache --explain-cache` (TASK-3 fails, so the run exits 2); its stderr.
     fn run(&self, env: &[(&str, &str)]) -> String {
-        let mut run = self.ws.tek(&["run", "--cache", "--explain-cache"]);
+        self.run_with(&[], env)
+    }
+
+    /// `run --cache --explain-cache ARGS` with `env` added; its stderr.
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> String {
+        let mut argv = vec!["run", "--cache", "--explain-cache"];
+        argv.extend(args);
+        let mut run = self.ws.tek(&argv);
         for (k, v) in env {
             run = run.env(k, v);
         }
         run.output().expect_code(2).stderr()
     }
 
-    fn run_json(&self) -> serde_json::Value {
+    pub fn run_json(&self) -> serde_json::Value {
         run_json(&self.ws)
     }
 }

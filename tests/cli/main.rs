@@ -7,6 +7,7 @@ mod affected;
 mod affected_hidden;
 mod affected_shards;
 mod cache;
+mod cache_remote;
 mod cargo_agent;
 mod cause;
 mod check;
