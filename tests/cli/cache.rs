@@ -334,3 +334,56 @@ fn failures_flaky_passes_opaque_tasks_and_dry_runs_are_never_stored() {
         assert!(explained.contains(part), "{part} in:\n{explained}");
     }
 }
+
+/// The Action's run step: a pull request reads the remote cache and never writes it,
+/// unless the workflow opts in; a push to the default branch writes.
+#[test]
+fn the_action_writes_the_remote_cache_only_on_push_to_the_default_branch() {
+    let ws = Workspace::new();
+    ws.file("sot.md", "## Q\n- `TASK-1` one\n");
+    ws.file(
+        "config/hooks.json",
+        r#"{"TASK-1": {"commands": [{"cmd": ["true"]}], "inputs": ["sot.md"]}}"#,
+    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/action/run.sh");
+    let flags = |event: &str, git_ref: &str, write: &str| {
+        let out = std::process::Command::new("bash")
+            .arg(script)
+            .current_dir(ws.path())
+            .env_remove("CARGO_TARGET_DIR")
+            .env("TEK_BIN", super::harness::BIN)
+            .env("TEK_COMMAND", "run")
+            // Nothing listens there: every lookup misses, with a warning.
+            .env("TEK_CACHE_URL", "http://127.0.0.1:9")
+            .env("TEK_CACHE_WRITE", write)
+            .env("TEK_DEFAULT_BRANCH", "main")
+            .env("GITHUB_EVENT_NAME", event)
+            .env("GITHUB_REF", git_ref)
+            .env("GITHUB_OUTPUT", ws.join("gh-output"))
+            .env("TEK_AFFECTED", "false")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("+ ") && l.contains(" tek run"))
+            .unwrap_or_else(|| panic!("no command line in:\n{stderr}"))
+            .to_owned();
+        assert!(line.contains("--cache-url http://127.0.0.1:9"), "{line}");
+        line.contains("--cache-read-only")
+    };
+    assert!(
+        flags("pull_request", "refs/pull/7/merge", "auto"),
+        "a PR only reads"
+    );
+    assert!(!flags("push", "refs/heads/main", "auto"), "main writes");
+    assert!(
+        flags("push", "refs/heads/topic", "auto"),
+        "another branch only reads"
+    );
+    assert!(
+        !flags("pull_request", "refs/pull/7/merge", "true"),
+        "opted in"
+    );
+    assert!(flags("push", "refs/heads/main", "false"), "opted out");
+}
