@@ -416,6 +416,14 @@ mod tests {
                 r#"{"commands": [{"cmd": ["true"]}], "retries": 4294967295}"#,
                 "more than the 100",
             ),
+            (
+                r#"{"commands": [{"cmd": ["true"]}], "inputs": ["gen/[x"]}"#,
+                "`inputs` has an invalid glob",
+            ),
+            (
+                r#"{"commands": [{"cmd": ["true"]}], "env_inputs": ["MY-MODE"]}"#,
+                "which is no variable name",
+            ),
         ] {
             let d = refused(&format!(
                 "{{\n\"X\": {{\"commands\": []}},\n\"T\": {hook}}}"
