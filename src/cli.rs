@@ -100,6 +100,22 @@ pub(crate) enum Command {
     /// Write a first sot.md and config/ for this workspace, from `cargo metadata`
     #[command(after_help = EXIT_CODES_NO_TASKS)]
     Init(InitArgs),
+    /// Show what a task's result-cache key is made of and, on a miss, what changed
+    #[command(after_help = EXIT_CODES_NO_TASKS)]
+    ExplainCache(ExplainCacheArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExplainCacheArgs {
+    /// The task
+    #[arg(value_name = "ID")]
+    pub(crate) task: String,
+    /// Where run directories (and the cache in them) are [default: .tek/runs at the workspace root]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) runs_dir: Option<PathBuf>,
+    /// List every file of the key, not only the changes
+    #[arg(long)]
+    pub(crate) all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -291,6 +307,28 @@ pub(crate) struct RunArgs {
         help_heading = "Evidence"
     )]
     pub(crate) report: Vec<ReportKind>,
+    /// Replay each task whose inputs did not change since it last passed, instead of running it
+    /// (manifest.json `"cache": true` turns it on for every run)
+    #[arg(long, help_heading = "Execution")]
+    pub(crate) cache: bool,
+    /// With the cache: say why each task that runs missed it
+    #[arg(long, help_heading = "Execution")]
+    pub(crate) explain_cache: bool,
+    /// Also use this Turborepo-compatible remote cache (token: $CARGO_TEK_CACHE_TOKEN,
+    /// signing key: $CARGO_TEK_CACHE_SIGNATURE_KEY); implies --cache
+    #[arg(long, value_name = "URL", help_heading = "Execution")]
+    pub(crate) cache_url: Option<String>,
+    /// The remote cache's team id [default: $CARGO_TEK_CACHE_TEAM, else cargo-tek]
+    #[arg(
+        long,
+        value_name = "TEAM",
+        requires = "cache_url",
+        help_heading = "Execution"
+    )]
+    pub(crate) cache_team: Option<String>,
+    /// Read the remote cache, never write to it (what pull requests get)
+    #[arg(long, requires = "cache_url", help_heading = "Execution")]
+    pub(crate) cache_read_only: bool,
     /// The run (or runs directory, newest run) whose warnings `fail_on_new_warnings`
     /// hooks compare with [default: the newest earlier run that recorded them]
     #[arg(long, value_name = "DIR", help_heading = "Evidence")]

@@ -16,6 +16,7 @@
 
 pub(crate) mod affected;
 pub(crate) mod agent;
+pub(crate) mod cache;
 pub(crate) mod cargo;
 pub(crate) mod check;
 pub(crate) mod cli;

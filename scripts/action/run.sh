@@ -12,6 +12,12 @@
 #                         pull_request and pull_request_target events, and
 #                         --affected <base_sha> on merge_group events; run, and
 #                         plan with TEK_SHARDS: the plan records the affected set)
+#   TEK_CACHE             true | false: --cache (run only)
+#   TEK_CACHE_URL         '' or the remote cache's URL: --cache-url (implies TEK_CACHE)
+#   TEK_CACHE_TEAM        '' or the remote cache's team id: --cache-team
+#   TEK_CACHE_WRITE       auto | true | false (default: auto = write to the remote
+#                         cache only on push to TEK_DEFAULT_BRANCH; else --cache-read-only)
+#   TEK_DEFAULT_BRANCH    the repository's default branch (from the event)
 #   TEK_WORKING_DIRECTORY directory to run in (default: .)
 #   TEK_RUNS_DIR          '' = the tool's default (<workspace root>/.tek/runs), else
 #                         passed as --runs-dir (run only)
@@ -107,6 +113,10 @@ max_workers=${TEK_MAX_WORKERS:-}
 sot=${TEK_SOT:-}
 dry_run=${TEK_DRY_RUN:-false}
 affected=${TEK_AFFECTED:-auto}
+cache=${TEK_CACHE:-false}
+cache_url=${TEK_CACHE_URL:-}
+cache_team=${TEK_CACHE_TEAM:-}
+cache_write=${TEK_CACHE_WRITE:-auto}
 workdir=${TEK_WORKING_DIRECTORY:-.}
 runs_dir=${TEK_RUNS_DIR:-}
 
@@ -234,8 +244,36 @@ affected_flag() {
   return 0
 }
 
+# The result cache. A remote one is written only by trusted refs: what a pull request
+# stores, main would later replay as passed (Nx's CREEP, CVE-2025-36852).
+cache_flags() {
+  case "${cache,,}" in
+    true) args+=(--cache) ;;
+    false) ;;
+    *) invalid "input 'cache' must be 'true' or 'false', got '${cache}'" ;;
+  esac
+  [[ -z $cache_url ]] && return 0
+  args+=(--cache-url "$cache_url")
+  [[ -n $cache_team ]] && args+=(--cache-team "$cache_team")
+  local writes=false
+  case "${cache_write,,}" in
+    auto)
+      if [[ ${GITHUB_EVENT_NAME:-} == push && -n ${TEK_DEFAULT_BRANCH:-} \
+        && ${GITHUB_REF:-} == "refs/heads/${TEK_DEFAULT_BRANCH}" ]]; then
+        writes=true
+      fi
+      ;;
+    true) writes=true ;;
+    false) ;;
+    *) invalid "input 'cache-write' must be 'auto', 'true' or 'false', got '${cache_write}'" ;;
+  esac
+  [[ $writes == true ]] || args+=(--cache-read-only)
+  return 0
+}
+
 if [[ $command_name == run ]]; then
   [[ -n $max_workers ]] && args+=(--max-workers "$max_workers")
+  cache_flags
   [[ $dry_run == true ]] && args+=(--dry-run)
   affected_flag
   if [[ -z $runs_dir ]]; then

@@ -20,8 +20,12 @@ mod select;
 mod validate;
 
 pub(crate) use covers::Crates;
+// The result cache (`crate::cache`) hashes what a task covers, as `--affected` reads it.
+pub(crate) use covers::{of as cover_of, Member};
 pub(crate) use decide::{decide, Inputs};
 pub(crate) use explain::{Decision, Reason};
+pub(crate) use graph::{load as load_graph, local_packages, within as within_dir};
+pub(crate) use rules::{glob, RuleMatch, Rules, BUILTIN_EVERYTHING};
 pub(crate) use rules::{ignores_overruled, AffectedRules};
 pub(crate) use select::select;
 pub(crate) use validate::{validate as validate_covers, Known};

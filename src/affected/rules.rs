@@ -20,7 +20,7 @@ pub(crate) struct AffectedRules {
 
 /// Paths that change the build or the run of every task. Relative to the workspace
 /// root, except the workflow files, which are relative to the repository.
-const BUILTIN_EVERYTHING: &[&str] = &[
+pub(crate) const BUILTIN_EVERYTHING: &[&str] = &[
     "**/rust-toolchain",
     "**/rust-toolchain.toml",
     "**/.cargo/config",

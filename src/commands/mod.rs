@@ -3,6 +3,7 @@
 mod affected;
 mod check;
 mod context;
+mod explain_cache;
 mod init;
 mod leg;
 mod plan;
@@ -58,6 +59,7 @@ pub async fn run_cli(args: Vec<OsString>) -> i32 {
         Command::Schema(args) => schema::run(&ctx, args),
         Command::Affected(args) => affected::run(&ctx, args),
         Command::Init(args) => init::run(&ctx, args),
+        Command::ExplainCache(args) => explain_cache::run(&ctx, args),
     };
     let code = match result {
         Ok(code) => code.code(),

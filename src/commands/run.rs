@@ -100,6 +100,21 @@ pub(crate) async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error>
     options.journal_key = journal_key;
     // Cargo commands claim the target dir they build in; the workspace's is the default.
     options.claims = runner::claims::Context::of(&loaded.workspace);
+    // A dry run runs nothing, so it neither replays nor stores anything.
+    if (args.cache || args.cache_url.is_some() || manifest.cache) && !args.dry_run {
+        let parts = super::explain_cache::Parts {
+            workspace: &loaded.workspace,
+            plan: &loaded.plan,
+            hooks: &loaded.config.hooks,
+            manifest,
+        };
+        let remote = remote_cache(&args)?;
+        options.cache = Some(Arc::new(super::explain_cache::open(
+            &parts,
+            &env.base_env,
+            remote,
+        )));
+    }
     if let crate::supervise::secrets::Isolation::Failed(why) = crate::supervise::secrets::outcome()
     {
         ctx.output.warn(format!(
@@ -117,7 +132,8 @@ pub(crate) async fn run(ctx: &Context, args: RunArgs) -> Result<ExitCode, Error>
                 .map_err(Error::io("failed to listen for signals"))?,
         )
     };
-    let summary = execute(ctx, loaded, options, env, run_id, &dir, signals).await?;
+    let explain = args.explain_cache;
+    let summary = execute(ctx, loaded, options, env, (run_id, &dir, explain), signals).await?;
     match report_signals {
         Some(signals) => {
             report_after_run(ctx, &args, &dir, exit_code(summary.verdict), signals).await
@@ -573,6 +589,30 @@ fn run_env(
     }
 }
 
+/// `--cache-url`: the remote store, its token and signing key read from the held
+/// (scrubbed) variables, so no task ever sees them.
+fn remote_cache(args: &RunArgs) -> Result<Option<crate::cache::Remote>, Error> {
+    let Some(url) = &args.cache_url else {
+        return Ok(None);
+    };
+    let var = crate::supervise::secrets::var;
+    let settings = crate::cache::RemoteSettings {
+        url: url.clone(),
+        token: var(crate::cache::TOKEN_VAR),
+        team: args
+            .cache_team
+            .clone()
+            .or_else(|| var("CARGO_TEK_CACHE_TEAM"))
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "cargo-tek".into()),
+        key: var(crate::cache::KEY_VAR),
+        write: !args.cache_read_only,
+    };
+    crate::cache::Remote::new(settings)
+        .map(Some)
+        .map_err(Error::Usage)
+}
+
 /// `CARGO_TEK_JOURNAL_KEY`, which seals this run's journal: held out of the process
 /// environment like every scrubbed variable.
 pub(crate) fn journal_key() -> Result<Option<crate::evidence::seal::JournalKey>, Error> {
@@ -602,6 +642,7 @@ fn run_options(args: &RunArgs, chosen: Chosen, source: String) -> RunOptions {
         secrets: Default::default(),
         claims: Default::default(),
         journal_key: None,
+        cache: None,
         leg: crate::evidence::leg::LegStamp::of_run(
             crate::evidence::leg::LegStamp::from_env(|k| std::env::var(k).ok()),
             chosen.leg,
@@ -616,13 +657,14 @@ async fn execute(
     loaded: Loaded,
     options: RunOptions,
     env: Arc<RunEnv>,
-    run_id: String,
-    dir: &std::path::Path,
+    (run_id, dir, explain_cache): (String, &std::path::Path, bool),
     signals: tokio::sync::mpsc::UnboundedReceiver<i32>,
 ) -> Result<runner::RunSummary, Error> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let output = ctx.output.clone().masking(options.secrets.clone());
-    let mut display = RunDisplay::new(output).at_root(env.cwd_bounds.root());
+    let mut display = RunDisplay::new(output)
+        .at_root(env.cwd_bounds.root())
+        .explaining_cache(explain_cache);
     let printer = tokio::spawn(async move {
         while let Some(event) = rx.recv().await {
             display.event(event);

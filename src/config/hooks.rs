@@ -66,6 +66,21 @@ pub(crate) struct Hook {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     // Boxed: most hooks have none, and a file may hold 50,000 hooks.
     pub(crate) sandbox: Option<Box<super::Sandbox>>,
+    /// More files the result cache hashes into the task's key (globs relative to the
+    /// workspace root), read from disk whether git tracks them or not: generated
+    /// files, fixtures outside any crate. With them a task that is no cargo command
+    /// can be cached too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) inputs: Vec<String>,
+    /// Names of more environment variables whose values go into the task's cache key
+    /// (`*` for any run of letters, digits and `_`), on top of the built-in list
+    /// (`RUSTFLAGS`, `CARGO_PROFILE_*`, ...; see `cache::env`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) env_inputs: Vec<String>,
+    /// `false`: the result cache never replays this task, nor stores it (a deploy, a
+    /// task whose result depends on the network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cache: Option<bool>,
 }
 
 /// One command: an argv array, or a script for `sh -c` when asked for explicitly.
@@ -220,6 +235,27 @@ fn problem(hook: &Hook) -> Option<(String, String)> {
             return Some((
                 format!("the value of environment variable `{name}` contains a NUL byte"),
                 "the environment cannot hold NUL bytes; remove it".into(),
+            ));
+        }
+    }
+    for glob in &hook.inputs {
+        if let Err(e) = globset::Glob::new(glob) {
+            return Some((
+                format!("`inputs` has an invalid glob {glob:?}: {e}"),
+                "a glob is relative to the workspace root, e.g. \"gen/**\" or \"fixtures/*.json\""
+                    .into(),
+            ));
+        }
+    }
+    for name in &hook.env_inputs {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*')
+        {
+            return Some((
+                format!("`env_inputs` names {name:?}, which is no variable name"),
+                "name variables by letters, digits and `_`, with `*` for any run of them (\"MY_*\")".into(),
             ));
         }
     }
@@ -379,6 +415,14 @@ mod tests {
             (
                 r#"{"commands": [{"cmd": ["true"]}], "retries": 4294967295}"#,
                 "more than the 100",
+            ),
+            (
+                r#"{"commands": [{"cmd": ["true"]}], "inputs": ["gen/[x"]}"#,
+                "`inputs` has an invalid glob",
+            ),
+            (
+                r#"{"commands": [{"cmd": ["true"]}], "env_inputs": ["MY-MODE"]}"#,
+                "which is no variable name",
             ),
         ] {
             let d = refused(&format!(

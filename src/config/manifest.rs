@@ -60,6 +60,10 @@ pub(crate) struct Manifest {
     /// The sandbox of every hook that does not set its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) sandbox: Option<super::Sandbox>,
+    /// Every run uses the result cache, as `run --cache` does: a task whose inputs
+    /// did not change since it last passed is not run again (see `cache`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) cache: bool,
 }
 
 /// A variable name in manifest.json `secrets`, checked while parsing so that a mistake

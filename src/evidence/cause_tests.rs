@@ -50,6 +50,7 @@ fn failed(commands: Vec<CommandRecord>) -> TaskResult {
         wait_ms: 0,
         cargo: None,
         sandbox: None,
+        cached: None,
     }
 }
 

@@ -185,6 +185,7 @@ mod tests {
             wait_ms: 0,
             cargo: None,
             sandbox: None,
+            cached: None,
         };
         let run = RunRecord {
             results: vec![result],

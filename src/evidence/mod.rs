@@ -24,6 +24,6 @@ pub(crate) use affected::{is_unaffected, AffectedStamp, UNAFFECTED};
 pub(crate) use atomic::write_atomic;
 pub(crate) use load::{load_run, load_sealed, LoadedRun, RUN_JSON};
 pub(crate) use record::{
-    span_ms, waiting_ms, CommandRecord, Counts, RunRecord, RunStatus, SandboxRecord, TaskResult,
-    TaskStatus, ToolInfo, RUN_SCHEMA_VERSION,
+    span_ms, waiting_ms, CachedFrom, CommandRecord, Counts, RunRecord, RunStatus, SandboxRecord,
+    TaskResult, TaskStatus, ToolInfo, RUN_SCHEMA_VERSION,
 };

@@ -131,6 +131,13 @@ pub(crate) struct Counts {
     pub(crate) timeout: usize,
     pub(crate) skipped: usize,
     pub(crate) cancelled: usize,
+    /// Of `ok`, the tasks the result cache replayed instead of running.
+    #[serde(default, skip_serializing_if = "is_zero_count")]
+    pub(crate) cached: usize,
+}
+
+fn is_zero_count(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Counts {
@@ -150,6 +157,9 @@ impl Counts {
                 TaskStatus::Skipped => &mut c.skipped,
                 TaskStatus::Cancelled => &mut c.cancelled,
             } += 1;
+            if r.cached.is_some() {
+                c.cached += 1;
+            }
         }
         c
     }
@@ -197,6 +207,25 @@ pub(crate) struct TaskResult {
     /// `sandbox`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) sandbox: Option<Box<SandboxRecord>>,
+    /// Not run: the result cache replayed the pass stored under this task's key (its
+    /// logs and findings are that run's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cached: Option<Box<CachedFrom>>,
+}
+
+/// Where a cached result came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub(crate) struct CachedFrom {
+    /// The task's cache key (SHA-256, hex): every input it hashed.
+    pub(crate) key: String,
+    /// The run that passed with that key.
+    pub(crate) run: String,
+    /// How long the task took in that run.
+    #[serde(default)]
+    pub(crate) duration_ms: u64,
+    /// Which store held it: `local`, or the remote cache's URL.
+    #[serde(default)]
+    pub(crate) store: String,
 }
 
 /// The rules a task ran under, as written, and what this kernel enforced of them.
@@ -378,6 +407,7 @@ impl TaskResult {
             wait_ms: 0,
             cargo: None,
             sandbox: None,
+            cached: None,
         }
     }
 }
@@ -488,6 +518,7 @@ mod tests {
             wait_ms: 0,
             cargo: None,
             sandbox: None,
+            cached: None,
         };
         // One after the other: 2s then 3s is 5s, not the longest task's 3s.
         let serial = [

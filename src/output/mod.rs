@@ -3,6 +3,7 @@
 
 mod affected;
 mod annotate;
+mod cache;
 mod run_display;
 
 mod workflow;
@@ -23,6 +24,7 @@ use crate::redact::Secrets;
 
 pub(crate) use affected::{reason_text as affected_reason, render_affected};
 pub(crate) use annotate::Kind as AnnotationKind;
+pub(crate) use cache::render_cache_explanation;
 pub(crate) use run_display::RunDisplay;
 // Plain-text helpers live at the bottom of the crate (plan and report use them too).
 pub(crate) use crate::text::{count, sanitize};

@@ -43,6 +43,8 @@ pub(crate) struct RunDisplay {
     failed: usize,
     /// Counted apart from failures: a skipped task did not fail, something before it did.
     skipped: usize,
+    /// `run --explain-cache`: every cache miss is shown with why.
+    explain_cache: bool,
 }
 
 impl RunDisplay {
@@ -67,7 +69,14 @@ impl RunDisplay {
             done: 0,
             failed: 0,
             skipped: 0,
+            explain_cache: false,
         }
+    }
+
+    /// Shows why each task missed the result cache (`run --explain-cache`).
+    pub(crate) fn explaining_cache(mut self, on: bool) -> Self {
+        self.explain_cache = on;
+        self
     }
 
     /// Where the workspace is: annotations name source files relative to the
@@ -124,6 +133,16 @@ impl RunDisplay {
                     ),
                     Style::new().yellow().bold(),
                 );
+            }
+            Event::CacheMissed { task, why } => {
+                if self.output.verbosity() > 0 || self.explain_cache {
+                    let what = format!("{} — {}", sanitize(&task), sanitize(&why));
+                    self.line("Cache miss", &what, Style::new().dim());
+                }
+            }
+            Event::CacheWarning { task, why } => {
+                self.output
+                    .warn(format!("{}: {}", sanitize(&task), sanitize(&why)));
             }
             Event::TaskFinished { result } => self.task_finished(&result),
             Event::Interrupted { signal, immediate } => {
@@ -212,7 +231,9 @@ impl RunDisplay {
 
     fn line(&self, verb: &str, what: &str, style: Style) {
         // -q hides what went well; anything that did not is still printed.
-        if self.output.is_quiet() && matches!(verb, "Passed" | "Noop" | "Flaky" | "Started") {
+        if self.output.is_quiet()
+            && matches!(verb, "Passed" | "Cached" | "Noop" | "Flaky" | "Started")
+        {
             return;
         }
         let text = format!(
@@ -235,6 +256,7 @@ impl RunDisplay {
         // A dry run's task is a noop that recorded what it would have run.
         let would_run = result.status == TaskStatus::Noop && !result.commands.is_empty();
         let (verb, style) = match result.status {
+            TaskStatus::Ok if result.cached.is_some() => ("Cached", Style::new().green()),
             TaskStatus::Ok => ("Passed", Style::new().green().bold()),
             TaskStatus::Noop if would_run => ("Would run", Style::new().cyan()),
             TaskStatus::Noop => ("Noop", Style::new().dim()),
@@ -254,6 +276,13 @@ impl RunDisplay {
             sanitize(&result.task),
             sanitize(&result.title)
         );
+        if let Some(from) = &result.cached {
+            let took = Duration::from_millis(from.duration_ms).as_secs_f64();
+            what.push_str(&format!(
+                " — from run {} ({took:.2}s there)",
+                sanitize(&from.run)
+            ));
+        }
         if let Some(reason) = &result.reason {
             // "Cancelled TASK-1 — cancelled" says nothing twice.
             let repeats = reason.trim().eq_ignore_ascii_case(result.status.as_str())
@@ -450,7 +479,8 @@ fn summary_line(record: &RunRecord) -> String {
         .filter(|r| r.status == TaskStatus::Noop && !r.commands.is_empty())
         .count();
     let parts: Vec<String> = [
-        (c.ok, "passed"),
+        (c.ok.saturating_sub(c.cached), "passed"),
+        (c.cached, "cached"),
         (c.flaky, "flaky"),
         (would_run, "would run"),
         (c.noop - would_run, "noop"),

@@ -116,19 +116,9 @@ pub(crate) struct Costs {
     pub(crate) compiles: Vec<bool>,
 }
 
-/// Puts a shard layout into `plan` and stamps the plan hash.
-pub(crate) fn shard(plan: &mut Plan, graph: &Graph, request: Request<'_>) {
-    let task_ids = graph.nodes.iter().filter_map(|node| match *node {
-        Node::Task { queue, index } => Some(plan.queues[queue].tasks[index].id.as_str()),
-        Node::QueueDone(_) => None,
-    });
-    let (task_weights, basis) = request.durations.weights(task_ids);
-    let recorded = match basis {
-        Basis::Durations => request
-            .durations
-            .recorded(plan.tasks().map(|(_, t)| t.id.as_str())),
-        Basis::Count => 0,
-    };
+/// The graph as the splitter sees it: each task's weight (nothing for done and
+/// unaffected tasks), its claims and whether it needs the shared compile first.
+fn dag_of(plan: &Plan, graph: &Graph, request: &Request<'_>, task_weights: Vec<u64>) -> Dag {
     let mut weights = task_weights.into_iter();
     let affected: Option<std::collections::HashSet<&str>> = request
         .affected
@@ -189,6 +179,23 @@ pub(crate) fn shard(plan: &mut Plan, graph: &Graph, request: Request<'_>) {
         .iter()
         .map(|r| request.costs.capacity.get(*r).copied().unwrap_or(1))
         .collect();
+    dag
+}
+
+/// Puts a shard layout into `plan` and stamps the plan hash.
+pub(crate) fn shard(plan: &mut Plan, graph: &Graph, request: Request<'_>) {
+    let task_ids = graph.nodes.iter().filter_map(|node| match *node {
+        Node::Task { queue, index } => Some(plan.queues[queue].tasks[index].id.as_str()),
+        Node::QueueDone(_) => None,
+    });
+    let (task_weights, basis) = request.durations.weights(task_ids);
+    let recorded = match basis {
+        Basis::Durations => request
+            .durations
+            .recorded(plan.tasks().map(|(_, t)| t.id.as_str())),
+        Basis::Count => 0,
+    };
+    let dag = dag_of(plan, graph, &request, task_weights);
     let assignment = split(&dag, request.shards as usize, request.workers as usize);
     let shards = assignment
         .shards

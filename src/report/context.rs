@@ -129,6 +129,8 @@ pub(crate) struct TaskInfo {
     pub(crate) attempts: u32,
     /// The run the result was carried forward from (escaped), when not run this time.
     pub(crate) carried_from: Option<String>,
+    /// The run whose stored pass the result cache replayed (escaped), when not run.
+    pub(crate) cached_from: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -340,7 +342,10 @@ fn task_info(t: &TaskResult, clean: &dyn Fn(&str) -> String) -> TaskInfo {
         id: inline(&clean(&t.task)),
         title: inline(&clean(&t.title)),
         status: t.status.as_str(),
-        emoji: emoji(t.status),
+        emoji: match t.cached {
+            Some(_) if t.status == TaskStatus::Ok => "💾",
+            _ => emoji(t.status),
+        },
         duration: duration(t.duration_ms),
         waited: match t.wait_ms {
             0 => String::new(),
@@ -349,6 +354,7 @@ fn task_info(t: &TaskResult, clean: &dyn Fn(&str) -> String) -> TaskInfo {
         reason: inline(&clean(t.reason.as_deref().unwrap_or(""))),
         attempts: t.attempts,
         carried_from: t.carried_from.as_deref().map(|r| inline(&clean(r))),
+        cached_from: t.cached.as_ref().map(|c| inline(&clean(&c.run))),
     }
 }
 
@@ -655,7 +661,8 @@ fn failed_headline(c: &crate::evidence::Counts) -> String {
 /// The counts that are not zero, in a fixed order.
 fn counts_line(c: &crate::evidence::Counts) -> String {
     [
-        (c.ok, "✅", "ok"),
+        (c.ok.saturating_sub(c.cached), "✅", "ok"),
+        (c.cached, "💾", "cached"),
         (c.noop, "⚪", "not run"),
         (c.flaky, "🟡", "flaky"),
         (c.error, "❌", "failed"),

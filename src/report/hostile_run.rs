@@ -87,6 +87,7 @@ fn task(s: &[String], status: TaskStatus, carried: bool) -> TaskResult {
         wait_ms: 0,
         cargo: None,
         sandbox: None,
+        cached: None,
     }
 }
 

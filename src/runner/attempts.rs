@@ -131,6 +131,7 @@ pub(crate) fn prepare(
             wait_ms: 0,
             cargo: outcome.cargo,
             sandbox,
+            cached: None,
         }
     }
 }

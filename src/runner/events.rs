@@ -34,6 +34,12 @@ pub(crate) enum Event {
         attempt: u32,
         reason: String,
     },
+    /// The result cache has no pass for a task about to start (or never keeps one),
+    /// and why: what changed since the last stored pass.
+    CacheMissed { task: String, why: String },
+    /// Something the result cache could not do for a task: store its pass, or trust a
+    /// stored one (a remote artifact with a bad signature).
+    CacheWarning { task: String, why: String },
     /// A task is done (or skipped).
     TaskFinished { result: Box<TaskResult> },
     /// A signal arrived; tasks are being cancelled.

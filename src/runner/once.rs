@@ -31,7 +31,8 @@ pub(crate) enum Step {
     /// Not a split task: run it as configured.
     AsConfigured,
     /// Run this hook (its package's test binaries).
-    Run(Hook),
+    // Boxed: a hook is large, and most steps are not this one.
+    Run(Box<Hook>),
     /// The task cannot run its tests: it fails with this.
     Fail(Box<Failed>),
     /// Wait for the compile (started now when `compile` is Some, to be spawned).
@@ -139,7 +140,7 @@ impl Once {
                     &self.root,
                     inherited.as_deref(),
                 ) {
-                    Ok(hook) => Step::Run(hook),
+                    Ok(hook) => Step::Run(Box::new(hook)),
                     Err(why) => Step::Fail(Box::new(Failed {
                         reason: why,
                         commands: vec![compiled.record.clone()],

@@ -55,6 +55,9 @@ pub(crate) struct RunOptions {
     pub(crate) shard: Option<crate::evidence::shard::ShardStamp>,
     /// `--affected`: the base, for run.json (the tasks are in `selection.affected`).
     pub(crate) affected: Option<crate::evidence::AffectedStamp>,
+    /// `--cache`: the result cache, which replays a task whose inputs did not change
+    /// since it last passed (never in a dry run).
+    pub(crate) cache: Option<Arc<crate::cache::Cache>>,
 }
 
 /// The finished run.
@@ -121,6 +124,9 @@ struct Dispatch<'a> {
     ready: ReadyQueue<'a>,
     stop_reason: Option<String>,
     interrupted: Option<i32>,
+    /// Per node, once the cache was asked: the key a miss stores its pass under.
+    cache_keys: Vec<Option<crate::cache::Key>>,
+    cache_asked: Vec<bool>,
 }
 
 impl<'a> Dispatch<'a> {
@@ -200,6 +206,8 @@ impl<'a> Dispatch<'a> {
             ready,
             stop_reason: None,
             interrupted: None,
+            cache_keys: vec![None; nodes],
+            cache_asked: vec![false; nodes],
         })
     }
 
@@ -273,12 +281,15 @@ impl<'a> Dispatch<'a> {
         (q, task): (&'a PlanQueue, &'a PlanTask),
         parked: &mut Vec<usize>,
     ) {
+        if self.replayed(node, (q, task)) {
+            return;
+        }
         let hook = match self
             .once
             .step(node, &mut self.pool, &self.env, &self.cancel_rx)
         {
             Step::AsConfigured => None,
-            Step::Run(hook) => Some(hook),
+            Step::Run(hook) => Some(*hook),
             Step::Wait { compile } => {
                 if let Some(compile) = compile {
                     self.running
@@ -318,6 +329,66 @@ impl<'a> Dispatch<'a> {
         });
         self.running
             .spawn(async move { Finished::Task(node, future.await) });
+    }
+
+    /// Asks the cache, once per task, whether its pass is stored under its key as its
+    /// inputs are now (after every task it waits for): a hit is recorded as its result,
+    /// and nothing runs.
+    fn replayed(&mut self, node: usize, (q, task): (&PlanQueue, &PlanTask)) -> bool {
+        let Some(cache) = self.options.cache.as_deref().filter(|_| !self.env.dry_run) else {
+            return false;
+        };
+        if std::mem::replace(&mut self.cache_asked[node], true) {
+            return false;
+        }
+        match cache.check(&task.id, &self.env.run_dir, now()) {
+            crate::cache::Check::Hit(result) => {
+                self.evidence
+                    .recorder
+                    .task_started(&task.id, &q.name, now());
+                let ok = result.status.is_success();
+                self.evidence.finish(node, *result);
+                self.ready.complete(node, ok);
+                true
+            }
+            crate::cache::Check::Miss { key, why, warning } => {
+                self.cache_keys[node] = Some(key);
+                let task = task.id.clone();
+                if let Some(why) = warning {
+                    let task = task.clone();
+                    let _ = self.events.send(Event::CacheWarning { task, why });
+                }
+                let _ = self.events.send(Event::CacheMissed { task, why });
+                false
+            }
+            crate::cache::Check::Never(why) => {
+                let task = task.id.clone();
+                let why = format!("never cached: {why}");
+                let _ = self.events.send(Event::CacheMissed { task, why });
+                false
+            }
+        }
+    }
+
+    /// Stores a finished task's clean pass under the key it started with.
+    fn store_in_cache(&mut self, node: usize) {
+        let (Some(cache), Some(key)) =
+            (self.options.cache.as_deref(), self.cache_keys[node].take())
+        else {
+            return;
+        };
+        let Some(result) = &self.evidence.results[node] else {
+            return;
+        };
+        if self.interrupted.is_some() {
+            return;
+        }
+        if let Err(e) = cache.store(&key, result, &self.env.run_dir, &self.record.run_id) {
+            let _ = self.events.send(Event::CacheWarning {
+                task: result.task.clone(),
+                why: format!("passed, but not stored in the result cache: {e}"),
+            });
+        }
     }
 
     fn park(&mut self, node: usize, task: &PlanTask, on: String, parked: &mut Vec<usize>) {
@@ -385,6 +456,7 @@ impl<'a> Dispatch<'a> {
                 .send(Cancel::Graceful(nix::sys::signal::Signal::SIGTERM as i32));
         }
         self.evidence.finish(node, result);
+        self.store_in_cache(node);
         self.ready.complete(node, ok);
     }
 

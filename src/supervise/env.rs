@@ -27,6 +27,10 @@ pub(crate) const SCRUBBED: &[&str] = &[
     "CARGO_REGISTRY_TOKEN",
     // Seals the journal: a task holding it could forge the evidence it is kept from.
     "CARGO_TEK_JOURNAL_KEY",
+    // The result cache's remote store: a task holding the token or the signing key could
+    // write passes that other runs replay (cache poisoning).
+    "CARGO_TEK_CACHE_TOKEN",
+    "CARGO_TEK_CACHE_SIGNATURE_KEY",
 ];
 
 /// Prefixes of variables scrubbed by default: the Action's inputs, and every `AWS_*`.
@@ -172,6 +176,8 @@ mod tests {
             "INPUT_GITHUB-TOKEN",
             "GITHUB_TOKEN",
             "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "CARGO_TEK_CACHE_TOKEN",
+            "CARGO_TEK_CACHE_SIGNATURE_KEY",
         ] {
             assert!(is_scrubbed(name) && is_secret(name), "{name}");
         }

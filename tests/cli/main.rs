@@ -6,6 +6,8 @@ mod action_shards;
 mod affected;
 mod affected_hidden;
 mod affected_shards;
+mod cache;
+mod cache_remote;
 mod cargo_agent;
 mod cause;
 mod check;

@@ -195,3 +195,53 @@ fn the_merged_report_of_two_legs_has_a_row_per_combination_and_a_column_per_leg(
         .collect();
     assert_eq!(names, ["macos-14", "ubuntu-latest"], "{run}");
 }
+
+/// examples/ripgrep-ci: ripgrep's 18-build test matrix as one task stays a valid port:
+/// four legs, the pinned build on the workspace's `rust-version`.
+#[test]
+fn the_ripgrep_port_in_examples_plans_its_legs_and_commands() {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ripgrep-ci");
+    let ws = Workspace::new();
+    ws.file(
+        "Cargo.toml",
+        "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\nrust-version = \"1.96\"\n\n[workspace]\n",
+    );
+    for file in ["sot.md", "config/hooks.json"] {
+        ws.file(file, std::fs::read(example.join(file)).unwrap());
+    }
+    let legs = matrix(&ws, &[]);
+    let legs: Vec<(String, u64)> = legs["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["os"].as_str().unwrap().into(),
+                e["tasks"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        legs,
+        [
+            ("ubuntu-latest".into(), 14),
+            ("macos-latest".into(), 1),
+            ("windows-latest".into(), 2),
+            ("windows-11-arm".into(), 1)
+        ]
+    );
+    let out = ws
+        .tek(&["run", "--leg", "os=ubuntu-latest", "--dry-run"])
+        .output()
+        .expect_code(0)
+        .stderr();
+    assert!(
+        out.contains("cargo +1.96 build --verbose --workspace"),
+        "{out}"
+    );
+    assert!(
+        out.contains("$RUNNER_TEMP/cross-download/cross +stable test --verbose --workspace  --target s390x-unknown-linux-gnu"),
+        "{out}"
+    );
+    assert_eq!(out.matches("Would run TASK-010[").count(), 14, "{out}");
+}

@@ -88,6 +88,15 @@ pub(crate) fn combine(runs: &[LoadedRun], missing: Missing) -> Result<Combined, 
     }
     stamp.duplicates = duplicates;
 
+    describe(&mut record, runs, &stamp);
+    record.counts = Counts::of(&record.results);
+    record.merge = Some(stamp);
+    Ok(Combined { record, origins })
+}
+
+/// The merged record's own fields, from the runs used: their time span, the worst
+/// leg's status, and what they share (plan, source, the `--affected` decision).
+fn describe(record: &mut RunRecord, runs: &[LoadedRun], stamp: &MergeStamp) {
     let used: Vec<&RunRecord> = stamp
         .legs
         .iter()
@@ -126,9 +135,6 @@ pub(crate) fn combine(runs: &[LoadedRun], missing: Missing) -> Result<Combined, 
         .first()
         .and_then(|r| r.affected.clone())
         .filter(|a| used.iter().all(|r| r.affected.as_ref() == Some(a)));
-    record.counts = Counts::of(&record.results);
-    record.merge = Some(stamp);
-    Ok(Combined { record, origins })
 }
 
 /// One leg's runs merged.
