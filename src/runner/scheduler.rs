@@ -281,7 +281,7 @@ impl<'a> Dispatch<'a> {
         (q, task): (&'a PlanQueue, &'a PlanTask),
         parked: &mut Vec<usize>,
     ) {
-        if self.replayed(node, (q, task)) {
+        if self.ask_cache(node, task) {
             return;
         }
         let hook = match self
@@ -332,16 +332,39 @@ impl<'a> Dispatch<'a> {
     }
 
     /// Asks the cache, once per task, whether its pass is stored under its key as its
-    /// inputs are now (after every task it waits for): a hit is recorded as its result,
-    /// and nothing runs.
-    fn replayed(&mut self, node: usize, (q, task): (&PlanQueue, &PlanTask)) -> bool {
-        let Some(cache) = self.options.cache.as_deref().filter(|_| !self.env.dry_run) else {
+    /// inputs are now (after every task it waits for). The answer hashes the task's
+    /// files and may ask a remote store, so it is worked out off the dispatcher, on a
+    /// worker slot; [`Self::answered`] takes it. True while the question is out.
+    fn ask_cache(&mut self, node: usize, task: &PlanTask) -> bool {
+        let Some(cache) = self.options.cache.clone().filter(|_| !self.env.dry_run) else {
             return false;
         };
         if std::mem::replace(&mut self.cache_asked[node], true) {
             return false;
         }
-        match cache.check(&task.id, &self.env.run_dir, now()) {
+        let (id, run_dir) = (task.id.clone(), self.env.run_dir.clone());
+        self.running.spawn(async move {
+            let check = tokio::task::spawn_blocking(move || cache.check(&id, &run_dir, now()))
+                .await
+                .unwrap_or_else(|e| {
+                    crate::cache::Check::Never(format!("the cache lookup failed: {e}"))
+                });
+            Finished::Cache(node, check)
+        });
+        true
+    }
+
+    /// The cache's answer for a task: a hit is recorded as its result, and nothing
+    /// runs; on a miss the task is ready again, to start as configured.
+    fn answered(&mut self, node: usize, check: crate::cache::Check) {
+        let Node::Task { queue, index } = self.graph.nodes[node] else {
+            return;
+        };
+        let (q, task) = (
+            &self.plan.queues[queue],
+            &self.plan.queues[queue].tasks[index],
+        );
+        match check {
             crate::cache::Check::Hit(result) => {
                 self.evidence
                     .recorder
@@ -349,7 +372,7 @@ impl<'a> Dispatch<'a> {
                 let ok = result.status.is_success();
                 self.evidence.finish(node, *result);
                 self.ready.complete(node, ok);
-                true
+                return;
             }
             crate::cache::Check::Miss { key, why, warning } => {
                 self.cache_keys[node] = Some(key);
@@ -359,15 +382,14 @@ impl<'a> Dispatch<'a> {
                     let _ = self.events.send(Event::CacheWarning { task, why });
                 }
                 let _ = self.events.send(Event::CacheMissed { task, why });
-                false
             }
             crate::cache::Check::Never(why) => {
                 let task = task.id.clone();
                 let why = format!("never cached: {why}");
                 let _ = self.events.send(Event::CacheMissed { task, why });
-                false
             }
         }
+        self.ready.requeue(node);
     }
 
     /// Stores a finished task's clean pass under the key it started with.
@@ -431,6 +453,7 @@ impl<'a> Dispatch<'a> {
     fn on_finished(&mut self, finished: Finished) {
         let (node, mut result) = match finished {
             Finished::Task(node, result) => (node, result),
+            Finished::Cache(node, check) => return self.answered(node, check),
             Finished::Compile(compiled) => {
                 self.record.compile_ms = Some(compiled.record.duration_ms);
                 let _ = self.events.send(Event::SharedStepFinished {
@@ -654,6 +677,8 @@ fn close(record: &mut RunRecord, status: RunStatus, results: Vec<TaskResult>, st
 enum Finished {
     Task(usize, TaskResult),
     Compile(crate::compile_once::Compiled),
+    /// The result cache answered for a task (hashing its files, asking a remote store).
+    Cache(usize, crate::cache::Check),
 }
 
 /// Where finished tasks go: the recorder first (so a crash keeps them), then the display.
