@@ -94,7 +94,7 @@ impl Local {
             result: result.clone(),
         };
         let files: Vec<(String, Source)> = log_paths(result)
-            .map(|log| (log.to_owned(), Source::File(run_dir.join(log))))
+            .map(|log| (log.to_owned(), Source::File(run_dir.to_path_buf())))
             .collect();
         self.install(&entry, files)?;
         self.remember(key, &result.task, run)
@@ -119,9 +119,7 @@ impl Local {
                 std::fs::create_dir_all(parent)?;
             }
             match source {
-                Source::File(from) => {
-                    std::fs::copy(from, &to)?;
-                }
+                Source::File(from) => copy_beneath(&from, &log, &to)?,
                 Source::Bytes(bytes) => std::fs::write(&to, bytes)?,
             }
             std::fs::File::open(&to)?.sync_all()?;
@@ -227,8 +225,20 @@ struct Packed {
 
 /// Where a stored file's bytes come from.
 enum Source {
+    /// The file of the same relative path in this run directory.
     File(PathBuf),
     Bytes(Vec<u8>),
+}
+
+/// Copies `rel` below `from` to `to` without following a symlink at any component of
+/// it: a task can swap its own log for a link (to `~/.ssh/id_rsa`, `/proc/self/environ`)
+/// while it runs, and a stored entry may have been planted by one; neither may carry
+/// another file into the store or into a run's evidence.
+fn copy_beneath(from: &Path, rel: &str, to: &Path) -> std::io::Result<()> {
+    let mut source = crate::evidence::beneath::open(from, rel).map_err(std::io::Error::other)?;
+    let mut target = std::fs::File::create(to)?;
+    std::io::copy(&mut source, &mut target)?;
+    Ok(())
 }
 
 /// Whether a result may be stored (and, read back, replayed): a pass on its first
@@ -279,7 +289,7 @@ pub(crate) fn replay(
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::copy(from.join(log), &to)?;
+        copy_beneath(&from, log, &to)?;
     }
     result.cached = Some(Box::new(crate::evidence::CachedFrom {
         key: entry.key,
@@ -381,5 +391,40 @@ mod tests {
         let mut climbing = ok.clone();
         climbing.commands[0].log = Some("../../etc/passwd".into());
         assert!(!is_storable(&climbing));
+    }
+
+    #[test]
+    fn a_log_swapped_for_a_symlink_is_neither_stored_nor_replayed() {
+        let runs = tempfile::tempdir().unwrap();
+        let secret = runs.path().join("id_rsa");
+        std::fs::write(&secret, "PRIVATE KEY").unwrap();
+        let (first, second) = (runs.path().join("r1"), runs.path().join("r2"));
+        let store = Local::in_runs_dir(runs.path());
+        let key = Key {
+            digest: "b".repeat(64),
+            parts: [("task".to_string(), "T-1".to_string())].into(),
+        };
+        // The task replaced its own log with a link while it ran: nothing is stored.
+        let result = passed(&first);
+        let log = first.join(result.commands[0].log.as_deref().unwrap());
+        std::fs::remove_file(&log).unwrap();
+        std::os::unix::fs::symlink(&secret, &log).unwrap();
+        assert!(store.put(&key, &result, &first, "r1").is_err());
+        assert!(store.get(&key.digest, "T-1").is_none());
+
+        // An entry whose log became a link (planted in the store) replays nothing.
+        std::fs::remove_file(&log).unwrap();
+        std::fs::write(&log, "hello\n").unwrap();
+        store.put(&key, &result, &first, "r1").unwrap();
+        let (entry, dir) = store.get(&key.digest, "T-1").unwrap();
+        let stored = dir.join(result.commands[0].log.as_deref().unwrap());
+        std::fs::remove_file(&stored).unwrap();
+        std::os::unix::fs::symlink(&secret, &stored).unwrap();
+        assert!(replay((entry, dir), &second, "local", "now".into()).is_err());
+        let copied = second.join(result.commands[0].log.as_deref().unwrap());
+        assert!(
+            std::fs::read_to_string(&copied).map_or(true, |t| !t.contains("PRIVATE")),
+            "the secret reached the run"
+        );
     }
 }
