@@ -162,7 +162,9 @@ impl Local {
         let mut files = Vec::new();
         let mut bytes = Vec::new();
         for log in log_paths(&entry.result) {
-            let data = std::fs::read(dir.join(log))?;
+            // Never through a link: a planted entry must not ship another file away.
+            let data = crate::evidence::beneath::read(&dir, log, MAX_LOG)
+                .map_err(std::io::Error::other)?;
             files.push((log.to_owned(), data.len() as u64));
             bytes.extend(data);
         }
@@ -212,6 +214,9 @@ impl Local {
             .map_err(|e| e.to_string())
     }
 }
+
+/// The largest log packed into a remote artifact.
+const MAX_LOG: u64 = 1 << 30;
 
 /// The first bytes of a remote artifact.
 const ARTIFACT: &[u8] = b"cargo-tek result cache v1\n";
