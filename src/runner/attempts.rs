@@ -49,18 +49,7 @@ pub(crate) fn prepare(
         events,
         hook: chosen,
     } = start;
-    let mut routing = route.routing.clone();
-    let hook = match chosen {
-        Some(chosen) => {
-            // A split compile-once task runs its test binaries on the cargo agent, as
-            // plan.json says; any other chosen hook runs on the shell.
-            if routing.agent != "cargo" {
-                routing.agent = "shell".into();
-            }
-            Some(routes.with_sandbox(chosen))
-        }
-        None => route.hook.clone(),
-    };
+    let (routing, hook) = routed(route, routes, chosen);
     // Retries are bounded where they are read (hooks.json, --retries); saturating keeps a
     // plan built elsewhere from overflowing all the same.
     let attempts = hook
@@ -134,6 +123,27 @@ pub(crate) fn prepare(
             cached: None,
         }
     }
+}
+
+/// The routing and hook an attempt runs with: the route's, or a hook the scheduler
+/// chose (compile once's test binaries), which runs on the cargo agent when plan.json
+/// says cargo, else on the shell, in the sandbox its route gives.
+fn routed(
+    route: &super::routes::Route,
+    routes: &super::routes::Routes,
+    chosen: Option<crate::config::Hook>,
+) -> (crate::plan::Routing, Option<crate::config::Hook>) {
+    let mut routing = route.routing.clone();
+    let hook = match chosen {
+        Some(chosen) => {
+            if routing.agent != "cargo" {
+                routing.agent = "shell".into();
+            }
+            Some(routes.with_sandbox(chosen))
+        }
+        None => route.hook.clone(),
+    };
+    (routing, hook)
 }
 
 /// Runs attempts until one passes, retries run out, or the run is being cancelled.
