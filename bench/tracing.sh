@@ -7,7 +7,7 @@
 #   bash bench/tracing.sh
 #   TRACING_SRC=/path/to/a/tracing/clone bash bench/tracing.sh
 #   PLAN="once:0 once:1" bash bench/tracing.sh        # some variants only
-#   bash bench/tracing.sh report                       # the table from $OUT again
+#   bash bench/tracing.sh report                       # the tables again, from the logs in $OUT
 #
 # Environment:
 #   BENCH_WS        where tracing is checked out (default /work/bench-tracing); cloned from
@@ -36,7 +36,7 @@ TRACING_COMMIT=${TRACING_COMMIT:-f40ccdaa03cf114c7ee1ef14949207626bf6be57}
 mkdir -p "$OUT" "$BENCH_TARGETS"
 
 if [[ ${1:-} == report ]]; then
-  BENCH_SHIM_DIR=/nonexistent exec python3 "$here/tracing_bench.py" report
+  BENCH_SHIM_DIR=/nonexistent exec python3 "$here/tracing_bench.py" rescan
 fi
 [[ -x $TEK_BIN ]] || { echo "no cargo-tek at $TEK_BIN: build it or set TEK_BIN" >&2; exit 1; }
 

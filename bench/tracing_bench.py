@@ -46,6 +46,7 @@ nice = ["nice", "-n", os.environ.get("NICE", "10")]
 
 RESULT = re.compile(rb"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored")
 ANSI = re.compile(rb"\x1b\[[0-9;]*[A-Za-z]")
+DOCTEST = re.compile(rb"(?m)^test .+ - .*\(line \d+\)")
 LOCK = b"Blocking waiting for file lock"
 
 
@@ -104,13 +105,40 @@ def cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
-def totals(paths):
+def totals(paths, doctests_only=False):
+    """passed, failed, ignored over every "test result:" line of `paths`; with
+    `doctests_only`, over the doctest binaries' only (a block whose tests are named
+    `path - item (line N)`): `cargo test -p X` runs X's doctests, a split task does not."""
     p = f = i = 0
     for path in paths:
-        if path.exists():
-            for m in RESULT.finditer(ANSI.sub(b"", path.read_bytes())):
-                p, f, i = p + int(m[1]), f + int(m[2]), i + int(m[3])
+        if not path.exists():
+            continue
+        text = ANSI.sub(b"", path.read_bytes())
+        start = 0
+        for m in RESULT.finditer(text):
+            block = text[start:m.start()]
+            start = m.end()
+            if doctests_only and not DOCTEST.search(block):
+                continue
+            p, f, i = p + int(m[1]), f + int(m[2]), i + int(m[3])
     return [p, f, i]
+
+
+TEST_LINE = re.compile(rb"(?m)^test (\S+) \.\.\. (ok|FAILED|ignored)")
+
+
+def test_names(paths):
+    """The names of the tests outside doctest binaries that ran, with their outcome."""
+    names = set()
+    for path in paths:
+        if path.exists():
+            text = ANSI.sub(b"", path.read_bytes())
+            start = 0
+            for m in RESULT.finditer(text):
+                block, start = text[start:m.start()], m.end()
+                if not DOCTEST.search(block):
+                    names |= {f"{t[1].decode()} {t[2].decode()}" for t in TEST_LINE.finditer(block)}
+    return sorted(names)
 
 
 def lock_lines(paths):
@@ -139,7 +167,8 @@ def run_hand(env, logs):
         per_task[task] = {
             "status": "ok" if rc == 0 else "failed", "rc": [rc],
             "duration_s": round(time.monotonic() - t0, 2),
-            "libtest": totals([so, se]), "lock_lines": lock_lines([se]),
+            "libtest": totals([so, se]), "doctests": totals([so, se], True),
+            "names": test_names([so, se]), "lock_lines": lock_lines([se]),
             "tail": tail([so, se]) if rc else [],
         }
     return {"tasks": per_task}
@@ -171,7 +200,8 @@ def run_tek(variant, env, base, runs_dir, terminal):
             "rc": [c.get("rc") for c in r.get("commands", [])],
             "duration_s": round(r["duration_ms"] / 1000, 2),
             "wait_s": round(r.get("wait_ms", 0) / 1000, 2),
-            "libtest": totals(text), "lock_lines": lock_lines(lock_files),
+            "libtest": totals(text), "doctests": totals(text, True),
+            "names": test_names(text), "lock_lines": lock_lines(lock_files),
             "reason": r.get("reason"),
         }
         tests = (r.get("cargo") or {}).get("tests")
@@ -220,6 +250,7 @@ def run(variant, n):
     ts = result["tasks"].values()
     result["failed"] = [k for k, v in result["tasks"].items() if v["status"] not in ("ok", "flaky")]
     result["libtest"] = [sum(v["libtest"][i] for v in ts) for i in range(3)]
+    result["doctests"] = [sum(v["doctests"][i] for v in ts) for i in range(3)]
     result["lock_lines"] = sum(v["lock_lines"] for v in ts) + result.get("compile_lock_lines", 0)
     if any("cargo_tests" in v for v in ts):
         result["cargo_tests"] = [sum(v.get("cargo_tests", [0, 0, 0])[i] for v in ts) for i in range(3)]
@@ -238,15 +269,16 @@ def report():
     names = {"hand": "(1) by hand, in sequence", "shell": "(2) cargo-tek, shell agent",
              "once": "(3) cargo-tek, cargo agent + compile once"}
     lines = [f"| variant | run | wall s | CPU s | tasks ok / failed | libtest passed / failed / ignored "
-             f"| cargo.tests p/f/i | lock-wait lines (shim waits, s) | failed tasks |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             f"| of which doctests | cargo.tests p/f/i | lock-wait lines (shim waits, s) | failed tasks |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for v in order:
         for n in sorted(k[1] for k in rows if k[0] == v):
             r = rows[(v, n)]
             ok = len(r["tasks"]) - len(r["failed"])
             ct = "/".join(map(str, r["cargo_tests"])) if "cargo_tests" in r else "—"
             lines.append(f"| {names[v]} | {'warm' if n else 'first'} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
-                         f"{ok} / {len(r['failed'])} | {' / '.join(map(str, r['libtest']))} | {ct} | "
+                         f"{ok} / {len(r['failed'])} | {' / '.join(map(str, r['libtest']))} | "
+                         f"{' / '.join(map(str, r.get('doctests', ['?'] * 3)))} | {ct} | "
                          f"{r['lock_lines']} ({r['shim_lock_waits']}, {r['shim_lock_wait_s']:.1f}) | "
                          f"{', '.join(r['failed']) or '—'} |")
     # Per task, warm runs (else the newest of each variant).
@@ -260,7 +292,8 @@ def report():
         for v, r in latest.items():
             e = r["tasks"].get(task)
             cells.append("—" if e is None else
-                         f"{e['status']} {e['duration_s']:.1f}s " + "/".join(map(str, e["libtest"])))
+                         f"{e['status']} {e['duration_s']:.1f}s " + "/".join(map(str, e["libtest"]))
+                         + (" (doc " + "/".join(map(str, e["doctests"])) + ")" if any(e.get("doctests", [])) else ""))
         lines.append(f"| {task} {titles[task]} | " + " | ".join(cells) + " |")
     gate = []
     if "hand" in latest and "once" in latest:
@@ -270,6 +303,17 @@ def report():
                 gate.append(f"- FALSE FAILURE under compile once: {task} {titles[task]}: "
                             f"{o and o['status']}, rc {o and o['rc']}, reason {o and o.get('reason')}")
                 gate += (o or {}).get("commands", []) + (o or {}).get("tail", [])
+    if "hand" in latest and "once" in latest:
+        # Outside doctests (which split tasks leave to TASK-005), by test name and outcome.
+        lines += ["", "Tests outside doctests, by name and outcome, by hand against compile once:"]
+        for task, e in latest["hand"]["tasks"].items():
+            o = latest["once"]["tasks"].get(task, {})
+            a, b = set(e.get("names", [])), set(o.get("names", []))
+            if a or b:
+                lines.append(f"- {task} {titles[task]}: {len(a)} by hand, {len(b)} under compile once, "
+                             f"{len(a - b)} only by hand{(' (' + ', '.join(sorted(a - b)[:5]) + ')') if a - b else ''}, "
+                             f"{len(b - a)} only under compile once"
+                             f"{(' (' + ', '.join(sorted(b - a)[:5]) + ')') if b - a else ''}")
     lines += ["", "Gate (passes by hand ⇒ passes under compile once): "
               + ("held" if not gate else "BROKEN")] + gate
     if "once" in latest:
@@ -279,8 +323,32 @@ def report():
     return 1 if gate else 0
 
 
+def rescan():
+    """Recomputes the per-task test figures of every result in $OUT from its logs."""
+    for p in out.glob("tracing-*-[0-9].json"):
+        r = json.loads(p.read_text())
+        for task, e in r["tasks"].items():
+            if r["variant"] == "hand":
+                logs = out / "tracing-hand-logs" / str(r["n"])
+                text = [logs / f"{task}.stdout.log", logs / f"{task}.stderr.log"]
+            else:
+                run_dir = Path(r["run_dir"])
+                record = json.loads((run_dir / "run.json").read_text())
+                result = next(x for x in record["results"] if x["task"] == task)
+                text = [run_dir / c[k] for c in result.get("commands", [])
+                        for k in ("log", "stderr_log") if c.get(k)]
+            e.update(libtest=totals(text), doctests=totals(text, True), names=test_names(text))
+        ts = r["tasks"].values()
+        r["libtest"] = [sum(v["libtest"][i] for v in ts) for i in range(3)]
+        r["doctests"] = [sum(v["doctests"][i] for v in ts) for i in range(3)]
+        p.write_text(json.dumps(r, indent=2) + "\n")
+
+
 def main():
     if sys.argv[1:] == ["report"]:
+        return report()
+    if sys.argv[1:] == ["rescan"]:
+        rescan()
         return report()
     plan = os.environ.get("PLAN", "hand:0 hand:1 shell:0 shell:1 once:0 once:1")
     for item in plan.split():
