@@ -60,6 +60,14 @@ pub(crate) fn render(
         );
         case.set_classname(clean(&result.queue));
         case.set_time(Duration::from_millis(result.duration_ms));
+        // A replayed pass says so: a JUnit reader must not take it for a fresh run.
+        if let Some(cached) = &result.cached {
+            case.add_property(quick_junit::Property::new(
+                "cached-from-run",
+                clean(&cached.run),
+            ));
+            case.add_property(quick_junit::Property::new("cache-key", clean(&cached.key)));
+        }
         let mut out = String::new();
         let mut err = String::new();
         // Output only for tasks that did not pass: that is what a JUnit reader shows, and a

@@ -136,6 +136,19 @@ fn an_unchanged_second_run_replays_the_pass_and_starts_nothing() {
     let report = c.ws.tek(&["report"]).output().expect_code(0).stdout();
     assert!(report.contains("💾 2 cached"), "{report}");
     assert!(report.contains("cached from"), "{report}");
+    // So does JUnit: the replayed case names the run and the key it came from.
+    let xml = std::fs::read_to_string(c.ws.latest_run().join("junit.xml")).unwrap();
+    let run_id = first["run_id"].as_str().unwrap();
+    assert!(
+        xml.contains(&format!(
+            "<property name=\"cached-from-run\" value=\"{run_id}\"/>"
+        )),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<property name=\"cache-key\" value=\""),
+        "{xml}"
+    );
 }
 
 #[test]
