@@ -27,12 +27,8 @@ mkdir -p "$OUT" "$BENCH_TARGETS"
 [[ -x $TEK_BIN ]] || { echo "no cargo-tek at $TEK_BIN: build it or set TEK_BIN" >&2; exit 1; }
 
 # The shim is found as `cargo` first on PATH, and runs the real one.
-shim=$(mktemp -d)
-trap 'rm -rf "$shim"' EXIT
-export BENCH_REAL_CARGO
-BENCH_REAL_CARGO=$(command -v cargo)
-ln -s "$here/cargo_shim.py" "$shim/cargo"
-export BENCH_SHIM_DIR=$shim
+# shellcheck source=bench/shim.sh
+source "$here/shim.sh"
 
 (cd "$BENCH_WS" && cargo fetch --locked -q)
 { uname -srm; nproc; cargo --version; rustc --version; } >"$OUT/cargo-machine.txt"

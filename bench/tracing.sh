@@ -52,12 +52,8 @@ fi
 (cd "$BENCH_WS" && cargo fetch --locked -q)
 
 # The shim is found as `cargo` first on PATH, and runs the real one.
-shim=$(mktemp -d)
-trap 'rm -rf "$shim"' EXIT
-export BENCH_REAL_CARGO
-BENCH_REAL_CARGO=$(command -v cargo)
-ln -s "$here/cargo_shim.py" "$shim/cargo"
-export BENCH_SHIM_DIR=$shim
+# shellcheck source=bench/shim.sh
+source "$here/shim.sh"
 
 { uname -srm; nproc; cargo --version; rustc --version;
   echo "tracing $(git -C "$BENCH_WS" rev-parse HEAD)"; } >"$OUT/tracing-machine.txt"

@@ -322,20 +322,10 @@ mod tests {
         }
         TaskResult {
             commands: vec![CommandRecord {
-                cmd: vec!["true".into()],
-                cwd: ".".into(),
-                rc: Some(0),
                 log: Some(out),
                 stderr_log: Some(err),
-                signal: None,
                 duration_ms: 5,
-                timed_out: false,
-                leaked: false,
-                leaked_pids: vec![],
-                error: None,
-                env: vec![],
-                timeout_ms: None,
-                continue_on_error: false,
+                ..CommandRecord::for_test(&["true"], Some(0))
             }],
             ..TaskResult::for_test("T-1", TaskStatus::Ok, 5)
         }

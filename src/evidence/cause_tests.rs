@@ -15,20 +15,8 @@ const GIT: &str = include_str!("../../tests/fixtures/causes/git-outside-repo.std
 
 fn command(argv: &[&str], rc: Option<i32>) -> CommandRecord {
     CommandRecord {
-        cmd: argv.iter().map(|s| s.to_string()).collect(),
-        cwd: ".".into(),
-        rc,
-        log: None,
-        stderr_log: None,
-        signal: None,
         duration_ms: 1200,
-        timed_out: false,
-        leaked: false,
-        leaked_pids: Vec::new(),
-        error: None,
-        env: Vec::new(),
-        timeout_ms: None,
-        continue_on_error: false,
+        ..CommandRecord::for_test(argv, rc)
     }
 }
 

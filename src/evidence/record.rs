@@ -413,6 +413,30 @@ impl TaskResult {
 }
 
 #[cfg(test)]
+impl CommandRecord {
+    /// A command that ran `argv` in the workspace root and exited with `rc`, with
+    /// nothing else recorded, for tests.
+    pub(crate) fn for_test(argv: &[&str], rc: Option<i32>) -> Self {
+        Self {
+            cmd: argv.iter().map(|s| s.to_string()).collect(),
+            cwd: ".".into(),
+            rc,
+            log: None,
+            stderr_log: None,
+            signal: None,
+            duration_ms: 1,
+            timed_out: false,
+            leaked: false,
+            leaked_pids: Vec::new(),
+            error: None,
+            env: Vec::new(),
+            timeout_ms: None,
+            continue_on_error: false,
+        }
+    }
+}
+
+#[cfg(test)]
 impl TaskResult {
     /// A result of one attempt with an id, a status and a duration and nothing else, for
     /// tests.
