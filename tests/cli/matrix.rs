@@ -199,6 +199,14 @@ fn check_accepts_a_matrix_and_mistakes_exit_1_at_their_line_and_column() {
             "gives no value for axis `features` (it names `feature`, which is not an axis)",
             "config/hooks.json:3:",
         ),
+        (
+            HOOKS.replace(
+                r#""features": ["default", "all"] }"#,
+                r#""features": ["default", "all"], "includes": [{"toolchain": "nightly"}] }"#,
+            ),
+            "`includes` is taken for an axis, whose values are strings; did you mean `include`?",
+            "config/hooks.json:3:",
+        ),
     ] {
         ws.file("config/hooks.json", &hooks);
         for command in ["check", "plan", "run"] {

@@ -34,7 +34,8 @@ impl<'de> Deserialize<'de> for Matrix {
                         "include" => matrix.include = entries(map.next_value()?),
                         "exclude" => matrix.exclude = entries(map.next_value()?),
                         _ => {
-                            let values: Vec<String> = map.next_value()?;
+                            let value: serde_json::Value = map.next_value()?;
+                            let values = axis_values(&key, value).map_err(A::Error::custom)?;
                             matrix.axes.push((key, values));
                         }
                     }
@@ -44,6 +45,34 @@ impl<'de> Deserialize<'de> for Matrix {
         }
         deserializer.deserialize_map(MatrixVisitor)
     }
+}
+
+/// An axis's values, or what to write instead: a newcomer's `"includes": [{…}]` or
+/// `"toolchain": "stable"` gets told what the key is taken for and what it needs.
+fn axis_values(key: &str, value: serde_json::Value) -> Result<Vec<String>, String> {
+    use serde_json::Value;
+    let Value::Array(items) = &value else {
+        return Err(format!(
+            "axis `{key}` must be a list of strings, e.g. `\"{key}\": [\"a\", \"b\"]`"
+        ));
+    };
+    if items.iter().all(Value::is_string) {
+        return Ok(items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect());
+    }
+    let near = if items.iter().any(Value::is_object) {
+        crate::sot::closest(key, ["include", "exclude"])
+    } else {
+        None
+    };
+    Err(match near {
+        Some(list) => format!(
+            "`{key}` is taken for an axis, whose values are strings; did you mean `{list}`?"
+        ),
+        None => format!("axis `{key}` must list strings only (write numbers as \"1\")"),
+    })
 }
 
 impl Serialize for Matrix {
@@ -68,5 +97,41 @@ impl Serialize for Matrix {
             map.serialize_entry("include", &list)?;
         }
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<Matrix, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_misspelt_include_is_named_not_taken_for_an_axis() {
+        let err = parse(r#"{"a": ["1"], "includes": [{"a": "2"}]}"#).unwrap_err();
+        assert!(err.contains("did you mean `include`?"), "{err}");
+        let err = parse(r#"{"a": ["1"], "exlude": [{"a": "1"}]}"#).unwrap_err();
+        assert!(err.contains("did you mean `exclude`?"), "{err}");
+    }
+
+    #[test]
+    fn an_axis_that_is_not_a_list_of_strings_says_what_it_needs() {
+        let err = parse(r#"{"toolchain": "stable"}"#).unwrap_err();
+        assert!(
+            err.contains("axis `toolchain` must be a list of strings"),
+            "{err}"
+        );
+        let err = parse(r#"{"n": [1, 2]}"#).unwrap_err();
+        assert!(err.contains("write numbers as \"1\""), "{err}");
+        let matrix = parse(r#"{"toolchain": ["stable", "beta"]}"#).unwrap();
+        assert_eq!(
+            matrix.axes,
+            [(
+                "toolchain".to_owned(),
+                vec!["stable".to_owned(), "beta".to_owned()]
+            )]
+        );
     }
 }
