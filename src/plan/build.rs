@@ -295,10 +295,25 @@ pub(crate) fn route(id: &str, queue: &str, hooks: &Hooks, manifest: &Manifest) -
         commands: hook
             .map(|h| h.commands.iter().map(|c| c.argv()).collect())
             .unwrap_or_default(),
+        cwds: hook.map(cwds).unwrap_or_default(),
         compile_once: hook
             .filter(|_| manifest.compile_once)
             .and_then(|h| crate::compile_once::split(h).ok())
             .map(|split| split.package),
+    }
+}
+
+/// Each command's cwd as written, for a reader of the plan; none when all run at the root.
+fn cwds(hook: &crate::config::Hook) -> Vec<String> {
+    let cwds: Vec<String> = hook
+        .commands
+        .iter()
+        .map(|c| c.cwd.clone().unwrap_or_else(|| ".".to_owned()))
+        .collect();
+    if cwds.iter().all(|c| c == "." || c.is_empty()) {
+        Vec::new()
+    } else {
+        cwds
     }
 }
 

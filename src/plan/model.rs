@@ -133,6 +133,10 @@ pub(crate) struct Routing {
     /// The argv of each command, for reading.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) commands: Vec<Vec<String>>,
+    /// Where each command runs, relative to the workspace root; empty when every command
+    /// runs at the root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) cwds: Vec<String>,
     /// With manifest.json `compile_once`: the package whose test binaries this task runs
     /// after the one shared workspace test compile, instead of `commands`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

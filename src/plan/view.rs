@@ -71,8 +71,12 @@ pub(crate) fn render_text(plan: &Plan) -> String {
                         );
                     }
                     None => {
-                        for argv in &runs.commands {
-                            let _ = writeln!(out, "          $ {}", sanitize(&shell_words(argv)));
+                        for (i, argv) in runs.commands.iter().enumerate() {
+                            let mut shown = format!("$ {}", shell_words(argv));
+                            if let Some(cwd) = runs.cwds.get(i).filter(|c| *c != ".") {
+                                shown.push_str(&format!("  (in {cwd})"));
+                            }
+                            let _ = writeln!(out, "          {}", sanitize(&shown));
                         }
                     }
                 }

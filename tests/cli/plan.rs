@@ -38,6 +38,32 @@ fn native_plan_matches_snapshot() {
     insta::assert_snapshot!("native_plan_text", text);
 }
 
+/// A reader of the plan sees where each command runs, also per matrix combination; a
+/// hook whose commands all run at the root adds nothing to plan.json.
+#[test]
+fn the_plan_shows_where_each_command_runs() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "# Plan\n## Queue A — Build\n- [ ] `TASK-001` Docs\n- [ ] `TASK-002` Root\n",
+    )
+    .file(
+        "config/hooks.json",
+        r#"{"TASK-001": {"matrix": {"dir": ["docs", "site"]},
+                "commands": [{"cmd": ["make"], "cwd": "${matrix.dir}"}, {"cmd": ["true"]}]},
+               "TASK-002": {"commands": [{"cmd": ["cargo", "build"], "cwd": "."}]}}"#,
+    );
+    let text = ws.tek(&["plan"]).output().expect_code(0).stdout();
+    assert!(text.contains("$ make  (in docs)"), "{text}");
+    assert!(text.contains("$ make  (in site)"), "{text}");
+    assert!(!text.contains("$ true  (in"), "{text}");
+    assert!(!text.contains("$ cargo build  (in"), "{text}");
+    let plan = json_plan(&ws);
+    let tasks = &plan["queues"][0]["tasks"];
+    assert_eq!(tasks[0]["runs"]["cwds"], serde_json::json!(["docs", "."]));
+    assert!(tasks[2]["runs"].get("cwds").is_none(), "{}", tasks[2]);
+}
+
 #[test]
 fn legacy_plan_keeps_the_predecessor_shape() {
     let ws = Workspace::new();
