@@ -55,7 +55,8 @@ rawparse=$here/rawparse/target/release/tek-bench-rawparse
 
 tek_why=""
 if [[ -n ${TEK_BIN:-} ]]; then
-    tek=$TEK_BIN
+    # The workloads run in their own directories: a relative path would not be found.
+    tek=$(realpath -- "$TEK_BIN")
 else
     tek=$root/target/release/cargo-tek
     say "building cargo-tek (release; the first build takes several minutes)"
