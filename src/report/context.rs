@@ -151,6 +151,13 @@ pub(crate) struct Failure {
     /// The first [`FAILURES_OPEN`] failures show their logs without a click.
     pub(crate) open: bool,
     pub(crate) logs: Vec<LogTail>,
+    /// The ids (escaped) of the later failures with the same title, reason and output,
+    /// which the built-in template names under this one instead of repeating them (see
+    /// [`super::alike`]).
+    pub(crate) alike: Vec<String>,
+    /// The id (escaped) of the earlier failure this one repeats. Such failures stay in
+    /// the list, so a custom template that knows nothing of `alike` still shows them all.
+    pub(crate) same_as: Option<String>,
 }
 
 /// Lines of [`Failure::more_html`] shown per failure.
@@ -226,6 +233,8 @@ pub(crate) const CAUSES_READ: usize = 50;
 #[derive(Debug, Serialize)]
 pub(crate) struct LogTail {
     pub(crate) label: String,
+    /// Which stream of which command (`stderr of command 3`), without the path.
+    pub(crate) of: String,
     /// A fenced code block, fence longer than any backtick run inside.
     pub(crate) block: String,
 }
@@ -439,7 +448,8 @@ fn failures(
 ) -> Vec<Failure> {
     let r = &run.record;
     let clean = |s: &str| secrets.mask(s);
-    r.results
+    let failures = r
+        .results
         .iter()
         .filter(|t| matches!(t.status, TaskStatus::Error | TaskStatus::Timeout))
         .enumerate()
@@ -465,9 +475,12 @@ fn failures(
                     .collect(),
                 open: i < FAILURES_OPEN,
                 logs: logs_of(run, t, tail_bytes(detail), secrets, log_link),
+                alike: Vec::new(),
+                same_as: None,
             }
         })
-        .collect()
+        .collect();
+    super::alike::mark(failures)
 }
 
 /// The counts without the unaffected tasks, and the line that lists those. Unaffected
@@ -719,12 +732,10 @@ fn logs_of(
                 Some(l) => format!("[in {}]({})", l.what, l.url),
                 None => format!("{} in the run directory", inline(&secrets.mask(log))),
             };
+            let of = format!("{stream} of command {}", i + 1);
             out.push(LogTail {
-                label: format!(
-                    "{stream} of command {} (last {} bytes at most; full log: {full})",
-                    i + 1,
-                    max,
-                ),
+                label: format!("{of} (last {max} bytes at most; full log: {full})"),
+                of,
                 block: code_block(&secrets.mask(&text), "text"),
             });
         }

@@ -1,6 +1,7 @@
 //! Rendering evidence for reviewers: Markdown escaping, size limits, secret masking and
 //! the minijinja templates.
 
+mod alike;
 pub(crate) mod broken;
 pub(crate) mod context;
 pub(crate) mod escape;

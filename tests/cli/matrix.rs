@@ -290,3 +290,55 @@ fn affected_decides_per_combination_from_its_substituted_commands() {
         [("TASK-1[crate=a]", false), ("TASK-1[crate=b]", true)]
     );
 }
+
+/// Combinations that stop at the same step with the same output are one failure in the
+/// report, the others named under it; a combination whose output differs keeps its own.
+#[test]
+fn combinations_failing_alike_are_reported_once_with_the_others_named() {
+    let ws = Workspace::new();
+    ws.file("Cargo.toml", CARGO_TOML)
+        .file("sot.md", SOT)
+        .file(
+            "config/hooks.json",
+            r#"{
+  "TASK-010": {
+    "matrix": { "target": ["arm", "mips", "s390x", "x86"] },
+    "commands": [{ "shell": "if [ ${matrix.target} = x86 ]; then echo 'x86 test failed' >&2; else echo 'cross: no container engine' >&2; fi; exit 3" }]
+  },
+  "TASK-020": { "commands": [{ "cmd": ["true"] }] }
+}"#,
+        );
+    ws.tek(&["run"]).output().expect_code(2);
+    let report = ws.tek(&["report"]).output().expect_code(0).stdout();
+    assert_eq!(
+        report.matches("cross: no container engine").count(),
+        1,
+        "{report}"
+    );
+    assert_eq!(report.matches("Output of <code>").count(), 2, "{report}");
+    assert!(
+        report.contains("Output of <code>TASK&#45;010&#91;target&#61;x86&#93;</code>"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "❌ 2 more failed the same way, with the same output: \
+             <code>TASK&#45;010&#91;target&#61;mips&#93;</code>, \
+             <code>TASK&#45;010&#91;target&#61;s390x&#93;</code>"
+        ),
+        "{report}"
+    );
+    assert!(report.contains("4 tasks failed"), "{report}");
+    // A template of the user's own that knows nothing of `alike` still lists all four.
+    ws.file(
+        "mine.j2",
+        "{% for f in failures %}{{ f.id }} ({{ f.same_as or 'first' }});{% endfor %}",
+    );
+    let mine = ws
+        .tek(&["report", "--template", "mine.j2"])
+        .output()
+        .expect_code(0)
+        .stdout();
+    assert_eq!(mine.matches(" (").count(), 4, "{mine}");
+    assert_eq!(mine.matches("(first)").count(), 2, "{mine}");
+}
