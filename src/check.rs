@@ -175,6 +175,9 @@ pub(crate) struct Subject<'a> {
     pub(crate) root: &'a std::path::Path,
     /// What the plan came from, as shown (`sot.md`, `plan.json`).
     pub(crate) planned_from: &'a str,
+    /// Tasks of sot.md on other `os` legs than this run's (ids and base ids): their hooks
+    /// name real tasks.
+    pub(crate) off_leg: &'a [String],
 }
 
 impl<'a> Subject<'a> {
@@ -186,6 +189,7 @@ impl<'a> Subject<'a> {
             manifest_source: project.manifest_source.as_ref(),
             root: &project.workspace.root,
             planned_from: &project.sot.name,
+            off_leg: &[],
         }
     }
 }
@@ -218,7 +222,7 @@ struct Names<'a> {
 }
 
 impl<'a> Names<'a> {
-    fn of(plan: &'a crate::plan::Plan) -> Self {
+    fn of(plan: &'a crate::plan::Plan, off_leg: &'a [String]) -> Self {
         let mut looks: HashMap<String, Vec<&str>> = HashMap::new();
         for q in &plan.queues {
             looks.entry(queue_look(&q.name)).or_default().push(&q.name);
@@ -227,6 +231,7 @@ impl<'a> Names<'a> {
             ids: plan
                 .tasks()
                 .flat_map(|(_, t)| std::iter::once(t.id.as_str()).chain(t.base.as_deref()))
+                .chain(off_leg.iter().map(String::as_str))
                 .collect(),
             queues: plan.queues.iter().map(|q| q.name.as_str()).collect(),
             looks,
@@ -247,7 +252,7 @@ fn config_into(
     preflight_only: Option<&dyn Fn(&str) -> bool>,
     findings: &mut Findings,
 ) {
-    let names = Names::of(project.plan);
+    let names = Names::of(project.plan, project.off_leg);
     let agents = Registry::builtin().names();
     if let Some(src) = &project.hooks.source {
         let mut locate = Locator::new(src);

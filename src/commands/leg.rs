@@ -6,14 +6,14 @@ use crate::error::Error;
 use crate::plan::leg::{choose, narrow, os_values, LegRequest, OS};
 use crate::plan::{Graph, Plan};
 
-/// Narrows `plan` (and rebuilds `graph`) to this run's `os` leg; the leg, or None when
-/// no matrix has an `os` axis. Refusing when no leg is known is deliberate: running
+/// Narrows `plan` (and rebuilds `graph`) to this run's `os` leg; the leg and the task
+/// ids left out, or None when no matrix has an `os` axis. Refusing when no leg is known is deliberate: running
 /// every `os` combination on one machine would report macOS results from Linux.
 pub(crate) fn narrow_to_leg(
     flag: Option<&str>,
     plan: &mut Plan,
     graph: &mut Graph,
-) -> Result<Option<String>, Error> {
+) -> Result<Option<(String, Vec<String>)>, Error> {
     let values = os_values(plan);
     let job_matrix = std::env::var("CARGO_TEK_MATRIX")
         .ok()
@@ -28,7 +28,7 @@ pub(crate) fn narrow_to_leg(
     let Some(os) = choose(&values, &request).map_err(Error::Usage)? else {
         return Ok(None);
     };
-    narrow(plan, &os);
+    let left_out = narrow(plan, &os);
     *graph = Graph::new(plan).map_err(|e| Error::Usage(format!("--leg os={os}: {e}")))?;
-    Ok(Some(os))
+    Ok(Some((os, left_out)))
 }

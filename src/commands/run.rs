@@ -32,6 +32,9 @@ struct Loaded {
     source: String,
     /// The `os` leg this run is (`--leg`), when a matrix has an `os` axis.
     leg: Option<String>,
+    /// The tasks of sot.md that are on other legs (ids and base ids), whose hooks are
+    /// not mistakes.
+    off_leg: Vec<String>,
 }
 
 /// The tasks to run, and what the previous runs say about them.
@@ -159,7 +162,8 @@ fn load(ctx: &Context, args: &RunArgs) -> Result<Loaded, Error> {
         } = ctx.project(args.runs_dir.clone())?;
         let (mut plan, mut graph) = (plan, graph);
         // The leg first: each leg's jobs split its own combinations.
-        let leg = super::leg::narrow_to_leg(args.leg.as_deref(), &mut plan, &mut graph)?;
+        let (leg, off_leg) =
+            super::leg::narrow_to_leg(args.leg.as_deref(), &mut plan, &mut graph)?.unzip();
         if let Some(spec) = args.shard {
             // Every job of the matrix splits the same inputs the same way.
             let parts = super::shard::Parts {
@@ -194,6 +198,7 @@ fn load(ctx: &Context, args: &RunArgs) -> Result<Loaded, Error> {
             },
             source: sot.name,
             leg,
+            off_leg: off_leg.unwrap_or_default(),
         });
     };
     let workspace = ctx.workspace(args.runs_dir.clone())?;
@@ -208,7 +213,8 @@ fn load(ctx: &Context, args: &RunArgs) -> Result<Loaded, Error> {
     let mut plan = plan;
     let mut graph = Graph::new(&plan).map_err(|source| plan_file_error(&src, source))?;
     let config = Config::load(&workspace)?;
-    let leg = super::leg::narrow_to_leg(args.leg.as_deref(), &mut plan, &mut graph)?;
+    let (leg, off_leg) =
+        super::leg::narrow_to_leg(args.leg.as_deref(), &mut plan, &mut graph)?.unzip();
     Ok(Loaded {
         workspace,
         plan,
@@ -216,6 +222,7 @@ fn load(ctx: &Context, args: &RunArgs) -> Result<Loaded, Error> {
         config,
         source: src.name,
         leg,
+        off_leg: off_leg.unwrap_or_default(),
     })
 }
 
@@ -485,6 +492,7 @@ fn refuse_broken_config(
         manifest_source: loaded.config.manifest_source.as_ref(),
         root: &loaded.workspace.root,
         planned_from: &loaded.source,
+        off_leg: &loaded.off_leg,
     };
     let settings = crate::check::Settings {
         bounds,

@@ -32,24 +32,32 @@ pub(crate) fn os_values(plan: &Plan) -> Vec<String> {
 
 /// Keeps the combinations of leg `os` (and every task without an `os`), and drops the
 /// dependencies on the others: on this leg, "after TASK-010" means after this leg's
-/// combinations of it.
-pub(crate) fn narrow(plan: &mut Plan, os: &str) {
+/// combinations of it. Returns the ids left out, with their base ids: they are still
+/// tasks of sot.md, so their hooks name something (a task whose every combination is on
+/// another leg, such as an ubuntu-only set-up step, is simply not on this one).
+pub(crate) fn narrow(plan: &mut Plan, os: &str) -> Vec<String> {
     let mut dropped = std::collections::HashSet::new();
+    let mut left_out = Vec::new();
     for queue in &mut plan.queues {
         queue.tasks.retain(|t| match os_of(t) {
             Some(value) if value != os => {
                 dropped.insert(t.id.clone());
+                left_out.push(t.id.clone());
+                left_out.extend(t.base.clone());
                 false
             }
             _ => true,
         });
     }
     if dropped.is_empty() {
-        return;
+        return left_out;
     }
     for task in plan.queues.iter_mut().flat_map(|q| &mut q.tasks) {
         task.after.retain(|d| !dropped.contains(d));
     }
+    left_out.sort();
+    left_out.dedup();
+    left_out
 }
 
 /// Which leg a run is, or why none can be chosen.
@@ -144,7 +152,7 @@ mod tests {
             ],
         )]);
         assert_eq!(os_values(&p), ["ubuntu-latest", "macos-14"]);
-        narrow(&mut p, "macos-14");
+        assert_eq!(narrow(&mut p, "macos-14"), ["T[os=ubuntu-latest]"]);
         let ids: Vec<&str> = p.tasks().map(|(_, t)| t.id.as_str()).collect();
         assert_eq!(ids, ["T[os=macos-14]", "U"]);
         assert_eq!(p.queues[0].tasks[1].after, ["T[os=macos-14]"]);

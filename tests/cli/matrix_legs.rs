@@ -141,6 +141,65 @@ fn a_run_is_one_leg_from_the_flag_the_job_matrix_or_runner_os_and_refuses_withou
     );
 }
 
+/// A task whose every combination is on one `os` (a set-up step for ubuntu only) is not
+/// on the other legs: their runs leave it out and run, they do not refuse its hook as
+/// naming no task. A typo'd key is still refused on every leg.
+#[test]
+fn a_task_only_for_one_os_is_left_out_of_the_other_legs_not_refused() {
+    let ws = Workspace::new();
+    ws.file(
+        "sot.md",
+        "# Plan\n## Queue A — Tests\n- [ ] `TASK-005` Set-up\n- [ ] `TASK-010` Tests — after `TASK-005`\n",
+    )
+    .file(
+        "config/hooks.json",
+        r#"{
+  "TASK-005": { "matrix": { "os": ["ubuntu-latest"] }, "commands": [{ "shell": "touch set-up" }] },
+  "TASK-010": {
+    "matrix": { "os": ["ubuntu-latest", "macos-14"] },
+    "commands": [{ "shell": "[ ${matrix.os} = macos-14 ] || [ -e set-up ]" }]
+  }
+}"#,
+    );
+    ws.tek(&["run", "--leg", "os=macos-14"])
+        .output()
+        .expect_code(0);
+    assert_eq!(ran(&run_json(&ws)), ["TASK-010[os=macos-14]"]);
+    assert!(!ws.join("set-up").exists());
+    // A shard job of the leg, and a run of a plan file, leave it out alike.
+    ws.tek(&["run", "--leg", "os=macos-14", "--shard", "1/1"])
+        .output()
+        .expect_code(0);
+    ws.tek(&["plan", "--out", "plan.json"])
+        .output()
+        .expect_code(0);
+    ws.tek(&["run", "--plan", "plan.json", "--leg", "os=macos-14"])
+        .output()
+        .expect_code(0);
+    assert_eq!(ran(&run_json(&ws)), ["TASK-010[os=macos-14]"]);
+    ws.tek(&["run", "--leg", "os=ubuntu-latest"])
+        .output()
+        .expect_code(0);
+    assert_eq!(
+        ran(&run_json(&ws)),
+        ["TASK-005[os=ubuntu-latest]", "TASK-010[os=ubuntu-latest]"]
+    );
+    let hooks = std::fs::read_to_string(ws.join("config/hooks.json")).unwrap();
+    ws.file(
+        "config/hooks.json",
+        hooks.replace("\"TASK-005\"", "\"TASK-00S\""),
+    );
+    let err = ws
+        .tek(&["run", "--leg", "os=macos-14"])
+        .output()
+        .expect_code(1)
+        .stderr();
+    assert!(
+        err.contains("hook `TASK-00S` names no task or queue"),
+        "{err}"
+    );
+}
+
 #[test]
 fn the_merged_report_of_two_legs_has_a_row_per_combination_and_a_column_per_leg() {
     let ws = ws();
