@@ -12,6 +12,37 @@ pub(crate) struct Repo {
     pub(crate) top: PathBuf,
 }
 
+/// The files git knows under `pathspec` (relative to `root`), tracked or untracked but
+/// not ignored, as git names them (relative to `root`, unsorted). Tracked files deleted
+/// from the work tree are still listed: callers that care check the disk.
+pub(crate) fn ls_files(root: &Path, pathspec: &str) -> Result<Vec<String>, String> {
+    let out = Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "--",
+        ])
+        .arg(pathspec)
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("failed to run git ls-files: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "git ls-files failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
+}
+
 /// Git could not answer.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum GitError {

@@ -20,6 +20,7 @@ mod select;
 mod validate;
 
 pub(crate) use covers::Crates;
+pub(crate) use git::ls_files;
 // The result cache (`crate::cache`) hashes what a task covers, as `--affected` reads it.
 pub(crate) use covers::{of as cover_of, Member};
 pub(crate) use decide::{decide, Inputs};

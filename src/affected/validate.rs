@@ -2,7 +2,6 @@
 //! globs that match no tracked file (a typo there would silently never run the task).
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::config::Covers;
 
@@ -29,25 +28,7 @@ impl Known {
                     .map(|p| p.name.to_string())
                     .collect()
             });
-        let tracked = Command::new("git")
-            .args([
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-            ])
-            .current_dir(root)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| {
-                o.stdout
-                    .split(|b| *b == 0)
-                    .filter(|p| !p.is_empty())
-                    .map(|p| String::from_utf8_lossy(p).into_owned())
-                    .collect()
-            });
+        let tracked = super::git::ls_files(root, ".").ok();
         Self { members, tracked }
     }
 }

@@ -65,30 +65,8 @@ impl Tree {
 
     fn git_files(&self, dir: &str) -> Result<Vec<String>, String> {
         let spec = if dir.is_empty() { "." } else { dir };
-        let out = Command::new("git")
-            .args([
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-                "--",
-            ])
-            .arg(spec)
-            .current_dir(&self.root)
-            .output()
-            .map_err(|e| format!("failed to run git ls-files: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "git ls-files failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        let mut files: Vec<String> = out
-            .stdout
-            .split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
-            .map(|p| String::from_utf8_lossy(p).into_owned())
+        let mut files: Vec<String> = crate::affected::ls_files(&self.root, spec)?
+            .into_iter()
             // Tracked but deleted in the work tree: gone, as far as the task can tell.
             .filter(|p| {
                 let abs = self.root.join(p);

@@ -144,6 +144,11 @@ pub fn run_json_in(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap()
 }
 
+/// The JSON file at `rel` in the workspace (a plan file written with `--out`).
+pub fn json_file(ws: &Workspace, rel: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(ws.join(rel)).unwrap()).unwrap()
+}
+
 /// Task `id`'s entry in a run.json's results.
 pub fn result<'a>(run: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     run["results"]

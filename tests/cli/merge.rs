@@ -537,8 +537,7 @@ fn with_the_plan_a_missing_shards_tasks_are_listed_as_not_run() {
     ws.tek(&["plan", "--shards", "3", "--out", "plan.json"])
         .output()
         .expect_code(0);
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(ws.join("plan.json")).unwrap()).unwrap();
+    let plan: serde_json::Value = crate::harness::json_file(&ws, "plan.json");
     let lost: Vec<String> = plan["shards"]["shards"][1]["tasks"]
         .as_array()
         .unwrap()
@@ -652,8 +651,7 @@ fn a_shard_narrowed_by_id_cannot_drop_its_failing_tasks_from_the_merge() {
     ws.tek(&["plan", "--shards", "2", "--out", "plan.json"])
         .output()
         .expect_code(0);
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(ws.join("plan.json")).unwrap()).unwrap();
+    let plan: serde_json::Value = crate::harness::json_file(&ws, "plan.json");
     let shard_tasks = |k: usize| -> Vec<String> {
         plan["shards"]["shards"][k]["tasks"]
             .as_array()

@@ -102,8 +102,7 @@ fn plan_shards_prints_the_matrix_and_writes_the_plan() {
     assert!(err.contains("Sharded 6 tasks into 2 shards"), "{err}");
     assert!(err.contains("lower bound 11s (1.05×)"), "{err}");
 
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(ws.join("plan.json")).unwrap()).unwrap();
+    let plan: serde_json::Value = crate::harness::json_file(&ws, "plan.json");
     let shards = &plan["shards"];
     assert_eq!(shards["total"], 2);
     assert_eq!(shards["basis"], "durations");
@@ -212,8 +211,7 @@ fn each_shard_runs_only_its_tasks_and_together_they_run_every_task_once() {
     ])
     .output()
     .expect_code(0);
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(ws.join("plan.json")).unwrap()).unwrap();
+    let plan: serde_json::Value = crate::harness::json_file(&ws, "plan.json");
     let hash = plan["shards"]["plan_hash"].as_str().unwrap().to_owned();
     let mut all = BTreeSet::new();
     for k in 1..=2 {
@@ -292,8 +290,7 @@ fn a_shard_composes_with_queue_and_only() {
     ws.tek(&["plan", "--shards", "4", "--out", "plan.json"])
         .output()
         .expect_code(0);
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(ws.join("plan.json")).unwrap()).unwrap();
+    let plan: serde_json::Value = crate::harness::json_file(&ws, "plan.json");
     let shards = plan["shards"]["shards"].as_array().unwrap();
     let k = shards
         .iter()
@@ -439,8 +436,7 @@ fn without_a_plan_every_job_splits_the_same_way() {
         .output()
         .expect_code(0);
     drop(out);
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(ws.join("plan.json")).unwrap()).unwrap();
+    let plan: serde_json::Value = crate::harness::json_file(&ws, "plan.json");
     let mut all = BTreeSet::new();
     for k in 1..=2 {
         ws.tek(&[
@@ -477,8 +473,7 @@ fn a_shard_rerun_carries_only_its_own_tasks() {
     ws.tek(&["run", "--plan", "plan.json"])
         .output()
         .expect_code(2);
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(ws.join("plan.json")).unwrap()).unwrap();
+    let plan: serde_json::Value = crate::harness::json_file(&ws, "plan.json");
     for k in 1..=2usize {
         let own: BTreeSet<String> = plan["shards"]["shards"][k - 1]["tasks"]
             .as_array()
@@ -518,8 +513,7 @@ fn estimates(ws: &Workspace, shards: &str, workers: &str) -> Vec<u64> {
     ])
     .output()
     .expect_code(0);
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(ws.join("plan.json")).unwrap()).unwrap();
+    let plan: serde_json::Value = crate::harness::json_file(ws, "plan.json");
     let mut loads: Vec<u64> = plan["shards"]["shards"]
         .as_array()
         .unwrap()
